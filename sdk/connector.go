@@ -1,0 +1,98 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// A Connector is a vendor's entry point. Values returned by a vendor's New are
+// cheap and do no I/O.
+type Connector interface {
+	// Spec describes the connector. It must not do I/O.
+	Spec() Spec
+	// Open parses and validates config (raw JSON) and returns a Source for it.
+	// Open must not contact the vendor; Check does that. Errors wrap ErrConfig.
+	Open(ctx context.Context, config []byte) (Source, error)
+}
+
+// A Source reads one configured account. Its methods may be called
+// concurrently; Close is called once, after all other calls have returned.
+type Source interface {
+	// Check authenticates and makes one cheap request. ctx bounds the work.
+	Check(ctx context.Context) error
+	// Discover returns the streams this account can read with their schemas.
+	Discover(ctx context.Context) (*Catalog, error)
+	// Read reads req's streams into w and returns when they are done or ctx
+	// is cancelled. A stream that fails is reported through w.Status and the
+	// others go on; the error returned is for failures of the whole read.
+	Read(ctx context.Context, req ReadRequest, w Writer) error
+	// Close releases what the Source holds.
+	Close() error
+}
+
+// A Writer receives what Read produces. Its methods are safe for concurrent
+// use and block for backpressure; a non-nil error means stop reading and
+// return it.
+type Writer interface {
+	// WriteBatch sends rec for stream. WriteBatch does not keep rec after it
+	// returns (it retains what it keeps); the caller still releases rec.
+	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
+	// Checkpoint says every batch of stream written before it is covered by
+	// state: a read resumed from state sends none of them again.
+	Checkpoint(ctx context.Context, stream string, state json.RawMessage) error
+	// Status reports a stream's life cycle: Started, then one of Complete,
+	// Incomplete or Failed.
+	Status(ctx context.Context, stream string, st Status) error
+	// Progress reports how far a stream has got. It is advisory.
+	Progress(ctx context.Context, stream string, p Progress) error
+}
+
+// Spec describes a connector.
+type Spec struct {
+	Name         string          // e.g. "tracktik"; the plugin binary is quiver-<Name>
+	Version      string          // connector release
+	Description  string          // one line
+	ConfigSchema json.RawMessage // JSON Schema of the config object
+	Streams      []string        // static stream names
+}
+
+// Catalog lists the streams a Source can read.
+type Catalog = protocol.Catalog
+
+// Stream describes one stream of a Catalog.
+type Stream = protocol.Stream
+
+// ReadRequest selects the streams to read and their saved state.
+type ReadRequest struct {
+	Streams []StreamRequest
+}
+
+// StreamRequest selects one stream of a ReadRequest.
+type StreamRequest = protocol.StreamRequest
+
+// SyncMode says how a stream is read.
+type SyncMode = protocol.SyncMode
+
+// Sync modes.
+const (
+	FullRefresh = protocol.FullRefresh
+	Incremental = protocol.Incremental
+)
+
+// Status is a stream's life-cycle state with the error that ended it.
+type Status = protocol.Status
+
+// Stream states.
+const (
+	Started    = protocol.Started
+	Complete   = protocol.Complete
+	Incomplete = protocol.Incomplete
+	Failed     = protocol.Failed
+)
+
+// Progress is a stream's running count.
+type Progress = protocol.Progress

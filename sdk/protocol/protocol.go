@@ -1,0 +1,175 @@
+package protocol
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+)
+
+// Version is the plugin protocol version spoken by this package. The go-plugin
+// handshake refuses a plugin built against a different version.
+const Version = 1
+
+// A Plugin is the Go-native form of the quiver.connector.v1 service. The sdk
+// package adapts an sdk.Connector to it; Serve exposes it over gRPC; the host
+// reaches it through a Client.
+//
+// Every method takes the connector's raw JSON config, so the plugin holds no
+// state between calls. Methods may be called concurrently. Errors should wrap
+// one of the class sentinels (ErrConfig, ErrAuth, ErrTemporary, ErrCanceled);
+// the class survives the process boundary, the message is kept verbatim.
+type Plugin interface {
+	// Spec describes the plugin. It must not do I/O.
+	Spec(ctx context.Context) (*Spec, error)
+	// Check validates config, authenticates and makes one cheap request.
+	Check(ctx context.Context, config []byte) error
+	// Discover returns the streams the config can read, with their schemas.
+	Discover(ctx context.Context, config []byte) (*Catalog, error)
+	// Read reads the requested streams and reports everything through w. It
+	// returns when every stream is done or ctx is cancelled. A failure of one
+	// stream is reported with w.Status and does not stop the others; the
+	// returned error is for failures of the whole read (auth, config).
+	Read(ctx context.Context, req *ReadRequest, w Writer) error
+}
+
+// Spec describes a connector.
+type Spec struct {
+	Name            string          // connector name, e.g. "tracktik"
+	Version         string          // connector release
+	ProtocolVersion int             // always Version
+	Description     string          // one line for `quiver spec`
+	ConfigSchema    json.RawMessage // JSON Schema of the config object
+	Streams         []string        // static stream names; dynamic connectors may list none
+}
+
+// SyncMode says how a stream is read.
+type SyncMode string
+
+// Sync modes.
+const (
+	FullRefresh SyncMode = "full_refresh" // read everything; replaces earlier output on success
+	Incremental SyncMode = "incremental"  // read from the saved state onwards; appends
+)
+
+// Catalog lists the streams a config can read.
+type Catalog struct {
+	Streams []Stream
+}
+
+// Stream describes one stream of a Catalog.
+type Stream struct {
+	Name        string
+	Description string
+	Schema      *arrow.Schema // every batch of the stream has exactly this schema
+	PrimaryKey  []string      // column names
+	CursorField string        // column the incremental state follows; empty if none
+	SyncModes   []SyncMode    // supported modes; the first is the default
+}
+
+// ReadRequest asks a plugin to read streams.
+type ReadRequest struct {
+	Config  []byte          // the connector's raw JSON config
+	Streams []StreamRequest // in the order the user listed them
+}
+
+// StreamRequest selects one stream of a ReadRequest.
+type StreamRequest struct {
+	Name  string
+	Mode  SyncMode
+	State json.RawMessage // last committed checkpoint; nil for a fresh start
+}
+
+// A Writer receives what Read produces. Its methods are safe for concurrent
+// use and block for backpressure; a non-nil error means stop reading and
+// return it.
+type Writer interface {
+	// WriteBatch sends rec for stream. It does not keep rec after it returns;
+	// the caller still owns and releases rec.
+	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
+	// Checkpoint says that every batch of stream written before it is covered
+	// by state: a read resumed from state produces none of them again.
+	Checkpoint(ctx context.Context, stream string, state json.RawMessage) error
+	// Status reports a stream's life cycle: Started first, then exactly one of
+	// Complete, Incomplete or Failed.
+	Status(ctx context.Context, stream string, st Status) error
+	// Progress reports how far a stream has got. It is advisory.
+	Progress(ctx context.Context, stream string, p Progress) error
+}
+
+// State is the life-cycle state of a stream within a read.
+type State int
+
+// Stream states.
+const (
+	Started    State = iota + 1 // the stream began reading
+	Complete                    // every record was sent
+	Incomplete                  // stopped early (cancelled); checkpoints so far hold
+	Failed                      // stopped by an error; checkpoints so far hold
+)
+
+// String returns the lower-case name of s.
+func (s State) String() string {
+	switch s {
+	case Started:
+		return "started"
+	case Complete:
+		return "complete"
+	case Incomplete:
+		return "incomplete"
+	case Failed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Status is a stream's state with, for Failed, the error that stopped it.
+// Err wraps a class sentinel when the class is known.
+type Status struct {
+	State State
+	Err   error
+}
+
+// Progress is a stream's running count.
+type Progress struct {
+	Records int64            // records sent so far
+	Pages   int64            // API pages fetched so far
+	Total   int64            // records the API says exist; 0 when unknown
+	Retries map[string]int64 // retries so far by reason ("429", "5xx", "lag_401", ...)
+	Elapsed time.Duration    // time since the stream started
+}
+
+// A Message is one item of a read as the host sees it: *Batch, *Checkpoint,
+// *StreamStatus or *StreamProgress.
+type Message interface{ isMessage() }
+
+// Batch carries one Arrow record of a stream. Record is valid until the next
+// call of ReadStream.Next; Retain it to keep it longer.
+type Batch struct {
+	Stream string
+	Record arrow.Record
+}
+
+// Checkpoint is the state covering every earlier Batch of Stream.
+type Checkpoint struct {
+	Stream string
+	State  json.RawMessage
+}
+
+// StreamStatus is a life-cycle event of Stream.
+type StreamStatus struct {
+	Stream string
+	Status Status
+}
+
+// StreamProgress is a progress report of Stream.
+type StreamProgress struct {
+	Stream   string
+	Progress Progress
+}
+
+func (*Batch) isMessage()          {}
+func (*Checkpoint) isMessage()     {}
+func (*StreamStatus) isMessage()   {}
+func (*StreamProgress) isMessage() {}
