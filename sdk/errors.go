@@ -1,6 +1,10 @@
 package sdk
 
-import "github.com/quiver-etl/quiver/sdk/protocol"
+import (
+	"errors"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
 
 // Error classes, shared with the host so that errors.Is works across the
 // plugin boundary. Wrap one of them to tell the host how to react.
@@ -14,3 +18,8 @@ var (
 	// ErrCanceled means the work was cancelled.
 	ErrCanceled = protocol.ErrCanceled
 )
+
+// ErrMalformed marks a vendor response that is not the JSON it should be
+// (truncated, cut off, syntactically broken). The rest client retries the
+// page a few times before giving up, since a cut connection is the usual cause.
+var ErrMalformed = errors.New("malformed response")
