@@ -1,0 +1,330 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// Config is a parsed quiver configuration file.
+type Config struct {
+	Sources     []SourceConfig `yaml:"sources"`
+	Destination Destination    `yaml:"destination"`
+	State       string         `yaml:"state"` // state directory; default ./state
+
+	file string    // for messages
+	ast  *ast.File // for line numbers
+}
+
+// SourceConfig is one entry of the sources list.
+type SourceConfig struct {
+	Name      string         `yaml:"name"`      // folder name under the destination
+	Connector string         `yaml:"connector"` // runs the plugin quiver-<connector>
+	Config    map[string]any `yaml:"config"`    // the connector's config, after ${VAR} expansion
+	Streams   []string       `yaml:"streams"`   // empty: every stream
+}
+
+// Destination says where and how output is written.
+type Destination struct {
+	Path      string `yaml:"path"`      // default ./out
+	Format    string `yaml:"format"`    // parquet (default), arrow, jsonl or csv
+	Partition string `yaml:"partition"` // "" (none), "extracted" or a date column name
+}
+
+// A ConfigError points at the place in a config file that needs fixing.
+// It wraps protocol.ErrConfig.
+type ConfigError struct {
+	File  string
+	Line  int    // 0 when unknown
+	Field string // e.g. sources[0].config.client_id
+	Msg   string
+}
+
+// Error returns "file:line: field: msg".
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns protocol.ErrConfig.
+func (e *ConfigError) Unwrap() error { return protocol.ErrConfig }
+
+// LoadConfig reads and parses the config file at path, expanding ${VAR}
+// references from the environment.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w: %w", protocol.ErrConfig, err)
+	}
+	return ParseConfig(path, data, os.LookupEnv)
+}
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// ParseConfig parses a config file's contents. name is used in messages;
+// lookup resolves ${VAR} references, which are expanded in string values
+// after parsing (never in the raw text), so a secret can hold any character.
+func ParseConfig(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	c := &Config{file: name}
+	if err := yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField()); err != nil {
+		return nil, fmt.Errorf("%s: %w\n%s", name, protocol.ErrConfig, yaml.FormatError(err, false, true))
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err == nil {
+		c.ast = f
+	}
+	if len(c.Sources) == 0 {
+		return nil, c.errorf("sources", "no sources: list at least one source with name, connector and config")
+	}
+	seen := map[string]bool{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		at := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case s.Name == "":
+			return nil, c.errorf(at, "name is missing")
+		case !safeName.MatchString(s.Name):
+			return nil, c.errorf(at+".name", "%q is not a safe folder name (letters, digits, _ . - only)", s.Name)
+		case seen[s.Name]:
+			return nil, c.errorf(at+".name", "source %q is listed twice", s.Name)
+		case s.Connector == "":
+			return nil, c.errorf(at, "connector is missing (e.g. connector: tracktik)")
+		case !safeName.MatchString(s.Connector):
+			return nil, c.errorf(at+".connector", "%q is not a connector name", s.Connector)
+		}
+		seen[s.Name] = true
+		if s.Config == nil {
+			s.Config = map[string]any{}
+		}
+		for k, v := range s.Config {
+			nv, err := c.expand(fmt.Sprintf("%s.config.%s", at, k), v, lookup)
+			if err != nil {
+				return nil, err
+			}
+			s.Config[k] = nv
+		}
+	}
+	d := &c.Destination
+	if d.Path == "" {
+		d.Path = "./out"
+	}
+	if d.Format == "" {
+		d.Format = "parquet"
+	}
+	if d.Path, err = c.expandString("destination.path", d.Path, lookup); err != nil {
+		return nil, err
+	}
+	if c.State == "" {
+		c.State = "./state"
+	}
+	if c.State, err = c.expandString("state", c.State, lookup); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// expand replaces ${VAR} in every string leaf of v.
+func (c *Config) expand(field string, v any, lookup func(string) (string, bool)) (any, error) {
+	switch v := v.(type) {
+	case string:
+		return c.expandString(field, v, lookup)
+	case map[string]any:
+		for k, e := range v {
+			ne, err := c.expand(field+"."+k, e, lookup)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = ne
+		}
+	case []any:
+		for i, e := range v {
+			ne, err := c.expand(fmt.Sprintf("%s[%d]", field, i), e, lookup)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = ne
+		}
+	}
+	return v, nil
+}
+
+func (c *Config) expandString(field, s string, lookup func(string) (string, bool)) (string, error) {
+	var firstErr error
+	out := varRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := ref[2 : len(ref)-1]
+		if !varName.MatchString(name) {
+			if firstErr == nil {
+				firstErr = c.errorf(field, "%q is not a valid ${VAR} reference", ref)
+			}
+			return ref
+		}
+		val, ok := lookup(name)
+		if !ok {
+			if firstErr == nil {
+				firstErr = c.errorf(field, "environment variable %s is not set", name)
+			}
+			return ref
+		}
+		return val
+	})
+	return out, firstErr
+}
+
+// errorf returns a ConfigError for field, with the line of field when known.
+func (c *Config) errorf(field, format string, args ...any) error {
+	return &ConfigError{File: c.file, Line: c.line(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// line returns the line of a dotted field path like sources[0].config.x, or
+// of its nearest existing parent.
+func (c *Config) line(field string) int {
+	if c.ast == nil {
+		return 0
+	}
+	for f := field; f != ""; {
+		if p, err := yaml.PathString("$." + quotePath(f)); err == nil {
+			if n, err := p.FilterFile(c.ast); err == nil && n != nil {
+				tok := n.GetToken()
+				if tok != nil && tok.Position != nil {
+					return tok.Position.Line
+				}
+			}
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return 0
+}
+
+// quotePath quotes path keys that the YAML path syntax would misread.
+func quotePath(field string) string {
+	parts := strings.Split(field, ".")
+	for i, p := range parts {
+		key, idx, _ := strings.Cut(p, "[")
+		if strings.ContainsAny(key, " -'\"$*@") {
+			key = "'" + key + "'"
+		}
+		if idx != "" {
+			key += "[" + idx
+		}
+		parts[i] = key
+	}
+	return strings.Join(parts, ".")
+}
+
+// ConfigJSON returns the connector config of source i as JSON for the plugin.
+func (c *Config) ConfigJSON(i int) ([]byte, error) {
+	b, err := json.Marshal(c.Sources[i].Config)
+	if err != nil {
+		return nil, c.errorf(fmt.Sprintf("sources[%d].config", i), "cannot be turned into JSON: %v", err)
+	}
+	return b, nil
+}
+
+// File returns the name of the config file.
+func (c *Config) File() string { return c.file }
+
+// Validate checks the config of source i against the connector's JSON
+// Schema and returns every problem at once, each with its line. Messages
+// never include the values of the config, since some are secrets.
+func (c *Config) Validate(i int, schema json.RawMessage) error {
+	if len(schema) == 0 {
+		return nil
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return fmt.Errorf("connector %s: config schema: %w", c.Sources[i].Connector, err)
+	}
+	comp := jsonschema.NewCompiler()
+	if err := comp.AddResource("config.json", doc); err != nil {
+		return fmt.Errorf("connector %s: config schema: %w", c.Sources[i].Connector, err)
+	}
+	sch, err := comp.Compile("config.json")
+	if err != nil {
+		return fmt.Errorf("connector %s: config schema: %w", c.Sources[i].Connector, err)
+	}
+	raw, err := c.ConfigJSON(i)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	err = sch.Validate(inst)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	p := message.NewPrinter(language.English)
+	var errs []error
+	for _, leaf := range leaves(ve) {
+		field := fmt.Sprintf("sources[%d].config", i)
+		for _, k := range leaf.InstanceLocation {
+			if _, err := strconv.Atoi(k); err == nil {
+				field += "[" + k + "]"
+			} else {
+				field += "." + k
+			}
+		}
+		errs = append(errs, c.errorf(field, "%s", describe(leaf.ErrorKind, p)))
+	}
+	sort.SliceStable(errs, func(a, b int) bool {
+		return errs[a].(*ConfigError).Line < errs[b].(*ConfigError).Line
+	})
+	return errors.Join(errs...)
+}
+
+// describe words a validation failure without quoting the value, which may
+// be a secret: only the pattern and format kinds print the value.
+func describe(k jsonschema.ErrorKind, p *message.Printer) string {
+	switch k := k.(type) {
+	case *kind.Pattern:
+		return fmt.Sprintf("does not match the pattern %s", k.Want)
+	case *kind.Format:
+		return fmt.Sprintf("is not a valid %s", k.Want)
+	}
+	return k.LocalizedString(p)
+}
+
+func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
+	if len(e.Causes) == 0 {
+		return []*jsonschema.ValidationError{e}
+	}
+	var out []*jsonschema.ValidationError
+	for _, c := range e.Causes {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package host
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+const goodConfig = `sources:
+  - name: acme
+    connector: tracktik
+    config:
+      base_url: https://acme.staffr.net
+      client_id: ${TT_ID}
+      client_secret: ${TT_SECRET}
+      username: api
+      password: "${TT_PW}"
+      start_date: 2024-01-01
+    streams: [employees, shifts]
+destination:
+  path: ./out
+state: ./state
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseConfig(t *testing.T) {
+	vars := env(map[string]string{"TT_ID": "id1", "TT_SECRET": "s3cr${et}$", "TT_PW": "pw"})
+	c, err := ParseConfig("quiver.yaml", []byte(goodConfig), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"base_url": "https://acme.staffr.net", "client_id": "id1", "client_secret": "s3cr${et}$",
+		"username": "api", "password": "pw", "start_date": "2024-01-01",
+	}
+	if diff := cmp.Diff(want, c.Sources[0].Config); diff != "" {
+		t.Errorf("config mismatch (-want +got):\n%s", diff)
+	}
+	if c.Destination.Format != "parquet" || c.State != "./state" {
+		t.Errorf("defaults: format %q state %q", c.Destination.Format, c.State)
+	}
+}
+
+func TestParseConfig_Errors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // substring of the error
+	}{
+		{"unset variable", goodConfig, "quiver.yaml:7: sources[0].config.client_secret: environment variable TT_SECRET is not set"},
+		{"unknown key", strings.Replace(goodConfig, "state:", "stat:", 1), "unknown field \"stat\""},
+		{"no sources", "destination:\n  path: x\n", "no sources"},
+		{"duplicate", "sources:\n  - {name: a, connector: tracktik}\n  - {name: a, connector: tracktik}\n", "quiver.yaml:3: sources[1].name: source \"a\" is listed twice"},
+		{"unsafe name", "sources:\n  - {name: ../x, connector: tracktik}\n", "not a safe folder name"},
+		{"no connector", "sources:\n  - name: a\n", "connector is missing"},
+		{"bad reference", "sources:\n  - name: a\n    connector: t\n    config: {k: \"${1X}\"}\n", "not a valid ${VAR} reference"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(map[string]string{"TT_ID": "x", "TT_PW": "y"}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, protocol.ErrConfig) {
+				t.Errorf("error %v does not wrap ErrConfig", err)
+			}
+		})
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	schema := []byte(`{"type":"object","required":["base_url","client_id","password"],
+	  "properties":{"base_url":{"type":"string","pattern":"^https?://"},"client_id":{"type":"string"},
+	  "password":{"type":"string","minLength":12},"page_size":{"type":"integer","maximum":1000}},
+	  "additionalProperties":false}`)
+	yaml := "sources:\n  - name: a\n    connector: tracktik\n    config:\n      base_url: ftp://hunter2\n      password: hunter2\n      page_size: 5000\n      extra: 1\n"
+	c, err := ParseConfig("q.yaml", []byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate(0, schema)
+	if err == nil {
+		t.Fatal("Validate() = nil, want errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"q.yaml:5: sources[0].config: missing property 'client_id'",
+		"q.yaml:5: sources[0].config.base_url: does not match the pattern ^https?://",
+		"q.yaml:6: sources[0].config.password: minLength: got 7, want 12",
+		"q.yaml:7: sources[0].config.page_size: maximum: got 5,000, want 1,000",
+		"additional properties 'extra' not allowed",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Validate() error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "hunter2") {
+		t.Errorf("Validate() error leaks a config value:\n%s", msg)
+	}
+	if !errors.Is(err, protocol.ErrConfig) {
+		t.Errorf("error does not wrap ErrConfig")
+	}
+}
