@@ -317,7 +317,7 @@ func parseType(v jsontext.Value, full string) (arrow.DataType, error) {
 	case '{':
 		var t struct {
 			List   jsontext.Value `json:"list"`
-			Struct []fileField     `json:"struct"`
+			Struct []fileField    `json:"struct"`
 		}
 		if err := jsonv2.Unmarshal(v, &t, strict); err != nil {
 			return nil, fmt.Errorf("field %s: type: %w", full, err)
