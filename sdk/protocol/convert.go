@@ -1,0 +1,251 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/sdk/protocol/internal/connectorpb"
+)
+
+// Conversions between the Go-native types of this package and the generated
+// wire types. Empty slices and byte strings come back as nil.
+
+func toProtoSpec(s *Spec) *connectorpb.Spec_Response {
+	return &connectorpb.Spec_Response{
+		Name:            s.Name,
+		Version:         s.Version,
+		ProtocolVersion: int32(s.ProtocolVersion),
+		Description:     s.Description,
+		ConfigSchema:    s.ConfigSchema,
+		Streams:         s.Streams,
+	}
+}
+
+func fromProtoSpec(p *connectorpb.Spec_Response) *Spec {
+	return &Spec{
+		Name:            p.GetName(),
+		Version:         p.GetVersion(),
+		ProtocolVersion: int(p.GetProtocolVersion()),
+		Description:     p.GetDescription(),
+		ConfigSchema:    rawJSON(p.GetConfigSchema()),
+		Streams:         p.GetStreams(),
+	}
+}
+
+func toProtoCatalog(mem memory.Allocator, c *Catalog) (*connectorpb.Catalog, error) {
+	out := &connectorpb.Catalog{}
+	for _, s := range c.Streams {
+		if s.Schema == nil {
+			return nil, fmt.Errorf("stream %s: no schema", s.Name)
+		}
+		schema, err := encodeSchema(mem, s.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", s.Name, err)
+		}
+		modes := make([]connectorpb.SyncMode, 0, len(s.SyncModes))
+		for _, m := range s.SyncModes {
+			pm, err := toProtoSyncMode(m)
+			if err != nil {
+				return nil, fmt.Errorf("stream %s: %w", s.Name, err)
+			}
+			modes = append(modes, pm)
+		}
+		out.Streams = append(out.Streams, &connectorpb.Stream{
+			Name:        s.Name,
+			Description: s.Description,
+			Schema:      schema,
+			PrimaryKey:  s.PrimaryKey,
+			CursorField: s.CursorField,
+			SyncModes:   modes,
+		})
+	}
+	return out, nil
+}
+
+func fromProtoCatalog(mem memory.Allocator, p *connectorpb.Catalog) (*Catalog, error) {
+	out := &Catalog{}
+	for _, s := range p.GetStreams() {
+		schema, err := decodeSchema(mem, s.GetSchema())
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", s.GetName(), err)
+		}
+		var modes []SyncMode
+		for _, pm := range s.GetSyncModes() {
+			m, err := fromProtoSyncMode(pm)
+			if err != nil {
+				return nil, fmt.Errorf("stream %s: %w", s.GetName(), err)
+			}
+			modes = append(modes, m)
+		}
+		out.Streams = append(out.Streams, Stream{
+			Name:        s.GetName(),
+			Description: s.GetDescription(),
+			Schema:      schema,
+			PrimaryKey:  s.GetPrimaryKey(),
+			CursorField: s.GetCursorField(),
+			SyncModes:   modes,
+		})
+	}
+	return out, nil
+}
+
+func toProtoReadRequest(r *ReadRequest) (*connectorpb.Read_Request, error) {
+	out := &connectorpb.Read_Request{Config: r.Config}
+	for _, s := range r.Streams {
+		mode, err := toProtoSyncMode(s.Mode)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", s.Name, err)
+		}
+		out.Streams = append(out.Streams, &connectorpb.StreamRequest{Name: s.Name, Mode: mode, State: s.State})
+	}
+	return out, nil
+}
+
+func fromProtoReadRequest(p *connectorpb.Read_Request) (*ReadRequest, error) {
+	out := &ReadRequest{Config: p.GetConfig()}
+	for _, s := range p.GetStreams() {
+		mode, err := fromProtoSyncMode(s.GetMode())
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", s.GetName(), err)
+		}
+		out.Streams = append(out.Streams, StreamRequest{Name: s.GetName(), Mode: mode, State: rawJSON(s.GetState())})
+	}
+	return out, nil
+}
+
+// toProtoSyncMode maps a mode; the empty mode (the stream's default) is
+// SYNC_MODE_UNSPECIFIED.
+func toProtoSyncMode(m SyncMode) (connectorpb.SyncMode, error) {
+	switch m {
+	case "":
+		return connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED, nil
+	case FullRefresh:
+		return connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH, nil
+	case Incremental:
+		return connectorpb.SyncMode_SYNC_MODE_INCREMENTAL, nil
+	}
+	return 0, fmt.Errorf("unknown sync mode %q", string(m))
+}
+
+func fromProtoSyncMode(m connectorpb.SyncMode) (SyncMode, error) {
+	switch m {
+	case connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED:
+		return "", nil
+	case connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH:
+		return FullRefresh, nil
+	case connectorpb.SyncMode_SYNC_MODE_INCREMENTAL:
+		return Incremental, nil
+	}
+	return "", fmt.Errorf("unknown sync mode %d", int32(m))
+}
+
+func toProtoState(s State) (connectorpb.State, error) {
+	switch s {
+	case Started:
+		return connectorpb.State_STATE_STARTED, nil
+	case Complete:
+		return connectorpb.State_STATE_COMPLETE, nil
+	case Incomplete:
+		return connectorpb.State_STATE_INCOMPLETE, nil
+	case Failed:
+		return connectorpb.State_STATE_FAILED, nil
+	}
+	return 0, fmt.Errorf("unknown stream state %d", int(s))
+}
+
+func fromProtoState(s connectorpb.State) (State, error) {
+	switch s {
+	case connectorpb.State_STATE_STARTED:
+		return Started, nil
+	case connectorpb.State_STATE_COMPLETE:
+		return Complete, nil
+	case connectorpb.State_STATE_INCOMPLETE:
+		return Incomplete, nil
+	case connectorpb.State_STATE_FAILED:
+		return Failed, nil
+	}
+	return 0, fmt.Errorf("unknown stream state %d", int32(s))
+}
+
+func toProtoStatus(stream string, st Status) (*connectorpb.StreamStatus, error) {
+	state, err := toProtoState(st.State)
+	if err != nil {
+		return nil, err
+	}
+	out := &connectorpb.StreamStatus{Stream: stream, State: state}
+	if st.Err != nil {
+		out.Error = st.Err.Error()
+		out.ErrorClass = classOf(st.Err)
+	}
+	return out, nil
+}
+
+func fromProtoStatus(p *connectorpb.StreamStatus) (*StreamStatus, error) {
+	state, err := fromProtoState(p.GetState())
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", p.GetStream(), err)
+	}
+	return &StreamStatus{
+		Stream: p.GetStream(),
+		Status: Status{State: state, Err: newRemoteError(p.GetError(), p.GetErrorClass())},
+	}, nil
+}
+
+func toProtoProgress(stream string, p Progress) *connectorpb.Progress {
+	return &connectorpb.Progress{
+		Stream:    stream,
+		Records:   p.Records,
+		Pages:     p.Pages,
+		Total:     p.Total,
+		Retries:   p.Retries,
+		ElapsedMs: p.Elapsed.Milliseconds(),
+	}
+}
+
+func fromProtoProgress(p *connectorpb.Progress) *StreamProgress {
+	var retries map[string]int64
+	if len(p.GetRetries()) > 0 {
+		retries = p.GetRetries()
+	}
+	return &StreamProgress{
+		Stream: p.GetStream(),
+		Progress: Progress{
+			Records: p.GetRecords(),
+			Pages:   p.GetPages(),
+			Total:   p.GetTotal(),
+			Retries: retries,
+			Elapsed: time.Duration(p.GetElapsedMs()) * time.Millisecond,
+		},
+	}
+}
+
+// fromProtoResponse converts one Read response. A batch is decoded into a
+// record the caller owns.
+func fromProtoResponse(mem memory.Allocator, p *connectorpb.Read_Response) (Message, error) {
+	switch m := p.GetMessage().(type) {
+	case *connectorpb.Read_Response_Batch:
+		rec, err := decodeBatch(mem, m.Batch.GetRecord(), m.Batch.GetRows())
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", m.Batch.GetStream(), err)
+		}
+		return &Batch{Stream: m.Batch.GetStream(), Record: rec}, nil
+	case *connectorpb.Read_Response_Checkpoint:
+		return &Checkpoint{Stream: m.Checkpoint.GetStream(), State: rawJSON(m.Checkpoint.GetState())}, nil
+	case *connectorpb.Read_Response_Status:
+		return fromProtoStatus(m.Status)
+	case *connectorpb.Read_Response_Progress:
+		return fromProtoProgress(m.Progress), nil
+	}
+	return nil, fmt.Errorf("unknown read message %T", p.GetMessage())
+}
+
+// rawJSON returns b as JSON, or nil when b is empty.
+func rawJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.RawMessage(b)
+}
