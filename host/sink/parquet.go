@@ -1,0 +1,98 @@
+package sink
+
+import (
+	"io"
+	"sort"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+)
+
+// dataPageSize is the Parquet data page size: the format's customary 1 MiB,
+// large enough for compression to work well, small enough for page-level
+// statistics to be useful.
+const dataPageSize = 1 << 20
+
+// parquetEncoder writes Parquet through pqarrow with buffered row groups,
+// cut by size or row count rather than once per incoming record (pqarrow's
+// Write starts a new row group per record, which would give one tiny row
+// group per API page).
+type parquetEncoder struct {
+	fw       *pqarrow.FileWriter
+	rgBytes  int64
+	rgRows   int64
+	cut      bool // start a new row group before the next write
+	closed   bool
+	closeErr error
+}
+
+func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts Options) (*parquetEncoder, error) {
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(opts.Allocator),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithStats(true),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithDataPageSize(dataPageSize),
+		parquet.WithMaxRowGroupLength(opts.MaxRowGroupRows),
+		parquet.WithCreatedBy(opts.CreatedBy),
+	)
+	arrProps := pqarrow.NewArrowWriterProperties(
+		pqarrow.WithAllocator(opts.Allocator),
+		pqarrow.WithStoreSchema(), // ARROW:schema keeps time zones and types exact for Arrow readers
+	)
+	// pqarrow's Close closes its sink if the sink is an io.Closer, even when
+	// the footer write failed. Hiding everything but Write keeps the file
+	// open for the flush and fsync that must follow.
+	fw, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{w}, props, arrProps)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(opts.Metadata))
+	for k := range opts.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := fw.AppendKeyValueMetadata(k, opts.Metadata[k]); err != nil {
+			fw.Close()
+			return nil, err
+		}
+	}
+	return &parquetEncoder{fw: fw, rgBytes: opts.RowGroupBytes, rgRows: opts.MaxRowGroupRows}, nil
+}
+
+func (e *parquetEncoder) write(rec arrow.Record) error {
+	if e.cut {
+		e.fw.NewBufferedRowGroup()
+		e.cut = false
+	}
+	// WriteBuffered itself splits rec at MaxRowGroupLength rows.
+	if err := e.fw.WriteBuffered(rec); err != nil {
+		return err
+	}
+	rows, err := e.fw.RowGroupNumRows()
+	if err != nil {
+		return err
+	}
+	// Cut lazily, on the next write, so that a file never ends with an
+	// empty row group.
+	e.cut = e.fw.RowGroupTotalBytesWritten() >= e.rgBytes || int64(rows) >= e.rgRows
+	return nil
+}
+
+func (e *parquetEncoder) buffered() int64 {
+	if e.closed {
+		return 0
+	}
+	return e.fw.RowGroupTotalBytesWritten()
+}
+
+func (e *parquetEncoder) close() error {
+	if !e.closed {
+		e.closed = true
+		e.closeErr = e.fw.Close()
+	}
+	return e.closeErr
+}
