@@ -1,0 +1,78 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// LockedError is returned by Lock when another run holds the source's lock.
+type LockedError struct {
+	Source string // the source name
+	Path   string // the lock file
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("state: another quiver run holds the lock on source %q (%s)", e.Source, e.Path)
+}
+
+// errLocked is what tryLock returns when the lock is held elsewhere.
+var errLocked = errors.New("lock held")
+
+// Lock takes the exclusive lock on source, without waiting: if another run
+// (another process, or another Store in this one) holds it, Lock fails at
+// once with a *LockedError. The lock is an flock(2) on <dir>/<source>.lock
+// (0600), so the kernel drops it when the process dies; the file is never
+// removed, because removing a lock file races with its next user.
+//
+// Holding the lock, Lock removes temporary state files that an interrupted
+// Save of this source left behind. release unlocks; it is safe to call
+// more than once (later calls return the first call's result).
+func (s *Store) Lock(source string) (release func() error, err error) {
+	if err := ValidateName(source); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.dir, source+lockExt)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return nil, fmt.Errorf("state: lock source %q: %w", source, err)
+	}
+	if err := tryLock(f); err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, &LockedError{Source: source, Path: path}
+		}
+		return nil, fmt.Errorf("state: lock source %q (%s): %w", source, path, err)
+	}
+	s.removeStaleTemps(source)
+	return sync.OnceValue(func() error {
+		err := unlock(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("state: unlock source %q: %w", source, err)
+		}
+		return nil
+	}), nil
+}
+
+// removeStaleTemps removes the temporary files renameio names
+// ".<source>.json<random digits>" that a Save interrupted by a crash left
+// behind. The caller holds source's lock, so no Save of it is running.
+func (s *Store) removeStaleTemps(source string) {
+	prefix := "." + source + fileExt
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" && e.Type().IsRegular() {
+			os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+}

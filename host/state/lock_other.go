@@ -1,0 +1,12 @@
+//go:build !unix
+
+package state
+
+import (
+	"errors"
+	"os"
+)
+
+func tryLock(*os.File) error { return errors.ErrUnsupported }
+
+func unlock(*os.File) error { return errors.ErrUnsupported }

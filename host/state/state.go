@@ -1,0 +1,298 @@
+// Package state stores the incremental state of each source: per stream,
+// the connector's opaque checkpoint, and the part files whose rename is
+// pending.
+//
+// Each source has one JSON file, <dir>/<source>.json (mode 0600, in a 0700
+// directory), replaced atomically on every Save: written to a temporary
+// file, fsynced, renamed, and the directory fsynced. Saving is the host's
+// commit point: a saved Source records the new cursors together with the
+// renames that publish the data they cover (see package sink).
+//
+//	{"version":1,"source":"acme","updated_at":"…",
+//	 "streams":{"employees":{"state":{…},"mode":"incremental","run_id":"…","updated_at":"…"}},
+//	 "pending":[{"temp":"…","final":"…","rows":1000,"bytes":52011}]}
+//
+// A Store does not serialise access between processes by itself: a run
+// holds the source's Lock while it loads and saves.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// Version is the state file format version this package reads and writes.
+const Version = 1
+
+const (
+	fileExt  = ".json"
+	lockExt  = ".lock"
+	fileMode = 0o600 // state can reveal what was extracted and when
+	dirMode  = 0o700
+)
+
+// Source is the saved state of one source.
+type Source struct {
+	// Version is the file format version; Save sets it to Version.
+	Version int `json:"version"`
+	// Source is the source name; Load sets it, Save checks it.
+	Source string `json:"source"`
+	// UpdatedAt is when the state was last saved; Save sets it.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Streams maps stream names to their state. Load never returns a nil map.
+	Streams map[string]*Stream `json:"streams"`
+	// Pending lists the part files that were committed (this state covers
+	// their rows) but may not be published yet: on startup the host
+	// publishes those whose temporary file still exists, then clears them.
+	Pending []Pending `json:"pending,omitempty"`
+}
+
+// Stream is the saved state of one stream.
+type Stream struct {
+	// State is the connector's checkpoint, opaque to the host.
+	State json.RawMessage `json:"state,omitempty"`
+	// Mode is the sync mode the state was produced by ("incremental",
+	// "full_refresh"): a different mode does not resume from it.
+	Mode string `json:"mode,omitempty"`
+	// RunID is the run that saved the state.
+	RunID string `json:"run_id,omitempty"`
+	// UpdatedAt is when the stream's state last changed.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Pending is a committed part file waiting to be renamed into place.
+//
+// It has the fields and JSON form of sink.File, so the two convert to each
+// other with a plain conversion (state.Pending(*f), sink.File(p)), without
+// this package depending on sink and its Arrow and Parquet imports.
+type Pending struct {
+	Temp  string `json:"temp"`  // path of the finished temporary file
+	Final string `json:"final"` // path it is published to
+	Rows  int64  `json:"rows"`  // rows in the file
+	Bytes int64  `json:"bytes"` // size of the file in bytes
+}
+
+// Store reads and writes state files in one directory. Its methods are
+// safe for concurrent use on different sources; a source is saved by one
+// run at a time (see Lock).
+type Store struct {
+	dir string
+	now func() time.Time // the clock; tests replace it
+}
+
+// Open returns the store in dir, creating dir with mode 0700 if needed.
+// The mode of an existing directory is left alone.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", dir, err)
+	}
+	return &Store{dir: dir, now: time.Now}, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Path returns the path of source's state file.
+func (s *Store) Path(source string) string { return filepath.Join(s.dir, source+fileExt) }
+
+// ValidateName reports whether name can be a source name: not empty, no
+// path separators, no "..", no leading dot and no control characters.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("state: empty source name")
+	case strings.ContainsAny(name, `/\`) || strings.Contains(name, ".."):
+		return fmt.Errorf("state: invalid source name %q: no path separators or \"..\"", name)
+	case strings.HasPrefix(name, "."):
+		return fmt.Errorf("state: invalid source name %q: no leading dot", name)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("state: invalid source name %q: no control characters", name)
+	}
+	return nil
+}
+
+// Load returns source's state. A missing file is not an error: it returns
+// an empty Source (no streams) that Save can write. A file that cannot be
+// parsed is an error naming the file and how to recover.
+func (s *Store) Load(source string) (*Source, error) {
+	if err := ValidateName(source); err != nil {
+		return nil, err
+	}
+	path := s.Path(source)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Source{Version: Version, Source: source, Streams: map[string]*Stream{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: load source %q: %w", source, err)
+	}
+	var src Source
+	if err := json.Unmarshal(data, &src); err != nil {
+		return nil, corrupt(path, source, err)
+	}
+	switch {
+	case src.Version == 0:
+		return nil, corrupt(path, source, errors.New("no version"))
+	case src.Version > Version:
+		return nil, fmt.Errorf("state: %s has format version %d; this quiver reads version %d: upgrade quiver", path, src.Version, Version)
+	case src.Source != source:
+		return nil, corrupt(path, source, fmt.Errorf("it holds the state of source %q", src.Source))
+	}
+	for name, st := range src.Streams {
+		if st == nil {
+			return nil, corrupt(path, source, fmt.Errorf("stream %q is null", name))
+		}
+		// Save indents the file for people who read it; connectors get
+		// their checkpoint back compact, as they wrote it.
+		if len(st.State) > 0 {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, st.State); err != nil {
+				return nil, corrupt(path, source, fmt.Errorf("stream %q: %w", name, err))
+			}
+			st.State = buf.Bytes()
+		}
+	}
+	if src.Streams == nil {
+		src.Streams = map[string]*Stream{}
+	}
+	return &src, nil
+}
+
+// corrupt returns the error for a state file that cannot be used.
+func corrupt(path, source string, err error) error {
+	return fmt.Errorf("state: %s is corrupt (fix it, or run \"quiver state reset %s\" to extract everything again): %w", path, source, err)
+}
+
+// Save writes src atomically: after a crash the file holds either the old
+// or the new state, never a mix. It sets src.Version and src.UpdatedAt.
+func (s *Store) Save(src *Source) error {
+	if src == nil {
+		return errors.New("state: save: nil source")
+	}
+	if err := ValidateName(src.Source); err != nil {
+		return err
+	}
+	if src.Version != 0 && src.Version != Version {
+		return fmt.Errorf("state: save source %q: cannot write format version %d", src.Source, src.Version)
+	}
+	for name, st := range src.Streams {
+		if st == nil {
+			return fmt.Errorf("state: save source %q: stream %q is nil", src.Source, name)
+		}
+	}
+	out := *src
+	out.Version = Version
+	out.UpdatedAt = s.now().UTC()
+	if out.Streams == nil {
+		out.Streams = map[string]*Stream{}
+	}
+	data, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state: save source %q: %w", src.Source, err)
+	}
+	if err := s.write(s.Path(src.Source), append(data, '\n')); err != nil {
+		return fmt.Errorf("state: save source %q: %w", src.Source, err)
+	}
+	src.Version, src.UpdatedAt = out.Version, out.UpdatedAt
+	return nil
+}
+
+// write replaces path with data: temporary file in the same directory,
+// fsync, rename, fsync of the directory (renameio does not do the last).
+func (s *Store) write(path string, data []byte) error {
+	f, err := renameio.NewPendingFile(path,
+		renameio.WithTempDir(s.dir), // never probe os.TempDir: the rename must stay in this directory
+		renameio.WithStaticPermissions(fileMode),
+	)
+	if err != nil {
+		return err
+	}
+	defer f.Cleanup()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+// Reset deletes state so that the next run extracts from the start: the
+// named streams of source, or with no streams the whole source (its file is
+// removed, pending renames included). Names without state are ignored.
+// Reset does not take the lock; a caller that may race a run holds it.
+func (s *Store) Reset(source string, streams ...string) error {
+	if err := ValidateName(source); err != nil {
+		return err
+	}
+	if len(streams) == 0 {
+		err := os.Remove(s.Path(source))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			err = syncDir(s.dir)
+		}
+		if err != nil {
+			return fmt.Errorf("state: reset source %q: %w", source, err)
+		}
+		return nil
+	}
+	src, err := s.Load(source)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for _, name := range streams {
+		if _, ok := src.Streams[name]; ok {
+			delete(src.Streams, name)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return s.Save(src)
+}
+
+// Sources returns the names of the sources that have state, sorted.
+func (s *Store) Sources() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("state: list sources: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), fileExt)
+		if !ok || !e.Type().IsRegular() || ValidateName(name) != nil {
+			continue
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// syncDir fsyncs directory dir, making renames and removals in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
