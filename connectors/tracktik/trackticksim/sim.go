@@ -1,0 +1,460 @@
+// Package trackticksim is a loopback fake of the TrackTik REST API, in the
+// manner of net/http/httptest: NewServer starts it for a test, Start for the
+// `quiver demo` command.
+//
+// It serves the OAuth2 token endpoint (POST /rest/oauth2/access_token, the
+// password and rotating single-use refresh_token grants, with the vendor's
+// 40-failures-in-2-minutes IP lockout) and six list endpoints under /rest/v1:
+// employees, clients, positions, shifts, work-sessions and reports, with
+// limit/offset paging, sort=id or -id, and key:function=value filters.
+// Records are generated on demand from (Seed, stream, index), so a server
+// with millions of records costs no memory; ids ascend with gaps and the
+// time field of clients, shifts, work-sessions and reports grows with the id.
+//
+// The data endpoints are wrapped with the shared fault injector
+// (Server.Faults) and can answer 401 to a freshly issued token for a while,
+// which is the vendor's replication-lag quirk (Options.LagRequests,
+// Options.LagFor).
+//
+// # Getting started
+//
+//	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1, LagRequests: 2})
+//	// POST srv.TokenURL with grant_type=password, client_id=trackticksim.ClientID, ...
+//	// GET  srv.URL + "/rest/v1/employees?limit=1000&offset=0&sort=id"
+//	want := srv.Record("employees", 0) // the first record, as decoded JSON
+package trackticksim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quiver-etl/quiver/sdk/fault"
+)
+
+// The credentials a server accepts unless Options say otherwise. They are
+// demo values for a loopback fake, not secrets.
+const (
+	ClientID     = "quiver-demo"
+	ClientSecret = "demo-secret"
+	Username     = "api-user"
+	Password     = "demo-password"
+)
+
+// TokenPath is the token endpoint's path, relative to Server.URL.
+const TokenPath = "/rest/oauth2/access_token"
+
+// Options configure a Server. The zero value is a valid configuration.
+type Options struct {
+	// Seed selects the generated data; the same seed gives the same bytes.
+	Seed uint64
+	// Counts are the records per stream at start, keyed by stream name.
+	// Missing streams get their default: employees 250, clients 40,
+	// positions 120, shifts 1500, work-sessions 1200, reports 600.
+	Counts map[string]int
+	// ClientID, ClientSecret, Username and Password are the accepted
+	// credentials; empty fields default to the package constants.
+	ClientID, ClientSecret, Username, Password string
+	// TokenTTL is the access-token lifetime; default 3600s, as the vendor's.
+	TokenTTL time.Duration
+	// RefreshTTL is the refresh-token lifetime; default 30 days (league/oauth2-server's is a month).
+	RefreshTTL time.Duration
+	// LagRequests makes the first N data requests made with each newly
+	// issued access token fail with 401, as the vendor's read replica does.
+	LagRequests int
+	// LagFor makes data requests fail with 401 for this long after a token
+	// is issued. Both lag settings are captured when a token is issued.
+	LagFor time.Duration
+	// Faults configure random faults on the data endpoints (not the token
+	// endpoint); Server.Faults scripts more.
+	Faults fault.Options
+	// MaxLimit caps the limit parameter; larger limits are clamped and the
+	// effective one is echoed in meta.limit. Default 1000, as the vendor's.
+	MaxLimit int
+	// Now is the clock for token expiry, lag and lockout; default time.Now.
+	Now func() time.Time
+	// Logger receives a Debug line per request; default discards. Tokens
+	// and credentials are never logged.
+	Logger *slog.Logger
+}
+
+// Stats count what the server has seen. Faults injected before a request
+// reaches the simulator are not counted here; see Server.Faults.Counts.
+type Stats struct {
+	// TokenRequests counts every request to the token endpoint.
+	TokenRequests int
+	// PasswordGrants and RefreshGrants count tokens issued by each grant.
+	PasswordGrants, RefreshGrants int
+	// FailedLogins counts token requests rejected for a bad client, bad
+	// user credentials or a bad refresh token: the failures that count
+	// toward the IP lockout.
+	FailedLogins int
+	// RefreshTokensReused counts attempts to use a consumed refresh token.
+	RefreshTokensReused int
+	// LockedOut counts token requests refused because the IP was locked.
+	LockedOut int
+	// DataRequests counts requests to the data endpoints.
+	DataRequests int
+	// Unauthorized counts data requests refused for a missing, unknown or
+	// expired token (not lag).
+	Unauthorized int
+	// Lag401s counts data requests refused because of replication lag.
+	Lag401s int
+	// Requests counts data requests per stream name.
+	Requests map[string]int
+}
+
+// A Server is a running simulator. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:PORT, with no trailing slash.
+	URL string
+	// TokenURL is URL + TokenPath.
+	TokenURL string
+	// Faults injects faults into the data endpoints.
+	Faults *fault.Injector
+
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+	w      *world
+	srv    *http.Server
+	served chan struct{}
+	close  sync.Once
+
+	mu     sync.Mutex // guards the auth state and stats below
+	access map[string]*accessToken
+	rtoks  map[string]*refreshToken
+	fails  map[string][]time.Time // failed token requests per IP, within the window
+	locked map[string]time.Time   // IP -> locked until
+	stats  Stats
+	reqs   [numStreams]int
+	ttl    time.Duration
+	lag    int
+	lagFor time.Duration
+
+	dmu      sync.RWMutex // guards the data state below
+	count    [numStreams]int
+	overlay  [numStreams]map[int][]overlayField // record index -> changed fields
+	overlaid [numStreams]map[int]bool           // field indexes with any overlay
+	version  [numStreams]uint64                 // bumped by Append and Update
+
+	cmu        sync.Mutex
+	cache      map[string][]int32 // materialized filter results
+	cacheOrder []string
+
+	bufs sync.Pool // *[]byte page buffers
+}
+
+// overlayField is one field changed by Update; fi is -1 for a field the
+// stream does not have, which is then appended to the record.
+type overlayField struct {
+	name string
+	fi   int
+	v    value
+}
+
+// Start starts a server listening on addr ("127.0.0.1:0" picks a port).
+// Close stops it.
+func Start(addr string, opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("trackticksim: listen %s: %w", addr, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.TokenURL = s.URL + TokenPath
+	s.srv = &http.Server{
+		Handler:           s.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.served = make(chan struct{})
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return s, nil
+}
+
+// NewServer starts a server on 127.0.0.1 for a test and closes it when the
+// test ends. It fails the test if the server cannot start.
+func NewServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := Start("127.0.0.1:0", opts)
+	if err != nil {
+		t.Fatalf("trackticksim.NewServer: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// closeGrace bounds how long Close waits for requests in flight.
+const closeGrace = 5 * time.Second
+
+// Close stops the server: it waits up to a few seconds for requests in
+// flight, then closes every connection. It is safe to call more than once.
+func (s *Server) Close() {
+	s.close.Do(func() {
+		if s.srv == nil {
+			return
+		}
+		// Close has no ctx parameter, like httptest.Server.Close; the grace
+		// period is its own deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		<-s.served
+	})
+}
+
+func newServer(opts Options) (*Server, error) {
+	if opts.ClientID == "" {
+		opts.ClientID = ClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = ClientSecret
+	}
+	if opts.Username == "" {
+		opts.Username = Username
+	}
+	if opts.Password == "" {
+		opts.Password = Password
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = 3600 * time.Second
+	}
+	if opts.RefreshTTL <= 0 {
+		opts.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if opts.MaxLimit <= 0 {
+		opts.MaxLimit = 1000
+	}
+	if opts.LagRequests < 0 {
+		return nil, fmt.Errorf("trackticksim: LagRequests %d is negative", opts.LagRequests)
+	}
+	s := &Server{
+		opts:   opts,
+		now:    opts.Now,
+		log:    opts.Logger,
+		access: map[string]*accessToken{},
+		rtoks:  map[string]*refreshToken{},
+		fails:  map[string][]time.Time{},
+		locked: map[string]time.Time{},
+		ttl:    opts.TokenTTL,
+		lag:    opts.LagRequests,
+		lagFor: opts.LagFor,
+		cache:  map[string][]int32{},
+		Faults: fault.New(opts.Faults),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var counts [numStreams]int
+	ds := defs()
+	for i, d := range ds {
+		counts[i] = d.defCount
+	}
+	for name, n := range opts.Counts {
+		i := streamIndex(name)
+		if i < 0 {
+			return nil, fmt.Errorf("trackticksim: Counts: unknown stream %q", name)
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("trackticksim: Counts[%q] = %d is negative", name, n)
+		}
+		counts[i] = n
+	}
+	s.w = newWorld(opts.Seed, counts)
+	s.count = counts
+	return s, nil
+}
+
+var streamNames = [numStreams]string{"employees", "clients", "positions", "shifts", "work-sessions", "reports"}
+
+// Streams returns the names of the simulated streams, in a fixed order.
+func Streams() []string { return slices.Clone(streamNames[:]) }
+
+func streamIndex(name string) int {
+	for i, n := range streamNames {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Requests = make(map[string]int, numStreams)
+	for i, n := range s.reqs {
+		if n > 0 {
+			st.Requests[streamNames[i]] = n
+		}
+	}
+	return st
+}
+
+// SetLag changes Options.LagRequests for tokens issued from now on.
+func (s *Server) SetLag(requests int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lag = max(requests, 0)
+}
+
+// SetLagFor changes Options.LagFor for tokens issued from now on.
+func (s *Server) SetLagFor(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lagFor = d
+}
+
+// SetTokenTTL changes the lifetime of access tokens issued from now on.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d > 0 {
+		s.ttl = d
+	}
+}
+
+// ExpireTokens invalidates every access token issued so far; refresh
+// tokens stay valid.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.access)
+}
+
+// Count returns the number of records in stream, or -1 for an unknown stream.
+func (s *Server) Count(stream string) int {
+	si := streamIndex(stream)
+	if si < 0 {
+		return -1
+	}
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	return s.count[si]
+}
+
+// IDs returns the ids of stream's records in ascending order, or nil for
+// an unknown stream.
+func (s *Server) IDs(stream string) []int64 {
+	si := streamIndex(stream)
+	if si < 0 {
+		return nil
+	}
+	n := s.Count(stream)
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = s.w.id(si, i)
+	}
+	return ids
+}
+
+// Record returns record i (0-based, in id order) of stream as
+// encoding/json decodes the page JSON: numbers are float64, lists []any,
+// null is nil. It returns nil for an unknown stream or index.
+func (s *Server) Record(stream string, i int) map[string]any {
+	si := streamIndex(stream)
+	if si < 0 {
+		return nil
+	}
+	s.dmu.RLock()
+	if i < 0 || i >= s.count[si] {
+		s.dmu.RUnlock()
+		return nil
+	}
+	var rw row
+	b := s.appendRecord(nil, &rw, si, i)
+	s.dmu.RUnlock()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil // cannot happen: appendRecord writes valid JSON
+	}
+	return m
+}
+
+// Append adds n records to stream, with ids above every existing one and
+// time fields continuing after the last. Unknown streams are ignored.
+func (s *Server) Append(stream string, n int) {
+	si := streamIndex(stream)
+	if si < 0 || n <= 0 {
+		s.log.Warn("trackticksim: Append ignored", "stream", stream, "n", n)
+		return
+	}
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	s.count[si] += n
+	s.version[si]++
+}
+
+// ErrNotFound is returned by Update for an unknown stream or id.
+var ErrNotFound = errors.New("trackticksim: not found")
+
+// Update overlays field of the record with id in stream with value, which
+// may be nil, a string, an int, int64, float64, bool, time.Time (written in
+// UTC), []string, or anything encoding/json can marshal. A field the stream
+// does not have is appended to the record, which simulates a schema
+// change. The id field cannot be changed. Update reports ErrNotFound for an
+// unknown stream or id.
+func (s *Server) Update(stream string, id int64, field string, value any) error {
+	si := streamIndex(stream)
+	if si < 0 {
+		return fmt.Errorf("trackticksim: update stream %q: %w", stream, ErrNotFound)
+	}
+	if field == "id" {
+		return fmt.Errorf("trackticksim: update %s %d: the id field cannot be changed", stream, id)
+	}
+	v, err := overlayValue(value)
+	if err != nil {
+		return fmt.Errorf("trackticksim: update %s %d field %s: %w", stream, id, field, err)
+	}
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	n := s.count[si]
+	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
+	if i >= n || s.w.id(si, i) != id {
+		return fmt.Errorf("trackticksim: update %s id %d: %w", stream, id, ErrNotFound)
+	}
+	fi, ok := s.w.defs[si].fieldIdx[field]
+	if !ok {
+		fi = -1
+	}
+	if s.overlay[si] == nil {
+		s.overlay[si] = map[int][]overlayField{}
+		s.overlaid[si] = map[int]bool{}
+	}
+	ov := s.overlay[si][i]
+	j := slices.IndexFunc(ov, func(o overlayField) bool { return o.name == field })
+	if j < 0 {
+		ov = append(ov, overlayField{name: field, fi: fi, v: v})
+	} else {
+		ov[j].v = v
+	}
+	s.overlay[si][i] = ov
+	if fi >= 0 {
+		s.overlaid[si][fi] = true
+	}
+	s.version[si]++
+	return nil
+}
