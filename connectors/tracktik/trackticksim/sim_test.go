@@ -330,7 +330,9 @@ func TestServer_Filters(t *testing.T) {
 				return false
 			}, false},
 		{"name contains", "employees", "name:contains=SMITH",
-			func(_ int, r map[string]any) bool { return strings.Contains(strings.ToLower(r["name"].(string)), "smith") }, false},
+			func(_ int, r map[string]any) bool {
+				return strings.Contains(strings.ToLower(r["name"].(string)), "smith")
+			}, false},
 		{"sort -id", "positions", "sort=-id", func(int, map[string]any) bool { return true }, true},
 		{"id:sort form", "positions", "id:sort=-id", func(int, map[string]any) bool { return true }, true},
 	}
