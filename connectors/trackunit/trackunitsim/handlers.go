@@ -166,24 +166,41 @@ func (s *Server) handleAssets(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, b, err)
 }
 
-// appendCursor appends a locations cursor for index i: standard base64
-// (with padding, '+' and '/') of `[i,"assetId"]`, as IRIS cursors look;
-// clients must URL-encode it.
+// appendCursor appends a locations cursor for index i: `[i,"assetId"]`
+// masked with a seed-derived key stream and encoded as standard base64, so
+// that cursors are opaque and often hold '+', '/' and '=' padding, which a
+// client must URL-encode.
 func (s *Server) appendCursor(b []byte, i int) []byte {
 	raw := append([]byte{'['}, strconv.Itoa(i)...)
 	raw = append(raw, ',', '"')
 	raw = appendUUID(raw, s.opts.Seed, saltAssetID, i)
 	raw = append(raw, '"', ']')
+	s.maskCursor(raw)
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, raw)
 	return append(b, '"')
+}
+
+// maskCursor XORs raw with the key stream in place; it is its own inverse.
+func (s *Server) maskCursor(raw []byte) {
+	var key uint64
+	for k := range raw {
+		if k%8 == 0 {
+			key = mix(s.opts.Seed ^ saltCursor + uint64(k))
+		}
+		raw[k] ^= byte(key >> (8 * (k % 8)))
+	}
 }
 
 // parseCursor returns the index a cursor points at, or false if the cursor
 // is not one this server issued.
 func (s *Server) parseCursor(c string) (int, bool) {
 	raw, err := base64.StdEncoding.DecodeString(c)
-	if err != nil || len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+	if err != nil {
+		return 0, false
+	}
+	s.maskCursor(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
 		return 0, false
 	}
 	num, id, ok := strings.Cut(string(raw[1:len(raw)-1]), ",")

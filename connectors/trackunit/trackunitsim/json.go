@@ -15,6 +15,7 @@ const (
 	saltEquip   uint64 = 0x61656d7066656574
 	saltEventID uint64 = 0x6576656e742d6964
 	saltEvent   uint64 = 0x6576656e74730001
+	saltCursor  uint64 = 0x637572736f720001
 )
 
 // mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash.

@@ -567,7 +567,8 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
-// SetTokenTTL sets the lifetime of access tokens issued from now on.
+// SetTokenTTL sets the lifetime of access tokens issued from now on; with
+// d <= 0 they are expired when issued (and announce expires_in 0).
 func (s *Server) SetTokenTTL(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
