@@ -1,6 +1,7 @@
 package trackticksim
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -443,13 +444,13 @@ func match(rw *row, pr *pred) bool {
 			if !ok {
 				return false
 			}
-			c = cmpFloat(x, pr.num)
+			c = cmp.Compare(x, pr.num)
 		} else {
 			t, ok := timeOf(rw, v)
 			if !ok {
 				return false
 			}
-			c = cmpInt(t, pr.t)
+			c = cmp.Compare(t, pr.t)
 		}
 		switch pr.op {
 		case opGt:
@@ -472,26 +473,6 @@ func match(rw *row, pr *pred) bool {
 		return t < pr.t
 	}
 	return false
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func number(v *value) (float64, bool) {
