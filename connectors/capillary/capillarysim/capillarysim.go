@@ -120,9 +120,10 @@ func (m Mode) pick(h uint64) bool {
 type Quirks struct {
 	// StringNumbers: v1.1 numbers (ids, amounts, counts, status codes) and
 	// booleans as JSON strings ("51", "true") instead of numbers (Quirky),
-	// or as JSON numbers and booleans (Plain). Mixed decides per page for
-	// the envelope and per transaction for its fields. It also decides
-	// whether the code in a 401/498 body is "498" or 498.
+	// or as JSON numbers and booleans (Plain). Mixed decides per envelope
+	// field and page (so "count" may be a number while "rows" is a string)
+	// and per transaction for all its fields. It also decides whether the
+	// code in a 401/498 body is "498" or 498.
 	StringNumbers Mode
 	// BareObjects: a v1.1 list with exactly one item written as the bare
 	// item ({"transaction":{...}}) instead of a one-item array. Mixed

@@ -595,45 +595,34 @@ func (s *Server) Update(stream string, id int64, field string, value any) error 
 	return nil
 }
 
-func applyCustomer(cu *customer, f fieldSet) error {
-	var ok bool
-	switch f.field {
-	case "firstName":
-		cu.first, ok = f.value.(string)
-	case "lastName":
-		cu.last, ok = f.value.(string)
-	case "source":
-		cu.source, ok = f.value.(string)
-	case "currentSlab":
-		cu.slab, ok = f.value.(string)
-	case "loyaltyPoints":
-		cu.points, ok = asInt(f.value)
-	case "lifetimePurchases":
-		cu.purchases, ok = asCents(f.value)
-	default:
-		return fmt.Errorf("field %q cannot be updated", f.field)
+// Setters of the fields Update may change; each reports whether the value fits.
+var (
+	customerSetters = map[string]func(*customer, any) bool{
+		"firstName":         func(c *customer, v any) (ok bool) { c.first, ok = v.(string); return ok },
+		"lastName":          func(c *customer, v any) (ok bool) { c.last, ok = v.(string); return ok },
+		"source":            func(c *customer, v any) (ok bool) { c.source, ok = v.(string); return ok },
+		"currentSlab":       func(c *customer, v any) (ok bool) { c.slab, ok = v.(string); return ok },
+		"loyaltyPoints":     func(c *customer, v any) (ok bool) { c.points, ok = asInt(v); return ok },
+		"lifetimePurchases": func(c *customer, v any) (ok bool) { c.purchases, ok = asCents(v); return ok },
 	}
-	if !ok {
-		return fmt.Errorf("field %q: value of type %T does not fit", f.field, f.value)
+	transactionSetters = map[string]func(*transaction, any) bool{
+		"number": func(t *transaction, v any) (ok bool) { t.number, ok = v.(string); return ok },
+		"type":   func(t *transaction, v any) (ok bool) { t.typ, ok = v.(string); return ok },
+		"store":  func(t *transaction, v any) (ok bool) { t.store, ok = v.(string); return ok },
+		"amount": func(t *transaction, v any) (ok bool) { t.amount, ok = asCents(v); return ok },
 	}
-	return nil
-}
+)
 
-func applyTransaction(t *transaction, f fieldSet) error {
-	var ok bool
-	switch f.field {
-	case "number":
-		t.number, ok = f.value.(string)
-	case "type":
-		t.typ, ok = f.value.(string)
-	case "store":
-		t.store, ok = f.value.(string)
-	case "amount":
-		t.amount, ok = asCents(f.value)
-	default:
+func applyCustomer(cu *customer, f fieldSet) error { return apply(customerSetters, cu, f) }
+
+func applyTransaction(t *transaction, f fieldSet) error { return apply(transactionSetters, t, f) }
+
+func apply[T any](setters map[string]func(*T, any) bool, rec *T, f fieldSet) error {
+	set, ok := setters[f.field]
+	if !ok {
 		return fmt.Errorf("field %q cannot be updated", f.field)
 	}
-	if !ok {
+	if !set(rec, f.value) {
 		return fmt.Errorf("field %q: value of type %T does not fit", f.field, f.value)
 	}
 	return nil

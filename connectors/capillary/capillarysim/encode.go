@@ -86,3 +86,26 @@ func (e *enc) list(name string, n int, bare bool, item func(i int)) {
 	}
 	e.raw(`]}`)
 }
+
+// Field helpers: each writes a raw prefix (the key, with its comma and
+// colon) and then the value.
+
+func (e *enc) strf(prefix, v string) {
+	e.raw(prefix)
+	e.str(v)
+}
+
+func (e *enc) numf(prefix string, v int64) {
+	e.raw(prefix)
+	e.num(v)
+}
+
+func (e *enc) moneyf(prefix string, cents int64) {
+	e.raw(prefix)
+	e.money(cents)
+}
+
+func (e *enc) timef(prefix string, t time.Time, layout string) {
+	e.raw(prefix)
+	e.time(t, layout)
+}

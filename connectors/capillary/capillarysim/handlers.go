@@ -9,19 +9,14 @@ import (
 )
 
 // writeCustomer writes a v2 search item. v2 is plain JSON: no quirks.
-func (d *store) writeCustomer(e *enc, cu *customer, matched []nameValue) {
-	e.raw(`{"userId":`)
-	e.num(cu.userID)
+func (s *store) writeCustomer(e *enc, cu *customer, matched []nameValue) {
+	e.numf(`{"userId":`, cu.userID)
 	e.raw(`,"matchedIdentifiers":`)
 	writeIdentifiers(e, matched)
-	e.raw(`,"profiles":[{"firstName":`)
-	e.str(cu.first)
-	e.raw(`,"lastName":`)
-	e.str(cu.last)
-	e.raw(`,"fields":{"gender":`)
-	e.str(cu.gender)
-	e.raw(`,"city":`)
-	e.str(cu.city)
+	e.strf(`,"profiles":[{"firstName":`, cu.first)
+	e.strf(`,"lastName":`, cu.last)
+	e.strf(`,"fields":{"gender":`, cu.gender)
+	e.strf(`,"city":`, cu.city)
 	e.raw(`},"identifiers":`)
 	ids := cu.identifiers()
 	writeIdentifiers(e, ids)
@@ -33,32 +28,22 @@ func (d *store) writeCustomer(e *enc, cu *customer, matched []nameValue) {
 		if i > 0 {
 			e.raw(`,`)
 		}
-		e.raw(`{"type":`)
-		e.str(id.name)
-		e.raw(`,"value":`)
-		e.str(id.value)
+		e.strf(`{"type":`, id.name)
+		e.strf(`,"value":`, id.value)
 		e.raw(`,"primary":true,"verified":`)
 		e.boolean(id.name == "mobile" || cu.userID%2 == 0)
 		e.raw(`,"meta":{"residence":`)
 		e.boolean(cu.index%3 == 0)
 		e.raw(`,"office":false}}`)
 	}
-	e.raw(`],"source":`)
-	e.str(cu.source)
-	e.raw(`,"accountId":"","userId":`)
-	e.num(cu.userID)
-	e.raw(`,"createdDate":`)
-	e.time(cu.created, v2Time)
-	e.raw(`,"autoUpdateTime":`)
-	e.time(cu.updated, v2Time)
-	e.raw(`}],"loyaltyInfo":{"loyaltyType":`)
-	e.str(cu.loyaltyType)
-	e.raw(`,"lifetimePurchases":`)
-	e.money(cu.purchases)
-	e.raw(`,"loyaltyPoints":`)
-	e.num(cu.points)
-	e.raw(`,"currentSlab":`)
-	e.str(cu.slab)
+	e.strf(`],"source":`, cu.source)
+	e.numf(`,"accountId":"","userId":`, cu.userID)
+	e.timef(`,"createdDate":`, cu.created, v2Time)
+	e.timef(`,"autoUpdateTime":`, cu.updated, v2Time)
+	e.strf(`}],"loyaltyInfo":{"loyaltyType":`, cu.loyaltyType)
+	e.moneyf(`,"lifetimePurchases":`, cu.purchases)
+	e.numf(`,"loyaltyPoints":`, cu.points)
+	e.strf(`,"currentSlab":`, cu.slab)
 	e.raw(`}}`)
 }
 
@@ -68,10 +53,8 @@ func writeIdentifiers(e *enc, ids []nameValue) {
 		if i > 0 {
 			e.raw(`,`)
 		}
-		e.raw(`{"type":`)
-		e.str(id.name)
-		e.raw(`,"value":`)
-		e.str(id.value)
+		e.strf(`{"type":`, id.name)
+		e.strf(`,"value":`, id.value)
 		e.raw(`}`)
 	}
 	e.raw(`]`)
@@ -80,46 +63,28 @@ func writeIdentifiers(e *enc, ids []nameValue) {
 // writeTransaction writes a v1.1 transaction; e.quote says whether its
 // numbers are strings, and bare decides, per list, whether a one-item list
 // is a bare object.
-func (d *store) writeTransaction(e *enc, t *transaction, bare Mode) {
+func (s *store) writeTransaction(e *enc, t *transaction, bare Mode) {
 	bareList := func(which uint64) bool {
-		return bare.pick(mix3(d.seed, saltBareList, uint64(t.id)*4+which))
+		return bare.pick(mix3(s.seed, saltBareList, uint64(t.id)*4+which))
 	}
-	e.raw(`{"id":`)
-	e.num(t.id)
-	e.raw(`,"number":`)
-	e.str(t.number)
-	e.raw(`,"type":`)
-	e.str(t.typ)
-	e.raw(`,"amount":`)
-	e.money(t.amount)
-	e.raw(`,"gross_amount":`)
-	e.money(t.gross)
-	e.raw(`,"discount":`)
-	e.money(t.discount)
-	e.raw(`,"billing_time":`)
-	e.time(t.billing, v11Time)
-	e.raw(`,"auto_update_time":`)
-	e.time(t.updated, v11Time)
-	e.raw(`,"store":`)
-	e.str(t.store)
-	e.raw(`,"store_code":`)
-	e.str(t.storeCode)
-	e.raw(`,"basket_size":`)
-	e.num(t.basket)
-	e.raw(`,"points":{"issued":`)
-	e.num(t.issued)
-	e.raw(`,"redeemed":`)
-	e.num(t.redeemed)
-	e.raw(`,"returned":`)
-	e.num(t.returned)
-	e.raw(`,"expired":`)
-	e.num(t.expired)
-	e.raw(`,"expiry_date":`)
-	e.time(t.expiry, v11Time)
-	e.raw(`,"program_id":`)
-	e.num(1016)
-	e.raw(`},"currency":{"code":"INR","ratio":`)
-	e.num(1)
+	e.numf(`{"id":`, t.id)
+	e.strf(`,"number":`, t.number)
+	e.strf(`,"type":`, t.typ)
+	e.moneyf(`,"amount":`, t.amount)
+	e.moneyf(`,"gross_amount":`, t.gross)
+	e.moneyf(`,"discount":`, t.discount)
+	e.timef(`,"billing_time":`, t.billing, v11Time)
+	e.timef(`,"auto_update_time":`, t.updated, v11Time)
+	e.strf(`,"store":`, t.store)
+	e.strf(`,"store_code":`, t.storeCode)
+	e.numf(`,"basket_size":`, t.basket)
+	e.numf(`,"points":{"issued":`, t.issued)
+	e.numf(`,"redeemed":`, t.redeemed)
+	e.numf(`,"returned":`, t.returned)
+	e.numf(`,"expired":`, t.expired)
+	e.timef(`,"expiry_date":`, t.expiry, v11Time)
+	e.numf(`,"program_id":`, 1016)
+	e.numf(`},"currency":{"code":"INR","ratio":`, 1)
 	e.raw(`},"custom_fields":`)
 	e.list("field", len(t.custom), bareList(0), func(i int) { writeField(e, t.custom[i]) })
 	e.raw(`,"extended_fields":`)
@@ -127,43 +92,30 @@ func (d *store) writeTransaction(e *enc, t *transaction, bare Mode) {
 	e.raw(`,"coupons":`)
 	e.list("coupon", len(t.coupons), bareList(2), func(i int) {
 		c := t.coupons[i]
-		e.raw(`{"id":`)
-		e.num(c.id)
-		e.raw(`,"code":`)
-		e.str(c.code)
-		e.raw(`,"discount":`)
-		e.money(c.discount)
+		e.numf(`{"id":`, c.id)
+		e.strf(`,"code":`, c.code)
+		e.moneyf(`,"discount":`, c.discount)
 		e.raw(`}`)
 	})
 	e.raw(`,"line_items":`)
 	e.list("line_item", len(t.lines), bareList(3), func(i int) {
 		li := &t.lines[i]
-		e.raw(`{"serial":`)
-		e.num(li.serial)
-		e.raw(`,"item_code":`)
-		e.str(li.code)
-		e.raw(`,"description":`)
-		e.str(li.desc)
-		e.raw(`,"qty":`)
-		e.num(li.qty)
-		e.raw(`,"rate":`)
-		e.money(li.rate)
-		e.raw(`,"value":`)
-		e.money(li.value)
-		e.raw(`,"discount":`)
-		e.money(li.discount)
-		e.raw(`,"amount":`)
-		e.money(li.amount)
+		e.numf(`{"serial":`, li.serial)
+		e.strf(`,"item_code":`, li.code)
+		e.strf(`,"description":`, li.desc)
+		e.numf(`,"qty":`, li.qty)
+		e.moneyf(`,"rate":`, li.rate)
+		e.moneyf(`,"value":`, li.value)
+		e.moneyf(`,"discount":`, li.discount)
+		e.moneyf(`,"amount":`, li.amount)
 		e.raw(`}`)
 	})
 	e.raw(`}`)
 }
 
 func writeField(e *enc, f nameValue) {
-	e.raw(`{"name":`)
-	e.str(f.name)
-	e.raw(`,"value":`)
-	e.str(f.value)
+	e.strf(`{"name":`, f.name)
+	e.strf(`,"value":`, f.value)
 	e.raw(`}`)
 }
 
@@ -189,10 +141,8 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	e := enc{b: make([]byte, 0, 256+1200*min(limit, 1000))}
 	d.mu.RLock()
 	n := d.customers()
-	e.raw(`{"pagination":{"limit":`)
-	e.num(int64(limit))
-	e.raw(`,"offset":`)
-	e.num(int64(offset))
+	e.numf(`{"pagination":{"limit":`, int64(limit))
+	e.numf(`,"offset":`, int64(offset))
 	e.raw(`,"total":`)
 	if all {
 		e.num(int64(n))
@@ -321,53 +271,47 @@ func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) {
 	page := list[min(offset, len(list)):min(offset+limit, len(list))]
 
 	h := mix3(uint64(c), uint64(offset), uint64(limit))
-	e := enc{
-		b:     make([]byte, 0, 1024+1500*len(page)),
-		quote: quirks.StringNumbers.pick(mix3(d.seed, saltEnvelope, h)),
-	}
+	// Under Mixed each envelope field picks its own shape, as in Capillary's
+	// sample where "count" is a number and "rows" a string in one body.
+	hEnv := mix3(d.seed, saltEnvelope, h)
+	quote := func(field uint) bool { return quirks.StringNumbers.pick(hEnv >> field) }
+	e := enc{b: make([]byte, 0, 1024+1500*len(page))}
+	e.quote = quote(0)
 	e.raw(`{"response":{"status":{"success":`)
 	e.boolean(true)
-	e.raw(`,"code":`)
-	e.num(200)
-	e.raw(`,"message":"Success","total":`)
-	e.num(1)
-	e.raw(`,"success_count":`)
-	e.num(1)
-	e.raw(`},"customer":{"user_id":`)
-	e.num(cu.userID)
-	e.raw(`,"firstname":`)
-	e.str(cu.first)
-	e.raw(`,"lastname":`)
-	e.str(cu.last)
-	e.raw(`,"mobile":`)
-	e.str(cu.mobile)
-	e.raw(`,"email":`)
-	e.str(cu.email)
-	e.raw(`,"external_id":`)
-	e.str(cu.externalID)
-	e.raw(`,"count":`)
-	e.num(int64(len(list)))
-	e.raw(`,"start":`)
+	e.quote = quote(1)
+	e.numf(`,"code":`, 200)
+	e.quote = quote(2)
+	e.numf(`,"message":"Success","total":`, 1)
+	e.numf(`,"success_count":`, 1)
+	e.quote = quote(3)
+	e.numf(`},"customer":{"user_id":`, cu.userID)
+	e.strf(`,"firstname":`, cu.first)
+	e.strf(`,"lastname":`, cu.last)
+	e.strf(`,"mobile":`, cu.mobile)
+	e.strf(`,"email":`, cu.email)
+	e.strf(`,"external_id":`, cu.externalID)
+	e.quote = quote(4)
+	e.numf(`,"count":`, int64(len(list)))
 	start := int64(0)
 	if len(page) > 0 {
 		start = FirstTransactionID + int64(page[0])
 	}
-	e.num(start)
-	e.raw(`,"rows":`)
-	e.num(int64(len(page)))
+	e.quote = quote(5)
+	e.numf(`,"start":`, start)
+	e.quote = quote(6)
+	e.numf(`,"rows":`, int64(len(page)))
 	e.raw(`,"transactions":`)
-	envQuote := e.quote
 	e.list("transaction", len(page), quirks.BareObjects.pick(mix3(d.seed, saltBareTx, h)), func(i int) {
 		t := d.transaction(page[i])
 		e.quote = quirks.StringNumbers.pick(mix3(d.seed, saltRecordQuote, uint64(t.id)))
 		d.writeTransaction(&e, &t, quirks.BareObjects)
-		e.quote = envQuote
 	})
 	d.mu.RUnlock()
+	e.quote = quote(7)
 	e.raw(`,"item_status":{"success":`)
 	e.boolean(true)
-	e.raw(`,"code":`)
-	e.num(CodeTxFetched)
+	e.numf(`,"code":`, CodeTxFetched)
 	e.raw(`,"message":"Transactions fetched successfully","warnings":{"warning":[]}}}}}`)
 	s.page(StreamTransactions)
 	s.write(w, r, http.StatusOK, e.b)
@@ -377,10 +321,8 @@ func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) {
 // status code 500 ("all failed") and item_status 1012.
 func (s *Server) v11NotFound(w http.ResponseWriter, r *http.Request, kind, value string) {
 	e := enc{}
-	e.raw(`{"response":{"status":{"success":false,"code":500,"message":"All requests have failed due to errors","total":1,"success_count":0},"customer":{`)
-	e.str(kind)
-	e.raw(`:`)
-	e.str(value)
+	e.strf(`{"response":{"status":{"success":false,"code":500,"message":"All requests have failed due to errors","total":1,"success_count":0},"customer":{`, kind)
+	e.strf(`:`, value)
 	e.raw(`,"item_status":{"success":false,"code":1012,"message":"Customer not found","warnings":{"warning":[]}}}}}`)
 	s.write(w, r, http.StatusOK, e.b)
 }
@@ -388,8 +330,7 @@ func (s *Server) v11NotFound(w http.ResponseWriter, r *http.Request, kind, value
 // v11Error answers a bad v1.1 request: HTTP 400 and code 400 in the body.
 func (s *Server) v11Error(w http.ResponseWriter, r *http.Request, msg string) {
 	e := enc{}
-	e.raw(`{"response":{"status":{"success":false,"code":400,"message":`)
-	e.str("Invalid input: " + msg)
+	e.strf(`{"response":{"status":{"success":false,"code":400,"message":`, "Invalid input: "+msg)
 	e.raw(`}}}`)
 	s.write(w, r, http.StatusBadRequest, e.b)
 }
@@ -397,8 +338,7 @@ func (s *Server) v11Error(w http.ResponseWriter, r *http.Request, msg string) {
 // v2Error answers a bad v2 request: HTTP 400 and a v2 errors list.
 func (s *Server) v2Error(w http.ResponseWriter, r *http.Request, msg string) {
 	e := enc{}
-	e.raw(`{"data":[],"warnings":[],"errors":[{"status":false,"code":400,"message":`)
-	e.str(msg)
+	e.strf(`{"data":[],"warnings":[],"errors":[{"status":false,"code":400,"message":`, msg)
 	e.raw(`}]}`)
 	s.write(w, r, http.StatusBadRequest, e.b)
 }
