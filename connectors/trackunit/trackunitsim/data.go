@@ -477,35 +477,10 @@ func (s *Server) EventTime(i int) time.Time { return s.eventTime(i) }
 func (s *Server) event(i int) eventData {
 	e := eventData{at: s.eventTime(i)}
 	r := newRnd(s.opts.Seed, saltEvent, i)
-	r.next() // the time's draw
-	switch k := r.intn(10); {
-	case k < 4:
-		e.typ = 0
-	case k < 7:
-		e.typ = 1
-	case k < 8:
-		e.typ = 2
-	default:
-		e.typ = 3 + r.intn(4)
-	}
-	switch k := r.intn(10); {
-	case k < 2:
-		e.crit = 0
-	case k < 7:
-		e.crit = 1
-	default:
-		e.crit = 2
-	}
-	switch k := r.intn(20); {
-	case k < 5:
-		e.status = 0
-	case k < 12:
-		e.status = 1
-	case k < 14:
-		e.status = 2
-	default:
-		e.status = 3
-	}
+	r.next()                                  // the time's draw
+	e.typ = r.weighted(16, 12, 4, 2, 2, 2, 2) // faults and alerts dominate
+	e.crit = r.weighted(2, 5, 3)
+	e.status = r.weighted(5, 7, 2, 6)
 	e.asset = r.intn(s.eventAssets)
 	d := descriptions[e.typ]
 	e.desc = d[r.intn(len(d))]

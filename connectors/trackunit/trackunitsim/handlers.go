@@ -144,6 +144,21 @@ func appendPage(b []byte, total, page, size int, item func([]byte, int) ([]byte,
 	return append(b, "]}"...), nil
 }
 
+// appendRecords appends records [start, end) of stream as a JSON array.
+func (s *Server) appendRecords(b []byte, stream string, start, end int, over map[int]map[string]any, meta bool) ([]byte, error) {
+	b = append(b, '[')
+	for i := start; i < end; i++ {
+		if i > start {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = s.appendRecord(b, stream, i, over[i], meta); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
 func (s *Server) writePage(w http.ResponseWriter, b []byte, err error) {
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_error", err.Error())
@@ -272,16 +287,9 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 	}
 	b = append(b, `,"limit":`...)
 	b = strconv.AppendInt(b, int64(limit), 10)
-	b = append(b, `,"content":[`...)
-	var err error
-	for i := start; i < end && err == nil; i++ {
-		if i > start {
-			b = append(b, ',')
-		}
-		b, err = s.appendRecord(b, StreamLocations, i, over[i], false)
-	}
-	b = append(b, "]}"...)
-	s.writePage(w, b, err)
+	b = append(b, `,"content":`...)
+	b, err := s.appendRecords(b, StreamLocations, start, end, over, false)
+	s.writePage(w, append(b, '}'), err)
 }
 
 // acceptsJSON reports whether the Accept header asks for JSON; without it
@@ -358,15 +366,8 @@ func (s *Server) handleFleet(w http.ResponseWriter, r *http.Request) {
 	b = link(b, "last", last)
 	b = append(b, ']')
 	b = appendKey(b, k.equipment)
-	b = append(b, '[')
-	for i := start; i < end && err == nil; i++ {
-		if i > start {
-			b = append(b, ',')
-		}
-		b, err = s.appendRecord(b, StreamFleetSnapshot, i, over[i], meta)
-	}
-	b = append(b, "]}"...)
-	s.writePage(w, b, err)
+	b, err = s.appendRecords(b, StreamFleetSnapshot, start, end, over, meta)
+	s.writePage(w, append(b, '}'), err)
 }
 
 // eventQuery is the JSON body of POST /asset-event/log.

@@ -50,6 +50,22 @@ func (r *rnd) float() float64 { return float64(r.next()>>11) / (1 << 53) }
 // chance is true with probability 1/n.
 func (r *rnd) chance(n int) bool { return r.intn(n) == 0 }
 
+// weighted returns k with probability w[k]/sum(w).
+func (r *rnd) weighted(w ...int) int {
+	sum := 0
+	for _, x := range w {
+		sum += x
+	}
+	n := r.intn(sum)
+	for k, x := range w {
+		if n < x {
+			return k
+		}
+		n -= x
+	}
+	return len(w) - 1
+}
+
 // round rounds to d decimals, so that the JSON stays short and exact.
 func round(v float64, d int) float64 {
 	p := math.Pow10(d)
