@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -195,70 +196,73 @@ func (s *Server) Delete(viewID, id int64) error {
 // FieldMetaID stays; FieldMetaID 0 gets a fresh id and fresh values.
 // Names must be unique and non-empty.
 func (s *Server) SetStructure(viewID int64, fields []Field) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.view(viewID)
-	if err != nil {
-		return fmt.Errorf("trackviasim: set structure: %w", err)
-	}
-	if err := s.setStructure(v, fields); err != nil {
-		return fmt.Errorf("trackviasim: set structure of view %d: %w", viewID, err)
-	}
-	return nil
+	_, err := s.editFields(viewID, "set structure", func([]Field) ([]Field, error) { return fields, nil })
+	return err
 }
 
 // AddField appends a field of type t named name to view viewID and returns
 // it; every record gets a value for it.
 func (s *Server) AddField(viewID int64, name string, t FieldType) (Field, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.view(viewID)
+	fields, err := s.editFields(viewID, "add field "+strconv.Quote(name), func(fields []Field) ([]Field, error) {
+		return append(fields, Field{Name: name, Type: t}), nil
+	})
 	if err != nil {
-		return Field{}, fmt.Errorf("trackviasim: add field: %w", err)
+		return Field{}, err
 	}
-	fields := s.fieldsOf(v)
-	fields = append(fields, Field{Name: name, Type: t})
-	if err := s.setStructure(v, fields); err != nil {
-		return Field{}, fmt.Errorf("trackviasim: add field %q to view %d: %w", name, viewID, err)
-	}
-	return v.fields[len(v.fields)-1].Field, nil
+	return fields[len(fields)-1], nil
 }
 
 // RemoveField drops field name from view viewID and from its records.
 func (s *Server) RemoveField(viewID int64, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, err := s.view(viewID)
-	if err != nil {
-		return fmt.Errorf("trackviasim: remove field: %w", err)
-	}
-	fields := s.fieldsOf(v)
-	i := slices.IndexFunc(fields, func(fd Field) bool { return fd.Name == name })
-	if i < 0 {
-		return fmt.Errorf("trackviasim: remove field: view %d has no field %q", viewID, name)
-	}
-	return s.setStructure(v, slices.Delete(fields, i, i+1))
+	_, err := s.editFields(viewID, "remove field "+strconv.Quote(name), func(fields []Field) ([]Field, error) {
+		i, err := fieldIndex(fields, name)
+		if err != nil {
+			return nil, err
+		}
+		return slices.Delete(fields, i, i+1), nil
+	})
+	return err
 }
 
 // RenameField renames field from to to in view viewID; its fieldMetaId and
 // values stay (TrackVia fields are user-renamable, vendors.md §2.8).
 func (s *Server) RenameField(viewID int64, from, to string) error {
+	_, err := s.editFields(viewID, "rename field "+strconv.Quote(from), func(fields []Field) ([]Field, error) {
+		i, err := fieldIndex(fields, from)
+		if err != nil {
+			return nil, err
+		}
+		fields[i].Name = to
+		return fields, nil
+	})
+	return err
+}
+
+// editFields replaces the fields of view viewID with edit's result and
+// returns the new fields; what names the change in errors.
+func (s *Server) editFields(viewID int64, what string, edit func([]Field) ([]Field, error)) ([]Field, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, err := s.view(viewID)
 	if err != nil {
-		return fmt.Errorf("trackviasim: rename field: %w", err)
+		return nil, fmt.Errorf("trackviasim: %s: %w", what, err)
 	}
-	fields := s.fieldsOf(v)
-	i := slices.IndexFunc(fields, func(fd Field) bool { return fd.Name == from })
+	fields, err := edit(s.fieldsOf(v))
+	if err == nil {
+		err = s.setStructure(v, fields)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trackviasim: %s of view %d: %w", what, viewID, err)
+	}
+	return s.fieldsOf(v), nil
+}
+
+func fieldIndex(fields []Field, name string) (int, error) {
+	i := slices.IndexFunc(fields, func(fd Field) bool { return fd.Name == name })
 	if i < 0 {
-		return fmt.Errorf("trackviasim: rename field: view %d has no field %q", viewID, from)
+		return 0, errors.New("no such field")
 	}
-	fields[i].Name = to
-	if err := s.setStructure(v, fields); err != nil {
-		return fmt.Errorf("trackviasim: rename field %q of view %d: %w", from, viewID, err)
-	}
-	return nil
+	return i, nil
 }
 
 func (s *Server) view(id int64) (*viewState, error) {

@@ -101,8 +101,8 @@ type Options struct {
 
 // Stats counts what the server saw. Stats are cumulative since Start.
 type Stats struct {
-	// Requests counts every request under /openapi, including rejected ones
-	// but not those a fault answered before the handler.
+	// Requests counts every request to a known endpoint, including rejected
+	// ones but not those a fault answered before the handler.
 	Requests int
 	// AppLists and ViewLists count GET /openapi/apps and /openapi/views.
 	AppLists, ViewLists int
@@ -301,15 +301,8 @@ func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, _ *tokenStat
 	s.count(func(st *Stats) { st.AppLists++ })
 	s.mu.RLock()
 	b := []byte{'['}
-	for i, a := range s.apps {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = appendID(b, a.ID, s.opts.Shapes != ShapesAlternate)
-		b = append(b, `,"name":`...)
-		b = appendString(b, a.Name)
-		b = append(b, '}')
+	for _, a := range s.apps {
+		b = s.appendListEntry(b, a.ID, a.Name, nil)
 	}
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, append(b, ']'))
@@ -320,26 +313,31 @@ func (s *Server) handleViews(w http.ResponseWriter, r *http.Request, _ *tokenSta
 	name, byName := r.URL.Query()["name"]
 	s.mu.RLock()
 	b := []byte{'['}
-	n := 0
 	for _, id := range s.order {
 		v := s.views[id].view
-		if byName && v.Name != name[0] {
-			continue
+		if !byName || v.Name == name[0] {
+			b = s.appendListEntry(b, v.ID, v.Name, &v.AppName)
 		}
-		if n > 0 {
-			b = append(b, ',')
-		}
-		n++
-		b = append(b, `{"id":`...)
-		b = appendID(b, v.ID, s.opts.Shapes != ShapesAlternate)
-		b = append(b, `,"name":`...)
-		b = appendString(b, v.Name)
-		b = append(b, `,"applicationName":`...)
-		b = appendString(b, v.AppName)
-		b = append(b, '}')
 	}
 	s.mu.RUnlock()
 	writeJSON(w, http.StatusOK, append(b, ']'))
+}
+
+// appendListEntry appends {"id","name"[,"applicationName"]} to the JSON
+// array b; ids are text unless Options.Shapes is ShapesAlternate.
+func (s *Server) appendListEntry(b []byte, id int64, name string, appName *string) []byte {
+	if b[len(b)-1] != '[' {
+		b = append(b, ',')
+	}
+	b = append(b, `{"id":`...)
+	b = appendID(b, id, s.opts.Shapes != ShapesAlternate)
+	b = append(b, `,"name":`...)
+	b = appendString(b, name)
+	if appName != nil {
+		b = append(b, `,"applicationName":`...)
+		b = appendString(b, *appName)
+	}
+	return append(b, '}')
 }
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request, _ *tokenState) {
