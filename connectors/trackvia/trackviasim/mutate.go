@@ -149,13 +149,9 @@ func (s *Server) Update(viewID, id int64, field string, value any) error {
 	now := s.opts.Now().Truncate(time.Second)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := s.view(viewID)
+	v, idx, err := s.record(viewID, id)
 	if err != nil {
 		return fmt.Errorf("trackviasim: update: %w", err)
-	}
-	idx, ok := v.indexOf(id)
-	if !ok {
-		return fmt.Errorf("trackviasim: update: view %d has no record %d", viewID, id)
 	}
 	fd := v.field(field)
 	switch {
@@ -176,13 +172,9 @@ func (s *Server) Update(viewID, id int64, field string, value any) error {
 func (s *Server) Delete(viewID, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := s.view(viewID)
+	v, idx, err := s.record(viewID, id)
 	if err != nil {
 		return fmt.Errorf("trackviasim: delete: %w", err)
-	}
-	idx, ok := v.indexOf(id)
-	if !ok {
-		return fmt.Errorf("trackviasim: delete: view %d has no record %d", viewID, id)
 	}
 	k := sort.SearchInts(v.deleted, idx)
 	v.deleted = slices.Insert(v.deleted, k, idx)
@@ -271,6 +263,19 @@ func (s *Server) view(id int64) (*viewState, error) {
 		return nil, fmt.Errorf("no view %d", id)
 	}
 	return v, nil
+}
+
+// record finds the live record id of view viewID; the caller holds s.mu.
+func (s *Server) record(viewID, id int64) (*viewState, int, error) {
+	v, err := s.view(viewID)
+	if err != nil {
+		return nil, 0, err
+	}
+	idx, ok := v.indexOf(id)
+	if !ok {
+		return nil, 0, fmt.Errorf("view %d has no record %d", viewID, id)
+	}
+	return v, idx, nil
 }
 
 func (s *Server) fieldsOf(v *viewState) []Field {
