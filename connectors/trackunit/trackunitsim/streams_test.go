@@ -659,3 +659,17 @@ func TestEvents_RateLimit(t *testing.T) {
 		t.Errorf("after the window: status %d", r.status)
 	}
 }
+
+func TestLocations_Before(t *testing.T) {
+	srv, c := newLoggedIn(t, Options{Seed: 14, LocationInterval: -1, Counts: map[string]int{StreamLocations: 50}})
+	second := c.get(LocationsPath + "?limit=10&after=" + url.QueryEscape(strings.Trim(string(srv.appendCursor(nil, 9)), `"`))).json(t)
+	before := second["before"].(string)
+	r := c.get(LocationsPath + "?limit=10&before=" + url.QueryEscape(before))
+	got := idsOf(t, r.json(t)["content"].([]any), func(f map[string]any) any { return f["properties"].(map[string]any)["assetId"] })
+	if diff := cmp.Diff(srv.IDs(StreamLocations)[:10], got); diff != "" {
+		t.Errorf("before the second page (-want +got):\n%s", diff)
+	}
+	if r := c.get(LocationsPath + "?after=" + url.QueryEscape(before) + "&before=" + url.QueryEscape(before)); r.status != 400 {
+		t.Errorf("after and before: status %d, want 400", r.status)
+	}
+}
