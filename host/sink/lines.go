@@ -25,92 +25,18 @@ func compileColumns(schema *arrow.Schema, mode textMode) ([]binder, error) {
 	return cols, nil
 }
 
-// jsonlEncoder writes one JSON object per row, keys in schema order.
-type jsonlEncoder struct {
-	w    io.Writer
-	cols []binder
-	keys [][]byte // `"name":` per column
-	buf  []byte
-	fns  []appendFunc
-}
-
-func newJSONLEncoder(w io.Writer, schema *arrow.Schema) (*jsonlEncoder, error) {
-	cols, err := compileColumns(schema, jsonText)
-	if err != nil {
-		return nil, err
-	}
-	e := &jsonlEncoder{w: w, cols: cols, keys: make([][]byte, len(cols)), fns: make([]appendFunc, len(cols))}
-	for c, f := range schema.Fields() {
-		e.cols[c] = withNulls(cols[c], "null")
-		e.keys[c] = objectKey(f.Name)
-	}
-	return e, nil
-}
-
-func (e *jsonlEncoder) write(rec arrow.Record) error {
-	for c, b := range e.cols {
-		e.fns[c] = b(rec.Column(c))
-	}
-	buf := e.buf[:0]
-	for i := range int(rec.NumRows()) {
-		buf = append(buf, '{')
-		for c, fn := range e.fns {
-			if c > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, e.keys[c]...)
-			buf = fn(buf, i)
-		}
-		buf = append(buf, '}', '\n')
-		if len(buf) >= flushAt {
-			if _, err := e.w.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	e.buf = buf[:0]
-	clear(e.fns) // do not keep rec's arrays reachable
-	if len(buf) > 0 {
-		_, err := e.w.Write(buf)
-		return err
-	}
-	return nil
-}
-
-func (e *jsonlEncoder) buffered() int64 { return 0 }
-func (e *jsonlEncoder) close() error    { return nil }
-
-// csvEncoder writes RFC 4180 CSV: a header row of column names, CRLF line
-// ends, fields quoted when they hold a comma, quote or line break. A null is
-// an empty field and an empty string is "", so readers such as DuckDB can
-// tell them apart. Nested values are JSON text.
-type csvEncoder struct {
+// lineEncoder writes one line of text per row (JSONL, CSV); row renders
+// row i from the bound column encoders.
+type lineEncoder struct {
 	w      io.Writer
 	cols   []binder
-	buf    []byte
-	field  []byte
 	fns    []appendFunc
-	header []byte
+	buf    []byte
+	header []byte // written before the first row, or by close
+	row    func(dst []byte, cols []arrow.Array, fns []appendFunc, i int) []byte
 }
 
-func newCSVEncoder(w io.Writer, schema *arrow.Schema) (*csvEncoder, error) {
-	cols, err := compileColumns(schema, rawText)
-	if err != nil {
-		return nil, err
-	}
-	e := &csvEncoder{w: w, cols: cols, fns: make([]appendFunc, len(cols))}
-	for c, f := range schema.Fields() {
-		if c > 0 {
-			e.header = append(e.header, ',')
-		}
-		e.header = appendCSVField(e.header, []byte(f.Name))
-	}
-	e.header = append(e.header, '\r', '\n')
-	return e, nil
-}
-
-func (e *csvEncoder) write(rec arrow.Record) error {
+func (e *lineEncoder) write(rec arrow.Record) error {
 	buf := e.buf[:0]
 	if e.header != nil {
 		buf, e.header = append(buf, e.header...), nil
@@ -119,18 +45,9 @@ func (e *csvEncoder) write(rec arrow.Record) error {
 	for c, b := range e.cols {
 		e.fns[c] = b(cols[c])
 	}
+	defer clear(e.fns) // do not keep rec's arrays reachable
 	for i := range int(rec.NumRows()) {
-		for c, fn := range e.fns {
-			if c > 0 {
-				buf = append(buf, ',')
-			}
-			if cols[c].IsNull(i) {
-				continue
-			}
-			e.field = fn(e.field[:0], i)
-			buf = appendCSVField(buf, e.field)
-		}
-		buf = append(buf, '\r', '\n')
+		buf = e.row(buf, cols, e.fns, i)
 		if len(buf) >= flushAt {
 			if _, err := e.w.Write(buf); err != nil {
 				return err
@@ -139,7 +56,6 @@ func (e *csvEncoder) write(rec arrow.Record) error {
 		}
 	}
 	e.buf = buf[:0]
-	clear(e.fns)
 	if len(buf) > 0 {
 		_, err := e.w.Write(buf)
 		return err
@@ -147,17 +63,69 @@ func (e *csvEncoder) write(rec arrow.Record) error {
 	return nil
 }
 
-func (e *csvEncoder) buffered() int64 { return int64(len(e.header)) }
+func (e *lineEncoder) buffered() int64 { return int64(len(e.header)) }
 
 // close writes the header if no row was written, so that an empty CSV file
 // still names its columns.
-func (e *csvEncoder) close() error {
+func (e *lineEncoder) close() error {
 	if e.header == nil {
 		return nil
 	}
 	_, err := e.w.Write(e.header)
 	e.header = nil
 	return err
+}
+
+// newJSONLEncoder returns an encoder of one JSON object per row, keys in
+// schema order, nulls as null.
+func newJSONLEncoder(w io.Writer, schema *arrow.Schema) (*lineEncoder, error) {
+	cols, err := compileColumns(schema, jsonText)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([][]byte, len(cols)) // `"name":` per column
+	for c, f := range schema.Fields() {
+		cols[c] = withNulls(cols[c], "null")
+		keys[c] = objectKey(f.Name)
+	}
+	row := func(dst []byte, _ []arrow.Array, fns []appendFunc, i int) []byte {
+		return append(appendObject(dst, keys, fns, i), '\n')
+	}
+	return &lineEncoder{w: w, cols: cols, fns: make([]appendFunc, len(cols)), row: row}, nil
+}
+
+// newCSVEncoder returns an RFC 4180 CSV encoder: a header row of column
+// names, CRLF line ends, fields quoted when they hold a comma, quote or line
+// break. A null is an empty field and an empty string is "", so readers
+// such as DuckDB can tell them apart. Nested values are JSON text.
+func newCSVEncoder(w io.Writer, schema *arrow.Schema) (*lineEncoder, error) {
+	cols, err := compileColumns(schema, rawText)
+	if err != nil {
+		return nil, err
+	}
+	var header []byte
+	for c, f := range schema.Fields() {
+		if c > 0 {
+			header = append(header, ',')
+		}
+		header = appendCSVField(header, []byte(f.Name))
+	}
+	header = append(header, '\r', '\n')
+	var field []byte // scratch: one field before quoting
+	row := func(dst []byte, cols []arrow.Array, fns []appendFunc, i int) []byte {
+		for c, fn := range fns {
+			if c > 0 {
+				dst = append(dst, ',')
+			}
+			if cols[c].IsNull(i) {
+				continue
+			}
+			field = fn(field[:0], i)
+			dst = appendCSVField(dst, field)
+		}
+		return append(dst, '\r', '\n')
+	}
+	return &lineEncoder{w: w, cols: cols, fns: make([]appendFunc, len(cols)), header: header, row: row}, nil
 }
 
 // appendCSVField appends field to dst, quoted as RFC 4180 requires. An empty

@@ -34,6 +34,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/renameio/v2"
 )
 
 // Format is an output file format.
@@ -392,26 +393,52 @@ func Publish(f *File) error {
 			return fmt.Errorf("sink: publish %s: neither it nor its temporary file %s exists: %w", f.Final, f.Temp, ferr)
 		}
 	}
-	if err := syncDir(filepath.Dir(f.Final)); err != nil {
+	if err := SyncDir(filepath.Dir(f.Final)); err != nil {
 		return fmt.Errorf("sink: publish %s: %w", f.Final, err)
 	}
 	return nil
 }
 
-// syncDir fsyncs directory dir, making renames and removals in it durable.
-func syncDir(dir string) error {
+// SyncDir fsyncs directory dir, making renames, creations and removals in
+// it durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("sink: fsync directory: %w", err)
 	}
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
+		return fmt.Errorf("sink: fsync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// WriteFile replaces path with data atomically and durably, for small
+// files such as state and run manifests: it writes a temporary file in the
+// same directory (google/renameio names it ".<name><random digits>"),
+// fsyncs it, renames it over path and fsyncs the directory (which renameio
+// does not do). After a crash path holds the old or the new data, never a
+// mix. The file gets exactly perm, whatever the umask.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := renameio.NewPendingFile(path,
+		renameio.WithTempDir(dir), // never probe os.TempDir: the rename must stay in dir
+		renameio.WithStaticPermissions(perm),
+	)
+	if err != nil {
+		return fmt.Errorf("sink: write %s: %w", path, err)
+	}
+	defer f.Cleanup()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("sink: write %s: %w", path, err)
+	}
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("sink: write %s: %w", path, err)
+	}
+	return SyncDir(dir)
 }
 
 // IsTemp reports whether path names a temporary part file (".name.ext.tmp").

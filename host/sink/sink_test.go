@@ -473,9 +473,9 @@ func TestEmptyPart(t *testing.T) {
 	}
 }
 
-// makeBatches returns n records of rows rows each, with a high-entropy
-// string column so that Parquet pages fill up.
-func makeBatches(t testing.TB, mem memory.Allocator, n, rows int) []arrow.Record {
+// makeBatches returns n records of rows rows each, with a column of
+// random strings of width letters, so that Parquet pages fill up.
+func makeBatches(t testing.TB, mem memory.Allocator, n, rows, width int) []arrow.Record {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -488,14 +488,14 @@ func makeBatches(t testing.TB, mem memory.Allocator, n, rows int) []arrow.Record
 	for r := range recs {
 		for i := range rows {
 			b.Field(0).(*array.Int64Builder).Append(int64(r*rows + i))
-			var s [64]byte
+			s := make([]byte, width)
 			for j := range s {
 				x ^= x << 13
 				x ^= x >> 7
 				x ^= x << 17
 				s[j] = 'a' + byte(x%26)
 			}
-			b.Field(1).(*array.StringBuilder).Append(string(s[:]))
+			b.Field(1).(*array.StringBuilder).Append(string(s))
 		}
 		recs[r] = b.NewRecord()
 	}
@@ -511,15 +511,17 @@ func TestParquet_RowGroups(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		opts      Options
+		width     int
 		wantGroup func(n int) bool
 	}{
-		{"defaults coalesce batches", Options{}, func(n int) bool { return n == 1 }},
-		{"cut by rows", Options{MaxRowGroupRows: 10_000}, func(n int) bool { return n == 5 }},
-		{"cut by bytes", Options{RowGroupBytes: 1}, func(n int) bool { return n > 1 && n < 50 }},
+		{"defaults coalesce batches", Options{}, 8, func(n int) bool { return n == 1 }},
+		{"cut by rows", Options{MaxRowGroupRows: 10_000}, 8, func(n int) bool { return n == 5 }},
+		// Bytes count once a page (1 MiB) completes: 3 MiB of text cut twice or more.
+		{"cut by bytes", Options{RowGroupBytes: 1}, 64, func(n int) bool { return n > 1 && n < 50 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := newAllocator(t)
-			recs := makeBatches(t, mem, 50, 1000)
+			recs := makeBatches(t, mem, 50, 1000, tc.width)
 			tc.opts.Format, tc.opts.Allocator = Parquet, mem
 			f := writePart(t, t.TempDir(), tc.opts, recs...)
 			pf, err := file.OpenParquetFile(f.Final, false)
@@ -527,7 +529,6 @@ func TestParquet_RowGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer pf.Close()
-			t.Logf("%d row groups", pf.NumRowGroups())
 			if n := pf.NumRowGroups(); !tc.wantGroup(n) {
 				t.Errorf("NumRowGroups = %d", n)
 			}
@@ -545,7 +546,7 @@ func TestParquet_RowGroups(t *testing.T) {
 
 func TestPart_Bytes(t *testing.T) {
 	mem := newAllocator(t)
-	recs := makeBatches(t, mem, 20, 1000)
+	recs := makeBatches(t, mem, 20, 1000, 64)
 	p, err := Create(t.TempDir(), "p", recs[0].Schema(), Options{Format: Parquet, Allocator: mem})
 	if err != nil {
 		t.Fatal(err)
@@ -628,7 +629,7 @@ func TestPart_WriteErrors(t *testing.T) {
 	t.Run("schema mismatch", func(t *testing.T) {
 		mem := newAllocator(t)
 		rec := testRecord(t, mem)
-		other := makeBatches(t, mem, 1, 1)[0]
+		other := makeBatches(t, mem, 1, 1, 1)[0]
 		p, err := Create(t.TempDir(), "p", rec.Schema(), Options{Format: Parquet, Allocator: mem})
 		if err != nil {
 			t.Fatal(err)
@@ -645,7 +646,7 @@ func TestPart_WriteErrors(t *testing.T) {
 	for _, format := range []Format{Parquet, JSONL} {
 		t.Run("io error "+string(format), func(t *testing.T) {
 			mem := newAllocator(t)
-			recs := makeBatches(t, mem, 40, 1000)
+			recs := makeBatches(t, mem, 5, 1000, 8)
 			dir := t.TempDir()
 			p, err := Create(dir, "p", recs[0].Schema(), Options{Format: format, Allocator: mem, MaxRowGroupRows: 1000})
 			if err != nil {
@@ -779,5 +780,33 @@ func TestCleanup(t *testing.T) {
 	}
 	if removed, err := Cleanup(filepath.Join(dir, "missing"), nil); err != nil || len(removed) != 0 {
 		t.Errorf("Cleanup(missing dir) = %v, %v", removed, err)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.json")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("new"), 0o600); err != nil {
+		t.Fatalf("WriteFile: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "new" {
+		t.Errorf("content = %q, want new", data)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "x.json"), nil, 0o600); err == nil {
+		t.Error("WriteFile into a missing directory succeeded")
 	}
 }

@@ -121,27 +121,13 @@ func compile(dt arrow.DataType, mode textMode) (binder, error) {
 			return func(dst []byte, i int) []byte { return appendFloat(dst, float64(a.Value(i).Float32()), 32, mode) }
 		}, nil
 	case arrow.FLOAT32:
-		return func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Float32)
-			return func(dst []byte, i int) []byte { return appendFloat(dst, float64(a.Value(i)), 32, mode) }
-		}, nil
+		return floats[float32](32, mode), nil
 	case arrow.FLOAT64:
-		return func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Float64)
-			return func(dst []byte, i int) []byte { return appendFloat(dst, a.Value(i), 64, mode) }
-		}, nil
+		return floats[float64](64, mode), nil
 	case arrow.DECIMAL128:
-		scale := dt.(*arrow.Decimal128Type).Scale
-		return func(arr arrow.Array) appendFunc {
-			a := arr.(interface{ Value(int) decimal128.Num })
-			return func(dst []byte, i int) []byte { return append(dst, a.Value(i).ToString(scale)...) }
-		}, nil
+		return decimals[decimal128.Num](dt.(*arrow.Decimal128Type).Scale), nil
 	case arrow.DECIMAL256:
-		scale := dt.(*arrow.Decimal256Type).Scale
-		return func(arr arrow.Array) appendFunc {
-			a := arr.(interface{ Value(int) decimal256.Num })
-			return func(dst []byte, i int) []byte { return append(dst, a.Value(i).ToString(scale)...) }
-		}, nil
+		return decimals[decimal256.Num](dt.(*arrow.Decimal256Type).Scale), nil
 	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
 		return func(arr arrow.Array) appendFunc {
 			a := arr.(interface{ Value(int) string })
@@ -160,19 +146,9 @@ func compile(dt arrow.DataType, mode textMode) (binder, error) {
 			return func(dst []byte, i int) []byte { return base64.StdEncoding.AppendEncode(dst, a.Value(i)) }
 		}), nil
 	case arrow.DATE32:
-		return quoted(mode, func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Date32)
-			return func(dst []byte, i int) []byte {
-				return time.Unix(int64(a.Value(i))*86400, 0).UTC().AppendFormat(dst, dateLayout)
-			}
-		}), nil
+		return quoted(mode, formatted[arrow.Date32](func(v int64) time.Time { return time.Unix(v*86400, 0).UTC() }, dateLayout)), nil
 	case arrow.DATE64:
-		return quoted(mode, func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Date64)
-			return func(dst []byte, i int) []byte {
-				return time.UnixMilli(int64(a.Value(i))).UTC().AppendFormat(dst, dateLayout)
-			}
-		}), nil
+		return quoted(mode, formatted[arrow.Date64](func(v int64) time.Time { return time.UnixMilli(v).UTC() }, dateLayout)), nil
 	case arrow.TIMESTAMP:
 		ts := dt.(*arrow.TimestampType)
 		layout := tsLayouts[ts.Unit]
@@ -180,28 +156,13 @@ func compile(dt arrow.DataType, mode textMode) (binder, error) {
 			// The value is an instant: render it in UTC, with a Z.
 			layout += "Z07:00"
 		}
-		return quoted(mode, func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Timestamp)
-			return func(dst []byte, i int) []byte {
-				return toTime(int64(a.Value(i)), ts.Unit).AppendFormat(dst, layout)
-			}
-		}), nil
+		return quoted(mode, formatted[arrow.Timestamp](unitTime(ts.Unit), layout)), nil
 	case arrow.TIME32:
 		unit := dt.(*arrow.Time32Type).Unit
-		return quoted(mode, func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Time32)
-			return func(dst []byte, i int) []byte {
-				return toTime(int64(a.Value(i)), unit).AppendFormat(dst, timeLayouts[unit])
-			}
-		}), nil
+		return quoted(mode, formatted[arrow.Time32](unitTime(unit), timeLayouts[unit])), nil
 	case arrow.TIME64:
 		unit := dt.(*arrow.Time64Type).Unit
-		return quoted(mode, func(arr arrow.Array) appendFunc {
-			a := arr.(*array.Time64)
-			return func(dst []byte, i int) []byte {
-				return toTime(int64(a.Value(i)), unit).AppendFormat(dst, timeLayouts[unit])
-			}
-		}), nil
+		return quoted(mode, formatted[arrow.Time64](unitTime(unit), timeLayouts[unit])), nil
 	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW:
 		return compileList(dt.(arrow.ListLikeType))
 	case arrow.STRUCT:
@@ -257,6 +218,36 @@ func quoted(mode textMode, b binder) binder {
 			return append(dst, '"')
 		}
 	}
+}
+
+// floats renders floating-point values of type T.
+func floats[T float32 | float64](bits int, mode textMode) binder {
+	return func(arr arrow.Array) appendFunc {
+		a := arr.(interface{ Value(int) T })
+		return func(dst []byte, i int) []byte { return appendFloat(dst, float64(a.Value(i)), bits, mode) }
+	}
+}
+
+// decimals renders decimals of type T, exactly, as JSON numbers.
+func decimals[T interface{ ToString(int32) string }](scale int32) binder {
+	return func(arr arrow.Array) appendFunc {
+		a := arr.(interface{ Value(int) T })
+		return func(dst []byte, i int) []byte { return append(dst, a.Value(i).ToString(scale)...) }
+	}
+}
+
+// formatted renders temporal values of type T, converted by toTime and
+// formatted with layout.
+func formatted[T ~int32 | ~int64](toTime func(int64) time.Time, layout string) binder {
+	return func(arr arrow.Array) appendFunc {
+		a := arr.(interface{ Value(int) T })
+		return func(dst []byte, i int) []byte { return toTime(int64(a.Value(i))).AppendFormat(dst, layout) }
+	}
+}
+
+// unitTime returns the conversion of values in unit to UTC times.
+func unitTime(unit arrow.TimeUnit) func(int64) time.Time {
+	return func(v int64) time.Time { return toTime(v, unit) }
 }
 
 // appendFloat renders v as the shortest decimal that round-trips at the
@@ -344,18 +335,22 @@ func compileStruct(dt *arrow.StructType) (binder, error) {
 		for k, b := range children {
 			fns[k] = b(s.Field(k))
 		}
-		return func(dst []byte, i int) []byte {
-			dst = append(dst, '{')
-			for k, fn := range fns {
-				if k > 0 {
-					dst = append(dst, ',')
-				}
-				dst = append(dst, keys[k]...)
-				dst = fn(dst, i)
-			}
-			return append(dst, '}')
-		}
+		return func(dst []byte, i int) []byte { return appendObject(dst, keys, fns, i) }
 	}, nil
+}
+
+// appendObject renders row i of the fields fns as a JSON object; keys are
+// the fields' `"name":` prefixes.
+func appendObject(dst []byte, keys [][]byte, fns []appendFunc, i int) []byte {
+	dst = append(dst, '{')
+	for k, fn := range fns {
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, keys[k]...)
+		dst = fn(dst, i)
+	}
+	return append(dst, '}')
 }
 
 // compileMap renders maps with string keys as JSON objects and other maps

@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/quiver-etl/quiver/host/sink"
 )
 
 // Version is the state file format version this package reads and writes.
@@ -53,7 +53,9 @@ type Source struct {
 	// Pending lists the part files that were committed (this state covers
 	// their rows) but may not be published yet: on startup the host
 	// publishes those whose temporary file still exists, then clears them.
-	Pending []Pending `json:"pending,omitempty"`
+	// It uses sink.File, the value Part.Finish returns and Publish takes,
+	// so the host stores and replays it without conversion.
+	Pending []sink.File `json:"pending,omitempty"`
 }
 
 // Stream is the saved state of one stream.
@@ -67,18 +69,6 @@ type Stream struct {
 	RunID string `json:"run_id,omitempty"`
 	// UpdatedAt is when the stream's state last changed.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
-}
-
-// Pending is a committed part file waiting to be renamed into place.
-//
-// It has the fields and JSON form of sink.File, so the two convert to each
-// other with a plain conversion (state.Pending(*f), sink.File(p)), without
-// this package depending on sink and its Arrow and Parquet imports.
-type Pending struct {
-	Temp  string `json:"temp"`  // path of the finished temporary file
-	Final string `json:"final"` // path it is published to
-	Rows  int64  `json:"rows"`  // rows in the file
-	Bytes int64  `json:"bytes"` // size of the file in bytes
 }
 
 // Store reads and writes state files in one directory. Its methods are
@@ -199,31 +189,11 @@ func (s *Store) Save(src *Source) error {
 	if err != nil {
 		return fmt.Errorf("state: save source %q: %w", src.Source, err)
 	}
-	if err := s.write(s.Path(src.Source), append(data, '\n')); err != nil {
+	if err := sink.WriteFile(s.Path(src.Source), append(data, '\n'), fileMode); err != nil {
 		return fmt.Errorf("state: save source %q: %w", src.Source, err)
 	}
 	src.Version, src.UpdatedAt = out.Version, out.UpdatedAt
 	return nil
-}
-
-// write replaces path with data: temporary file in the same directory,
-// fsync, rename, fsync of the directory (renameio does not do the last).
-func (s *Store) write(path string, data []byte) error {
-	f, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(s.dir), // never probe os.TempDir: the rename must stay in this directory
-		renameio.WithStaticPermissions(fileMode),
-	)
-	if err != nil {
-		return err
-	}
-	defer f.Cleanup()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.CloseAtomicallyReplace(); err != nil {
-		return err
-	}
-	return syncDir(s.dir)
 }
 
 // Reset deletes state so that the next run extracts from the start: the
@@ -240,7 +210,7 @@ func (s *Store) Reset(source string, streams ...string) error {
 			return nil
 		}
 		if err == nil {
-			err = syncDir(s.dir)
+			err = sink.SyncDir(s.dir)
 		}
 		if err != nil {
 			return fmt.Errorf("state: reset source %q: %w", source, err)
@@ -279,20 +249,4 @@ func (s *Store) Sources() ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
-}
-
-// syncDir fsyncs directory dir, making renames and removals in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/quiver-etl/quiver/host/sink"
 )
 
 var testNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -36,7 +37,7 @@ func testSource() *Source {
 			},
 			"sites": {Mode: "full_refresh", RunID: "r1"},
 		},
-		Pending: []Pending{{Temp: "/out/acme/employees/.part-r1-0001.parquet.tmp", Final: "/out/acme/employees/part-r1-0001.parquet", Rows: 1000, Bytes: 52011}},
+		Pending: []sink.File{{Temp: "/out/acme/employees/.part-r1-0001.parquet.tmp", Final: "/out/acme/employees/part-r1-0001.parquet", Rows: 1000, Bytes: 52011}},
 	}
 }
 
