@@ -1,0 +1,151 @@
+package records_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/records"
+)
+
+// fuzzSchema has a column of every supported type, nested ones included.
+const fuzzSchema = `{"name":"fuzz","path":"/fuzz","sync_modes":["full_refresh"],"fields":[
+	{"name":"id","type":"int64","nullable":false},
+	{"name":"f","type":"float64"},
+	{"name":"b","type":"bool"},
+	{"name":"s","type":"string"},
+	{"name":"d","type":"date32"},
+	{"name":"t","type":"timestamp"},
+	{"name":"l","type":{"list":"int64"}},
+	{"name":"ll","type":{"list":{"list":"string"}}},
+	{"name":"o","type":{"struct":[{"name":"x","type":"float64"},{"name":"tags","type":{"list":"string"}},
+		{"name":"p","type":{"struct":[{"name":"q","type":"timestamp","nullable":false}]}}]}},
+	{"name":"lo","type":{"list":{"struct":[{"name":"k","type":"string"},{"name":"v","type":"int64"}]}}}]}`
+
+func FuzzDecode(f *testing.F) {
+	s, err := schemas.Parse([]byte(fuzzSchema))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{
+		`{0}0`,
+		`[{0}0]`,
+		`{"data":{0}0}`,
+		`[]`,
+		`{"data":[]}`,
+		`{"data":null,"meta":{"count":"3"}}`,
+		`{"data":{"id":1}}`,
+		`[{"id":1,"f":"1.5","b":"true","s":5,"d":"2024-01-02","t":1700000000,"l":"4","ll":[["a"],"b"],` +
+			`"o":{"x":1,"tags":"t","p":{"q":"2024-01-02T03:04:05+01:00"}},"lo":{"k":"a","v":"2"}},{"id":"2","o":[]}]`,
+		`{"meta":{"count":2},"data":[{"id":1,"lo":[{"k":"a"},{}],"zz":{"id":[1,2,{"a":[]}]}},{"id":2}]}`,
+		`[{"id":1,"o":{"p":{}}}]`,
+		`[{"id":1,"x":` + strings.Repeat(`[`, 200) + strings.Repeat(`]`, 200) + `}]`,
+		`[{"id":1,"x":` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200) + `}]`,
+		`[{"id":1,"ll":` + strings.Repeat(`[`, 50) + strings.Repeat(`]`, 50) + `}]`,
+		`[{"id":1,"s":"\ud800"}]`,
+		"[{\"id\":1,\"s\":\"\xff\"}]",
+		`[{"id":1},{"id":2`,
+		`[{"id":1,"id":2}]`,
+	} {
+		f.Add([]byte(seed), false)
+		f.Add([]byte(seed), true)
+	}
+	good := []byte(`{"data":[{"id":7,"l":[1],"o":{"p":{"q":"2024-01-01"}}}]}`)
+	f.Fuzz(func(t *testing.T, body []byte, envelope bool) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		opts := records.Options{Stream: "fuzz"}
+		if envelope {
+			opts.Records = []string{"data"}
+		}
+		dec := records.NewDecoder(mem, s.Schema, opts)
+		defer dec.Release()
+
+		page, err := dec.Decode(body)
+		if err != nil {
+			if strings.Contains(err.Error(), "panic") {
+				t.Fatalf("Decode(%q) panicked: %v", body, err)
+			}
+		} else {
+			checkPage(t, page, count(body, envelope))
+		}
+
+		// Whatever happened, the next page decodes alone.
+		next := good
+		if !envelope {
+			next = good[len(`{"data":`) : len(good)-1]
+		}
+		page, err = dec.Decode(next)
+		if err != nil {
+			t.Fatalf("Decode(good) after Decode(%q): %v", body, err)
+		}
+		checkPage(t, page, 1)
+	})
+}
+
+// checkPage checks page has rows rows and consistent columns, and releases it.
+func checkPage(t *testing.T, page *records.Page, rows int) {
+	t.Helper()
+	defer page.Record.Release()
+	if got := page.Record.NumRows(); got != int64(rows) {
+		t.Errorf("rows = %d, want %d", got, rows)
+	}
+	for i, col := range page.Record.Columns() {
+		if col.Len() != rows {
+			t.Errorf("column %d: %d rows, want %d", i, col.Len(), rows)
+		}
+		for r := range col.Len() {
+			_ = col.ValueStr(r) // walks children: panics if they are inconsistent
+		}
+	}
+}
+
+// count returns the number of records in a body the Decoder accepted,
+// computed independently: the elements of the top-level array, or of the
+// first "data" member (a bare object is one record, {} and null none).
+func count(body []byte, envelope bool) int {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
+	if envelope {
+		if _, err := dec.ReadToken(); err != nil { // {
+			return -1
+		}
+		for dec.PeekKind() == '"' {
+			name, _ := dec.ReadToken()
+			if name.String() == "data" {
+				break
+			}
+			if dec.SkipValue() != nil {
+				return -1
+			}
+		}
+		if dec.PeekKind() == '}' {
+			return 0
+		}
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return -1
+	}
+	switch v.Kind() {
+	case 'n':
+		return 0
+	case '{':
+		if len(bytes.TrimSpace(v[1:len(v)-1])) == 0 {
+			return 0
+		}
+		return 1
+	case '[':
+		n := 0
+		elems := jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true))
+		_, _ = elems.ReadToken()
+		for elems.PeekKind() != ']' && elems.SkipValue() == nil {
+			n++
+		}
+		return n
+	}
+	return -1
+}
