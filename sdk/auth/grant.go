@@ -101,19 +101,15 @@ type PasswordGrant struct {
 
 // Fetch implements Grant.
 func (g *PasswordGrant) Fetch(ctx context.Context, refresh *Token) (*Token, error) {
-	e := endpoint{
-		url: g.TokenURL, clientID: g.ClientID, clientSecret: g.ClientSecret,
-		style: g.Style, body: g.Body, client: g.HTTPClient, allowHTTP: g.AllowHTTP,
-		attempts: g.Attempts, wait: g.RetryWait, log: g.Logger,
-		secrets: []Secret{g.ClientSecret, g.Password},
-	}
+	e := newEndpoint(g.TokenURL, g.ClientID, g.ClientSecret, g.Style, g.Body, g.HTTPClient, g.AllowHTTP, g.Attempts, g.RetryWait, g.Logger)
+	e.secrets = append(e.secrets, g.Password)
 	if refresh != nil && refresh.Refresh != "" {
 		e.secrets = append(e.secrets, refresh.Refresh)
 		tok, err := e.request(ctx, "refresh_token", map[string]string{"refresh_token": refresh.Refresh.Reveal()})
 		if err == nil || !errors.Is(err, protocol.ErrAuth) {
 			return tok, err
 		}
-		e.logger().DebugContext(ctx, "auth: refresh token rejected; logging in with the password", "error", err)
+		e.log.DebugContext(ctx, "auth: refresh token rejected; logging in with the password", "error", err)
 	}
 	params := map[string]string{"username": g.Username, "password": g.Password.Reveal()}
 	if g.Scope != "" {
@@ -141,12 +137,7 @@ type ClientCredentials struct {
 
 // Fetch implements Grant. It ignores refresh.
 func (g *ClientCredentials) Fetch(ctx context.Context, _ *Token) (*Token, error) {
-	e := endpoint{
-		url: g.TokenURL, clientID: g.ClientID, clientSecret: g.ClientSecret,
-		style: g.Style, body: g.Body, client: g.HTTPClient, allowHTTP: g.AllowHTTP,
-		attempts: g.Attempts, wait: g.RetryWait, log: g.Logger,
-		secrets: []Secret{g.ClientSecret},
-	}
+	e := newEndpoint(g.TokenURL, g.ClientID, g.ClientSecret, g.Style, g.Body, g.HTTPClient, g.AllowHTTP, g.Attempts, g.RetryWait, g.Logger)
 	params := map[string]string{}
 	if g.Scope != "" {
 		params["scope"] = g.Scope
@@ -222,11 +213,23 @@ type endpoint struct {
 	secrets      []Secret // scrubbed from anything we quote
 }
 
-func (e *endpoint) logger() *slog.Logger {
-	if e.log == nil {
-		return slog.New(slog.DiscardHandler)
+// newEndpoint returns the endpoint a grant's settings describe, with
+// defaults applied.
+func newEndpoint(tokenURL, clientID string, clientSecret Secret, style AuthStyle, body BodyStyle, client *http.Client, allowHTTP bool, attempts int, wait time.Duration, log *slog.Logger) *endpoint {
+	if attempts <= 0 {
+		attempts = DefaultTokenAttempts
 	}
-	return e.log
+	if wait <= 0 {
+		wait = DefaultTokenRetryWait
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &endpoint{
+		url: tokenURL, clientID: clientID, clientSecret: clientSecret, style: style, body: body,
+		client: client, allowHTTP: allowHTTP, attempts: attempts, wait: wait, log: log,
+		secrets: []Secret{clientSecret},
+	}
 }
 
 // request makes one token request of grant type grant, retrying temporary
@@ -237,27 +240,27 @@ func (e *endpoint) request(ctx context.Context, grant string, params map[string]
 		return nil, err
 	}
 	client := e.httpClient()
-	attempts := e.attempts
-	if attempts <= 0 {
-		attempts = DefaultTokenAttempts
-	}
-	wait := e.wait
-	if wait <= 0 {
-		wait = DefaultTokenRetryWait
-	}
+	return retry(ctx, grant, e.attempts, e.wait, e.log, func() (*Token, error) {
+		return e.once(ctx, client, u, grant, params)
+	})
+}
+
+// retry runs one token request, op, retrying errors that wrap
+// protocol.ErrTemporary with exponential backoff, attempts times at most.
+func retry(ctx context.Context, grant string, attempts int, wait time.Duration, log *slog.Logger, op func() (*Token, error)) (*Token, error) {
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(wait), backoff.WithMaxElapsedTime(0))
 	// WithContext must be outermost: Retry finds the ctx for its waits there.
 	policy := backoff.WithContext(backoff.WithMaxRetries(b, uint64(attempts-1)), ctx)
 	tries := 0
 	tok, err := backoff.RetryNotifyWithData(func() (*Token, error) {
 		tries++
-		tok, err := e.once(ctx, client, u, grant, params)
+		tok, err := op()
 		if err != nil && !errors.Is(err, protocol.ErrTemporary) {
 			return nil, backoff.Permanent(err)
 		}
 		return tok, err
 	}, policy, func(err error, d time.Duration) {
-		e.logger().DebugContext(ctx, "auth: retrying token request", "grant", grant, "attempt", tries, "wait", d, "error", err)
+		log.DebugContext(ctx, "auth: retrying token request", "grant", grant, "attempt", tries, "wait", d.String(), "error", err)
 	})
 	switch {
 	case err == nil:
@@ -338,10 +341,7 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &TokenError{Grant: grant, class: networkClass(err), cause: SanitizeURLError(err)}
+		return nil, requestError(ctx, grant, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
@@ -369,6 +369,14 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 	te.Description = snippet(Scrub(desc, e.secrets...), descriptionLen)
 	te.class = tokenErrorClass(resp.StatusCode, tr.Error)
 	return nil, te
+}
+
+// requestError classifies an error from http.Client.Do.
+func requestError(ctx context.Context, grant string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &TokenError{Grant: grant, class: networkClass(err), cause: SanitizeURLError(err)}
 }
 
 // tokenErrorClass maps a token endpoint's failure to an error class.

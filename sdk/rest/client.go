@@ -545,6 +545,7 @@ func (r *run) notify(err error, wait time.Duration) {
 	}
 	attrs = append(attrs, "error", err.Error())
 	r.c.log.Log(r.ctx, level, "rest: retrying", attrs...)
+	countRetry(r.ctx, f.reason)
 	if r.c.onRetry != nil {
 		r.c.onRetry(r.ctx, f.reason)
 	}

@@ -124,7 +124,7 @@ type StartMax struct {
 
 // Start implements Pager.
 func (p StartMax) Start() Paging {
-	return &offsetPaging{sizeParam: param(p.MaxParam, "max"), offsetParam: param(p.StartParam, "start"), size: size(p.Max, 1000)}
+	return LimitOffset{LimitParam: param(p.MaxParam, "max"), OffsetParam: param(p.StartParam, "start"), Limit: size(p.Max, 1000)}.Start()
 }
 
 type offsetPaging struct {

@@ -1,0 +1,307 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/records"
+)
+
+// A Stream declares a stream that is read page by page from one listing.
+// Connectors describe their streams as Stream values and let ReadStreams do
+// the paging, decoding, checkpointing and reporting.
+type Stream struct {
+	Name        string
+	Description string
+	Schema      *arrow.Schema
+	PrimaryKey  []string
+	CursorField string
+	SyncModes   []sdk.SyncMode // the first is the default
+	// Records is the JSON path of the records array in a page, e.g. ["data"].
+	Records []string
+	// IDField is the JSON key of a record's id, for errors; default "id".
+	IDField string
+	// Pager pages the listing.
+	Pager Pager
+	// Request returns the listing's request for a read that resumes from
+	// state (nil: from the start): its path and filters. The pager adds
+	// its own parameters to it.
+	Request func(state json.RawMessage) (Request, error)
+	// Info reports what a decoded page says about the listing. Default:
+	// Items is the page's row count and nothing else is known.
+	Info func(p *records.Page) PageInfo
+	// Checkpoint returns the state after page p given the state before it,
+	// or nil for no checkpoint after this page. A checkpoint must be such
+	// that a read resumed from it sends none of the records sent so far.
+	// Nil means the stream is never checkpointed (a full refresh).
+	Checkpoint func(prev json.RawMessage, p *records.Page) (json.RawMessage, error)
+}
+
+// Catalog returns the stream's catalog entry.
+func (s *Stream) Catalog() sdk.Stream {
+	return sdk.Stream{
+		Name: s.Name, Description: s.Description, Schema: s.Schema,
+		PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, SyncModes: s.SyncModes,
+	}
+}
+
+// ReadOptions configure ReadStreams.
+type ReadOptions struct {
+	// Concurrency is how many streams are read at once; default 2, since a
+	// vendor's rate limit, not the CPU, bounds most reads, and two streams
+	// keep the pipe full while one waits on a slow page.
+	Concurrency int
+	// Allocator backs the Arrow records; default the Go allocator.
+	Allocator memory.Allocator
+	// Logger receives a line per stream milestone; default sdk.Logger(ctx).
+	Logger *slog.Logger
+	// ProgressEvery is the least time between Progress reports of a
+	// stream; default 1s. The first and last pages are always reported.
+	ProgressEvery time.Duration
+}
+
+// ReadStreams reads the requested streams of streams with c and reports to w.
+// A stream that fails is reported as Failed and the others go on. It returns
+// an error only when w fails (the host has gone) or a requested stream is
+// unknown; it returns after every started stream has reported its end.
+func ReadStreams(ctx context.Context, c *Client, streams []*Stream, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 2
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.NewGoAllocator()
+	}
+	if opts.Logger == nil {
+		opts.Logger = sdk.Logger(ctx)
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = time.Second
+	}
+	byName := map[string]*Stream{}
+	for _, s := range streams {
+		byName[s.Name] = s
+	}
+	for _, r := range req.Streams {
+		if byName[r.Name] == nil {
+			return fmt.Errorf("%s: no stream %q: %w", c.name, r.Name, sdk.ErrConfig)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, opts.Concurrency)
+		mu       sync.Mutex
+		writeErr error
+	)
+	for _, r := range req.Streams {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rd := &streamReader{c: c, s: byName[r.Name], req: r, w: w, opts: &opts}
+			if err := rd.run(ctx); err != nil {
+				mu.Lock()
+				if writeErr == nil {
+					writeErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return writeErr
+}
+
+// streamReader reads one stream.
+type streamReader struct {
+	c    *Client
+	s    *Stream
+	req  sdk.StreamRequest
+	w    sdk.Writer
+	opts *ReadOptions
+
+	progress     sdk.Progress
+	lastProgress time.Time
+	started      time.Time
+}
+
+// run reads the stream; its error is a Writer failure, which ends the read.
+func (r *streamReader) run(ctx context.Context) error {
+	r.started = time.Now()
+	log := r.opts.Logger.With("stream", r.s.Name)
+	if err := r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Started}); err != nil {
+		return err
+	}
+	ctx = withRetryCounter(ctx, &retryCounter{})
+	err := r.pages(ctx, log)
+	var we *writerError
+	switch {
+	case errors.As(err, &we):
+		return we.err
+	case err == nil:
+		r.report(ctx, true)
+		log.Info("stream complete", "records", r.progress.Records, "pages", r.progress.Pages)
+		return r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Complete})
+	case ctx.Err() != nil:
+		// The host cancelled the read; it knows, and the stream stops here.
+		return r.w.Status(context.WithoutCancel(ctx), r.s.Name, sdk.Status{State: sdk.Incomplete, Err: err})
+	default:
+		r.report(ctx, true)
+		return r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Failed, Err: err})
+	}
+}
+
+// writerError marks a failure of the Writer, as opposed to the vendor.
+type writerError struct{ err error }
+
+func (e *writerError) Error() string { return e.err.Error() }
+
+func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
+	s := r.s
+	state := r.req.State
+	if r.req.Mode == sdk.FullRefresh {
+		state = nil
+	}
+	base, err := s.Request(state)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", s.Name, err)
+	}
+	dec := records.NewDecoder(r.opts.Allocator, s.Schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField})
+	pg := s.Pager.Start()
+	for page := 1; ; page++ {
+		req := base
+		req.Query = cloneValues(base.Query)
+		pg.Apply(&req)
+		req.Label = fmt.Sprintf("stream %s page %d", s.Name, page)
+		var p *records.Page
+		err := r.c.Do(ctx, req, func(resp *Response) error {
+			var err error
+			p, err = dec.Decode(resp.Body)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		info := PageInfo{Items: int(p.Record.NumRows())}
+		if s.Info != nil {
+			info = s.Info(p)
+		}
+		if err := r.emit(ctx, p, &state); err != nil {
+			p.Record.Release()
+			return err
+		}
+		r.progress.Pages++
+		r.progress.Records += p.Record.NumRows()
+		if info.Total > 0 {
+			r.progress.Total = int64(info.Total)
+		}
+		p.Record.Release()
+		log.Debug("page", "page", page, "records", info.Items)
+		r.report(ctx, false)
+		more, err := pg.Next(info)
+		if err != nil {
+			return fmt.Errorf("stream %s page %d: %w", s.Name, page, err)
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// emit sends a page's records and the checkpoint after them.
+func (r *streamReader) emit(ctx context.Context, p *records.Page, state *json.RawMessage) error {
+	if p.Record.NumRows() > 0 {
+		if err := r.w.WriteBatch(ctx, r.s.Name, p.Record); err != nil {
+			return &writerError{err}
+		}
+	}
+	if r.s.Checkpoint == nil {
+		return nil
+	}
+	next, err := r.s.Checkpoint(*state, p)
+	if err != nil {
+		return fmt.Errorf("stream %s: checkpoint: %w", r.s.Name, err)
+	}
+	if next == nil {
+		return nil
+	}
+	*state = next
+	if err := r.w.Checkpoint(ctx, r.s.Name, next); err != nil {
+		return &writerError{err}
+	}
+	return nil
+}
+
+// report sends progress when due, or always when final.
+func (r *streamReader) report(ctx context.Context, final bool) {
+	now := time.Now()
+	if !final && r.progress.Pages > 1 && now.Sub(r.lastProgress) < r.opts.ProgressEvery {
+		return
+	}
+	r.lastProgress = now
+	r.progress.Elapsed = now.Sub(r.started)
+	r.progress.Retries = retriesFrom(ctx)
+	// Progress is advisory: a failure to send it shows up on the next
+	// batch or status, which are not.
+	_ = r.w.Progress(ctx, r.s.Name, r.progress)
+}
+
+func cloneValues(v map[string][]string) map[string][]string {
+	if v == nil {
+		return map[string][]string{}
+	}
+	return maps.Clone(v)
+}
+
+// retryCounter counts one stream's retries by reason.
+type retryCounter struct {
+	mu sync.Mutex
+	n  map[string]int64
+}
+
+type retryKey struct{}
+
+func withRetryCounter(ctx context.Context, c *retryCounter) context.Context {
+	return context.WithValue(ctx, retryKey{}, c)
+}
+
+// countRetry adds a retry with reason to the counter in ctx, if any.
+func countRetry(ctx context.Context, reason string) {
+	if c, ok := ctx.Value(retryKey{}).(*retryCounter); ok {
+		c.mu.Lock()
+		if c.n == nil {
+			c.n = map[string]int64{}
+		}
+		c.n[reason]++
+		c.mu.Unlock()
+	}
+}
+
+func retriesFrom(ctx context.Context) map[string]int64 {
+	c, ok := ctx.Value(retryKey{}).(*retryCounter)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
