@@ -136,7 +136,7 @@ type Part interface {
 
 // File describes a finished part: a durable temporary file waiting to be
 // renamed to its final name. It is JSON-encoded into the state store as a
-// pending rename.
+// pending rename. Its paths are absolute.
 type File struct {
 	Temp  string `json:"temp"`  // path of the finished temporary file
 	Final string `json:"final"` // path the file is published to
@@ -184,6 +184,12 @@ func Create(dir, name string, schema *arrow.Schema, opts Options) (Part, error) 
 		opts.CreatedBy = DefaultCreatedBy
 	}
 
+	// Absolute paths keep File comparable with Cleanup's paths and valid
+	// if the working directory changes between runs.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sink: create %s: %w", name+ext, err)
+	}
 	final := filepath.Join(dir, name+ext)
 	temp := filepath.Join(dir, "."+name+ext+tmpSuffix)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -449,11 +455,16 @@ func IsTemp(path string) bool {
 
 // Cleanup removes leftover temporary part files in dir and in its immediate
 // subdirectories, except those for which keep returns true (keep may be nil).
-// The host calls it per stream directory on startup, after rolling pending
-// renames forward, with keep reporting the temporary files still pending.
-// A missing dir is not an error. Cleanup returns the paths it removed; it
-// keeps going after an error and returns all errors joined.
+// keep and the returned list see absolute paths, as in File.Temp. The host
+// calls it per stream directory on startup, after rolling pending renames
+// forward, with keep reporting the temporary files still pending. A missing
+// dir is not an error. Cleanup returns the paths it removed; it keeps going
+// after an error and returns all errors joined.
 func Cleanup(dir string, keep func(tempPath string) bool) (removed []string, err error) {
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sink: cleanup %s: %w", dir, err)
+	}
 	var errs []error
 	var walk func(dir string, depth int)
 	walk = func(dir string, depth int) {

@@ -810,3 +810,28 @@ func TestWriteFile(t *testing.T) {
 		t.Error("WriteFile into a missing directory succeeded")
 	}
 }
+
+func TestRelativePaths(t *testing.T) {
+	root := t.TempDir()
+	t.Chdir(root)
+	p, err := Create(filepath.Join("out", "acme"), "p", testSchema(), Options{Format: JSONL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Abort()
+	f, err := p.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "out", "acme", ".p.jsonl.tmp"); f.Temp != want {
+		t.Errorf("Temp = %s, want %s", f.Temp, want)
+	}
+	var seen []string
+	removed, err := Cleanup("out", func(path string) bool { seen = append(seen, path); return true })
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("Cleanup = %v, %v", removed, err)
+	}
+	if diff := cmp.Diff([]string{f.Temp}, seen); diff != "" {
+		t.Errorf("keep saw (-want +got):\n%s", diff)
+	}
+}
