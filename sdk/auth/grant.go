@@ -329,7 +329,14 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 		body = []byte(form.Encode())
 		ctype = "application/x-www-form-urlencoded"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	reqCtx := ctx
+	if client.Timeout == 0 {
+		// A client without a timeout would wait for a dead endpoint forever.
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, DefaultTokenTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, &TokenError{Grant: grant, class: protocol.ErrConfig, cause: err}
 	}

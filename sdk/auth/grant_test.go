@@ -134,8 +134,10 @@ func TestPasswordGrantRefresh(t *testing.T) {
 		}
 		return 400, `{"error":"unsupported_grant_type"}`
 	})
+	log, logs := logBuffer()
 	g := passwordGrant(ts)
-	c := NewCache(g, CacheOptions{})
+	g.Logger = log
+	c := NewCache(g, CacheOptions{Logger: log})
 	ctx := context.Background()
 	t1, err := c.Token(ctx)
 	if err != nil {
@@ -162,6 +164,14 @@ func TestPasswordGrantRefresh(t *testing.T) {
 	want := []string{"password:", "refresh_token:refresh-1", "refresh_token:refresh-2", "password:"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("token requests mismatch (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"access-pw", "access-r", "refresh-1", "refresh-2", testPassword, testClientSecret} {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("log contains secret %q:\n%s", s, logs)
+		}
+	}
+	if !strings.Contains(logs.String(), "refresh token rejected") {
+		t.Errorf("the refresh fallback was not logged:\n%s", logs)
 	}
 }
 

@@ -24,7 +24,7 @@ type Token struct {
 
 // ExpiresAt returns when t expires: Expiry, or Issued+DefaultLifetime when
 // Expiry is zero.
-func (t *Token) ExpiresAt() time.Time {
+func (t Token) ExpiresAt() time.Time {
 	if !t.Expiry.IsZero() {
 		return t.Expiry
 	}
