@@ -189,7 +189,7 @@ func NewDecoder(mem memory.Allocator, schema *arrow.Schema, opts Options) *Decod
 	}
 	d.root, d.err = newObject(schema.Fields(), "")
 	if d.err != nil {
-		d.err = fmt.Errorf("records: stream %s: %w", d.stream, d.err)
+		d.err = fmt.Errorf("%s: %w", d.where(), d.err)
 		return d
 	}
 	d.rb = array.NewRecordBuilder(mem, schema)
@@ -314,13 +314,13 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 		return nil, d.err
 	}
 	if d.rb == nil {
-		return nil, fmt.Errorf("records: stream %s: Decode after Release", d.stream)
+		return nil, fmt.Errorf("%s: Decode after Release", d.where())
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			// A bug, not bad input: the builders may be inconsistent.
 			d.reset()
-			page, err = nil, fmt.Errorf("records: stream %s: decode panic: %v", d.stream, r)
+			page, err = nil, fmt.Errorf("%s: decode panic: %v", d.where(), r)
 		}
 	}()
 	d.body = body
@@ -341,7 +341,7 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 		}
 	}
 	page = &Page{Record: d.rb.NewRecord(), Envelope: d.env}
-	d.body, d.env = nil, Envelope{}
+	d.forget()
 	return page, nil
 }
 
@@ -362,11 +362,18 @@ func (d *Decoder) reserve() {
 	}
 }
 
+// forget drops the Decoder's references to the last body.
+func (d *Decoder) forget() {
+	d.body, d.env = nil, Envelope{}
+	d.buf = bytes.Buffer{}
+	d.dec.Reset(&d.buf, d.opts)
+}
+
 // reset drops everything appended since the last page: the builders are
 // released and made anew, since after an error mid-record their columns may
 // differ in length.
 func (d *Decoder) reset() {
-	d.body, d.env = nil, Envelope{}
+	d.forget()
 	d.rb.Release()
 	d.rb = array.NewRecordBuilder(d.mem, d.schema)
 	d.bind()
@@ -417,8 +424,8 @@ func (d *Decoder) walk(depth int, prefix string) error {
 				return d.malformed(err)
 			}
 			if !found && !empty {
-				return fmt.Errorf("records: stream %s: no %q in the response: %w",
-					d.stream, strings.Join(d.path[:depth+1], "."), sdk.ErrMalformed)
+				return fmt.Errorf("%s: offset %d: no %q in the response: %w",
+					d.where(), d.dec.InputOffset(), strings.Join(d.path[:depth+1], "."), sdk.ErrMalformed)
 			}
 			return nil
 		case '"':
@@ -751,6 +758,14 @@ func (d *Decoder) readErr() error {
 	return err
 }
 
+// where starts the Decoder's errors: "records: stream employees".
+func (d *Decoder) where() string {
+	if d.stream == "" {
+		return "records"
+	}
+	return "records: stream " + d.stream
+}
+
 // malformed wraps a tokenizer error in sdk.ErrMalformed with where it was.
 func (d *Decoder) malformed(err error) error {
 	if errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -761,7 +776,7 @@ func (d *Decoder) malformed(err error) error {
 	if errors.As(err, &se) {
 		off = se.ByteOffset
 	}
-	return fmt.Errorf("records: stream %s: offset %d: %w: %w", d.stream, off, sdk.ErrMalformed, err)
+	return fmt.Errorf("%s: offset %d: %w: %w", d.where(), off, sdk.ErrMalformed, err)
 }
 
 // malformedIf is malformed for a non-nil err.
@@ -774,8 +789,8 @@ func (d *Decoder) malformedIf(err error) error {
 
 // shapeError reports a JSON value of kind k where want was expected.
 func (d *Decoder) shapeError(k jsontext.Kind, want string) error {
-	return fmt.Errorf("records: stream %s: offset %d: want %s, got %s: %w",
-		d.stream, d.dec.InputOffset(), want, kindName(k), sdk.ErrMalformed)
+	return fmt.Errorf("%s: offset %d: want %s, got %s: %w",
+		d.where(), d.dec.InputOffset(), want, kindName(k), sdk.ErrMalformed)
 }
 
 // kindName names a JSON kind for errors.
