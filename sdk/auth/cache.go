@@ -43,8 +43,9 @@ type CacheOptions struct {
 // one when it nears expiry or is invalidated. Concurrent callers share one
 // request (single-flight). A refresh token is passed to the Grant once and
 // then dropped, as single-use rotating refresh tokens require. Once the
-// Grant fails with protocol.ErrAuth, the Cache returns that error from then
-// on without asking again: retrying a wrong password only locks the account.
+// Grant fails with protocol.ErrAuth or protocol.ErrConfig, the Cache returns
+// that error from then on without asking again: retrying a wrong password
+// only locks the account, and a wrong token URL stays wrong.
 //
 // A Cache is safe for concurrent use. Create it with NewCache.
 type Cache struct {
@@ -59,7 +60,7 @@ type Cache struct {
 	last   *Token  // newest token received, kept for its refresh value until the next Fetch
 	flight *flight // the token request in progress, if any
 	logins int
-	fatal  error // a protocol.ErrAuth failure; sticky
+	fatal  error // a protocol.ErrAuth or ErrConfig failure; sticky
 }
 
 // A flight is one Grant.Fetch shared by the callers that wait for it.
@@ -142,8 +143,8 @@ func (c *Cache) fetch(ctx context.Context, f *flight, prev *Token, n int) {
 		}
 		if f.err == nil {
 			c.tok, c.last = f.tok, f.tok
-		} else if errors.Is(f.err, protocol.ErrAuth) {
-			c.fatal = f.err
+		} else if errors.Is(f.err, protocol.ErrAuth) || errors.Is(f.err, protocol.ErrConfig) {
+			c.fatal = f.err // asking again would only fail again, or lock the account
 		}
 		c.mu.Unlock()
 		close(f.done)

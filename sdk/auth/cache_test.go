@@ -221,17 +221,19 @@ func TestCacheMaxLogins(t *testing.T) {
 	t.Logf("cap error: %v", err)
 }
 
-func TestCacheAuthFailureIsSticky(t *testing.T) {
+func TestCacheFailureIsSticky(t *testing.T) {
 	t.Parallel()
-	g := &fakeGrant{fail: func(int) error { return fmt.Errorf("bad password: %w", protocol.ErrAuth) }}
-	c := NewCache(g, CacheOptions{})
-	for range 5 {
-		if _, err := c.Token(context.Background()); !errors.Is(err, protocol.ErrAuth) {
-			t.Fatalf("Token() = %v, want ErrAuth", err)
+	for _, class := range []error{protocol.ErrAuth, protocol.ErrConfig} {
+		g := &fakeGrant{fail: func(int) error { return fmt.Errorf("rejected: %w", class) }}
+		c := NewCache(g, CacheOptions{})
+		for range 5 {
+			if _, err := c.Token(context.Background()); !errors.Is(err, class) {
+				t.Fatalf("Token() = %v, want %v", err, class)
+			}
 		}
-	}
-	if n := g.calls(); n != 1 {
-		t.Errorf("a rejected login was retried: %d Fetch calls, want 1", n)
+		if n := g.calls(); n != 1 {
+			t.Errorf("%v: the failed login was retried: %d Fetch calls, want 1", class, n)
+		}
 	}
 }
 
