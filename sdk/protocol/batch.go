@@ -74,6 +74,12 @@ func encodeSchema(mem memory.Allocator, schema *arrow.Schema) ([]byte, error) {
 // record. After a failure, memory the reader allocated so far is left to the
 // garbage collector.
 func decodeBatch(mem memory.Allocator, payload []byte, rows int64) (rec arrow.Record, err error) {
+	// Every row of a real batch costs at least a bit of payload; only null
+	// columns (which have no buffers) could claim more, and a hostile plugin
+	// would use them to make the host write billions of rows.
+	if rows < 0 || rows > 8*int64(len(payload)) {
+		return nil, fmt.Errorf("decode batch: %d rows declared for %d bytes", rows, len(payload))
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			rec = nil
@@ -127,9 +133,10 @@ func decodeSchema(mem memory.Allocator, payload []byte) (schema *arrow.Schema, e
 
 // payloadReader is an ipc.MessageReader over an in-memory IPC stream. Unlike
 // ipc.NewMessageReader it checks each length prefix against the bytes that
-// are left before using it, so a corrupt length cannot trigger a huge
-// allocation, and it hands out metadata and bodies as sub-slices of the
-// payload instead of copies.
+// are left, and each message's flatbuffer metadata (verifyMessage), before
+// the ipc package uses them, so a corrupt payload cannot trigger a huge
+// allocation or unbounded recursion. It hands out metadata and bodies as
+// sub-slices of the payload instead of copies.
 type payloadReader struct {
 	data []byte
 	refs atomic.Int64
@@ -163,6 +170,9 @@ func (r *payloadReader) Message() (*ipc.Message, error) {
 	}
 	if uint64(n) > uint64(len(r.data)) {
 		return nil, fmt.Errorf("IPC message metadata of %d bytes, only %d left", n, len(r.data))
+	}
+	if err := verifyMessage(r.data[:n]); err != nil {
+		return nil, err
 	}
 	meta := memory.NewBufferBytes(r.data[:n])
 	r.data = r.data[n:]

@@ -36,6 +36,9 @@ func validateData(d arrow.ArrayData) error {
 	if ext, ok := dt.(arrow.ExtensionType); ok {
 		dt = ext.StorageType()
 	}
+	if err := validateType(dt); err != nil {
+		return err
+	}
 	switch dt := dt.(type) {
 	case *arrow.NullType:
 		return nil
@@ -92,6 +95,50 @@ func validateData(d arrow.ArrayData) error {
 		return nil
 	}
 	return fmt.Errorf("unsupported Arrow type %s", dt)
+}
+
+// validateType checks the parameters of dt that readers use without
+// checking: time units, time zones, decimal precision and fixed widths.
+func validateType(dt arrow.DataType) error {
+	unitOK := func(u arrow.TimeUnit) bool { return u >= arrow.Second && u <= arrow.Nanosecond }
+	switch dt := dt.(type) {
+	case *arrow.TimestampType:
+		if !unitOK(dt.Unit) {
+			return fmt.Errorf("timestamp with unit %d", int(dt.Unit))
+		}
+		if _, err := dt.GetZone(); err != nil {
+			return fmt.Errorf("timestamp time zone %q: %w", dt.TimeZone, err)
+		}
+	case *arrow.Time32Type:
+		if !unitOK(dt.Unit) {
+			return fmt.Errorf("time32 with unit %d", int(dt.Unit))
+		}
+	case *arrow.Time64Type:
+		if !unitOK(dt.Unit) {
+			return fmt.Errorf("time64 with unit %d", int(dt.Unit))
+		}
+	case *arrow.DurationType:
+		if !unitOK(dt.Unit) {
+			return fmt.Errorf("duration with unit %d", int(dt.Unit))
+		}
+	case *arrow.Decimal128Type:
+		if dt.Precision < 1 || dt.Precision > 38 {
+			return fmt.Errorf("decimal128 with precision %d", dt.Precision)
+		}
+	case *arrow.Decimal256Type:
+		if dt.Precision < 1 || dt.Precision > 76 {
+			return fmt.Errorf("decimal256 with precision %d", dt.Precision)
+		}
+	case *arrow.FixedSizeBinaryType:
+		if dt.ByteWidth < 0 {
+			return fmt.Errorf("fixed-size binary of width %d", dt.ByteWidth)
+		}
+	case *arrow.FixedSizeListType:
+		if dt.Len() < 0 {
+			return fmt.Errorf("fixed-size list of length %d", dt.Len())
+		}
+	}
+	return nil
 }
 
 // buffer returns bufs[i], or an empty buffer when it is missing.
