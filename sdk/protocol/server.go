@@ -141,6 +141,9 @@ func (s *server) Discover(ctx context.Context, req *connectorpb.Discover_Request
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if cat == nil {
+		return nil, toStatus(errors.New("protocol: discover: plugin returned no catalog"))
+	}
 	pc, err := toProtoCatalog(s.mem, cat)
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("protocol: discover: %w", err))

@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// A ServeOption configures Serve.
+type ServeOption func(*serveConfig)
+
+type serveConfig struct {
+	level  slog.Leveler
+	stderr io.Writer
+}
+
+// WithLogLevel sets the lowest level of the records a plugin sends to the
+// host. The default is slog.LevelDebug; the host filters again at its own
+// level.
+func WithLogLevel(level slog.Leveler) ServeOption {
+	return func(c *serveConfig) { c.level = level }
+}
+
+// Serve runs c as a Quiver plugin and returns when the host closes the
+// connection. Call it from main:
+//
+//	func main() { sdk.Serve(tracktik.New()) }
+//
+// Serve takes over the process: stdout carries the go-plugin handshake, so
+// the connector must never write to it, and logs go to stderr as JSON lines
+// (use Logger(ctx)). Each call from the host opens a Source with the config
+// it carries, runs one method and closes the Source. Panics in the
+// connector's methods become errors; Serve exits the process if it was not
+// started by a Quiver host or if the host goes away.
+func Serve(c Connector, opts ...ServeOption) {
+	// Keep the original stderr: protocol.Serve points os.Stderr at a pipe
+	// whose output the host discards.
+	cfg := serveConfig{level: slog.LevelDebug, stderr: os.Stderr}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	spec := c.Spec()
+	logger := slog.New(newPluginHandler(cfg.stderr, cfg.level)).With("connector", spec.Name)
+	protocol.Serve(&connectorPlugin{c: c, name: spec.Name, logger: logger}, protocol.ServeOptions{Logger: logger})
+}
+
+// connectorPlugin adapts a Connector to protocol.Plugin.
+type connectorPlugin struct {
+	c      Connector
+	name   string
+	logger *slog.Logger
+}
+
+var _ protocol.Plugin = (*connectorPlugin)(nil)
+
+// Spec returns the connector's Spec with the protocol version.
+func (p *connectorPlugin) Spec(context.Context) (*protocol.Spec, error) {
+	s := p.c.Spec()
+	return &protocol.Spec{
+		Name:            s.Name,
+		Version:         s.Version,
+		ProtocolVersion: protocol.Version,
+		Description:     s.Description,
+		ConfigSchema:    s.ConfigSchema,
+		Streams:         s.Streams,
+	}, nil
+}
+
+// Check opens a Source for config and checks it.
+func (p *connectorPlugin) Check(ctx context.Context, config []byte) error {
+	return p.with(ctx, config, func(ctx context.Context, src Source) error {
+		return src.Check(ctx)
+	})
+}
+
+// Discover opens a Source for config and discovers its streams.
+func (p *connectorPlugin) Discover(ctx context.Context, config []byte) (*protocol.Catalog, error) {
+	var cat *Catalog
+	err := p.with(ctx, config, func(ctx context.Context, src Source) error {
+		var err error
+		cat, err = src.Discover(ctx)
+		return err
+	})
+	return cat, err
+}
+
+// Read opens a Source for req.Config and reads req.Streams into w.
+func (p *connectorPlugin) Read(ctx context.Context, req *protocol.ReadRequest, w protocol.Writer) error {
+	return p.with(ctx, req.Config, func(ctx context.Context, src Source) error {
+		return src.Read(ctx, ReadRequest{Streams: req.Streams}, w)
+	})
+}
+
+// with opens a Source for config, calls f with it and closes it. ctx carries
+// the plugin's logger. An error of Open without a class is a config error.
+func (p *connectorPlugin) with(ctx context.Context, config []byte, f func(context.Context, Source) error) (err error) {
+	ctx = WithLogger(ctx, p.logger)
+	src, err := p.c.Open(ctx, config)
+	if err != nil {
+		return asConfigError(err)
+	}
+	defer func() {
+		if cerr := src.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%s: close: %w", p.name, cerr)
+		}
+	}()
+	return f(ctx, src)
+}
+
+// asConfigError returns err classed as ErrConfig unless it already has a
+// class; its message is unchanged.
+func asConfigError(err error) error {
+	for _, class := range []error{ErrConfig, ErrAuth, ErrTemporary, ErrCanceled, context.Canceled} {
+		if errors.Is(err, class) {
+			return err
+		}
+	}
+	return &configError{err}
+}
+
+// configError is an error of Connector.Open that did not say its class.
+type configError struct{ err error }
+
+func (e *configError) Error() string   { return e.err.Error() }
+func (e *configError) Unwrap() []error { return []error{e.err, ErrConfig} }
