@@ -42,9 +42,8 @@ type SourceConfig struct {
 
 // Destination says where and how output is written.
 type Destination struct {
-	Path      string `yaml:"path"`      // default ./out
-	Format    string `yaml:"format"`    // parquet (default), arrow, jsonl or csv
-	Partition string `yaml:"partition"` // "" (none), "extracted" or a date column name
+	Path   string `yaml:"path"`   // default ./out
+	Format string `yaml:"format"` // parquet (default), arrow, jsonl or csv
 }
 
 // A ConfigError points at the place in a config file that needs fixing.

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/quiver-etl/quiver/host"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	pluginDir string
+	logLevel  string
+	logFormat string
+	quiet     bool
+	jsonOut   bool
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "quiver",
+		Short:         "Sync vendor REST APIs into Parquet through connector plugins",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.pluginDir, "plugin-dir", "", "folder holding quiver-<connector> plugins (also $"+host.PluginEnv+")")
+	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format on stderr: text or json (default text on a terminal, json otherwise)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress and no summary; errors only")
+	pf.BoolVar(&g.jsonOut, "json", false, "print the result as one JSON object on stdout")
+	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newDemo(g), newSim(g))
+	return root
+}
+
+// logger builds the host logger from the flags.
+func (g *globals) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, &usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", g.logLevel)}
+	}
+	if g.quiet && level < slog.LevelError {
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := g.logFormat
+	if format == "" {
+		format = "json"
+		if isTerminal(g.stderr) {
+			format = "text"
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+	}
+	return nil, &usageError{fmt.Sprintf("--log-format %q: want text or json", g.logFormat)}
+}
+
+func (g *globals) plugins(log *slog.Logger) host.Plugins {
+	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newSpec(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "spec CONNECTOR",
+		Short: "Print a connector's description, config schema and streams",
+		Args:  exactArgs(1, "spec needs one connector name, e.g. quiver spec tracktik"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			c, err := g.plugins(log).Open(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			spec, err := c.Spec(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.jsonOut {
+				return printJSON(g.stdout, map[string]any{
+					"name": spec.Name, "version": spec.Version, "protocol_version": spec.ProtocolVersion,
+					"description": spec.Description, "config_schema": spec.ConfigSchema, "streams": spec.Streams,
+				})
+			}
+			fmt.Fprintf(g.stdout, "%s %s: %s\n", spec.Name, spec.Version, spec.Description)
+			if len(spec.Streams) > 0 {
+				fmt.Fprintf(g.stdout, "streams: %s\n", strings.Join(spec.Streams, ", "))
+			}
+			fmt.Fprintln(g.stdout, "config schema:")
+			var schema any
+			if err := json.Unmarshal(spec.ConfigSchema, &schema); err != nil {
+				return fmt.Errorf("plugin %s sent an invalid config schema: %w", host.BinaryName(args[0]), err)
+			}
+			return printJSON(g.stdout, schema)
+		},
+	}
+}
+
+func exactArgs(n int, msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &usageError{msg}
+		}
+		return nil
+	}
+}
+
+// configFlag adds -c/--config to cmd.
+func configFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVarP(path, "config", "c", "quiver.yaml", "config file")
+}
+
+func newCheck(g *globals) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check -c FILE",
+		Short: "Validate the config and test each source's credentials with one request",
+		Args:  exactArgs(0, "check takes no arguments; the config file goes in -c FILE"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			cfg, err := host.LoadConfig(path)
+			if err != nil {
+				return err
+			}
+			results, err := host.Check(cmd.Context(), cfg, g.plugins(log))
+			if g.jsonOut {
+				if jerr := printJSON(g.stdout, results); jerr != nil {
+					return jerr
+				}
+			} else if !g.quiet {
+				for _, r := range results {
+					if r.Error == "" {
+						fmt.Fprintf(g.stdout, "%-20s %-12s ok\n", r.Source, r.Connector)
+					} else {
+						fmt.Fprintf(g.stdout, "%-20s %-12s FAILED: %s\n", r.Source, r.Connector, r.Error)
+					}
+				}
+			}
+			return err
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func newDiscover(g *globals) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "discover -c FILE",
+		Short: "List each source's streams with their columns and types",
+		Args:  exactArgs(0, "discover takes no arguments; the config file goes in -c FILE"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			cfg, err := host.LoadConfig(path)
+			if err != nil {
+				return err
+			}
+			cats, err := host.Discover(cmd.Context(), cfg, g.plugins(log))
+			if g.jsonOut {
+				if jerr := printJSON(g.stdout, cats); jerr != nil {
+					return jerr
+				}
+				return err
+			}
+			for _, c := range cats {
+				for _, s := range c.Streams {
+					fmt.Fprintf(g.stdout, "%s.%s  (primary key: %s; cursor: %s; modes: %s)\n",
+						c.Source, s.Name, strings.Join(s.PrimaryKey, ","), orNone(s.CursorField), strings.Join(s.SyncModes, ", "))
+					for _, col := range s.Columns {
+						null := ""
+						if !col.Nullable {
+							null = " not null"
+						}
+						fmt.Fprintf(g.stdout, "    %-32s %s%s\n", col.Name, col.Type, null)
+					}
+				}
+			}
+			return err
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

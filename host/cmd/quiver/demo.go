@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/sdk/fault"
+)
+
+// A simulator is one built-in vendor simulator as the demo and `quiver sim`
+// use it.
+type simulator struct {
+	connector string
+	// start runs the simulator on addr and returns the source config (with
+	// ${VAR} references for secrets), the values of those variables, and a
+	// function that stops it.
+	start func(addr string, faults fault.Options) (*simRun, error)
+}
+
+// simRun is a running simulator.
+type simRun struct {
+	urls   map[string]string // name -> URL, for `quiver sim`
+	config map[string]any
+	env    map[string]string
+	close  func()
+}
+
+// simulators returns the built-in simulators by connector name.
+func simulators() map[string]simulator {
+	m := map[string]simulator{}
+	for _, s := range []simulator{trackTikSim()} {
+		m[s.connector] = s
+	}
+	return m
+}
+
+func simNames() []string {
+	var names []string
+	for n := range simulators() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func newDemo(g *globals) *cobra.Command {
+	var out string
+	var rate float64
+	var full bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Sync the built-in vendor simulators into ./out (no credentials needed)",
+		Args:  exactArgs(0, "demo takes no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.demo(cmd.Context(), out, rate, full)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "./out", "output folder")
+	cmd.Flags().Float64Var(&rate, "faults", 0.01, "share of API requests that fail (429, 5xx, cut bodies, resets) to show the retries at work")
+	cmd.Flags().BoolVar(&full, "full-refresh", true, "replace the previous demo output (false: sync incrementally)")
+	return cmd
+}
+
+func (g *globals) demo(ctx context.Context, out string, rate float64, full bool) error {
+	env := map[string]string{}
+	var srcs []string
+	for _, name := range simNames() {
+		run, err := simulators()[name].start("127.0.0.1:0", fault.Options{Rate: rate, Seed: 1})
+		if err != nil {
+			return fmt.Errorf("start the %s simulator: %w", name, err)
+		}
+		defer run.close()
+		for k, v := range run.env {
+			env[k] = v
+		}
+		srcs = append(srcs, demoSource(name, run.config))
+	}
+	dir := filepath.Join(out, "_demo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	text := "# Written by `quiver demo`: the built-in simulators on loopback ports.\n# Secrets are ${VAR} references, never values.\nsources:\n" +
+		strings.Join(srcs, "") +
+		fmt.Sprintf("destination:\n  path: %q\n  format: parquet\nstate: %q\n", out, filepath.Join(dir, "state"))
+	path := filepath.Join(dir, "quiver.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return err
+	}
+	cfg, err := host.ParseConfig(path, []byte(text), func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		return err
+	}
+	if !g.quiet && !g.jsonOut {
+		fmt.Fprintf(g.stdout, "quiver demo: simulators for %s on loopback; config %s; output %s\n\n",
+			strings.Join(simNames(), ", "), path, out)
+	}
+	return g.sync(ctx, cfg, syncFlags{fullRefresh: full})
+}
+
+// demoSource renders one source entry of the demo config.
+func demoSource(connector string, config map[string]any) string {
+	var keys []string
+	for k := range config {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - name: demo-%s\n    connector: %s\n    config:\n", connector, connector)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "      %s: %s\n", k, yamlScalar(config[k]))
+	}
+	return b.String()
+}
+
+func yamlScalar(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
+
+func newSim(g *globals) *cobra.Command {
+	var addr string
+	var rate float64
+	cmd := &cobra.Command{
+		Use:   "sim VENDOR",
+		Short: "Run a built-in vendor simulator until interrupted (" + strings.Join(simNames(), ", ") + ")",
+		Args:  exactArgs(1, "sim needs one vendor name: "+strings.Join(simNames(), ", ")),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, ok := simulators()[args[0]]
+			if !ok {
+				return &usageError{fmt.Sprintf("no simulator %q; have %s", args[0], strings.Join(simNames(), ", "))}
+			}
+			run, err := s.start(addr, fault.Options{Rate: rate, Seed: 1})
+			if err != nil {
+				return err
+			}
+			defer run.close()
+			var names []string
+			for n := range run.urls {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(g.stdout, "%s: %s\n", n, run.urls[n])
+			}
+			fmt.Fprintf(g.stdout, "source config:\n%s", demoSource(args[0], run.config))
+			var vars []string
+			for k, v := range run.env {
+				vars = append(vars, k+"="+v)
+			}
+			sort.Strings(vars)
+			fmt.Fprintf(g.stdout, "environment (simulator credentials, not secrets):\n  %s\n", strings.Join(vars, "\n  "))
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (loopback)")
+	cmd.Flags().Float64Var(&rate, "faults", 0, "share of API requests that fail")
+	return cmd
+}

@@ -1,0 +1,100 @@
+// Command quiver runs Quiver connector plugins: it checks credentials,
+// discovers streams and syncs them into Parquet, Arrow, JSONL or CSV files.
+//
+// Exit codes are part of its interface: 0 ok, 1 failed, 2 usage or config,
+// 3 partial (some streams failed), 4 authentication, 75 temporary (rate
+// limit, quota, outage: retry later), 130 interrupted (SIGINT), 143
+// terminated (SIGTERM).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitPartial     = 3
+	exitAuth        = 4
+	exitTemporary   = 75 // EX_TEMPFAIL from sysexits.h: schedulers know to retry
+	exitInterrupted = 130
+	exitTerminated  = 143
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sig atomic.Value
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		sig.Store(s)
+		fmt.Fprintf(os.Stderr, "quiver: %v received: stopping, committing what is complete (again to force)\n", s)
+		cancel()
+		<-signals
+		os.Exit(exitCodeFor(s))
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if s, ok := sig.Load().(os.Signal); ok && code != exitOK {
+		code = exitCodeFor(s)
+	}
+	os.Exit(code)
+}
+
+func exitCodeFor(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRoot(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "quiver:", err)
+	return exitCode(err)
+}
+
+// exitCode maps an error to the documented exit codes.
+func exitCode(err error) int {
+	var usage *usageError
+	var partial *host.PartialError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, protocol.ErrCanceled) || errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &usage) || errors.Is(err, protocol.ErrConfig):
+		return exitUsage
+	case errors.Is(err, protocol.ErrAuth):
+		return exitAuth
+	case errors.Is(err, protocol.ErrTemporary):
+		return exitTemporary
+	case errors.As(err, &partial):
+		return exitPartial
+	}
+	return exitFailed
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// syncFlags are the flags of `quiver sync`.
+type syncFlags struct {
+	config      string
+	streams     []string
+	fullRefresh bool
+	maxFileSize string
+}
+
+func newSync(g *globals) *cobra.Command {
+	var f syncFlags
+	cmd := &cobra.Command{
+		Use:   "sync -c FILE",
+		Short: "Read every configured source and write its streams to the destination",
+		Args:  exactArgs(0, "sync takes no arguments; the config file goes in -c FILE"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := host.LoadConfig(f.config)
+			if err != nil {
+				return err
+			}
+			return g.sync(cmd.Context(), cfg, f)
+		},
+	}
+	configFlag(cmd, &f.config)
+	cmd.Flags().StringSliceVar(&f.streams, "streams", nil, "only these streams (NAME or SOURCE.NAME, comma separated)")
+	cmd.Flags().BoolVar(&f.fullRefresh, "full-refresh", false, "ignore saved state; replace each stream's files when its new snapshot is complete")
+	cmd.Flags().StringVar(&f.maxFileSize, "max-file-size", "256MiB", "start a new output file (and commit state) past this size, e.g. 64MiB")
+	return cmd
+}
+
+// sync runs host.Sync with progress and prints the summary.
+func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error {
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	fileBytes, err := parseSize(f.maxFileSize)
+	if err != nil {
+		return &usageError{fmt.Sprintf("--max-file-size %q: %v", f.maxFileSize, err)}
+	}
+	var obs host.Observer
+	if !g.quiet {
+		p := newProgressLog(log, 5*time.Second)
+		defer p.stop()
+		obs = p
+	}
+	res, err := host.Sync(ctx, host.SyncOptions{
+		Config:      cfg,
+		Plugins:     g.plugins(log),
+		Logger:      log,
+		Streams:     f.streams,
+		FullRefresh: f.fullRefresh,
+		Observer:    obs,
+		FileBytes:   fileBytes,
+	})
+	if res != nil {
+		switch {
+		case g.jsonOut:
+			if jerr := printJSON(g.stdout, res); jerr != nil {
+				return jerr
+			}
+		case !g.quiet:
+			printSummary(g.stdout, res)
+		}
+	}
+	return err
+}
+
+// parseSize reads a byte size: a number with an optional unit (B, KB, KiB,
+// MB, MiB, GB, GiB).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size like 64MiB")
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// printSummary writes the human table of a run.
+func printSummary(w io.Writer, res *host.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tSTATUS\tRECORDS\tFILES\tBYTES\tSECONDS\tRETRIES\t")
+	var records, bytes int64
+	var files int
+	for _, s := range res.Sources {
+		if len(s.Streams) == 0 {
+			fmt.Fprintf(tw, "%s\t-\t%s\t0\t0\t0\t-\t-\t\n", s.Name, s.Status)
+		}
+		for _, st := range s.Streams {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%s\t\n", s.Name, st.Name, st.Status,
+				st.Records, len(st.Files), humanBytes(st.Bytes), st.Seconds, retries(st.Retries))
+			records += st.Records
+			bytes += st.Bytes
+			files += len(st.Files)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nrun %s: %s, %d records in %d files (%s) in %.1fs\n", res.RunID, res.Status, records, files,
+		humanBytes(bytes), res.FinishedAt.Sub(res.StartedAt).Seconds())
+	for _, s := range res.Sources {
+		if s.Error != "" {
+			fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Error)
+		}
+		for _, st := range s.Streams {
+			if st.Error != "" && !strings.Contains(s.Error, st.Error) {
+				fmt.Fprintf(w, "  %s.%s: %s\n", s.Name, st.Name, st.Error)
+			}
+		}
+	}
+}
+
+func retries(m map[string]int64) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	var total int64
+	for _, n := range m {
+		total += n
+	}
+	return fmt.Sprint(total)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// progressLog logs each running stream's progress every interval; it is the
+// progress display when stderr is not a terminal.
+type progressLog struct {
+	log      *slog.Logger
+	mu       sync.Mutex
+	last     map[string]protocol.Progress
+	done     chan struct{}
+	wg       sync.WaitGroup
+	interval time.Duration
+}
+
+func newProgressLog(log *slog.Logger, every time.Duration) *progressLog {
+	p := &progressLog{log: log, last: map[string]protocol.Progress{}, done: make(chan struct{}), interval: every}
+	p.wg.Add(1)
+	go p.loop()
+	return p
+}
+
+func (p *progressLog) loop() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			for key, pr := range p.last {
+				args := []any{"stream", key, "records", pr.Records, "pages", pr.Pages}
+				if pr.Total > 0 {
+					args = append(args, "total", pr.Total, "percent", fmt.Sprintf("%.0f", 100*float64(pr.Records)/float64(pr.Total)))
+				}
+				if s := pr.Elapsed.Seconds(); s > 0 {
+					args = append(args, "records_per_s", int64(float64(pr.Records)/s))
+				}
+				p.log.Info("progress", args...)
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (p *progressLog) stop() {
+	close(p.done)
+	p.wg.Wait()
+}
+
+// StreamStarted implements host.Observer.
+func (p *progressLog) StreamStarted(source, stream string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last[source+"."+stream] = protocol.Progress{}
+}
+
+// StreamProgress implements host.Observer.
+func (p *progressLog) StreamProgress(source, stream string, pr protocol.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last[source+"."+stream] = pr
+}
+
+// StreamDone implements host.Observer.
+func (p *progressLog) StreamDone(source, stream string, r *host.StreamResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.last, source+"."+stream)
+	p.log.Info("stream done", "stream", source+"."+stream, "status", r.Status, "records", r.Records, "files", len(r.Files))
+}

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+)
+
+// binDir holds the binaries TestMain builds.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "quiver-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	pkgs := []string{"./host/cmd/quiver"}
+	plugins, _ := filepath.Glob(filepath.Join(root, "connectors", "*", "cmd", "quiver-*"))
+	for _, p := range plugins {
+		rel, _ := filepath.Rel(root, p)
+		pkgs = append(pkgs, "./"+rel)
+	}
+	for _, pkg := range pkgs {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.Base(pkg)), pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+// result is what a quiver command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// quiver runs the built quiver binary with args and env.
+func quiver(ctx context.Context, t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "quiver"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run quiver: %v", err)
+	}
+	return r
+}
+
+// writeConfig writes a quiver config into dir and returns its path.
+func writeConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	path := filepath.Join(dir, "quiver.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// table is the rows of a stream read back from its Parquet files, by column.
+type table struct {
+	schema *arrow.Schema
+	rows   []map[string]any
+	files  int
+}
+
+// readStream reads every committed Parquet file of a stream directory.
+func readStream(t *testing.T, dir string) *table {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(paths)
+	tb := &table{files: len(paths)}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, p := range paths {
+		func() {
+			f, err := file.OpenParquetFile(p, false)
+			if err != nil {
+				t.Fatalf("open %s: %v", p, err)
+			}
+			defer f.Close()
+			fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: 4096}, mem)
+			if err != nil {
+				t.Fatalf("read %s: %v", p, err)
+			}
+			tbl, err := fr.ReadTable(context.Background())
+			if err != nil {
+				t.Fatalf("read %s: %v", p, err)
+			}
+			defer tbl.Release()
+			if tb.schema == nil {
+				tb.schema = tbl.Schema()
+			}
+			tr := array.NewTableReader(tbl, 4096)
+			defer tr.Release()
+			for tr.Next() {
+				rec := tr.Record()
+				for i := 0; i < int(rec.NumRows()); i++ {
+					row := map[string]any{}
+					for c, f := range rec.Schema().Fields() {
+						row[f.Name] = value(rec.Column(c), i)
+					}
+					tb.rows = append(tb.rows, row)
+				}
+			}
+		}()
+	}
+	return tb
+}
+
+// value converts one Arrow value into a plain Go value for comparisons:
+// int64, float64, bool, string, time.Time (UTC), []any, map[string]any.
+func value(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch a := a.(type) {
+	case *array.Int64:
+		return a.Value(i)
+	case *array.Float64:
+		return a.Value(i)
+	case *array.Boolean:
+		return a.Value(i)
+	case *array.String:
+		return a.Value(i)
+	case *array.Date32:
+		return a.Value(i).ToTime().UTC()
+	case *array.Timestamp:
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		return a.Value(i).ToTime(unit).UTC()
+	case *array.List:
+		start, end := a.ValueOffsets(i)
+		out := []any{}
+		for j := start; j < end; j++ {
+			out = append(out, value(a.ListValues(), int(j)))
+		}
+		return out
+	case *array.Struct:
+		out := map[string]any{}
+		st := a.DataType().(*arrow.StructType)
+		for f := 0; f < a.NumField(); f++ {
+			out[st.Field(f).Name] = value(a.Field(f), i)
+		}
+		return out
+	}
+	return fmt.Sprintf("unsupported %s", a.DataType())
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,374 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/fault"
+)
+
+// trackTikEnv holds the simulator's secrets as the config references them.
+var trackTikEnv = []string{
+	"TT_SECRET=" + trackticksim.ClientSecret,
+	"TT_PASSWORD=" + trackticksim.Password,
+}
+
+func trackTikConfig(srv *trackticksim.Server, out, extra string) string {
+	return fmt.Sprintf(`sources:
+  - name: acme
+    connector: tracktik
+    config:
+      base_url: %s
+      client_id: %s
+      client_secret: ${TT_SECRET}
+      username: %s
+      password: ${TT_PASSWORD}
+      start_date: "2024-01-01"
+%sdestination:
+  path: %s
+state: %s
+`, srv.URL, trackticksim.ClientID, trackticksim.Username, extra, filepath.Join(out, "data"), filepath.Join(out, "state"))
+}
+
+// checkStream compares a stream's Parquet rows with the simulator's records:
+// every record exactly once, with the schema's types and the same values.
+func checkStream(t *testing.T, srv *trackticksim.Server, out, stream string) {
+	t.Helper()
+	st, err := schemas.Load("tracktik", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := readStream(t, filepath.Join(out, "data", "acme", stream))
+	n := srv.Count(stream)
+	if len(tb.rows) != n {
+		t.Errorf("%s: %d rows in %d files, want %d", stream, len(tb.rows), tb.files, n)
+	}
+	for _, f := range st.Schema.Fields() {
+		got, ok := tb.schema.FieldsByName(f.Name)
+		if !ok || !arrow.TypeEqual(got[0].Type, f.Type) {
+			t.Errorf("%s: column %s has type %v, want %v", stream, f.Name, got, f.Type)
+		}
+	}
+	byID := map[int64]map[string]any{}
+	for _, row := range tb.rows {
+		id := row["id"].(int64)
+		if byID[id] != nil {
+			t.Errorf("%s: id %d written twice", stream, id)
+		}
+		if row["_quiver_run_id"] == nil || row["_quiver_extracted_at"] == nil {
+			t.Errorf("%s: id %d lacks lineage columns", stream, id)
+		}
+		delete(row, "_quiver_run_id")
+		delete(row, "_quiver_extracted_at")
+		byID[id] = row
+	}
+	for i := range n {
+		want := expected(t, st, srv.Record(stream, i))
+		id := want["id"].(int64)
+		if diff := cmp.Diff(want, byID[id]); diff != "" {
+			t.Errorf("%s record %d mismatch (-want +got):\n%s", stream, id, diff)
+			return
+		}
+	}
+}
+
+// expected converts a simulator record (decoded JSON) into the values the
+// Parquet file should hold, following the stream's schema.
+func expected(t *testing.T, st *schemas.Stream, rec map[string]any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, f := range st.Schema.Fields() {
+		key := f.Name
+		if k, ok := f.Metadata.GetValue("quiver:json"); ok {
+			key = k
+		}
+		out[f.Name] = convert(t, f.Type, rec[key])
+	}
+	return out
+}
+
+func convert(t *testing.T, dt arrow.DataType, v any) any {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	switch dt.ID() {
+	case arrow.INT64:
+		return int64(v.(float64))
+	case arrow.FLOAT64, arrow.BOOL, arrow.STRING:
+		return v
+	case arrow.DATE32:
+		d, err := time.Parse("2006-01-02", v.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	case arrow.TIMESTAMP:
+		ts, err := time.Parse(time.RFC3339, v.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.UTC()
+	case arrow.LIST:
+		var out []any
+		for _, e := range v.([]any) {
+			out = append(out, convert(t, dt.(*arrow.ListType).Elem(), e))
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out
+	}
+	t.Fatalf("no conversion for %s", dt)
+	return nil
+}
+
+var trackTikStreams = []string{"employees", "clients", "positions", "shifts", "work-sessions", "reports"}
+
+// TestTrackTik_SyncWithFaults is the core end-to-end check: the real plugin
+// against the simulator with replication-lag 401s, 429s, 5xx and cut bodies.
+func TestTrackTik_SyncWithFaults(t *testing.T) {
+	t.Parallel()
+	srv := trackticksim.NewServer(t, trackticksim.Options{
+		Seed:        3,
+		Counts:      map[string]int{"employees": 180, "clients": 25, "positions": 60, "shifts": 400, "work-sessions": 300, "reports": 150},
+		LagRequests: 2,
+		Faults: fault.Options{Rate: 0.15, Seed: 9, Kinds: []fault.Kind{
+			fault.RateLimit, fault.RateLimitDate, fault.RateLimitBare, fault.ServerError,
+			fault.Truncate, fault.Malformed, fault.Reset, fault.Slow,
+		}},
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 50\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--json", "--log-level", "debug")
+	if r.code != 0 {
+		t.Fatalf("quiver sync exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 40))
+	}
+	for _, s := range trackTikStreams {
+		checkStream(t, srv, out, s)
+	}
+	if n := srv.Faults.Total(); n < 10 {
+		t.Errorf("only %d faults were injected; the test does not exercise retries", n)
+	}
+	stats := srv.Stats()
+	if stats.Lag401s == 0 {
+		t.Error("no replication-lag 401 was served")
+	}
+	if stats.PasswordGrants != 1 || stats.RefreshGrants != 0 {
+		t.Errorf("token requests: %d password grants, %d refresh grants; want exactly one login (lag 401s retry the same token)",
+			stats.PasswordGrants, stats.RefreshGrants)
+	}
+	var res struct {
+		Status  string
+		Sources []struct {
+			Streams []struct {
+				Name    string
+				Records int64
+				Retries map[string]int64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.stdout)
+	}
+	if res.Status != "ok" || len(res.Sources) != 1 || len(res.Sources[0].Streams) != len(trackTikStreams) {
+		t.Errorf("--json result = %+v", res)
+	}
+	checkNoSecrets(t, out, r)
+}
+
+// checkNoSecrets fails if a credential appears in output, logs or files.
+func checkNoSecrets(t *testing.T, dir string, results ...result) {
+	t.Helper()
+	secrets := []string{trackticksim.ClientSecret, trackticksim.Password}
+	for _, r := range results {
+		for _, s := range secrets {
+			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+				t.Errorf("a secret appears in quiver's output or logs")
+			}
+		}
+	}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || filepath.Base(path) == "quiver.yaml" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("file %s holds a secret", path)
+			}
+		}
+		if strings.Contains(string(b), "access_token") || strings.Contains(string(b), "def502") {
+			t.Errorf("file %s holds a token", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestTrackTik_WrongPassword: a rejected login fails fast with exit code 4
+// after exactly one token request.
+func TestTrackTik_WrongPassword(t *testing.T) {
+	t.Parallel()
+	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	r := quiver(ctx, t, []string{"TT_SECRET=" + trackticksim.ClientSecret, "TT_PASSWORD=wrong-password-123"}, "sync", "-c", cfg)
+	if r.code != 4 {
+		t.Fatalf("exit code %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("a wrong password took %v to fail", d)
+	}
+	if st := srv.Stats(); st.TokenRequests != 1 || st.FailedLogins != 1 {
+		t.Errorf("token requests %d, failed logins %d; want exactly 1 each (no retry storm)", st.TokenRequests, st.FailedLogins)
+	}
+	if !strings.Contains(r.stderr, "credentials") {
+		t.Errorf("the error does not say the credentials were rejected:\n%s", tail(r.stderr, 10))
+	}
+	if strings.Contains(r.stderr+r.stdout, "wrong-password-123") {
+		t.Error("the password appears in the output")
+	}
+}
+
+// TestTrackTik_RefreshTokenOnce: with tokens that expire during the sync,
+// each refresh token is used once and the sync still completes.
+func TestTrackTik_RefreshTokenOnce(t *testing.T) {
+	t.Parallel()
+	srv := trackticksim.NewServer(t, trackticksim.Options{
+		Seed:     5,
+		TokenTTL: 3 * time.Second,
+		Counts:   map[string]int{"employees": 400, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
+		Faults:   fault.Options{Rate: 1, Kinds: []fault.Kind{fault.Slow}, SlowDelay: 150 * time.Millisecond, MaxConsecutive: 1000},
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 10\n    streams: [employees]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, tail(r.stderr, 30))
+	}
+	checkStream(t, srv, out, "employees")
+	st := srv.Stats()
+	if st.RefreshGrants == 0 {
+		t.Errorf("no refresh grant in a %d-request sync with 3s tokens", st.DataRequests)
+	}
+	if st.RefreshTokensReused != 0 || st.FailedLogins != 0 {
+		t.Errorf("refresh tokens reused %d times, %d failed logins", st.RefreshTokensReused, st.FailedLogins)
+	}
+}
+
+// TestTrackTik_KillPlugin kills the plugin mid-sync: the run fails naming the
+// plugin, committed files and state stay valid, and the next run completes
+// the data with every record exactly once.
+func TestTrackTik_KillPlugin(t *testing.T) {
+	t.Parallel()
+	srv := trackticksim.NewServer(t, trackticksim.Options{
+		Seed:   11,
+		Counts: map[string]int{"employees": 3000, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
+		Faults: fault.Options{Rate: 1, Kinds: []fault.Kind{fault.Slow}, SlowDelay: 40 * time.Millisecond, MaxConsecutive: 1 << 30},
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 20\n    streams: [employees]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	done := make(chan result, 1)
+	go func() { done <- quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1") }()
+	dataDir := filepath.Join(out, "data", "acme", "employees")
+	waitFor(t, time.Minute, "committed files", func() bool {
+		m, _ := filepath.Glob(filepath.Join(dataDir, "*.parquet"))
+		return len(m) >= 3
+	})
+	pid := pluginPID(t, "quiver-tracktik")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code == 0 {
+		t.Fatalf("quiver sync exited 0 after its plugin was killed\n%s", tail(r.stderr, 20))
+	}
+	if !strings.Contains(r.stderr, "quiver-tracktik") {
+		t.Errorf("the error does not name the plugin:\n%s", tail(r.stderr, 20))
+	}
+	partial := readStream(t, dataDir)
+	if len(partial.rows) == 0 || len(partial.rows) >= srv.Count("employees") {
+		t.Fatalf("after the kill %d rows are committed, want some but not all %d", len(partial.rows), srv.Count("employees"))
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(dataDir, ".*")); len(tmp) != 0 {
+		// leftovers are allowed only until the next run cleans them
+		t.Logf("temporary files after the kill: %v", tmp)
+	}
+	var st map[string]any
+	b, err := os.ReadFile(filepath.Join(out, "state", "acme.json"))
+	if err != nil {
+		t.Fatalf("state after the kill: %v", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("state after the kill is not JSON: %v", err)
+	}
+
+	srv.Faults.Set(fault.Options{})
+	r2 := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
+	if r2.code != 0 {
+		t.Fatalf("second run exit %d\n%s", r2.code, tail(r2.stderr, 30))
+	}
+	checkStream(t, srv, out, "employees")
+	if tmp, _ := filepath.Glob(filepath.Join(dataDir, ".*")); len(tmp) != 0 {
+		t.Errorf("temporary files left after the second run: %v", tmp)
+	}
+}
+
+// pluginPID finds the running process whose executable is named name.
+func pluginPID(t *testing.T, name string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, 30*time.Second, "plugin process "+name, func() bool {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			n, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+			if err == nil && filepath.Base(exe) == name && strings.HasPrefix(exe, binDir) {
+				pid = n
+				return true
+			}
+		}
+		return false
+	})
+	return pid
+}

@@ -1,0 +1,116 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// CheckResult is the outcome of checking one source.
+type CheckResult struct {
+	Source    string `json:"source"`
+	Connector string `json:"connector"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Check validates each source's config and asks its plugin to authenticate
+// and make one cheap request. It checks every source and returns the
+// results with the errors joined.
+func Check(ctx context.Context, cfg *Config, plugins Plugins) ([]CheckResult, error) {
+	var results []CheckResult
+	var errs []error
+	for i, src := range cfg.Sources {
+		r := CheckResult{Source: src.Name, Connector: src.Connector}
+		err := withPlugin(ctx, cfg, i, plugins, func(c *protocol.Client, config []byte) error {
+			return c.Check(ctx, config)
+		})
+		if err != nil {
+			r.Error = err.Error()
+			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
+		}
+		results = append(results, r)
+	}
+	return results, errors.Join(errs...)
+}
+
+// SourceCatalog is the discovered catalog of one source, in a form fit for
+// printing.
+type SourceCatalog struct {
+	Source    string          `json:"source"`
+	Connector string          `json:"connector"`
+	Streams   []StreamCatalog `json:"streams"`
+	Error     string          `json:"error,omitempty"`
+}
+
+// StreamCatalog describes one discovered stream.
+type StreamCatalog struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	PrimaryKey  []string `json:"primary_key"`
+	CursorField string   `json:"cursor_field,omitempty"`
+	SyncModes   []string `json:"sync_modes"`
+	Columns     []Column `json:"columns"`
+}
+
+// Column is one column of a stream: its name and Arrow type.
+type Column struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+// Discover asks each source's plugin for its streams and schemas.
+func Discover(ctx context.Context, cfg *Config, plugins Plugins) ([]SourceCatalog, error) {
+	var out []SourceCatalog
+	var errs []error
+	for i, src := range cfg.Sources {
+		sc := SourceCatalog{Source: src.Name, Connector: src.Connector, Streams: []StreamCatalog{}}
+		err := withPlugin(ctx, cfg, i, plugins, func(c *protocol.Client, config []byte) error {
+			cat, err := c.Discover(ctx, config)
+			if err != nil {
+				return err
+			}
+			for _, s := range cat.Streams {
+				st := StreamCatalog{Name: s.Name, Description: s.Description, PrimaryKey: s.PrimaryKey, CursorField: s.CursorField}
+				for _, m := range s.SyncModes {
+					st.SyncModes = append(st.SyncModes, string(m))
+				}
+				for _, f := range s.Schema.Fields() {
+					st.Columns = append(st.Columns, Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable})
+				}
+				sc.Streams = append(sc.Streams, st)
+			}
+			return nil
+		})
+		if err != nil {
+			sc.Error = err.Error()
+			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
+		}
+		out = append(out, sc)
+	}
+	return out, errors.Join(errs...)
+}
+
+// withPlugin starts the plugin of source i, validates the source's config
+// against the plugin's schema and calls f with the config as JSON.
+func withPlugin(ctx context.Context, cfg *Config, i int, plugins Plugins, f func(*protocol.Client, []byte) error) error {
+	c, err := plugins.Open(ctx, cfg.Sources[i].Connector)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(i, spec.ConfigSchema); err != nil {
+		return err
+	}
+	config, err := cfg.ConfigJSON(i)
+	if err != nil {
+		return err
+	}
+	return f(c, config)
+}

@@ -1,0 +1,122 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// PluginEnv is the environment variable holding extra plugin directories,
+// separated like PATH.
+const PluginEnv = "QUIVER_PLUGIN_DIR"
+
+// Plugins finds and starts connector plugins. The zero value searches
+// PluginDirs("").
+type Plugins struct {
+	Dirs      []string         // searched in order
+	Logger    *slog.Logger     // receives plugin log lines; nil discards them
+	Allocator memory.Allocator // for decoded batches; nil means the Go allocator
+}
+
+// PluginDirs returns the directories to search for plugins, in order: dir
+// (from a flag) when set, the entries of $QUIVER_PLUGIN_DIR, and the
+// directory holding the running quiver binary.
+func PluginDirs(dir string) []string {
+	var dirs []string
+	if dir != "" {
+		dirs = append(dirs, dir)
+	}
+	for _, d := range filepath.SplitList(os.Getenv(PluginEnv)) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dirs = append(dirs, filepath.Dir(exe))
+		}
+	}
+	return dirs
+}
+
+// BinaryName returns the plugin binary name of a connector.
+func BinaryName(connector string) string { return "quiver-" + connector }
+
+// Find returns the path of the plugin binary for connector.
+func (p Plugins) Find(connector string) (string, error) {
+	dirs := p.Dirs
+	if dirs == nil {
+		dirs = PluginDirs("")
+	}
+	name := BinaryName(connector)
+	for _, d := range dirs {
+		path := filepath.Join(d, name)
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		if st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("plugin %s at %s is not an executable file: %w", name, path, protocol.ErrConfig)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("plugin %s not found in %s; build it (make build) or point --plugin-dir or $%s at its folder: %w",
+		name, strings.Join(dirs, ", "), PluginEnv, protocol.ErrConfig)
+}
+
+// Open finds and starts the plugin for connector. The caller closes the
+// client, which stops the plugin process.
+func (p Plugins) Open(ctx context.Context, connector string) (*protocol.Client, error) {
+	path, err := p.Find(connector)
+	if err != nil {
+		return nil, err
+	}
+	logger := p.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := protocol.Open(ctx, path, protocol.Options{
+		Name:      BinaryName(connector),
+		Logger:    logger.With("connector", connector),
+		Allocator: p.Allocator,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start plugin %s: %w", BinaryName(connector), err)
+	}
+	return c, nil
+}
+
+// Installed lists the connectors whose plugins are found in the search
+// directories, for messages and `quiver spec` without arguments.
+func (p Plugins) Installed() []string {
+	dirs := p.Dirs
+	if dirs == nil {
+		dirs = PluginDirs("")
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), "quiver-")
+			if !ok || e.IsDir() || seen[name] || strings.Contains(name, ".") {
+				continue
+			}
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,701 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/host/state"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// DefaultFileBytes is the size at which a stream's output file is closed and
+// a new one started: large enough for few files per stream, small enough that
+// a crash re-fetches little and one file stays easy to move around.
+const DefaultFileBytes = 256 << 20
+
+// SyncOptions configure one run of `quiver sync`.
+type SyncOptions struct {
+	Config      *Config
+	Plugins     Plugins
+	Logger      *slog.Logger     // nil discards
+	Streams     []string         // only these streams ("stream" or "source.stream"); empty: as configured
+	FullRefresh bool             // ignore saved state and replace each stream's files on success
+	Observer    Observer         // progress; nil for none
+	RunID       string           // default: a new time-ordered id
+	Now         func() time.Time // default time.Now
+	Allocator   memory.Allocator // default the Go allocator
+	FileBytes   int64            // default DefaultFileBytes
+}
+
+// An Observer follows a run's progress. Its methods are called from the
+// goroutine running the sync, so they must return quickly.
+type Observer interface {
+	// StreamStarted is called when a stream starts reading.
+	StreamStarted(source, stream string)
+	// StreamProgress is called for every progress report of a stream.
+	StreamProgress(source, stream string, p protocol.Progress)
+	// StreamDone is called once per stream with its final result.
+	StreamDone(source, stream string, r *StreamResult)
+}
+
+// Result is the outcome of a run, as printed by the summary and --json.
+type Result struct {
+	RunID      string          `json:"run_id"`
+	Status     string          `json:"status"` // ok, partial, failed or interrupted
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Sources    []*SourceResult `json:"sources"`
+}
+
+// SourceResult is the outcome of one source.
+type SourceResult struct {
+	Name      string          `json:"name"`
+	Connector string          `json:"connector"`
+	Status    string          `json:"status"`
+	Error     string          `json:"error,omitempty"`
+	Streams   []*StreamResult `json:"streams"`
+}
+
+// StreamResult is the outcome of one stream.
+type StreamResult struct {
+	Name        string           `json:"name"`
+	Mode        string           `json:"mode"`
+	Status      string           `json:"status"` // complete, incomplete, failed
+	Records     int64            `json:"records"`
+	Files       []string         `json:"files"`
+	Bytes       int64            `json:"bytes"`
+	Seconds     float64          `json:"seconds"`
+	Retries     map[string]int64 `json:"retries,omitempty"`
+	StateBefore json.RawMessage  `json:"state_before,omitempty"`
+	StateAfter  json.RawMessage  `json:"state_after,omitempty"`
+	Error       string           `json:"error,omitempty"`
+
+	started time.Time
+	err     error // the failure behind Error, with its class
+}
+
+// Sync runs every configured source once. It returns the result, which is
+// complete even when err is not nil; err wraps the class of the worst
+// failure (protocol.ErrConfig, ErrAuth, ErrTemporary, ErrCanceled) or is a
+// *PartialError when some streams succeeded and others did not.
+func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.NewGoAllocator()
+	}
+	if opts.FileBytes <= 0 {
+		opts.FileBytes = DefaultFileBytes
+	}
+	if opts.RunID == "" {
+		opts.RunID = NewRunID(opts.Now())
+	}
+	format, err := sink.ParseFormat(opts.Config.Destination.Format)
+	if err != nil {
+		return nil, opts.Config.errorf("destination.format", "%v", err)
+	}
+	if err := opts.checkStreamNames(); err != nil {
+		return nil, err
+	}
+	store, err := state.Open(opts.Config.State)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	opts.Plugins.Allocator = opts.Allocator
+	opts.Plugins.Logger = opts.Logger
+	res := &Result{RunID: opts.RunID, StartedAt: opts.Now()}
+	var errs []error
+	for i := range opts.Config.Sources {
+		s := &sourceRun{opts: &opts, idx: i, cfg: &opts.Config.Sources[i], store: store, format: format}
+		s.log = opts.Logger.With("source", s.cfg.Name, "run_id", opts.RunID)
+		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector}
+		res.Sources = append(res.Sources, s.res)
+		if err := s.run(ctx); err != nil {
+			s.res.Status = "failed"
+			s.res.Error = err.Error()
+			errs = append(errs, fmt.Errorf("source %s: %w", s.cfg.Name, err))
+		} else if s.res.Status == "" {
+			s.res.Status = "ok"
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	res.FinishedAt = opts.Now()
+	res.Status, err = outcome(ctx, res, errs)
+	if merr := writeManifest(opts.Config.Destination.Path, res); merr != nil {
+		err = errors.Join(err, merr)
+	}
+	return res, err
+}
+
+// checkStreamNames rejects --streams entries that name no configured source.
+func (o *SyncOptions) checkStreamNames() error {
+	for _, s := range o.Streams {
+		src, _, ok := strings.Cut(s, ".")
+		if !ok {
+			continue
+		}
+		if !slices.ContainsFunc(o.Config.Sources, func(c SourceConfig) bool { return c.Name == src }) {
+			return fmt.Errorf("--streams %s: no source named %q in %s: %w", s, src, o.Config.File(), protocol.ErrConfig)
+		}
+	}
+	return nil
+}
+
+// PartialError says some streams failed while others were written.
+type PartialError struct{ Err error }
+
+// Error describes the failures.
+func (e *PartialError) Error() string { return "partial sync: " + e.Err.Error() }
+
+// Unwrap returns the underlying failures.
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// outcome decides the run status and the error that carries its class.
+func outcome(ctx context.Context, res *Result, errs []error) (string, error) {
+	var failed, written int
+	for _, s := range res.Sources {
+		for _, st := range s.Streams {
+			switch {
+			case st.Status == "failed":
+				failed++
+				if st.err != nil && !strings.Contains(s.Error, st.Error) {
+					errs = append(errs, fmt.Errorf("source %s stream %s: %w", s.Name, st.Name, st.err))
+				}
+			case st.Records > 0 || st.Status == "complete":
+				written++
+			}
+		}
+	}
+	err := errors.Join(errs...)
+	switch {
+	case ctx.Err() != nil:
+		return "interrupted", errors.Join(fmt.Errorf("interrupted: %w", protocol.ErrCanceled), err)
+	case err == nil && failed == 0:
+		return "ok", nil
+	case errors.Is(err, protocol.ErrConfig) || errors.Is(err, protocol.ErrAuth) || errors.Is(err, protocol.ErrTemporary):
+		if written > 0 {
+			return "partial", err
+		}
+		return "failed", err
+	case written > 0:
+		return "partial", &PartialError{Err: err}
+	}
+	return "failed", err
+}
+
+// NewRunID returns a run id that sorts by time: 20261123T101500Z-1a2b3c.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// sourceRun is the run of one source.
+type sourceRun struct {
+	opts   *SyncOptions
+	idx    int
+	cfg    *SourceConfig
+	store  *state.Store
+	format sink.Format
+	log    *slog.Logger
+	res    *SourceResult
+	st     *state.Source
+}
+
+func (s *sourceRun) run(ctx context.Context) error {
+	release, err := s.store.Lock(s.cfg.Name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := release(); err != nil {
+			s.log.Warn("release state lock", "error", err)
+		}
+	}()
+	if s.st, err = s.store.Load(s.cfg.Name); err != nil {
+		return err
+	}
+	if err := s.recover(); err != nil {
+		return err
+	}
+	return withPlugin(ctx, s.opts.Config, s.idx, s.opts.Plugins, func(client *protocol.Client, config []byte) error {
+		return s.sync(ctx, client, config)
+	})
+}
+
+// sync reads the selected streams of a started plugin.
+func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []byte) error {
+	cat, err := client.Discover(ctx, config)
+	if err != nil {
+		return fmt.Errorf("discover: %w", err)
+	}
+	selected, err := s.selectStreams(cat)
+	if err != nil {
+		return err
+	}
+	if len(selected) == 0 {
+		s.log.Info("no streams selected")
+		return nil
+	}
+	streams := map[string]*streamRun{}
+	req := &protocol.ReadRequest{Config: config}
+	for _, cs := range selected {
+		sr := s.newStream(cs)
+		streams[cs.Name] = sr
+		s.res.Streams = append(s.res.Streams, sr.res)
+		req.Streams = append(req.Streams, protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.res.StateBefore})
+	}
+	readErr := s.read(ctx, client, req, streams)
+	// Whatever happened, commit what is checkpointed and close every stream.
+	var errs []error
+	if readErr != nil {
+		errs = append(errs, readErr)
+	}
+	for _, cs := range selected {
+		sr := streams[cs.Name]
+		if sr.res.Status == "" {
+			sr.res.Status = "incomplete"
+			if readErr != nil && ctx.Err() == nil {
+				sr.res.Status = "failed"
+				sr.res.Error = readErr.Error()
+				sr.res.err = readErr
+			}
+		}
+		if err := sr.finish(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// read consumes the plugin's read stream.
+func (s *sourceRun) read(ctx context.Context, client *protocol.Client, req *protocol.ReadRequest, streams map[string]*streamRun) error {
+	rs, err := client.Read(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var err error
+		switch m := rs.Message().(type) {
+		case *protocol.Batch:
+			err = s.stream(streams, m.Stream).batch(m.Record)
+		case *protocol.Checkpoint:
+			err = s.stream(streams, m.Stream).checkpoint(m.State)
+		case *protocol.StreamStatus:
+			err = s.stream(streams, m.Stream).status(m.Status)
+		case *protocol.StreamProgress:
+			sr := s.stream(streams, m.Stream)
+			if sr != nil {
+				sr.res.Retries = m.Progress.Retries
+				if o := s.opts.Observer; o != nil {
+					o.StreamProgress(s.cfg.Name, m.Stream, m.Progress)
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+// stream returns the run of a stream named in a message; the plugin is not
+// trusted to name only requested streams.
+func (s *sourceRun) stream(streams map[string]*streamRun, name string) *streamRun {
+	if sr, ok := streams[name]; ok {
+		return sr
+	}
+	return &streamRun{unknown: name}
+}
+
+// selectStreams picks the catalog streams to read, in catalog order.
+func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, error) {
+	want := s.cfg.Streams
+	if len(s.opts.Streams) > 0 {
+		want = nil
+		for _, n := range s.opts.Streams {
+			src, name, ok := strings.Cut(n, ".")
+			switch {
+			case !ok:
+				want = append(want, n)
+			case src == s.cfg.Name:
+				want = append(want, name)
+			}
+		}
+		if want == nil {
+			return nil, nil
+		}
+	}
+	var names []string
+	byName := map[string]protocol.Stream{}
+	for _, cs := range cat.Streams {
+		names = append(names, cs.Name)
+		byName[cs.Name] = cs
+	}
+	if len(want) == 0 {
+		return cat.Streams, nil
+	}
+	var out []protocol.Stream
+	for _, n := range want {
+		cs, ok := byName[n]
+		if !ok {
+			if len(s.opts.Streams) > 0 {
+				continue // --streams may name streams of other sources
+			}
+			return nil, s.opts.Config.errorf(fmt.Sprintf("sources[%d].streams", s.idx),
+				"connector %s has no stream %q; it has: %s", s.cfg.Connector, n, strings.Join(names, ", "))
+		}
+		out = append(out, cs)
+	}
+	return out, nil
+}
+
+// recover finishes the commit a crashed run left half done: pending files
+// are published (the state that covers them is already saved) and other
+// leftover temporary files are removed.
+func (s *sourceRun) recover() error {
+	for i := range s.st.Pending {
+		f := s.st.Pending[i]
+		if err := sink.Publish(&f); err != nil {
+			return fmt.Errorf("recover pending file %s: %w", f.Final, err)
+		}
+		s.log.Info("recovered a file committed by an interrupted run", "file", f.Final)
+	}
+	if len(s.st.Pending) > 0 {
+		s.st.Pending = nil
+		if err := s.store.Save(s.st); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // nothing written yet
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		removed, err := sink.Cleanup(filepath.Join(dir, e.Name()), func(string) bool { return false })
+		if err != nil {
+			return err
+		}
+		for _, r := range removed {
+			s.log.Info("removed an uncommitted file left by an interrupted run", "file", r)
+		}
+	}
+	return nil
+}
+
+func (s *sourceRun) newStream(cs protocol.Stream) *streamRun {
+	mode := protocol.FullRefresh
+	if slices.Contains(cs.SyncModes, protocol.Incremental) && !s.opts.FullRefresh {
+		mode = protocol.Incremental
+	}
+	sr := &streamRun{
+		src:    s,
+		name:   cs.Name,
+		mode:   mode,
+		schema: cs.Schema,
+		dir:    filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, cs.Name),
+		log:    s.log.With("stream", cs.Name),
+		res:    &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
+	}
+	if prev := s.st.Streams[cs.Name]; prev != nil && mode == protocol.Incremental {
+		sr.res.StateBefore = prev.State
+	}
+	sr.state = sr.res.StateBefore
+	return sr
+}
+
+// streamRun is the run of one stream. Batches wait in tail until a
+// checkpoint covers them; only covered batches go into the open part, so a
+// part can always be committed together with the latest checkpoint.
+type streamRun struct {
+	src     *sourceRun
+	name    string
+	mode    protocol.SyncMode
+	schema  *arrow.Schema
+	dir     string
+	log     *slog.Logger
+	res     *StreamResult
+	unknown string // set when a plugin names a stream that was not requested
+
+	tail     []arrow.Record  // lineage-stamped batches after the last checkpoint
+	part     sink.Part       // open output file, holding covered batches only
+	seq      int             // parts started
+	finished []sink.File     // full refresh: parts waiting for the stream to complete
+	state    json.RawMessage // latest checkpoint, covering everything in part
+	done     bool
+}
+
+func (r *streamRun) batch(rec arrow.Record) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a batch for stream %q, which was not requested", r.unknown)
+	}
+	if !rec.Schema().Equal(r.schema) {
+		return fmt.Errorf("stream %s: batch schema differs from the discovered schema:\n got %s\nwant %s", r.name, rec.Schema(), r.schema)
+	}
+	opts := r.src.opts
+	r.tail = append(r.tail, sink.AddLineage(opts.Allocator, rec, opts.RunID, opts.Now()))
+	r.res.Records += rec.NumRows()
+	return nil
+}
+
+func (r *streamRun) checkpoint(st json.RawMessage) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a checkpoint for stream %q, which was not requested", r.unknown)
+	}
+	if err := r.flushTail(); err != nil {
+		return err
+	}
+	r.state = append(json.RawMessage(nil), st...)
+	if r.part != nil && r.part.Bytes() >= r.src.opts.FileBytes {
+		return r.commit()
+	}
+	return nil
+}
+
+func (r *streamRun) status(st protocol.Status) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a status for stream %q, which was not requested", r.unknown)
+	}
+	switch st.State {
+	case protocol.Started:
+		r.log.Info("stream started", "mode", r.mode)
+		if o := r.src.opts.Observer; o != nil {
+			o.StreamStarted(r.src.cfg.Name, r.name)
+		}
+	case protocol.Complete:
+		// The batches of a complete stream are all kept, even those after
+		// the last checkpoint: a connector checkpoints before Complete, so
+		// for incremental streams the tail is empty, and a full refresh
+		// needs every batch.
+		if len(r.tail) > 0 && r.mode == protocol.Incremental {
+			r.log.Warn("connector sent batches after its last checkpoint; the next incremental run may fetch them again")
+		}
+		if err := r.flushTail(); err != nil {
+			return err
+		}
+		r.res.Status = "complete"
+	case protocol.Incomplete:
+		r.res.Status = "incomplete"
+	case protocol.Failed:
+		r.res.Status = "failed"
+		if st.Err != nil {
+			r.res.Error = st.Err.Error()
+			r.res.err = st.Err
+		}
+		r.log.Error("stream failed", "error", st.Err)
+	}
+	return nil
+}
+
+// flushTail moves the covered batches into the open part.
+func (r *streamRun) flushTail() error {
+	for len(r.tail) > 0 {
+		if r.part == nil {
+			if err := r.openPart(); err != nil {
+				return err
+			}
+		}
+		rec := r.tail[0]
+		err := r.part.Write(rec)
+		rec.Release()
+		r.tail = r.tail[1:]
+		if err != nil {
+			return fmt.Errorf("stream %s: write %s: %w", r.name, r.dir, err)
+		}
+	}
+	r.tail = nil
+	return nil
+}
+
+func (r *streamRun) openPart() error {
+	opts := r.src.opts
+	r.seq++
+	name := fmt.Sprintf("part-%s-%04d", opts.RunID, r.seq)
+	meta := map[string]string{
+		"quiver:run_id":    opts.RunID,
+		"quiver:source":    r.src.cfg.Name,
+		"quiver:connector": r.src.cfg.Connector,
+		"quiver:stream":    r.name,
+	}
+	p, err := sink.Create(r.dir, name, sink.LineageSchema(r.schema), sink.Options{
+		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	r.part = p
+	return nil
+}
+
+// commit makes the open part durable. For an incremental stream the part is
+// published with the state that covers it; for a full refresh it waits, as a
+// finished temporary file, until the stream completes.
+func (r *streamRun) commit() error {
+	if r.part == nil {
+		return nil
+	}
+	p := r.part
+	r.part = nil
+	if p.Rows() == 0 {
+		return p.Abort()
+	}
+	f, err := p.Finish()
+	if err != nil {
+		_ = p.Abort()
+		return fmt.Errorf("stream %s: finish file: %w", r.name, err)
+	}
+	r.finished = append(r.finished, *f)
+	if r.mode == protocol.FullRefresh {
+		return nil
+	}
+	return r.publish(nil)
+}
+
+// publish saves the state covering the finished files, then renames them
+// into place; the state save is the commit point (see recover). obsolete
+// files are removed afterwards.
+func (r *streamRun) publish(obsolete []string) error {
+	s := r.src
+	if s.st.Streams == nil {
+		s.st.Streams = map[string]*state.Stream{}
+	}
+	s.st.Streams[r.name] = &state.Stream{State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now()}
+	s.st.Pending = append(s.st.Pending, r.finished...)
+	if err := s.store.Save(s.st); err != nil {
+		return fmt.Errorf("stream %s: save state: %w", r.name, err)
+	}
+	for i := range r.finished {
+		f := &r.finished[i]
+		if err := sink.Publish(f); err != nil {
+			return fmt.Errorf("stream %s: %w", r.name, err)
+		}
+		r.res.Files = append(r.res.Files, f.Final)
+		r.res.Bytes += f.Bytes
+	}
+	r.finished = nil
+	s.st.Pending = nil
+	if err := s.store.Save(s.st); err != nil {
+		return fmt.Errorf("stream %s: save state: %w", r.name, err)
+	}
+	r.res.StateAfter = r.state
+	for _, path := range obsolete {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			r.log.Warn("remove file of the previous snapshot", "file", path, "error", err)
+		}
+	}
+	return nil
+}
+
+// finish ends the stream after the read: it commits what is covered and
+// drops what is not.
+func (r *streamRun) finish() error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	defer func() {
+		r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+		if o := r.src.opts.Observer; o != nil {
+			o.StreamDone(r.src.cfg.Name, r.name, r.res)
+		}
+	}()
+	for _, rec := range r.tail {
+		rec.Release()
+	}
+	dropped := len(r.tail) > 0
+	r.tail = nil
+	if dropped {
+		r.log.Info("dropped batches after the last checkpoint; the next run fetches them again")
+	}
+	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
+		var errs []error
+		if r.part != nil {
+			errs = append(errs, r.part.Abort())
+			r.part = nil
+		}
+		for _, f := range r.finished {
+			if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		r.finished = nil
+		r.res.Records = 0
+		r.log.Warn("full refresh did not complete; the previous snapshot is kept")
+		return errors.Join(errs...)
+	}
+	if err := r.commit(); err != nil {
+		return err
+	}
+	if r.mode == protocol.FullRefresh {
+		obsolete, err := r.previousFiles()
+		if err != nil {
+			return err
+		}
+		return r.publish(obsolete)
+	}
+	if r.res.StateAfter == nil {
+		r.res.StateAfter = r.state
+	}
+	return nil
+}
+
+// previousFiles lists the stream's files written by other runs.
+func (r *streamRun) previousFiles() ([]string, error) {
+	entries, err := os.ReadDir(r.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	mine := "part-" + r.src.opts.RunID + "-"
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, "part-") && !strings.HasPrefix(n, mine) && !e.IsDir() {
+			out = append(out, filepath.Join(r.dir, n))
+		}
+	}
+	return out, nil
+}
+
+// writeManifest records the run in <out>/_runs/<run>.json.
+func writeManifest(out string, res *Result) error {
+	dir := filepath.Join(out, "_runs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if err := sink.WriteFile(filepath.Join(dir, res.RunID+".json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return nil
+}
