@@ -81,12 +81,13 @@ func decodeBatch(mem memory.Allocator, payload []byte, rows int64) (rec arrow.Re
 		return nil, fmt.Errorf("decode batch: %d rows declared for %d bytes", rows, len(payload))
 	}
 	defer func() {
-		if r := recover(); r != nil {
+		if err != nil && rec != nil { // validation panicked
+			rec.Release()
 			rec = nil
-			err = fmt.Errorf("decode batch: corrupt IPC payload: %v", r)
 		}
 	}()
-	rdr, err := ipc.NewReaderFromMessageReader(newPayloadReader(payload), ipc.WithAllocator(newBudget(mem)))
+	defer recoverDecode("decode batch", &err)
+	rdr, err := newIPCReader(mem, payload)
 	if err != nil {
 		return nil, fmt.Errorf("decode batch: %w", err)
 	}
@@ -117,18 +118,28 @@ func decodeBatch(mem memory.Allocator, payload []byte, rows int64) (rec arrow.Re
 // decodeSchema decodes an Arrow IPC stream holding a schema, with the same
 // care as decodeBatch.
 func decodeSchema(mem memory.Allocator, payload []byte) (schema *arrow.Schema, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			schema = nil
-			err = fmt.Errorf("decode schema: corrupt IPC payload: %v", r)
-		}
-	}()
-	rdr, err := ipc.NewReaderFromMessageReader(newPayloadReader(payload), ipc.WithAllocator(newBudget(mem)))
+	defer recoverDecode("decode schema", &err)
+	rdr, err := newIPCReader(mem, payload)
 	if err != nil {
 		return nil, fmt.Errorf("decode schema: %w", err)
 	}
 	defer rdr.Release()
 	return rdr.Schema(), nil
+}
+
+// newIPCReader returns an IPC reader of payload that allocates from mem
+// within the decode budget.
+func newIPCReader(mem memory.Allocator, payload []byte) (*ipc.Reader, error) {
+	return ipc.NewReaderFromMessageReader(newPayloadReader(payload), ipc.WithAllocator(newBudget(mem)))
+}
+
+// recoverDecode turns a panic of the IPC reader into the error of what,
+// which it sets. Deferred by functions whose other results are then zero
+// values the caller ignores.
+func recoverDecode(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: corrupt IPC payload: %v", what, r)
+	}
 }
 
 // payloadReader is an ipc.MessageReader over an in-memory IPC stream. Unlike

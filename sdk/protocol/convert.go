@@ -116,56 +116,71 @@ func fromProtoReadRequest(p *connectorpb.Read_Request) (*ReadRequest, error) {
 	return out, nil
 }
 
-// toProtoSyncMode maps a mode; the empty mode (the stream's default) is
+// wire pairs a Go value with its wire form.
+type wire[G, P comparable] struct {
+	g G
+	p P
+}
+
+// syncModes maps sync modes; the empty mode (the stream's default) is
 // SYNC_MODE_UNSPECIFIED.
+var syncModes = []wire[SyncMode, connectorpb.SyncMode]{
+	{"", connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED},
+	{FullRefresh, connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH},
+	{Incremental, connectorpb.SyncMode_SYNC_MODE_INCREMENTAL},
+}
+
+var states = []wire[State, connectorpb.State]{
+	{Started, connectorpb.State_STATE_STARTED},
+	{Complete, connectorpb.State_STATE_COMPLETE},
+	{Incomplete, connectorpb.State_STATE_INCOMPLETE},
+	{Failed, connectorpb.State_STATE_FAILED},
+}
+
+func toWire[G, P comparable](table []wire[G, P], g G) (P, bool) {
+	for _, w := range table {
+		if w.g == g {
+			return w.p, true
+		}
+	}
+	var zero P
+	return zero, false
+}
+
+func fromWire[G, P comparable](table []wire[G, P], p P) (G, bool) {
+	for _, w := range table {
+		if w.p == p {
+			return w.g, true
+		}
+	}
+	var zero G
+	return zero, false
+}
+
 func toProtoSyncMode(m SyncMode) (connectorpb.SyncMode, error) {
-	switch m {
-	case "":
-		return connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED, nil
-	case FullRefresh:
-		return connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH, nil
-	case Incremental:
-		return connectorpb.SyncMode_SYNC_MODE_INCREMENTAL, nil
+	if p, ok := toWire(syncModes, m); ok {
+		return p, nil
 	}
 	return 0, fmt.Errorf("unknown sync mode %q", string(m))
 }
 
 func fromProtoSyncMode(m connectorpb.SyncMode) (SyncMode, error) {
-	switch m {
-	case connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED:
-		return "", nil
-	case connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH:
-		return FullRefresh, nil
-	case connectorpb.SyncMode_SYNC_MODE_INCREMENTAL:
-		return Incremental, nil
+	if g, ok := fromWire(syncModes, m); ok {
+		return g, nil
 	}
 	return "", fmt.Errorf("unknown sync mode %d", int32(m))
 }
 
 func toProtoState(s State) (connectorpb.State, error) {
-	switch s {
-	case Started:
-		return connectorpb.State_STATE_STARTED, nil
-	case Complete:
-		return connectorpb.State_STATE_COMPLETE, nil
-	case Incomplete:
-		return connectorpb.State_STATE_INCOMPLETE, nil
-	case Failed:
-		return connectorpb.State_STATE_FAILED, nil
+	if p, ok := toWire(states, s); ok {
+		return p, nil
 	}
 	return 0, fmt.Errorf("unknown stream state %d", int(s))
 }
 
 func fromProtoState(s connectorpb.State) (State, error) {
-	switch s {
-	case connectorpb.State_STATE_STARTED:
-		return Started, nil
-	case connectorpb.State_STATE_COMPLETE:
-		return Complete, nil
-	case connectorpb.State_STATE_INCOMPLETE:
-		return Incomplete, nil
-	case connectorpb.State_STATE_FAILED:
-		return Failed, nil
+	if g, ok := fromWire(states, s); ok {
+		return g, nil
 	}
 	return 0, fmt.Errorf("unknown stream state %d", int32(s))
 }

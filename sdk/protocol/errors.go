@@ -3,7 +3,7 @@ package protocol
 import "errors"
 
 // Error classes. They travel across the plugin boundary as gRPC status codes
-// (InvalidArgument, Unauthenticated, Unavailable/ResourceExhausted, Canceled)
+// (InvalidArgument, Unauthenticated, Unavailable, Canceled)
 // and come back as the same sentinels, so errors.Is works on both sides.
 var (
 	// ErrConfig means the configuration is wrong: fix the config file.

@@ -28,47 +28,45 @@ func classOf(err error) connectorpb.ErrorClass {
 	return connectorpb.ErrorClass_ERROR_CLASS_UNSPECIFIED
 }
 
+// classes lists each error class with the gRPC code it travels as and the
+// sentinels it matches with errors.Is on the host.
+var classes = []struct {
+	class     connectorpb.ErrorClass
+	code      codes.Code
+	sentinels []error
+}{
+	{connectorpb.ErrorClass_ERROR_CLASS_CONFIG, codes.InvalidArgument, []error{ErrConfig}},
+	{connectorpb.ErrorClass_ERROR_CLASS_AUTH, codes.Unauthenticated, []error{ErrAuth}},
+	{connectorpb.ErrorClass_ERROR_CLASS_TEMPORARY, codes.Unavailable, []error{ErrTemporary}},
+	{connectorpb.ErrorClass_ERROR_CLASS_CANCELED, codes.Canceled, []error{ErrCanceled, context.Canceled}},
+}
+
 // codeOf is the gRPC code a class travels as.
 func codeOf(c connectorpb.ErrorClass) codes.Code {
-	switch c {
-	case connectorpb.ErrorClass_ERROR_CLASS_CONFIG:
-		return codes.InvalidArgument
-	case connectorpb.ErrorClass_ERROR_CLASS_AUTH:
-		return codes.Unauthenticated
-	case connectorpb.ErrorClass_ERROR_CLASS_TEMPORARY:
-		return codes.Unavailable
-	case connectorpb.ErrorClass_ERROR_CLASS_CANCELED:
-		return codes.Canceled
+	for _, e := range classes {
+		if e.class == c {
+			return e.code
+		}
 	}
 	return codes.Unknown
 }
 
 // classOfCode is the class of a gRPC code that came without an Error detail.
 func classOfCode(c codes.Code) connectorpb.ErrorClass {
-	switch c {
-	case codes.InvalidArgument:
-		return connectorpb.ErrorClass_ERROR_CLASS_CONFIG
-	case codes.Unauthenticated:
-		return connectorpb.ErrorClass_ERROR_CLASS_AUTH
-	case codes.Unavailable:
-		return connectorpb.ErrorClass_ERROR_CLASS_TEMPORARY
-	case codes.Canceled:
-		return connectorpb.ErrorClass_ERROR_CLASS_CANCELED
+	for _, e := range classes {
+		if e.code == c {
+			return e.class
+		}
 	}
 	return connectorpb.ErrorClass_ERROR_CLASS_UNSPECIFIED
 }
 
 // sentinels are the errors a class matches with errors.Is on the host.
 func sentinels(c connectorpb.ErrorClass) []error {
-	switch c {
-	case connectorpb.ErrorClass_ERROR_CLASS_CONFIG:
-		return []error{ErrConfig}
-	case connectorpb.ErrorClass_ERROR_CLASS_AUTH:
-		return []error{ErrAuth}
-	case connectorpb.ErrorClass_ERROR_CLASS_TEMPORARY:
-		return []error{ErrTemporary}
-	case connectorpb.ErrorClass_ERROR_CLASS_CANCELED:
-		return []error{ErrCanceled, context.Canceled}
+	for _, e := range classes {
+		if e.class == c {
+			return e.sentinels
+		}
 	}
 	return nil
 }

@@ -45,24 +45,15 @@ func validateData(d arrow.ArrayData) error {
 	case *arrow.DictionaryType:
 		return validateDictionary(d, dt)
 	case *arrow.StringType, *arrow.BinaryType:
-		return validateOffsets32(d, buffer(bufs, 2).Len())
+		return validateOffsets(d, buffer(bufs, 2).Len(), false)
 	case *arrow.LargeStringType, *arrow.LargeBinaryType:
-		return validateOffsets64(d, buffer(bufs, 2).Len())
-	case *arrow.ListType, *arrow.MapType:
+		return validateOffsets(d, buffer(bufs, 2).Len(), true)
+	case *arrow.ListType, *arrow.MapType, *arrow.LargeListType:
 		child, err := onlyChild(d)
 		if err != nil {
 			return err
 		}
-		if err := validateOffsets32(d, child.Len()); err != nil {
-			return err
-		}
-		return validateData(child)
-	case *arrow.LargeListType:
-		child, err := onlyChild(d)
-		if err != nil {
-			return err
-		}
-		if err := validateOffsets64(d, child.Len()); err != nil {
+		if err := validateOffsets(d, child.Len(), dt.ID() == arrow.LARGE_LIST); err != nil {
 			return err
 		}
 		return validateData(child)
@@ -156,29 +147,25 @@ func onlyChild(d arrow.ArrayData) (arrow.ArrayData, error) {
 	return d.Children()[0], nil
 }
 
-func validateOffsets32(d arrow.ArrayData, limit int) error {
+// validateOffsets checks the offsets of a variable-length array d (64-bit
+// when large) against limit, the length of what they index.
+func validateOffsets(d arrow.ArrayData, limit int, large bool) error {
 	if d.Len() == 0 {
 		return nil
 	}
-	offs := arrow.Int32Traits.CastFromBytes(buffer(d.Buffers(), 1).Bytes())
-	if len(offs) < d.Offset()+d.Len()+1 {
-		return fmt.Errorf("%d offsets for %d slots", len(offs), d.Offset()+d.Len())
+	raw := buffer(d.Buffers(), 1).Bytes()
+	if large {
+		return checkOffsets(arrow.Int64Traits.CastFromBytes(raw), d, int64(limit))
 	}
-	return checkOffsets(offs[d.Offset():d.Offset()+d.Len()+1], int64(limit))
+	return checkOffsets(arrow.Int32Traits.CastFromBytes(raw), d, int64(limit))
 }
 
-func validateOffsets64(d arrow.ArrayData, limit int) error {
-	if d.Len() == 0 {
-		return nil
+func checkOffsets[T int32 | int64](all []T, d arrow.ArrayData, limit int64) error {
+	n := d.Offset() + d.Len()
+	if len(all) < n+1 {
+		return fmt.Errorf("%d offsets for %d slots", len(all), n)
 	}
-	offs := arrow.Int64Traits.CastFromBytes(buffer(d.Buffers(), 1).Bytes())
-	if len(offs) < d.Offset()+d.Len()+1 {
-		return fmt.Errorf("%d offsets for %d slots", len(offs), d.Offset()+d.Len())
-	}
-	return checkOffsets(offs[d.Offset():d.Offset()+d.Len()+1], int64(limit))
-}
-
-func checkOffsets[T int32 | int64](offs []T, limit int64) error {
+	offs := all[d.Offset() : n+1]
 	if offs[0] < 0 {
 		return fmt.Errorf("negative offset %d", offs[0])
 	}
