@@ -269,6 +269,7 @@ func (d *Decoder) bind() {
 	clear(d.root.seen)
 }
 
+// bind points c, and the columns below it, at builder b.
 func (c *column) bind(b array.Builder) {
 	c.b = b
 	switch c.kind {

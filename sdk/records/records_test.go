@@ -582,8 +582,18 @@ func TestDecoder_UnsupportedSchema(t *testing.T) {
 func TestDecoder_DecodeAfterRelease(t *testing.T) {
 	t.Parallel()
 	schema := arrow.NewSchema([]arrow.Field{field("id", arrow.PrimitiveTypes.Int64, false, "")}, nil)
-	dec := records.NewDecoder(memory.NewGoAllocator(), schema, records.Options{Stream: "s"})
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dec := records.NewDecoder(mem, schema, records.Options{Stream: "s"})
+	page, err := dec.Decode([]byte(`[{"id":1}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dec.Release()
+	if page.Record.NumRows() != 1 { // still valid after Release
+		t.Errorf("rows = %d, want 1", page.Record.NumRows())
+	}
+	page.Record.Release()
 	dec.Release()
 	if _, err := dec.Decode([]byte(`[]`)); err == nil {
 		t.Error("Decode after Release: error = nil, want one")
