@@ -483,6 +483,7 @@ func (r *streamRun) status(st protocol.Status) error {
 	}
 	switch st.State {
 	case protocol.Started:
+		r.res.started = r.src.opts.Now()
 		r.log.Info("stream started", "mode", r.mode)
 		if o := r.src.opts.Observer; o != nil {
 			o.StreamStarted(r.src.cfg.Name, r.name)
@@ -499,6 +500,7 @@ func (r *streamRun) status(st protocol.Status) error {
 			return err
 		}
 		r.res.Status = "complete"
+		r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
 	case protocol.Incomplete:
 		r.res.Status = "incomplete"
 	case protocol.Failed:
@@ -619,7 +621,9 @@ func (r *streamRun) finish() error {
 	}
 	r.done = true
 	defer func() {
-		r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+		if r.res.Seconds == 0 {
+			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+		}
 		if o := r.src.opts.Observer; o != nil {
 			o.StreamDone(r.src.cfg.Name, r.name, r.res)
 		}

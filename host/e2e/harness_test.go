@@ -74,20 +74,37 @@ type result struct {
 // quiver runs the built quiver binary with args and env.
 func quiver(ctx context.Context, t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	_, done := startQuiver(ctx, t, env, args...)
+	return <-done
+}
+
+// startQuiver starts the built quiver binary; its result arrives on the
+// channel when it exits.
+func startQuiver(ctx context.Context, t *testing.T, env []string, args ...string) (*exec.Cmd, <-chan result) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "quiver"), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run quiver: %v", err)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start quiver: %v", err)
 	}
-	return r
+	done := make(chan result, 1)
+	go func() {
+		err := cmd.Wait()
+		r := result{stdout: stdout.String(), stderr: stderr.String(), code: -1}
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			r.code = 0
+		case errors.As(err, &exit):
+			r.code = exit.ExitCode()
+		default:
+			r.stderr += "\nrun quiver: " + err.Error()
+		}
+		done <- r
+	}()
+	return cmd, done
 }
 
 // writeConfig writes a quiver config into dir and returns its path.

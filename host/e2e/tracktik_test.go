@@ -152,7 +152,7 @@ func TestTrackTik_SyncWithFaults(t *testing.T) {
 		}},
 	})
 	out := t.TempDir()
-	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 50\n"))
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 10\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--json", "--log-level", "debug")
@@ -305,14 +305,13 @@ func TestTrackTik_KillPlugin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	done := make(chan result, 1)
-	go func() { done <- quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1") }()
+	cmd, done := startQuiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1")
 	dataDir := filepath.Join(out, "data", "acme", "employees")
 	waitFor(t, time.Minute, "committed files", func() bool {
 		m, _ := filepath.Glob(filepath.Join(dataDir, "*.parquet"))
 		return len(m) >= 3
 	})
-	pid := pluginPID(t, "quiver-tracktik")
+	pid := childPID(t, cmd.Process.Pid, "quiver-tracktik")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -351,8 +350,8 @@ func TestTrackTik_KillPlugin(t *testing.T) {
 	}
 }
 
-// pluginPID finds the running process whose executable is named name.
-func pluginPID(t *testing.T, name string) int {
+// childPID finds the child process of parent whose executable is named name.
+func childPID(t *testing.T, parent int, name string) int {
 	t.Helper()
 	var pid int
 	waitFor(t, 30*time.Second, "plugin process "+name, func() bool {
@@ -363,7 +362,16 @@ func pluginPID(t *testing.T, name string) int {
 				continue
 			}
 			exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-			if err == nil && filepath.Base(exe) == name && strings.HasPrefix(exe, binDir) {
+			if err != nil || filepath.Base(exe) != name {
+				continue
+			}
+			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if err != nil {
+				continue
+			}
+			// Fields after the parenthesised command: state, ppid, ...
+			fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+			if len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
 				pid = n
 				return true
 			}

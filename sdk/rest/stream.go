@@ -186,6 +186,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("stream %s: %w", s.Name, err)
 	}
 	dec := records.NewDecoder(r.opts.Allocator, s.Schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField})
+	defer dec.Release()
 	pg := s.Pager.Start()
 	for page := 1; ; page++ {
 		req := base
