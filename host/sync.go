@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -83,6 +84,9 @@ type StreamResult struct {
 	StateBefore json.RawMessage  `json:"state_before,omitempty"`
 	StateAfter  json.RawMessage  `json:"state_after,omitempty"`
 	Error       string           `json:"error,omitempty"`
+	// SchemaChanged says the stream's schema differs from the one its
+	// earlier files were written with; those files are left as they are.
+	SchemaChanged bool `json:"schema_changed,omitempty"`
 
 	started time.Time
 	err     error // the failure behind Error, with its class
@@ -201,6 +205,13 @@ func outcome(ctx context.Context, res *Result, errs []error) (string, error) {
 		return "partial", &PartialError{Err: err}
 	}
 	return "failed", err
+}
+
+// schemaID identifies a schema by a short hash of its text form, which
+// covers names, types, nullability and metadata.
+func schemaID(s *arrow.Schema) string {
+	sum := sha256.Sum256([]byte(s.String()))
+	return hex.EncodeToString(sum[:8])
 }
 
 // NewRunID returns a run id that sorts by time: 20261123T101500Z-1a2b3c.
@@ -422,8 +433,14 @@ func (s *sourceRun) newStream(cs protocol.Stream) *streamRun {
 		log:    s.log.With("stream", cs.Name),
 		res:    &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
 	}
-	if prev := s.st.Streams[cs.Name]; prev != nil && mode == protocol.Incremental {
+	prev := s.st.Streams[cs.Name]
+	if prev != nil && mode == protocol.Incremental {
 		sr.res.StateBefore = prev.State
+	}
+	if prev != nil && prev.Schema != "" && prev.Schema != schemaID(cs.Schema) {
+		sr.res.SchemaChanged = true
+		sr.log.Warn("the stream's schema changed since the last run; new files have the new schema, earlier files are unchanged",
+			"schema", cs.Schema.String())
 	}
 	sr.state = sr.res.StateBefore
 	return sr
@@ -586,7 +603,9 @@ func (r *streamRun) publish(obsolete []string) error {
 	if s.st.Streams == nil {
 		s.st.Streams = map[string]*state.Stream{}
 	}
-	s.st.Streams[r.name] = &state.Stream{State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now()}
+	s.st.Streams[r.name] = &state.Stream{
+		State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now(), Schema: schemaID(r.schema),
+	}
 	s.st.Pending = append(s.st.Pending, r.finished...)
 	if err := s.store.Save(s.st); err != nil {
 		return fmt.Errorf("stream %s: save state: %w", r.name, err)

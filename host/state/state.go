@@ -69,6 +69,9 @@ type Stream struct {
 	RunID string `json:"run_id,omitempty"`
 	// UpdatedAt is when the stream's state last changed.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Schema identifies the Arrow schema of the stream's last committed
+	// files (a hash), so that a run can say when the vendor's schema changed.
+	Schema string `json:"schema,omitempty"`
 }
 
 // Store reads and writes state files in one directory. Its methods are

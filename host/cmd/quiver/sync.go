@@ -138,6 +138,9 @@ func printSummary(w io.Writer, res *host.Result) {
 			if st.Error != "" && !strings.Contains(s.Error, st.Error) {
 				fmt.Fprintf(w, "  %s.%s: %s\n", s.Name, st.Name, st.Error)
 			}
+			if st.SchemaChanged {
+				fmt.Fprintf(w, "  %s.%s: the schema changed since the last run; new files have the new columns\n", s.Name, st.Name)
+			}
 		}
 	}
 }
