@@ -9,7 +9,8 @@
 // cursors).
 //
 // Columns are matched to JSON keys by the field metadata key "quiver:json"
-// (as written by package schemas) or else by the column name. Vendors are
+// (as written by package schemas) or else by the column name; with
+// Options.FoldCase, also when they differ only in ASCII case. Vendors are
 // loose about types, so each column accepts the plausible shapes of its
 // values:
 //
@@ -68,6 +69,11 @@ type Options struct {
 	Records []string
 	// IDField is the JSON key of a record's id, quoted in errors. Default "id".
 	IDField string
+	// FoldCase matches a JSON key that equals no column key exactly to one
+	// that equals it under ASCII case folding, as encoding/json does, so
+	// that "equipmentHeader" fills the column of "EquipmentHeader". It
+	// applies to the Records path too. An exact match always wins.
+	FoldCase bool
 }
 
 // A Page is one decoded response body.
@@ -89,6 +95,7 @@ type Decoder struct {
 	stream  string
 	path    []string
 	idField string
+	fold    bool  // Options.FoldCase
 	err     error // schema not supported; returned by every Decode
 
 	rb   *array.RecordBuilder
@@ -99,6 +106,7 @@ type Decoder struct {
 	buf     bytes.Buffer
 	body    []byte
 	scratch []byte // unquoted strings with escapes
+	folded  []byte // a key in lower case, for FoldCase lookups
 	env     Envelope
 	rows    int // records appended in the current page
 
@@ -155,6 +163,9 @@ type object struct {
 	// next[i+1] the col that came after col i; -1 if unknown. A correct
 	// guess costs one comparison instead of a map lookup.
 	next []int
+	// folded maps each key in ASCII lower case to its col (the first col,
+	// if two keys fold alike), for Options.FoldCase.
+	folded map[string]int
 }
 
 // lookup returns the col of JSON key, or -1; after is the slot of the
@@ -182,6 +193,7 @@ func NewDecoder(mem memory.Allocator, schema *arrow.Schema, opts Options) *Decod
 		stream:  opts.Stream,
 		path:    append([]string(nil), opts.Records...),
 		idField: opts.IDField,
+		fold:    opts.FoldCase,
 		opts:    jsontext.AllowDuplicateNames(true),
 	}
 	if d.idField == "" {
@@ -224,6 +236,7 @@ func newObject(fields []arrow.Field, prefix string) (*object, error) {
 		}
 		o.cols[i], o.keys[i], o.index[key] = c, key, i
 	}
+	o.fold()
 	return o, nil
 }
 
@@ -439,7 +452,7 @@ func (d *Decoder) walk(depth int, prefix string) error {
 			return d.malformed(err)
 		}
 		key := string(d.unquote(name))
-		if key == want {
+		if key == want || d.fold && equalFold(key, want) {
 			if found { // a second records key: ignore it
 				if err := d.dec.SkipValue(); err != nil {
 					return d.malformed(err)
@@ -567,7 +580,11 @@ func (d *Decoder) members(o *object) error {
 		if err != nil {
 			return d.malformed(err)
 		}
-		i := o.lookup(d.unquote(name), after)
+		key := d.unquote(name)
+		i := o.lookup(key, after)
+		if i < 0 && d.fold {
+			i = o.lookupFold(key, &d.folded)
+		}
 		if i < 0 || o.seen[i] {
 			if err := d.dec.SkipValue(); err != nil {
 				return d.malformed(err)
