@@ -17,6 +17,7 @@
 //	    {"name": "tags", "type": {"list": "string"}},
 //	    {"name": "location", "type": {"struct": [{"name": "latitude", "type": "float64"}]}}
 //	  ],
+//	  "incremental": {"cursor": "id", "filter": "id:gt"},
 //	  "x": {"any_vendor_specific_key": "any JSON"}
 //	}
 //
@@ -26,6 +27,18 @@
 // "date32", "timestamp" (timestamp[us, UTC]), {"list": T} and
 // {"struct": [fields]}. Unknown keys are an error; vendor-specific extras go
 // under "x" and come back in [Stream.Extra].
+//
+// The optional "incremental" section declares how the stream is read
+// incrementally (see [Watermark]): the cursor column whose high-water mark
+// is the saved state, the query parameter the API filters on it with, and an
+// optional lookback window for late-arriving records:
+//
+//	"incremental": {"cursor": "updated_at", "filter": "updatedAfter", "lookback": "10m",
+//	                "layout": "2006-01-02 15:04:05"}
+//
+// It is generic: any connector can read it (sdk/rest.Watermark does), so it
+// does not go under "x". Its cursor is the stream's cursor_field (which may
+// then be left out), and the stream must list the incremental sync mode.
 //
 // The JSON key of a column travels in its Arrow field metadata under
 // [MetaJSON] (only when it differs from the column name), which is what
@@ -77,6 +90,9 @@ type Stream struct {
 	PrimaryKey  []string // top-level column names; every one is non-nullable
 	CursorField string   // top-level column incremental state follows; empty if none
 	SyncModes   []string // "incremental" and/or "full_refresh"; the first is the default
+	// Incremental says how the API filters on the cursor; nil when the file
+	// declares no "incremental" section.
+	Incremental *Watermark
 	// Schema is the Arrow schema of the stream's records. Its metadata holds
 	// MetaStream (and MetaDescription when the file has a description); field
 	// metadata holds MetaJSON and MetaDescription where they apply.
@@ -146,6 +162,7 @@ type file struct {
 	CursorField string                    `json:"cursor_field"`
 	SyncModes   []string                  `json:"sync_modes"`
 	Fields      []fileField               `json:"fields"`
+	Incremental *fileIncremental          `json:"incremental"`
 	X           map[string]jsontext.Value `json:"x"`
 }
 
@@ -199,6 +216,13 @@ func Parse(data []byte) (*Stream, error) {
 			return nil, fmt.Errorf("stream %s: primary key %q must be \"nullable\": false", f.Name, k)
 		}
 	}
+	inc, err := f.Incremental.parse(byName, &f.CursorField)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: incremental: %w", f.Name, err)
+	}
+	if inc != nil && !slices.Contains(f.SyncModes, Incremental) {
+		return nil, fmt.Errorf("stream %s: incremental: sync_modes does not list %q", f.Name, Incremental)
+	}
 	if f.CursorField != "" {
 		if _, ok := byName[f.CursorField]; !ok {
 			return nil, fmt.Errorf("stream %s: cursor_field %q is not a column", f.Name, f.CursorField)
@@ -220,6 +244,7 @@ func Parse(data []byte) (*Stream, error) {
 		PrimaryKey:  f.PrimaryKey,
 		CursorField: f.CursorField,
 		SyncModes:   f.SyncModes,
+		Incremental: inc,
 		Schema:      arrow.NewSchema(fields, &md),
 	}
 	if len(f.X) > 0 {

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -165,6 +164,12 @@ func (cfg *Config) streams() ([]*rest.Stream, error) {
 		for _, m := range sc.SyncModes {
 			modes = append(modes, sdk.SyncMode(m))
 		}
+		// The schema declares the id watermark: {"id": N}, read back
+		// with id:gt=N (schemas/tracktik/*.json "incremental").
+		wm, err := rest.NewWatermark(sc.Incremental, sc.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
+		}
 		out = append(out, &rest.Stream{
 			Name:        sc.Name,
 			Description: sc.Description,
@@ -174,27 +179,23 @@ func (cfg *Config) streams() ([]*rest.Stream, error) {
 			SyncModes:   modes,
 			Records:     []string{"data"},
 			Pager:       rest.LimitOffset{Limit: cfg.PageSize},
-			Request:     cfg.request(sc),
+			Request:     cfg.request(sc, wm),
 			Info:        pageInfo,
-			Checkpoint:  checkpoint,
+			Checkpoint:  wm.Checkpoint,
 		})
 	}
 	return out, nil
 }
 
 // request builds a stream's listing request from its state.
-func (cfg *Config) request(sc *schemas.Stream) func(state json.RawMessage) (rest.Request, error) {
+func (cfg *Config) request(sc *schemas.Stream, wm *rest.Watermark) func(state json.RawMessage) (rest.Request, error) {
 	return func(state json.RawMessage) (rest.Request, error) {
 		q := url.Values{"sort": {"id"}}
 		if field, ok := dateFilters[sc.Name]; ok {
 			q.Set(field+":after", cfg.StartDate+" 00:00:00")
 		}
-		st, err := parseState(state)
-		if err != nil {
-			return rest.Request{}, err
-		}
-		if st.ID > 0 {
-			q.Set("id:gt", strconv.FormatInt(st.ID, 10))
+		if err := wm.Filter(q, state); err != nil {
+			return rest.Request{}, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
 		}
 		return rest.Request{Path: sc.Path, Query: q}, nil
 	}
