@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+)
+
+// writeConfig writes the quiver.yaml that end-to-end runs use. Secrets are
+// ${VAR} references; endToEnd passes the simulator's values in the
+// environment. The destination and state folders are per run (env vars).
+func (b *bench) writeConfig() error {
+	text := fmt.Sprintf(`# Written by the Quiver benchmark.
+sources:
+  - name: bench
+    connector: tracktik
+    config:
+      base_url: %q
+      client_id: %q
+      client_secret: "${TRACKTIK_CLIENT_SECRET}"
+      username: %q
+      password: "${TRACKTIK_PASSWORD}"
+      start_date: "2024-01-01"
+      page_size: %d
+    streams: [%s]
+destination:
+  path: "${BENCH_OUT}"
+  format: parquet
+state: "${BENCH_STATE}"
+`, b.srv.URL, trackticksim.ClientID, trackticksim.Username, b.pageSize, b.stream)
+	b.config = filepath.Join(b.tmp, "quiver.yaml")
+	return os.WriteFile(b.config, []byte(text), 0o644)
+}
+
+// syncResult is the part of `quiver --json sync`'s output the bench reads.
+type syncResult struct {
+	Status  string `json:"status"`
+	Sources []struct {
+		Status  string `json:"status"`
+		Streams []struct {
+			Name    string  `json:"name"`
+			Status  string  `json:"status"`
+			Records int64   `json:"records"`
+			Bytes   int64   `json:"bytes"`
+			Seconds float64 `json:"seconds"`
+		} `json:"streams"`
+	} `json:"sources"`
+}
+
+// endToEnd runs `quiver sync` on a fresh destination and measures it: the
+// process's wall time, the CPU time of quiver and its plugin (wait4's
+// rusage counts the children quiver reaped) plus this process's (the
+// simulator's), and the host's and plugin's peak RSS polled from /proc.
+func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
+	b.e2eRuns++
+	dir := filepath.Join(b.tmp, fmt.Sprintf("e2e-%d", b.e2eRuns))
+	if !b.keep || b.e2eRuns > 1 {
+		// Keep only the first run's output with -keep.
+		defer func() {
+			if !b.keep || b.e2eRuns > 1 {
+				os.RemoveAll(dir)
+			}
+		}()
+	}
+	cmd := exec.CommandContext(ctx, b.quiver, "--quiet", "--json", "--log-format", "json",
+		"--plugin-dir", b.pluginDir, "sync", "-c", b.config, "--full-refresh")
+	cmd.Env = append(os.Environ(),
+		"TRACKTIK_CLIENT_SECRET="+trackticksim.ClientSecret,
+		"TRACKTIK_PASSWORD="+trackticksim.Password,
+		"BENCH_OUT="+filepath.Join(dir, "out"),
+		"BENCH_STATE="+filepath.Join(dir, "state"),
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	before := b.srv.Stats().DataRequests
+	cpu0 := selfCPU()
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	poll := startPoller(cmd.Process.Pid)
+	err := cmd.Wait()
+	r.seconds = since(t0)
+	host, plugin := poll.stop()
+	r.simCPU = selfCPU() - cpu0
+	if err != nil {
+		return 0, fmt.Errorf("quiver sync: %w\n%s", err, tail(stderr.Bytes(), 2000))
+	}
+	ps := cmd.ProcessState
+	r.cpu = (ps.UserTime() + ps.SystemTime()).Seconds() + r.simCPU
+	r.rss, r.plugin = host, plugin
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && r.rss == 0 {
+		// Maxrss is max(quiver, its reaped children) in KiB: an upper bound.
+		r.rss = ru.Maxrss << 10
+	}
+	var res syncResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return 0, fmt.Errorf("quiver sync output: %w\n%s", err, tail(stdout.Bytes(), 2000))
+	}
+	if res.Status != "ok" || len(res.Sources) != 1 || len(res.Sources[0].Streams) != 1 {
+		return 0, fmt.Errorf("quiver sync: status %q:\n%s", res.Status, tail(stdout.Bytes(), 2000))
+	}
+	st := res.Sources[0].Streams[0]
+	r.wall = st.Seconds
+	if got := b.srv.Stats().DataRequests - before; got != b.pages {
+		return 0, fmt.Errorf("quiver made %d data requests, want %d: the bytes served differ from the floor's", got, b.pages)
+	}
+	if st.Records != int64(b.records) {
+		return 0, fmt.Errorf("quiver sync wrote %d records, want %d", st.Records, b.records)
+	}
+	return st.Records, nil
+}
+
+// tail returns the last n bytes of b.
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// poller samples the peak RSS (VmHWM) of a process and of its child every
+// few milliseconds until stopped. VmHWM only grows, so the last sample is
+// the peak up to a few milliseconds before the process ended.
+type poller struct {
+	pid  int
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	host, plugin int64
+}
+
+// pollEvery is the sampling period.
+const pollEvery = 5 * time.Millisecond
+
+func startPoller(pid int) *poller {
+	p := &poller{pid: pid, done: make(chan struct{})}
+	p.wg.Add(1)
+	go p.loop()
+	return p
+}
+
+func (p *poller) loop() {
+	defer p.wg.Done()
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	child := 0
+	for {
+		if v := peakRSS(p.pid); v > 0 {
+			p.host = v
+		}
+		if child == 0 {
+			child = childOf(p.pid)
+		}
+		if child > 0 {
+			if v := peakRSS(child); v > 0 {
+				p.plugin = v
+			}
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stop ends the sampling and returns the peaks in bytes (0: never seen).
+func (p *poller) stop() (host, plugin int64) {
+	close(p.done)
+	p.wg.Wait()
+	return p.host, p.plugin
+}

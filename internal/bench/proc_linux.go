@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+)
+
+// peakRSS returns the peak resident set size (VmHWM) of process pid in
+// bytes, or 0 if it cannot be read (the process is gone or a zombie).
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	return parseHWM(b)
+}
+
+// parseHWM reads the VmHWM line of a /proc/<pid>/status file, in bytes.
+func parseHWM(status []byte) int64 {
+	for line := range bytes.Lines(status) {
+		rest, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0
+		}
+		n, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n << 10
+	}
+	return 0
+}
+
+// resetPeakRSS resets this process's VmHWM to its current RSS (Linux 4.0+);
+// where that is not allowed the peak stays the process's lifetime peak.
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// selfCPU returns this process's user plus system CPU time in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+}
+
+func tvSeconds(tv syscall.Timeval) float64 {
+	return float64(tv.Sec) + float64(tv.Usec)/1e6
+}
+
+// childOf returns the pid of a child process of pid, or 0 if it has none.
+func childOf(pid int) int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	for _, e := range ents {
+		cpid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if parent, ok := parentPID(b); ok && parent == pid {
+			return cpid
+		}
+	}
+	return 0
+}
+
+// parentPID reads the ppid field of a /proc/<pid>/stat line:
+// "pid (comm) state ppid ...", where comm may hold spaces and parentheses.
+func parentPID(stat []byte) (int, bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(stat[i+1:])
+	if len(f) < 2 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(f[1]))
+	return n, err == nil
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

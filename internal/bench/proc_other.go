@@ -1,0 +1,13 @@
+//go:build !linux
+
+package main
+
+import "runtime"
+
+// On systems without /proc the bench reports no RSS figures and no CPU.
+
+func peakRSS(int) int64 { return 0 }
+func resetPeakRSS()     {}
+func selfCPU() float64  { return 0 }
+func childOf(int) int   { return 0 }
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

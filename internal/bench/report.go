@@ -1,0 +1,106 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// report prints the table of medians and the ratios.
+func report(w io.Writer, b *bench, stages []stage, results map[string][]result) {
+	mb := float64(b.jsonBytes) / 1e6
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "STAGE\tRECORDS\tSECONDS\tRECORDS/S\tMB/S\tCPU S\tPEAK RSS MiB\tPLUGIN RSS MiB\tSPREAD\t")
+	for _, s := range stages {
+		rs := results[s.name]
+		sec := median(rs, func(r result) float64 { return r.seconds })
+		plugin := "-"
+		if s.child {
+			plugin = mib(median(rs, func(r result) float64 { return float64(r.plugin) }))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.2f\t%s\t%s\t%s\t\n",
+			s.name, rs[0].records, sec, float64(b.records)/sec, mb/sec,
+			median(rs, func(r result) float64 { return r.cpu }),
+			mib(median(rs, func(r result) float64 { return float64(r.rss) })), plugin,
+			spread(rs))
+	}
+	tw.Flush()
+
+	e2e, ok := results["end to end"]
+	if !ok {
+		return
+	}
+	sec := median(e2e, func(r result) float64 { return r.seconds })
+	var ratios []string
+	for _, name := range []string{"floor json", "floor arrow", "connector"} {
+		if rs, ok := results[name]; ok {
+			ratios = append(ratios, fmt.Sprintf("%s %.2f", name, median(rs, func(r result) float64 { return r.seconds })/sec))
+		}
+	}
+	if len(ratios) > 0 {
+		fmt.Fprintf(w, "\nend to end / floor (throughput ratio): %s\n", strings.Join(ratios, ", "))
+	}
+	simCPU := median(e2e, func(r result) float64 { return r.simCPU })
+	fmt.Fprintf(w, "end to end: %.2f s wall of which the stream took %.2f s (the rest: plugin start, discover, commit); CPU %.2f s in quiver + plugin, %.2f s in the simulator\n",
+		sec, median(e2e, func(r result) float64 { return r.wall }),
+		median(e2e, func(r result) float64 { return r.cpu })-simCPU, simCPU)
+	fmt.Fprintf(w, "\nper run (seconds):\n")
+	for _, s := range stages {
+		var xs []string
+		for _, r := range results[s.name] {
+			xs = append(xs, fmt.Sprintf("%.2f", r.seconds))
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", s.name, strings.Join(xs, " "))
+	}
+	fmt.Fprintln(w, `
+Notes: medians of each column over the runs; SPREAD is (slowest-fastest)/median.
+MB/s is JSON bytes served per second (MB = 10^6 B). In-process stages share this
+process with the simulator: their CPU and PEAK RSS include it. End to end: PEAK
+RSS is quiver's (the host), PLUGIN RSS the plugin's (VmHWM sampled every 5 ms);
+CPU counts quiver, the plugin and the simulator. On a noisy 2-core VM runs vary
+by 10-30%: compare medians of several runs, not single figures.`)
+}
+
+// median returns the median of f over rs (the mean of the middle two for
+// an even count).
+func median(rs []result, f func(result) float64) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// spread returns (max-min)/median of the runs' seconds as a percentage.
+func spread(rs []result) string {
+	if len(rs) < 2 {
+		return "-"
+	}
+	sec := func(r result) float64 { return r.seconds }
+	lo := slices.MinFunc(rs, func(a, b result) int { return cmp.Compare(a.seconds, b.seconds) }).seconds
+	hi := slices.MaxFunc(rs, func(a, b result) int { return cmp.Compare(a.seconds, b.seconds) }).seconds
+	m := median(rs, sec)
+	if m == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*(hi-lo)/m)
+}
+
+// mib formats bytes as MiB, or "-" for none.
+func mib(b float64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", b/(1<<20))
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# make bench: end-to-end throughput and peak memory of a TrackTik sync of
+# 250,000 records (simulator -> plugin -> Parquet), next to the floor of the
+# same bytes fetched and decoded in one process. Run after `make build`.
+# Extra arguments go to the bench program, e.g.
+#   ./scripts/bench.sh -runs 5 -records 500000
+#   ./scripts/bench.sh -stages "sink,end to end" -profile /tmp/prof
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+[ -x ./bin/quiver ] && [ -x ./bin/quiver-tracktik ] || { echo "bench: run make build first" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+$GO build -o "$tmp/bench" ./internal/bench
+echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo '?') $($GO version | cut -d' ' -f3) $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2/1e6}' /proc/meminfo 2>/dev/null), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+exec "$tmp/bench" -quiver ./bin/quiver "$@"
