@@ -45,6 +45,20 @@ type Stream struct {
 	// that a read resumed from it sends none of the records sent so far.
 	// Nil means the stream is never checkpointed (a full refresh).
 	Checkpoint func(prev json.RawMessage, p *records.Page) (json.RawMessage, error)
+	// Select, if set, returns the records of page p to write: p.Record
+	// (retained), a part of it (an incremental read drops the records its
+	// state says were sent before, say), or an empty record. The caller
+	// releases what Select returns. An error fails the stream before
+	// anything of the page is written. Info and Checkpoint still see the
+	// whole page. Nil writes every record of every page.
+	Select func(p *records.Page) (arrow.Record, error)
+	// Finish, if set, returns the state after the listing's last page,
+	// given the state before it (the last checkpoint, or the read's start
+	// state); a non-nil result is sent as a checkpoint before the stream
+	// reports Complete. It is for state that can only advance once the
+	// whole listing has been read, such as a watermark over a listing in
+	// no known order.
+	Finish func(prev json.RawMessage) (json.RawMessage, error)
 }
 
 // Catalog returns the stream's catalog entry.
@@ -206,12 +220,13 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if s.Info != nil {
 			info = s.Info(p)
 		}
-		if err := r.emit(ctx, p, &state); err != nil {
+		written, err := r.emit(ctx, p, &state)
+		if err != nil {
 			p.Record.Release()
 			return err
 		}
 		r.progress.Pages++
-		r.progress.Records += p.Record.NumRows()
+		r.progress.Records += written
 		if info.Total > 0 {
 			r.progress.Total = int64(info.Total)
 		}
@@ -223,33 +238,61 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 			return fmt.Errorf("stream %s page %d: %w", s.Name, page, err)
 		}
 		if !more {
-			return nil
+			return r.finish(ctx, state)
 		}
 	}
 }
 
-// emit sends a page's records and the checkpoint after them.
-func (r *streamReader) emit(ctx context.Context, p *records.Page, state *json.RawMessage) error {
-	if p.Record.NumRows() > 0 {
-		if err := r.w.WriteBatch(ctx, r.s.Name, p.Record); err != nil {
-			return &writerError{err}
-		}
-	}
-	if r.s.Checkpoint == nil {
+// finish sends the stream's Finish checkpoint, if it has one.
+func (r *streamReader) finish(ctx context.Context, state json.RawMessage) error {
+	if r.s.Finish == nil {
 		return nil
 	}
-	next, err := r.s.Checkpoint(*state, p)
+	next, err := r.s.Finish(state)
 	if err != nil {
-		return fmt.Errorf("stream %s: checkpoint: %w", r.s.Name, err)
+		return fmt.Errorf("stream %s: finish: %w", r.s.Name, err)
 	}
 	if next == nil {
 		return nil
 	}
-	*state = next
 	if err := r.w.Checkpoint(ctx, r.s.Name, next); err != nil {
 		return &writerError{err}
 	}
 	return nil
+}
+
+// emit sends a page's records (those Select picks) and the checkpoint
+// after them; it returns how many records it sent.
+func (r *streamReader) emit(ctx context.Context, p *records.Page, state *json.RawMessage) (int64, error) {
+	rec := p.Record
+	if r.s.Select != nil {
+		var err error
+		if rec, err = r.s.Select(p); err != nil {
+			return 0, fmt.Errorf("stream %s: %w", r.s.Name, err)
+		}
+		defer rec.Release()
+	}
+	written := rec.NumRows()
+	if written > 0 {
+		if err := r.w.WriteBatch(ctx, r.s.Name, rec); err != nil {
+			return 0, &writerError{err}
+		}
+	}
+	if r.s.Checkpoint == nil {
+		return written, nil
+	}
+	next, err := r.s.Checkpoint(*state, p)
+	if err != nil {
+		return written, fmt.Errorf("stream %s: checkpoint: %w", r.s.Name, err)
+	}
+	if next == nil {
+		return written, nil
+	}
+	*state = next
+	if err := r.w.Checkpoint(ctx, r.s.Name, next); err != nil {
+		return written, &writerError{err}
+	}
+	return written, nil
 }
 
 // report sends progress when due, or always when final.

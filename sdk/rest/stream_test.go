@@ -1,0 +1,153 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/records"
+)
+
+// recordingWriter is an sdk.Writer that keeps what a read reports.
+type recordingWriter struct {
+	mu     sync.Mutex
+	events []string // "batch ids", "checkpoint state", "status state"
+	errs   []error  // Failed statuses' errors
+}
+
+func (w *recordingWriter) add(e string) {
+	w.mu.Lock()
+	w.events = append(w.events, e)
+	w.mu.Unlock()
+}
+
+func (w *recordingWriter) WriteBatch(_ context.Context, _ string, rec arrow.Record) error {
+	ids := rec.Column(0).(*array.Int64)
+	w.add(fmt.Sprintf("batch %v", ids.Int64Values()))
+	return nil
+}
+
+func (w *recordingWriter) Checkpoint(_ context.Context, _ string, st json.RawMessage) error {
+	w.add("checkpoint " + string(st))
+	return nil
+}
+
+func (w *recordingWriter) Status(_ context.Context, _ string, st sdk.Status) error {
+	w.add("status " + st.State.String())
+	if st.Err != nil {
+		w.mu.Lock()
+		w.errs = append(w.errs, st.Err)
+		w.mu.Unlock()
+	}
+	return nil
+}
+
+func (w *recordingWriter) Progress(context.Context, string, sdk.Progress) error { return nil }
+
+// TestReadStreamsSelectFinish: Select picks the records written (Info and
+// Checkpoint still see the whole page), Finish checkpoints after the last
+// page, and a Select error fails the stream before the page is written.
+func TestReadStreamsSelectFinish(t *testing.T) {
+	// Three pages of two ids each: 1 2 | 3 4 | 5 6.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+		fmt.Fprintf(w, `{"data":[{"id":%d},{"id":%d}],"totalCount":6}`, start+1, start+2)
+	}))
+	defer srv.Close()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	evens := func(p *records.Page) (arrow.Record, error) {
+		ids := p.Record.Column(0).(*array.Int64)
+		if ids.Value(0) == 5 {
+			return nil, errors.New("page 3 refused")
+		}
+		return p.Record.NewSlice(1, 2), nil // the second (even) id only
+	}
+	lastID := func(prev json.RawMessage, p *records.Page) (json.RawMessage, error) {
+		ids := p.Record.Column(0).(*array.Int64)
+		return json.RawMessage(strconv.FormatInt(ids.Value(ids.Len()-1), 10)), nil
+	}
+	finish := func(prev json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`"done after ` + string(prev) + `"`), nil
+	}
+	tests := []struct {
+		name       string
+		sel    func(*records.Page) (arrow.Record, error)
+		checkpoint func(json.RawMessage, *records.Page) (json.RawMessage, error)
+		finish     func(json.RawMessage) (json.RawMessage, error)
+		max        int
+		want       []string
+	}{
+		{
+			name: "select and finish", sel: func(p *records.Page) (arrow.Record, error) {
+				return p.Record.NewSlice(1, 2), nil
+			},
+			checkpoint: lastID, finish: finish, max: 2,
+			want: []string{
+				"status started",
+				"batch [2]", "checkpoint 2", "batch [4]", "checkpoint 4", "batch [6]", "checkpoint 6",
+				`checkpoint "done after 6"`, "status complete",
+			},
+		},
+		{
+			name: "finish without checkpoints", finish: finish, max: 3,
+			want: []string{"status started", "batch [1 2]", "batch [3 4]", "batch [5 6]", `checkpoint "done after "`, "status complete"},
+		},
+		{
+			name: "empty selection writes no batch", sel: func(p *records.Page) (arrow.Record, error) {
+				return p.Record.NewSlice(0, 0), nil
+			},
+			checkpoint: lastID, max: 2,
+			want: []string{"status started", "checkpoint 2", "checkpoint 4", "checkpoint 6", "status complete"},
+		},
+		{
+			name: "select error fails the stream", sel: evens, checkpoint: lastID, finish: finish, max: 2,
+			want: []string{"status started", "batch [2]", "checkpoint 2", "batch [4]", "checkpoint 4", "status failed"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			c, err := New(Options{BaseURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			st := &Stream{
+				Name: "s", Schema: schema, Records: []string{"data"},
+				Pager:   StartMax{Max: tt.max},
+				Request: func(json.RawMessage) (Request, error) { return Request{Path: "/"}, nil },
+				Info: func(p *records.Page) PageInfo {
+					total, _ := p.Envelope.Int("totalCount")
+					return PageInfo{Items: int(p.Record.NumRows()), Total: int(total)}
+				},
+				Select: tt.sel, Checkpoint: tt.checkpoint, Finish: tt.finish,
+			}
+			w := &recordingWriter{}
+			req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "s", Mode: sdk.Incremental}}}
+			if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Allocator: mem}); err != nil {
+				t.Fatalf("ReadStreams: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, w.events); diff != "" {
+				t.Errorf("events mismatch (-want +got):\n%s", diff)
+			}
+			for _, err := range w.errs {
+				if got := err.Error(); got != "stream s: page 3 refused" {
+					t.Errorf("failure = %q, want the stream and Select's error", got)
+				}
+			}
+		})
+	}
+}
