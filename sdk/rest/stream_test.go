@@ -83,7 +83,7 @@ func TestReadStreamsSelectFinish(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		sel    func(*records.Page) (arrow.Record, error)
+		sel        func(*records.Page) (arrow.Record, error)
 		checkpoint func(json.RawMessage, *records.Page) (json.RawMessage, error)
 		finish     func(json.RawMessage) (json.RawMessage, error)
 		max        int
