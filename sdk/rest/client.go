@@ -155,6 +155,10 @@ type Request struct {
 	Body   []byte      // sent as is; Content-Type defaults to application/json
 	Header http.Header // extra headers; Accept defaults to application/json
 	Label  string      // names the request in errors and logs, e.g. "stream employees page offset=2000"
+	// Limiter, if set, is waited on after Options.Limiter before every
+	// attempt: the limit of one endpoint, where Options.Limiter is the
+	// account's.
+	Limiter *rate.Limiter
 }
 
 // A Response is a complete response: the body has been read and closed.
@@ -294,10 +298,8 @@ func (r *run) attempt() error {
 // try makes one attempt and returns nil or what went wrong.
 func (r *run) try() *failure {
 	c, ctx := r.c, r.ctx
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return &failure{msg: "waiting for the rate limiter", err: ctxErr(ctx, err)}
-		}
+	if f := r.waitLimiters(); f != nil {
+		return f
 	}
 	var tok *auth.Token
 	if c.auth != nil {
@@ -533,7 +535,7 @@ func (r *run) decoded(resp *Response) *failure {
 func (r *run) notify(err error, wait time.Duration) {
 	f := r.last
 	level := slog.LevelDebug
-	if r.attempts > 1 {
+	if r.attempts > 1 || r.c.pol.WarnWait > 0 && wait >= r.c.pol.WarnWait {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"connector", r.c.name, "request", r.c.label(r.req), "reason", f.reason, "attempt", r.attempts, "wait", wait.String()}

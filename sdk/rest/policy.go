@@ -87,6 +87,11 @@ type Policy struct {
 	Timer backoff.Timer
 	// Now is the clock for token ages and elapsed time; default time.Now.
 	Now func() time.Time
+	// WarnWait, if positive, logs at Warn every retry whose wait, and every
+	// rate limiter wait, of at least this long, even a request's first: a
+	// vendor's rate limit is slowing the sync, and the user should know
+	// why. Zero keeps the rule of Debug for a first retry, Warn after.
+	WarnWait time.Duration
 }
 
 // withDefaults returns p with zero fields set to their defaults.
