@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"sync"
 	"time"
 
@@ -29,6 +30,15 @@ type Stream struct {
 	SyncModes   []sdk.SyncMode // the first is the default
 	// Records is the JSON path of the records array in a page, e.g. ["data"].
 	Records []string
+	// DecodeSchema, if set, is the schema pages are decoded with, when the
+	// vendor's JSON does not have Schema's shape (a GeoJSON point to flatten
+	// into columns, say); Select must then turn each page into a record of
+	// Schema. Nil decodes with Schema.
+	DecodeSchema *arrow.Schema
+	// FoldCase matches JSON keys to columns case-insensitively when no key
+	// matches exactly (records.Options.FoldCase), for vendors that mix key
+	// casings.
+	FoldCase bool
 	// IDField is the JSON key of a record's id, for errors; default "id".
 	IDField string
 	// Pager pages the listing.
@@ -38,7 +48,8 @@ type Stream struct {
 	// its own parameters to it.
 	Request func(state json.RawMessage) (Request, error)
 	// Info reports what a decoded page says about the listing. Default:
-	// Items is the page's row count and nothing else is known.
+	// Items is the page's row count and nothing else is known. A PageInfo
+	// without URL gets the page's, for relative next links.
 	Info func(p *records.Page) PageInfo
 	// Checkpoint returns the state after page p given the state before it,
 	// or nil for no checkpoint after this page. A checkpoint must be such
@@ -47,7 +58,8 @@ type Stream struct {
 	Checkpoint func(prev json.RawMessage, p *records.Page) (json.RawMessage, error)
 	// Select, if set, returns the records of page p to write: p.Record
 	// (retained), a part of it (an incremental read drops the records its
-	// state says were sent before, say), or an empty record. The caller
+	// state says were sent before, say), an empty record, or with
+	// DecodeSchema the page's records reshaped to Schema. The caller
 	// releases what Select returns. An error fails the stream before
 	// anything of the page is written. Info and Checkpoint still see the
 	// whole page. Nil writes every record of every page.
@@ -199,7 +211,11 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", s.Name, err)
 	}
-	dec := records.NewDecoder(r.opts.Allocator, s.Schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField})
+	schema := s.Schema
+	if s.DecodeSchema != nil {
+		schema = s.DecodeSchema
+	}
+	dec := records.NewDecoder(r.opts.Allocator, schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField, FoldCase: s.FoldCase})
 	defer dec.Release()
 	pg := s.Pager.Start()
 	for page := 1; ; page++ {
@@ -208,9 +224,11 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		pg.Apply(&req)
 		req.Label = fmt.Sprintf("stream %s page %d", s.Name, page)
 		var p *records.Page
+		var pageURL *url.URL
 		err := r.c.Do(ctx, req, func(resp *Response) error {
 			var err error
 			p, err = dec.Decode(resp.Body)
+			pageURL = resp.URL
 			return err
 		})
 		if err != nil {
@@ -219,6 +237,9 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		info := PageInfo{Items: int(p.Record.NumRows())}
 		if s.Info != nil {
 			info = s.Info(p)
+		}
+		if info.URL == nil {
+			info.URL = pageURL // a relative next link resolves against it
 		}
 		written, err := r.emit(ctx, p, &state)
 		if err != nil {
