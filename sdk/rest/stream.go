@@ -100,61 +100,9 @@ type ReadOptions struct {
 // A stream that fails is reported as Failed and the others go on. It returns
 // an error only when w fails (the host has gone) or a requested stream is
 // unknown; it returns after every started stream has reported its end.
+// ReadAll does the same for a mix of streams and child streams.
 func ReadStreams(ctx context.Context, c *Client, streams []*Stream, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = 2
-	}
-	if opts.Allocator == nil {
-		opts.Allocator = memory.NewGoAllocator()
-	}
-	if opts.Logger == nil {
-		opts.Logger = sdk.Logger(ctx)
-	}
-	if opts.ProgressEvery <= 0 {
-		opts.ProgressEvery = time.Second
-	}
-	byName := map[string]*Stream{}
-	for _, s := range streams {
-		byName[s.Name] = s
-	}
-	for _, r := range req.Streams {
-		if byName[r.Name] == nil {
-			return fmt.Errorf("%s: no stream %q: %w", c.name, r.Name, sdk.ErrConfig)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, opts.Concurrency)
-		mu       sync.Mutex
-		writeErr error
-	)
-	for _, r := range req.Streams {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			rd := &streamReader{c: c, s: byName[r.Name], req: r, w: w, opts: &opts}
-			if err := rd.run(ctx); err != nil {
-				mu.Lock()
-				if writeErr == nil {
-					writeErr = err
-				}
-				mu.Unlock()
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	return writeErr
+	return ReadAll(ctx, c, streams, nil, req, w, opts)
 }
 
 // streamReader reads one stream.
@@ -168,6 +116,9 @@ type streamReader struct {
 	progress     sdk.Progress
 	lastProgress time.Time
 	started      time.Time
+	// body reads the stream's records; nil means pages (a child stream
+	// sets its own).
+	body func(ctx context.Context, log *slog.Logger) error
 }
 
 // run reads the stream; its error is a Writer failure, which ends the read.
@@ -178,7 +129,11 @@ func (r *streamReader) run(ctx context.Context) error {
 		return err
 	}
 	ctx = withRetryCounter(ctx, &retryCounter{})
-	err := r.pages(ctx, log)
+	body := r.pages
+	if r.body != nil {
+		body = r.body
+	}
+	err := body(ctx, log)
 	var we *writerError
 	switch {
 	case errors.As(err, &we):
