@@ -1,0 +1,19 @@
+package trackunit
+
+import (
+	"encoding/json"
+
+	"github.com/quiver-etl/quiver/sdk/rest"
+)
+
+// assets declares the assets stream: GET /api/asset/v1/assets, page-number
+// paging from page 0 (vendors.md §3.3a, §3.4). It is a full refresh: the
+// API offers no filter on changes.
+func (s *source) assets(st *rest.Stream) {
+	st.Records = []string{"content"}
+	st.Pager = rest.PageNumber{Size: s.cfg.PageSize}
+	st.Request = func(json.RawMessage) (rest.Request, error) {
+		return rest.Request{Path: AssetsPath}, nil
+	}
+	st.Info = pageNumberInfo
+}

@@ -1,0 +1,122 @@
+package trackunit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/auth"
+)
+
+// Config defaults (vendors.md §3.1, §3.2, §3.4).
+const (
+	DefaultAPIURL   = "https://iris.trackunit.com"
+	DefaultTokenURL = "https://auth.trackunit.com/token"
+	DefaultScope    = "api"
+	// MaxPageSize is the largest page the IRIS REST APIs serve.
+	MaxPageSize = 1000
+)
+
+// Config is the connector's configuration. Its JSON Schema is
+// config.schema.json.
+type Config struct {
+	APIURL       string      `json:"api_url"`       // the IRIS API host; default DefaultAPIURL
+	TokenURL     string      `json:"token_url"`     // the authorization server's token URL; default DefaultTokenURL
+	ClientID     string      `json:"client_id"`     // OAuth client id of the API user
+	ClientSecret auth.Secret `json:"client_secret"` // its secret, sent in HTTP Basic
+	Username     string      `json:"username"`      // the API user
+	Password     auth.Secret `json:"password"`      // its password
+	// Scope is the requested scope; default "api". With "api
+	// offline_access" tokens are renewed with the (rotating) refresh token,
+	// else by logging in again.
+	Scope     string `json:"scope"`
+	StartDate string `json:"start_date"` // YYYY-MM-DD: the earliest asset events
+	PageSize  int    `json:"page_size"`  // records per request, 1..1000; default 1000
+}
+
+// ParseConfig decodes and validates a raw JSON config and applies the
+// defaults. Errors wrap sdk.ErrConfig and never quote secret values.
+func ParseConfig(raw []byte) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("trackunit: config: %v: %w", err, sdk.ErrConfig)
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	if c.TokenURL == "" {
+		c.TokenURL = DefaultTokenURL
+	}
+	c.Scope = strings.Join(strings.Fields(c.Scope), " ")
+	if c.Scope == "" {
+		c.Scope = DefaultScope
+	}
+	if c.PageSize == 0 {
+		c.PageSize = MaxPageSize
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the config without contacting Trackunit.
+func (c *Config) Validate() error {
+	missing := func(key string) error {
+		return fmt.Errorf("trackunit: config: %s is required: %w", key, sdk.ErrConfig)
+	}
+	switch {
+	case c.ClientID == "":
+		return missing("client_id")
+	case c.ClientSecret == "":
+		return missing("client_secret")
+	case c.Username == "":
+		return missing("username")
+	case c.Password == "":
+		return missing("password")
+	case c.StartDate == "":
+		return missing("start_date")
+	}
+	for _, u := range []struct{ key, val, example string }{
+		{"api_url", c.APIURL, DefaultAPIURL},
+		{"token_url", c.TokenURL, DefaultTokenURL},
+	} {
+		if err := checkURL(u.key, u.val, u.example); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(strings.Fields(c.Scope), "api") {
+		return fmt.Errorf("trackunit: config: scope %q lacks \"api\", which every IRIS API requires (add \"offline_access\" for refresh tokens): %w", c.Scope, sdk.ErrConfig)
+	}
+	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
+		return fmt.Errorf("trackunit: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
+	}
+	if c.PageSize < 1 || c.PageSize > MaxPageSize {
+		return fmt.Errorf("trackunit: config: page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+	}
+	return nil
+}
+
+// offline reports whether the scope asks for refresh tokens.
+func (c *Config) offline() bool { return slices.Contains(strings.Fields(c.Scope), "offline_access") }
+
+// checkURL checks an absolute https URL, or http to a loopback host (a
+// simulator): credentials and tokens must not travel in clear text.
+func checkURL(key, val, example string) error {
+	u, err := url.Parse(val)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("trackunit: config: %s %q is not a URL like %s: %w", key, auth.StripQuery(val), example, sdk.ErrConfig)
+	}
+	if u.Scheme == "http" && !auth.IsLoopback(u.Hostname()) {
+		return fmt.Errorf("trackunit: config: %s %q uses plain http; only https is accepted (plain http only for loopback hosts): %w", key, auth.StripQuery(val), sdk.ErrConfig)
+	}
+	return nil
+}
