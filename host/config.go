@@ -38,12 +38,19 @@ type SourceConfig struct {
 	Connector string         `yaml:"connector"` // runs the plugin quiver-<connector>
 	Config    map[string]any `yaml:"config"`    // the connector's config, after ${VAR} expansion
 	Streams   []string       `yaml:"streams"`   // empty: every stream
+	// Partition overrides destination.partition for this source's streams.
+	Partition string `yaml:"partition"`
 }
 
 // Destination says where and how output is written.
 type Destination struct {
 	Path   string `yaml:"path"`   // default ./out
 	Format string `yaml:"format"` // parquet (default), arrow, jsonl or csv
+	// Partition splits each stream's files into Hive-style dt=YYYY-MM-DD
+	// folders: "extracted" by the extraction date, or the name of a date or
+	// timestamp column by the UTC date of each record's value (null values
+	// go to dt=__HIVE_DEFAULT_PARTITION__). Empty or "none": no folders.
+	Partition string `yaml:"partition"`
 }
 
 // A ConfigError points at the place in a config file that needs fixing.
@@ -89,6 +96,25 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // lookup resolves ${VAR} references, which are expanded in string values
 // after parsing (never in the raw text), so a secret can hold any character.
 func ParseConfig(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	return parseConfig(name, data, lookup, true)
+}
+
+// LoadConfigWithoutSecrets reads the config file at path for commands that
+// need only its source names, destination and state directory, such as
+// `quiver state`: the connectors' configs are kept as written, their ${VAR}
+// references unexpanded, so the variables holding secrets need not be set.
+// The result must not be used to run a sync.
+func LoadConfigWithoutSecrets(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w: %w", protocol.ErrConfig, err)
+	}
+	return parseConfig(path, data, os.LookupEnv, false)
+}
+
+// parseConfig parses a config file; expandSources says whether ${VAR} is
+// expanded in the connectors' configs.
+func parseConfig(name string, data []byte, lookup func(string) (string, bool), expandSources bool) (*Config, error) {
 	c := &Config{file: name}
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField()); err != nil {
 		return nil, fmt.Errorf("%s: %w\n%s", name, protocol.ErrConfig, yaml.FormatError(err, false, true))
@@ -117,8 +143,14 @@ func ParseConfig(name string, data []byte, lookup func(string) (string, bool)) (
 			return nil, c.errorf(at+".connector", "%q is not a connector name", s.Connector)
 		}
 		seen[s.Name] = true
+		if err := c.checkPartition(at+".partition", s.Partition); err != nil {
+			return nil, err
+		}
 		if s.Config == nil {
 			s.Config = map[string]any{}
+		}
+		if !expandSources {
+			continue
 		}
 		for k, v := range s.Config {
 			nv, err := c.expand(fmt.Sprintf("%s.config.%s", at, k), v, lookup)
@@ -138,6 +170,9 @@ func ParseConfig(name string, data []byte, lookup func(string) (string, bool)) (
 	if d.Path, err = c.expandString("destination.path", d.Path, lookup); err != nil {
 		return nil, err
 	}
+	if err := c.checkPartition("destination.partition", d.Partition); err != nil {
+		return nil, err
+	}
 	if c.State == "" {
 		c.State = "./state"
 	}
@@ -145,6 +180,18 @@ func ParseConfig(name string, data []byte, lookup func(string) (string, bool)) (
 		return nil, err
 	}
 	return c, nil
+}
+
+var columnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkPartition checks a partition setting: none, extracted, or what can
+// be a column name (whether the column exists is checked per stream, once
+// the plugin has described its streams).
+func (c *Config) checkPartition(field, v string) error {
+	if v == "" || v == PartitionNone || v == PartitionExtracted || columnName.MatchString(v) {
+		return nil
+	}
+	return c.errorf(field, "%q: want %q, %q or the name of a date or timestamp column", v, PartitionExtracted, PartitionNone)
 }
 
 var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)

@@ -2,6 +2,8 @@ package host
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,11 +62,17 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"duplicate", "sources:\n  - {name: a, connector: tracktik}\n  - {name: a, connector: tracktik}\n", "quiver.yaml:3: sources[1].name: source \"a\" is listed twice"},
 		{"unsafe name", "sources:\n  - {name: ../x, connector: tracktik}\n", "not a safe folder name"},
 		{"no connector", "sources:\n  - name: a\n", "connector is missing"},
+		{"bad partition", strings.Replace(goodConfig, "path: ./out", "path: ./out\n  partition: by day", 1), `quiver.yaml:14: destination.partition: "by day": want "extracted", "none" or the name`},
+		{"bad source partition", "sources:\n  - name: a\n    connector: t\n    partition: 2024/01\n", `quiver.yaml:4: sources[0].partition`},
 		{"bad reference", "sources:\n  - name: a\n    connector: t\n    config: {k: \"${1X}\"}\n", "not a valid ${VAR} reference"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(map[string]string{"TT_ID": "x", "TT_PW": "y"}))
+			vars := map[string]string{"TT_ID": "x", "TT_PW": "y"}
+			if tt.name != "unset variable" {
+				vars["TT_SECRET"] = "z"
+			}
+			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(vars))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
 			}
@@ -106,5 +114,45 @@ func TestConfig_Validate(t *testing.T) {
 	}
 	if !errors.Is(err, protocol.ErrConfig) {
 		t.Errorf("error does not wrap ErrConfig")
+	}
+}
+
+func TestParseConfig_Partition(t *testing.T) {
+	vars := env(map[string]string{"TT_ID": "x", "TT_SECRET": "s", "TT_PW": "y"})
+	for _, tt := range []struct{ dest, source string }{
+		{"extracted", ""}, {"none", "started_on"}, {"", "extracted"}, {"started_on", "none"},
+	} {
+		text := strings.Replace(goodConfig, "path: ./out", "path: ./out\n  partition: \""+tt.dest+"\"", 1)
+		text = strings.Replace(text, "    streams:", "    partition: \""+tt.source+"\"\n    streams:", 1)
+		c, err := ParseConfig("quiver.yaml", []byte(text), vars)
+		if err != nil {
+			t.Fatalf("ParseConfig(partition %q, %q): %v", tt.dest, tt.source, err)
+		}
+		if c.Destination.Partition != tt.dest || c.Sources[0].Partition != tt.source {
+			t.Errorf("partition = %q, %q; want %q, %q", c.Destination.Partition, c.Sources[0].Partition, tt.dest, tt.source)
+		}
+	}
+}
+
+func TestLoadConfigWithoutSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "quiver.yaml")
+	text := strings.Replace(goodConfig, "state: ./state", "state: ${QUIVER_TEST_STATE_DIR}", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("QUIVER_TEST_STATE_DIR", "/var/lib/quiver")
+	// TT_ID, TT_SECRET and TT_PW are not set: the secrets are not needed.
+	c, err := LoadConfigWithoutSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != "/var/lib/quiver" || c.Sources[0].Name != "acme" {
+		t.Errorf("state %q, source %q", c.State, c.Sources[0].Name)
+	}
+	if got := c.Sources[0].Config["client_secret"]; got != "${TT_SECRET}" {
+		t.Errorf("client_secret = %v, want the reference kept as written", got)
+	}
+	if _, err := LoadConfig(path); err == nil {
+		t.Error("LoadConfig succeeded without the secrets' variables")
 	}
 }

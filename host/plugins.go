@@ -86,7 +86,7 @@ func (p Plugins) Open(ctx context.Context, connector string) (*protocol.Client, 
 	}
 	c, err := protocol.Open(ctx, path, protocol.Options{
 		Name:      BinaryName(connector),
-		Logger:    logger.With("connector", connector),
+		Logger:    dedupeLogger(logger).With("connector", connector),
 		Allocator: p.Allocator,
 	})
 	if err != nil {

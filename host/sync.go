@@ -100,6 +100,7 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.Logger = dedupeLogger(opts.Logger)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -124,13 +125,30 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	opts.Plugins.Allocator = opts.Allocator
-	opts.Plugins.Logger = opts.Logger
-	res := &Result{RunID: opts.RunID, StartedAt: opts.Now()}
-	var errs []error
+	var runs []*sourceRun
 	for i := range opts.Config.Sources {
 		s := &sourceRun{opts: &opts, idx: i, cfg: &opts.Config.Sources[i], store: store, format: format}
+		if !opts.wantsSource(s.cfg.Name) {
+			continue
+		}
 		s.log = opts.Logger.With("source", s.cfg.Name, "run_id", opts.RunID)
-		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector}
+		runs = append(runs, s)
+	}
+	// Every source's lock is taken before anything is read, so that a second
+	// run refuses at once rather than racing the first one source by source.
+	release, err := lockSources(store, runs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := release(); err != nil {
+			opts.Logger.Warn("release state lock", "error", err)
+		}
+	}()
+	res := &Result{RunID: opts.RunID, StartedAt: opts.Now(), Sources: []*SourceResult{}}
+	var errs []error
+	for _, s := range runs {
+		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector, Streams: []*StreamResult{}}
 		res.Sources = append(res.Sources, s.res)
 		if err := s.run(ctx); err != nil {
 			s.res.Status = "failed"
@@ -163,6 +181,48 @@ func (o *SyncOptions) checkStreamNames() error {
 		}
 	}
 	return nil
+}
+
+// wantsSource reports whether --streams leaves anything to read in source:
+// it does unless every entry names another source (SOURCE.STREAM).
+func (o *SyncOptions) wantsSource(source string) bool {
+	if len(o.Streams) == 0 {
+		return true
+	}
+	for _, s := range o.Streams {
+		src, _, ok := strings.Cut(s, ".")
+		if !ok || src == source {
+			return true
+		}
+	}
+	return false
+}
+
+// lockSources takes the state lock of every source, or none: a source
+// locked by another run gives an error wrapping protocol.ErrTemporary (exit
+// code 75: a scheduler retries later) and the *state.LockedError.
+func lockSources(store *state.Store, runs []*sourceRun) (release func() error, err error) {
+	var releases []func() error
+	release = func() error {
+		var errs []error
+		for _, r := range releases {
+			errs = append(errs, r())
+		}
+		return errors.Join(errs...)
+	}
+	for _, s := range runs {
+		r, err := store.Lock(s.cfg.Name)
+		if err != nil {
+			_ = release()
+			var le *state.LockedError
+			if errors.As(err, &le) {
+				return nil, fmt.Errorf("%w; this run refuses to start: try again when that one has finished: %w", err, protocol.ErrTemporary)
+			}
+			return nil, err
+		}
+		releases = append(releases, r)
+	}
+	return release, nil
 }
 
 // PartialError says some streams failed while others were written.
@@ -233,23 +293,20 @@ type sourceRun struct {
 	st     *state.Source
 }
 
+// run syncs the source; the caller holds its lock.
 func (s *sourceRun) run(ctx context.Context) error {
-	release, err := s.store.Lock(s.cfg.Name)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := release(); err != nil {
-			s.log.Warn("release state lock", "error", err)
-		}
-	}()
+	var err error
 	if s.st, err = s.store.Load(s.cfg.Name); err != nil {
 		return err
 	}
 	if err := s.recover(); err != nil {
 		return err
 	}
-	return withPlugin(ctx, s.opts.Config, s.idx, s.opts.Plugins, func(client *protocol.Client, config []byte) error {
+	// The plugin's log lines carry the source and run id, and (from the
+	// plugin) the stream.
+	plugins := s.opts.Plugins
+	plugins.Logger = s.log
+	return withPlugin(ctx, s.opts.Config, s.idx, plugins, func(client *protocol.Client, config []byte) error {
 		return s.sync(ctx, client, config)
 	})
 }
@@ -271,10 +328,15 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 	streams := map[string]*streamRun{}
 	req := &protocol.ReadRequest{Config: config}
 	for _, cs := range selected {
-		sr := s.newStream(cs)
+		sr, err := s.newStream(cs)
+		if err != nil {
+			return err
+		}
 		streams[cs.Name] = sr
-		s.res.Streams = append(s.res.Streams, sr.res)
 		req.Streams = append(req.Streams, protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.res.StateBefore})
+	}
+	for _, cs := range selected {
+		s.res.Streams = append(s.res.Streams, streams[cs.Name].res)
 	}
 	readErr := s.read(ctx, client, req, streams)
 	// Whatever happened, commit what is checkpointed and close every stream.
@@ -419,10 +481,16 @@ func (s *sourceRun) recover() error {
 	return nil
 }
 
-func (s *sourceRun) newStream(cs protocol.Stream) *streamRun {
+// newStream prepares the run of a catalog stream.
+func (s *sourceRun) newStream(cs protocol.Stream) (*streamRun, error) {
 	mode := protocol.FullRefresh
 	if slices.Contains(cs.SyncModes, protocol.Incremental) && !s.opts.FullRefresh {
 		mode = protocol.Incremental
+	}
+	setting, field := s.partitionSetting()
+	parts, err := newPartitioner(setting, cs.Schema)
+	if err != nil {
+		return nil, s.opts.Config.errorf(field, "stream %s: %v", cs.Name, err)
 	}
 	sr := &streamRun{
 		src:    s,
@@ -432,23 +500,44 @@ func (s *sourceRun) newStream(cs protocol.Stream) *streamRun {
 		dir:    filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, cs.Name),
 		log:    s.log.With("stream", cs.Name),
 		res:    &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
+		splits: parts,
+		parts:  map[string]sink.Part{},
 	}
 	prev := s.st.Streams[cs.Name]
-	if prev != nil && mode == protocol.Incremental {
+	if prev != nil {
+		// A full refresh starts from nothing, but the summary still shows
+		// the state it replaces.
 		sr.res.StateBefore = prev.State
+		if mode == protocol.Incremental {
+			sr.state = prev.State
+		}
 	}
 	if prev != nil && prev.Schema != "" && prev.Schema != schemaID(cs.Schema) {
 		sr.res.SchemaChanged = true
 		sr.log.Warn("the stream's schema changed since the last run; new files have the new schema, earlier files are unchanged",
 			"schema", cs.Schema.String())
 	}
-	sr.state = sr.res.StateBefore
-	return sr
+	return sr, nil
 }
 
+// partitionSetting returns the source's partition setting and the config
+// field it comes from.
+func (s *sourceRun) partitionSetting() (setting, field string) {
+	if s.cfg.Partition != "" {
+		return s.cfg.Partition, fmt.Sprintf("sources[%d].partition", s.idx)
+	}
+	return s.opts.Config.Destination.Partition, "destination.partition"
+}
+
+// maxOpenParts bounds the partition files a stream keeps open at once:
+// each open Parquet file buffers a row group in memory, so a stream whose
+// rows span many days commits at its next checkpoint once it has this many.
+const maxOpenParts = 32
+
 // streamRun is the run of one stream. Batches wait in tail until a
-// checkpoint covers them; only covered batches go into the open part, so a
-// part can always be committed together with the latest checkpoint.
+// checkpoint covers them; only covered batches go into the open parts (one
+// per partition folder), so the parts can always be committed together
+// with the latest checkpoint.
 type streamRun struct {
 	src     *sourceRun
 	name    string
@@ -457,13 +546,14 @@ type streamRun struct {
 	dir     string
 	log     *slog.Logger
 	res     *StreamResult
-	unknown string // set when a plugin names a stream that was not requested
+	unknown string       // set when a plugin names a stream that was not requested
+	splits  *partitioner // nil: no partition folders
 
-	tail     []arrow.Record  // lineage-stamped batches after the last checkpoint
-	part     sink.Part       // open output file, holding covered batches only
-	seq      int             // parts started
-	finished []sink.File     // full refresh: parts waiting for the stream to complete
-	state    json.RawMessage // latest checkpoint, covering everything in part
+	tail     []piece              // lineage-stamped batches after the last checkpoint, split by partition
+	parts    map[string]sink.Part // open output files by partition folder ("" when not partitioned)
+	seq      int                  // parts started
+	finished []sink.File          // full refresh: parts waiting for the stream to complete
+	state    json.RawMessage      // latest checkpoint, covering everything in parts
 	done     bool
 }
 
@@ -475,7 +565,14 @@ func (r *streamRun) batch(rec arrow.Record) error {
 		return fmt.Errorf("stream %s: batch schema differs from the discovered schema:\n got %s\nwant %s", r.name, rec.Schema(), r.schema)
 	}
 	opts := r.src.opts
-	r.tail = append(r.tail, sink.AddLineage(opts.Allocator, rec, opts.RunID, opts.Now()))
+	at := opts.Now()
+	stamped := sink.AddLineage(opts.Allocator, rec, opts.RunID, at)
+	defer stamped.Release()
+	pieces, err := r.splits.split(opts.Allocator, stamped, at)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	r.tail = append(r.tail, pieces...)
 	r.res.Records += rec.NumRows()
 	return nil
 }
@@ -488,10 +585,19 @@ func (r *streamRun) checkpoint(st json.RawMessage) error {
 		return err
 	}
 	r.state = append(json.RawMessage(nil), st...)
-	if r.part != nil && r.part.Bytes() >= r.src.opts.FileBytes {
+	if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
 		return r.commit()
 	}
 	return nil
+}
+
+// openBytes returns the bytes written to the open parts so far.
+func (r *streamRun) openBytes() int64 {
+	var n int64
+	for _, p := range r.parts {
+		n += p.Bytes()
+	}
+	return n
 }
 
 func (r *streamRun) status(st protocol.Status) error {
@@ -531,27 +637,32 @@ func (r *streamRun) status(st protocol.Status) error {
 	return nil
 }
 
-// flushTail moves the covered batches into the open part.
+// flushTail moves the covered batches into the open parts.
 func (r *streamRun) flushTail() error {
 	for len(r.tail) > 0 {
-		if r.part == nil {
-			if err := r.openPart(); err != nil {
-				return err
+		pc := r.tail[0]
+		p, err := r.part(pc.dir)
+		if err == nil {
+			err = p.Write(pc.rec)
+			if err != nil {
+				err = fmt.Errorf("stream %s: write %s: %w", r.name, filepath.Join(r.dir, pc.dir), err)
 			}
 		}
-		rec := r.tail[0]
-		err := r.part.Write(rec)
-		rec.Release()
+		pc.rec.Release()
 		r.tail = r.tail[1:]
 		if err != nil {
-			return fmt.Errorf("stream %s: write %s: %w", r.name, r.dir, err)
+			return err
 		}
 	}
 	r.tail = nil
 	return nil
 }
 
-func (r *streamRun) openPart() error {
+// part returns the open part of a partition folder, starting one if needed.
+func (r *streamRun) part(dir string) (sink.Part, error) {
+	if p, ok := r.parts[dir]; ok {
+		return p, nil
+	}
 	opts := r.src.opts
 	r.seq++
 	name := fmt.Sprintf("part-%s-%04d", opts.RunID, r.seq)
@@ -561,38 +672,56 @@ func (r *streamRun) openPart() error {
 		"quiver:connector": r.src.cfg.Connector,
 		"quiver:stream":    r.name,
 	}
-	p, err := sink.Create(r.dir, name, sink.LineageSchema(r.schema), sink.Options{
+	p, err := sink.Create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
 		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
 	})
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", r.name, err)
+		return nil, fmt.Errorf("stream %s: %w", r.name, err)
 	}
-	r.part = p
-	return nil
+	r.parts[dir] = p
+	return p, nil
 }
 
-// commit makes the open part durable. For an incremental stream the part is
-// published with the state that covers it; for a full refresh it waits, as a
-// finished temporary file, until the stream completes.
+// commit makes the open parts durable. For an incremental stream they are
+// published with the state that covers them; for a full refresh they wait,
+// as finished temporary files, until the stream completes.
 func (r *streamRun) commit() error {
-	if r.part == nil {
+	if len(r.parts) == 0 {
 		return nil
 	}
-	p := r.part
-	r.part = nil
-	if p.Rows() == 0 {
-		return p.Abort()
+	var errs []error
+	for _, dir := range sortedDirs(r.parts) {
+		p := r.parts[dir]
+		delete(r.parts, dir)
+		if len(errs) > 0 || p.Rows() == 0 {
+			errs = append(errs, p.Abort())
+			continue
+		}
+		f, err := p.Finish()
+		if err != nil {
+			_ = p.Abort()
+			errs = append(errs, fmt.Errorf("stream %s: finish file: %w", r.name, err))
+			continue
+		}
+		r.finished = append(r.finished, *f)
 	}
-	f, err := p.Finish()
-	if err != nil {
-		_ = p.Abort()
-		return fmt.Errorf("stream %s: finish file: %w", r.name, err)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	r.finished = append(r.finished, *f)
 	if r.mode == protocol.FullRefresh {
 		return nil
 	}
 	return r.publish(nil)
+}
+
+// abort drops the open parts.
+func (r *streamRun) abort() error {
+	var errs []error
+	for dir, p := range r.parts {
+		errs = append(errs, p.Abort())
+		delete(r.parts, dir)
+	}
+	return errors.Join(errs...)
 }
 
 // publish saves the state covering the finished files, then renames them
@@ -629,6 +758,9 @@ func (r *streamRun) publish(obsolete []string) error {
 			r.log.Warn("remove file of the previous snapshot", "file", path, "error", err)
 		}
 	}
+	if len(obsolete) > 0 {
+		r.removeEmptyPartitions()
+	}
 	return nil
 }
 
@@ -647,8 +779,8 @@ func (r *streamRun) finish() error {
 			o.StreamDone(r.src.cfg.Name, r.name, r.res)
 		}
 	}()
-	for _, rec := range r.tail {
-		rec.Release()
+	for _, pc := range r.tail {
+		pc.rec.Release()
 	}
 	dropped := len(r.tail) > 0
 	r.tail = nil
@@ -656,11 +788,7 @@ func (r *streamRun) finish() error {
 		r.log.Info("dropped batches after the last checkpoint; the next run fetches them again")
 	}
 	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
-		var errs []error
-		if r.part != nil {
-			errs = append(errs, r.part.Abort())
-			r.part = nil
-		}
+		errs := []error{r.abort()}
 		for _, f := range r.finished {
 			if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
@@ -687,24 +815,48 @@ func (r *streamRun) finish() error {
 	return nil
 }
 
-// previousFiles lists the stream's files written by other runs.
+// previousFiles lists the stream's files written by other runs, in the
+// stream's folder and its partition folders.
 func (r *streamRun) previousFiles() ([]string, error) {
-	entries, err := os.ReadDir(r.dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	mine := "part-" + r.src.opts.RunID + "-"
 	var out []string
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			n := e.Name()
+			switch {
+			case e.IsDir() && depth == 0 && isPartitionDir(n):
+				if err := walk(filepath.Join(dir, n), depth+1); err != nil {
+					return err
+				}
+			case !e.IsDir() && strings.HasPrefix(n, "part-") && !strings.HasPrefix(n, mine):
+				out = append(out, filepath.Join(dir, n))
+			}
+		}
+		return nil
+	}
+	return out, walk(r.dir, 0)
+}
+
+// removeEmptyPartitions removes partition folders that a full refresh left
+// empty, so that readers do not see days without files.
+func (r *streamRun) removeEmptyPartitions() {
+	entries, err := os.ReadDir(r.dir)
+	if err != nil {
+		return
+	}
 	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, "part-") && !strings.HasPrefix(n, mine) && !e.IsDir() {
-			out = append(out, filepath.Join(r.dir, n))
+		if e.IsDir() && isPartitionDir(e.Name()) {
+			_ = os.Remove(filepath.Join(r.dir, e.Name())) // fails, as it should, when not empty
 		}
 	}
-	return out, nil
 }
 
 // writeManifest records the run in <out>/_runs/<run>.json.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -13,10 +14,16 @@ import (
 type LockedError struct {
 	Source string // the source name
 	Path   string // the lock file
+	PID    int    // the process holding it, as it wrote in the file; 0 if unknown
 }
 
+// Error says which source is locked, by which process when known.
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("state: another quiver run holds the lock on source %q (%s)", e.Source, e.Path)
+	who := "another quiver run"
+	if e.PID > 0 {
+		who += fmt.Sprintf(" (pid %d)", e.PID)
+	}
+	return fmt.Sprintf("state: %s holds the lock on source %q (%s)", who, e.Source, e.Path)
 }
 
 // errLocked is what tryLock returns when the lock is held elsewhere.
@@ -43,11 +50,16 @@ func (s *Store) Lock(source string) (release func() error, err error) {
 	if err := tryLock(f); err != nil {
 		f.Close()
 		if errors.Is(err, errLocked) {
-			return nil, &LockedError{Source: source, Path: path}
+			return nil, &LockedError{Source: source, Path: path, PID: holder(path)}
 		}
 		return nil, fmt.Errorf("state: lock source %q (%s): %w", source, path, err)
 	}
 	s.removeStaleTemps(source)
+	// The holder's pid goes into the file for the message of a run that
+	// finds the lock taken; it is a hint, so a failure to write it is ignored.
+	if f.Truncate(0) == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	return sync.OnceValue(func() error {
 		err := unlock(f)
 		if cerr := f.Close(); err == nil {
@@ -58,6 +70,19 @@ func (s *Store) Lock(source string) (release func() error, err error) {
 		}
 		return nil
 	}), nil
+}
+
+// holder returns the pid written in the lock file at path, or 0.
+func holder(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }
 
 // removeStaleTemps removes the temporary files renameio names

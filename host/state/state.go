@@ -63,7 +63,8 @@ type Stream struct {
 	// State is the connector's checkpoint, opaque to the host.
 	State json.RawMessage `json:"state,omitempty"`
 	// Mode is the sync mode the state was produced by ("incremental",
-	// "full_refresh"): a different mode does not resume from it.
+	// "full_refresh"). An incremental run resumes from either: the state
+	// of a completed full refresh covers the whole snapshot its files hold.
 	Mode string `json:"mode,omitempty"`
 	// RunID is the run that saved the state.
 	RunID string `json:"run_id,omitempty"`

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -348,7 +349,10 @@ func TestStore_Lock(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("second Lock = %v, want a *LockedError", err)
 	}
-	wantMsg := `state: another quiver run holds the lock on source "acme" (` + filepath.Join(dir, "acme.lock") + ")"
+	if le.PID != os.Getpid() {
+		t.Errorf("LockedError.PID = %d, want this process, %d", le.PID, os.Getpid())
+	}
+	wantMsg := fmt.Sprintf(`state: another quiver run (pid %d) holds the lock on source "acme" (%s)`, os.Getpid(), filepath.Join(dir, "acme.lock"))
 	if err.Error() != wantMsg {
 		t.Errorf("error = %q, want %q", err, wantMsg)
 	}

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/quiver-etl/quiver/host"
 )
@@ -42,7 +40,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", "", "log format on stderr: text or json (default text on a terminal, json otherwise)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress and no summary; errors only")
 	pf.BoolVar(&g.jsonOut, "json", false, "print the result as one JSON object on stdout")
-	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newDemo(g), newSim(g))
+	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newState(g), newDemo(g), newSim(g))
 	return root
 }
 
@@ -74,11 +72,6 @@ func (g *globals) logger() (*slog.Logger, error) {
 
 func (g *globals) plugins(log *slog.Logger) host.Plugins {
 	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -36,18 +36,19 @@ const (
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	stderr := newConsole(os.Stderr)
 	var sig atomic.Value
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		s := <-signals
 		sig.Store(s)
-		fmt.Fprintf(os.Stderr, "quiver: %v received: stopping, committing what is complete (again to force)\n", s)
+		fmt.Fprintf(stderr, "quiver: %v received: stopping, committing what is complete (again to force)\n", s)
 		cancel()
 		<-signals
 		os.Exit(exitCodeFor(s))
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, stderr)
 	if s, ok := sig.Load().(os.Signal); ok && code != exitOK {
 		code = exitCodeFor(s)
 	}

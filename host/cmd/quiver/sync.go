@@ -4,17 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/quiver-etl/quiver/host"
-	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // syncFlags are the flags of `quiver sync`.
@@ -23,6 +20,7 @@ type syncFlags struct {
 	streams     []string
 	fullRefresh bool
 	maxFileSize string
+	progress    time.Duration // between progress log lines when stderr is not a terminal
 }
 
 func newSync(g *globals) *cobra.Command {
@@ -43,6 +41,7 @@ func newSync(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&f.streams, "streams", nil, "only these streams (NAME or SOURCE.NAME, comma separated)")
 	cmd.Flags().BoolVar(&f.fullRefresh, "full-refresh", false, "ignore saved state; replace each stream's files when its new snapshot is complete")
 	cmd.Flags().StringVar(&f.maxFileSize, "max-file-size", "256MiB", "start a new output file (and commit state) past this size, e.g. 64MiB")
+	cmd.Flags().DurationVar(&f.progress, "progress-every", defaultProgressEvery, "time between progress log lines when stderr is not a terminal (a terminal shows bars)")
 	return cmd
 }
 
@@ -56,11 +55,14 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 	if err != nil {
 		return &usageError{fmt.Sprintf("--max-file-size %q: %v", f.maxFileSize, err)}
 	}
+	if f.progress <= 0 {
+		f.progress = defaultProgressEvery
+	}
 	var obs host.Observer
+	var progress progressObserver
 	if !g.quiet {
-		p := newProgressLog(log, 5*time.Second)
-		defer p.stop()
-		obs = p
+		progress = g.newProgress(log, f.progress)
+		obs = progress
 	}
 	res, err := host.Sync(ctx, host.SyncOptions{
 		Config:      cfg,
@@ -71,6 +73,9 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		Observer:    obs,
 		FileBytes:   fileBytes,
 	})
+	if progress != nil {
+		progress.stop() // the bars end before the summary is printed
+	}
 	if res != nil {
 		switch {
 		case g.jsonOut:
@@ -83,6 +88,10 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 	}
 	return err
 }
+
+// defaultProgressEvery is the time between progress log lines: often
+// enough to show a run is alive, rarely enough not to flood a CI log.
+const defaultProgressEvery = 5 * time.Second
 
 // parseSize reads a byte size: a number with an optional unit (B, KB, KiB,
 // MB, MiB, GB, GiB).
@@ -166,74 +175,4 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// progressLog logs each running stream's progress every interval; it is the
-// progress display when stderr is not a terminal.
-type progressLog struct {
-	log      *slog.Logger
-	mu       sync.Mutex
-	last     map[string]protocol.Progress
-	done     chan struct{}
-	wg       sync.WaitGroup
-	interval time.Duration
-}
-
-func newProgressLog(log *slog.Logger, every time.Duration) *progressLog {
-	p := &progressLog{log: log, last: map[string]protocol.Progress{}, done: make(chan struct{}), interval: every}
-	p.wg.Add(1)
-	go p.loop()
-	return p
-}
-
-func (p *progressLog) loop() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.done:
-			return
-		case <-t.C:
-			p.mu.Lock()
-			for key, pr := range p.last {
-				args := []any{"stream", key, "records", pr.Records, "pages", pr.Pages}
-				if pr.Total > 0 {
-					args = append(args, "total", pr.Total, "percent", fmt.Sprintf("%.0f", 100*float64(pr.Records)/float64(pr.Total)))
-				}
-				if s := pr.Elapsed.Seconds(); s > 0 {
-					args = append(args, "records_per_s", int64(float64(pr.Records)/s))
-				}
-				p.log.Info("progress", args...)
-			}
-			p.mu.Unlock()
-		}
-	}
-}
-
-func (p *progressLog) stop() {
-	close(p.done)
-	p.wg.Wait()
-}
-
-// StreamStarted implements host.Observer.
-func (p *progressLog) StreamStarted(source, stream string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.last[source+"."+stream] = protocol.Progress{}
-}
-
-// StreamProgress implements host.Observer.
-func (p *progressLog) StreamProgress(source, stream string, pr protocol.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.last[source+"."+stream] = pr
-}
-
-// StreamDone implements host.Observer.
-func (p *progressLog) StreamDone(source, stream string, r *host.StreamResult) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.last, source+"."+stream)
-	p.log.Info("stream done", "stream", source+"."+stream, "status", r.Status, "records", r.Records, "files", len(r.Files))
 }
