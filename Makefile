@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := $(CURDIR)/bin
 PLUGINS := $(notdir $(wildcard connectors/*/cmd/quiver-*))
 
-.PHONY: all build demo test bench clean
+.PHONY: all build demo test bench clean docs docs-check demo-check
 all: build
 
 include proto.mk
@@ -29,6 +29,38 @@ demo: build
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
+
+## docs: regenerate docs/ and README.md's generated tables from the code
+## (connector specs and schemas, the CLI's help, the config types)
+docs:
+	$(GO) run ./internal/docgen
+
+## docs-check: fail if `make docs` would change anything
+docs-check:
+	$(GO) run ./internal/docgen -check
+
+DUCKDB := examples/duckdb
+
+## demo-check: run the demo into a temporary folder with many injected faults
+## and check its output with DuckDB (examples/duckdb/verify.mjs: every .sql
+## example against its expected result, every stream against
+## docs/catalog.json); then sync it again incrementally and check that nothing
+## changed. Needs node and npm.
+DEMO_FAULTS ?= 0.1
+demo-check: build $(DUCKDB)/node_modules/.package-lock.json
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "== quiver demo --faults $(DEMO_FAULTS)" && \
+	$(BIN)/quiver demo --out "$$tmp/out" --faults $(DEMO_FAULTS) --log-level error && \
+	node $(DUCKDB)/verify.mjs --dir "$$tmp" && \
+	echo "== quiver demo --full-refresh=false (an incremental run adds nothing)" && \
+	$(BIN)/quiver demo --out "$$tmp/out" --full-refresh=false --log-level error && \
+	node $(DUCKDB)/verify.mjs --dir "$$tmp"
+
+# DuckDB for node, pinned by package.json and the committed package-lock.json
+# (not `npm ci`: the lock holds only the platforms it was made on, which
+# npm ci rejects).
+$(DUCKDB)/node_modules/.package-lock.json: $(DUCKDB)/package.json $(DUCKDB)/package-lock.json
+	npm install --no-save --prefix $(DUCKDB) --no-audit --no-fund
 
 ## bench: end-to-end throughput and peak memory figures
 bench: build

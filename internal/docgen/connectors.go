@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/quiver-etl/quiver/connectors/tracktik"
+)
+
+// registry lists the connectors the docs cover, in page order. Adding a
+// connector is one line here; its page then takes the streams from
+// schemas/<name>/, the config keys from its Spec's JSON Schema, the intro
+// from its package doc, the example from examples/configs/<name>.yaml (or
+// one built from the schema) and the credentials and incremental notes
+// from notes/<name>.md, when those exist. A connector whose streams are
+// found at run time gives a dynamic func (see trackviaTypes).
+func registry() []entry {
+	return []entry{
+		{c: tracktik.New()},
+	}
+}
