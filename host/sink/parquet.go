@@ -15,6 +15,16 @@ import (
 // statistics to be useful.
 const dataPageSize = 1 << 20
 
+// dictPageLimit bounds a column chunk's dictionary: past it the column
+// falls back to plain encoding for the rest of the row group. Columns with
+// few distinct values (statuses, region ids, flags) stay well under it and
+// keep their dictionary; columns of mostly unique values (ids, names,
+// emails, timestamps) give up after 64 KiB instead of hashing every value
+// into a 1 MiB dictionary (pqarrow's default) that does not pay: with zstd
+// on top, `make bench` measured smaller files (TrackTik employees -9%,
+// shifts -30%) and a 1.3-1.5x faster writer.
+const dictPageLimit = 64 << 10
+
 // parquetEncoder writes Parquet through pqarrow with buffered row groups,
 // cut by size or row count rather than once per incoming record (pqarrow's
 // Write starts a new row group per record, which would give one tiny row
@@ -34,6 +44,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts Options) (*parque
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithStats(true),
 		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryPageSizeLimit(dictPageLimit),
 		parquet.WithDataPageSize(dataPageSize),
 		parquet.WithMaxRowGroupLength(opts.MaxRowGroupRows),
 		parquet.WithCreatedBy(opts.CreatedBy),

@@ -516,8 +516,10 @@ func TestParquet_RowGroups(t *testing.T) {
 	}{
 		{"defaults coalesce batches", Options{}, 8, func(n int) bool { return n == 1 }},
 		{"cut by rows", Options{MaxRowGroupRows: 10_000}, 8, func(n int) bool { return n == 5 }},
-		// Bytes count once a page (1 MiB) completes: 3 MiB of text cut twice or more.
-		{"cut by bytes", Options{RowGroupBytes: 1}, 64, func(n int) bool { return n > 1 && n < 50 }},
+		// Bytes count once pages are flushed: a page (1 MiB) completes or a
+		// dictionary passes dictPageLimit. 3 MiB of text cut twice or more,
+		// but not after every batch.
+		{"cut by bytes", Options{RowGroupBytes: 256 << 10}, 64, func(n int) bool { return n > 1 && n < 50 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := newAllocator(t)
