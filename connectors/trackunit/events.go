@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
@@ -121,11 +122,11 @@ func parseEventState(b []byte) (eventState, error) {
 		return st, nil
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("saved state %s is not {\"event_time\": ..., \"ids\": [...]}: %w (reset it with quiver state reset)", b, err)
+		return st, fmt.Errorf("saved state %s is not {\"event_time\": ..., \"ids\": [...]} (%v); reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
 	}
 	t, err := time.Parse(time.RFC3339Nano, st.EventTime)
 	if err != nil {
-		return st, fmt.Errorf("saved state %s: event_time: %w (reset it with quiver state reset)", b, err)
+		return st, fmt.Errorf("saved state %s: event_time: %v; reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
 	}
 	st.time = t
 	st.ids = make(map[string]bool, len(st.IDs))
@@ -188,7 +189,11 @@ func eventCheckpoint(prev json.RawMessage, rec arrow.Record, idCol, timeCol int)
 	if before.EventTime != "" && last.Equal(before.time) {
 		next.IDs = append(next.IDs, before.IDs...)
 	}
-	for i := n - 1; i >= 0 && times.Value(i).ToTime(unit).Equal(last); i-- {
+	first := n - 1 // the first event at the last time
+	for first > 0 && times.Value(first-1) == times.Value(n-1) {
+		first--
+	}
+	for i := first; i < n; i++ {
 		if id := ids.Value(i); !before.ids[id] || !last.Equal(before.time) {
 			next.IDs = append(next.IDs, id)
 		}

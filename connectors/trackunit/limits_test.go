@@ -1,0 +1,130 @@
+package trackunit
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// TestLocations_PerPageLimit: the locations list allows one request per
+// page per interval. A page fetched again (its first answer was cut) waits
+// on the connector's limiter and is not refused; without the limiter the
+// API answers 429 and the retry waits out the Retry-After.
+func TestLocations_PerPageLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		interval    time.Duration // the connector's locations limiter
+		rateLimited int
+	}{
+		{"limiter slower than the API's limit", 250 * time.Millisecond, 0},
+		{"no limiter", time.Microsecond, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
+				o.LocationInterval = 200 * time.Millisecond
+				o.CursorEnd = trackunitsim.CursorNull
+				o.Counts = map[string]int{StreamLocations: 30}
+			}))
+			srv.Faults.FailNext(1, fault.Malformed) // served, then cut: the page is fetched again
+			tune := fast(mem)
+			tune.locationInterval = tt.interval
+			src := open(t, srv, map[string]any{"page_size": 10}, tune, nil)
+			res := read(t, src, sdk.FullRefresh, nil, StreamLocations)
+			complete(t, res)
+			if diff := cmp.Diff(srv.IDs(StreamLocations), ids(res[StreamLocations].rows, "asset_id"), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("ids mismatch (-want +got):\n%s", diff)
+			}
+			if got := srv.Stats().RateLimited[StreamLocations]; got != tt.rateLimited {
+				t.Errorf("%d requests refused with 429, want %d", got, tt.rateLimited)
+			}
+		})
+	}
+}
+
+// TestFleet_PerURLLimit: each sync reads each AEMP page once, so repeated
+// syncs draw on the per-URL pool of extra requests; once it is used up,
+// the 429's Retry-After (up to 15 minutes) is above the retry cap and the
+// stream fails at once as temporary instead of stalling the run.
+func TestFleet_PerURLLimit(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
+		o.AEMPWindow = 0 // the documented 15 minutes
+		o.AEMPPool = 1
+		o.AEMPPageSize = 10
+		o.Counts = map[string]int{StreamFleetSnapshot: 20}
+	}))
+	src := open(t, srv, nil, fast(mem), nil)
+	for run := 1; run <= 2; run++ {
+		res := read(t, src, sdk.FullRefresh, nil, StreamFleetSnapshot)
+		complete(t, res)
+		if n := len(res[StreamFleetSnapshot].rows); n != 20 {
+			t.Fatalf("run %d: %d rows, want 20", run, n)
+		}
+	}
+	start := time.Now()
+	r := read(t, src, sdk.FullRefresh, nil, StreamFleetSnapshot)[StreamFleetSnapshot]
+	if r.status != protocol.Failed || !errors.Is(r.err, sdk.ErrTemporary) {
+		t.Fatalf("third run: status %v, error %v; want a temporary failure", r.status, r.err)
+	}
+	if !strings.Contains(r.err.Error(), "above the") {
+		t.Errorf("the error does not say the wait is above the cap: %v", r.err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the third run took %v to fail", d)
+	}
+	if got := srv.Stats().RateLimited[StreamFleetSnapshot]; got != 1 {
+		t.Errorf("%d requests refused, want 1 (the first refusal ends the stream)", got)
+	}
+}
+
+// TestEvents_RateLimited: a 429 is retried after its Retry-After, counts as
+// a retry, and a wait that long is logged at Warn.
+func TestEvents_RateLimited(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
+		o.EventLogLimit = 2
+		o.EventLogWindow = 300 * time.Millisecond
+		o.Counts = map[string]int{StreamAssetEvents: 40}
+	}))
+	tune := fast(mem)
+	tune.policy.WarnWait = 500 * time.Millisecond // the 429 asks for a second
+	logs := &syncBuffer{}
+	src := open(t, srv, map[string]any{"page_size": 10}, tune, logs)
+	res := read(t, src, sdk.Incremental, nil, StreamAssetEvents)
+	complete(t, res)
+	r := res[StreamAssetEvents]
+	if diff := cmp.Diff(srv.IDs(StreamAssetEvents), ids(r.rows, "id")); diff != "" {
+		t.Errorf("ids mismatch (-want +got):\n%s", diff)
+	}
+	if srv.Stats().RateLimited[StreamAssetEvents] == 0 || r.retries["429"] == 0 {
+		t.Fatalf("rate limited %d times, retries %v; the test does not hit the limit", srv.Stats().RateLimited[StreamAssetEvents], r.retries)
+	}
+	warned := false
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, `"reason":"429"`) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no Warn line for the rate limit:\n%s", logs)
+	}
+}
