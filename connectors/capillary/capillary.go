@@ -1,0 +1,214 @@
+// Package capillary is the Quiver connector for Capillary Technologies, the
+// loyalty and CRM platform: customers from the v2 customer search and, for
+// each customer, transactions from the v1.1 transaction history.
+//
+// Authentication is an API client's key and secret, exchanged at
+// /v3/oauth/token/generate for a JWT that goes in the X-CAP-API-OAUTH-TOKEN
+// header. A token that has expired is answered with code 498, in the HTTP
+// status line or only in a 200 body, as a number or a string; the connector
+// then generates a new token and retries the request once (vendors.md
+// §4.2-4.3). Requests are spaced to stay under the key's per-minute limit
+// (requests_per_minute), which the customers and transactions streams share.
+//
+// transactions is a child stream of customers (rest.Child): every run lists
+// the customers and reads each one's transactions billed in the run's
+// window, several customers at a time. Its state is that window plus, while
+// a run is in progress, the customers done; see rest.Child.
+package capillary
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"net/url"
+	"time"
+	_ "time/tzdata" // IANA zones for the timezone setting, wherever the plugin runs
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/cenkalti/backoff/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
+)
+
+// Version is the connector's release.
+const Version = "0.1.0"
+
+// Stream names.
+const (
+	streamCustomers    = "customers"
+	streamTransactions = "transactions"
+)
+
+// rateLimitFloor is the least wait after a 429 without Retry-After.
+// Capillary counts requests per clock minute and documents no header, so
+// a retry must be able to outlast a minute: seven retries of 20 s do,
+// without idling a whole minute on each 429.
+const rateLimitFloor = 20 * time.Second
+
+//go:embed config.schema.json
+var configSchema []byte
+
+// Connector is the Capillary connector. The zero value is ready to use.
+type Connector struct {
+	// For tests: the clock of transaction windows and token times, and the
+	// timer of retry waits (nil: real ones).
+	now   func() time.Time
+	timer backoff.Timer
+}
+
+// New returns the Capillary connector.
+func New() *Connector { return &Connector{} }
+
+// Spec describes the connector.
+func (*Connector) Spec() sdk.Spec {
+	return sdk.Spec{
+		Name:         "capillary",
+		Version:      Version,
+		Description:  "Capillary loyalty and CRM API: customers, and each customer's transactions",
+		ConfigSchema: configSchema,
+		Streams:      []string{streamCustomers, streamTransactions},
+	}
+}
+
+// Open parses config and prepares the HTTP clients; it contacts nothing.
+func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error) {
+	cfg, err := ParseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	now := cn.now
+	if now == nil {
+		now = time.Now
+	}
+	log := sdk.Logger(ctx).With("connector", "capillary")
+	pol := rest.Policy{Timer: cn.timer, Now: now}
+	tokenClient, err := rest.New(rest.Options{
+		BaseURL: cfg.BaseURL,
+		Policy:  tokenPolicy(pol),
+		Logger:  log,
+		Name:    "capillary",
+	})
+	if err != nil {
+		return nil, err
+	}
+	tokens := auth.NewCache(&grant{client: tokenClient, key: cfg.Key, secret: cfg.Secret, now: now},
+		auth.CacheOptions{MaxLogins: maxLogins, Logger: log, Now: now})
+	pol.Classify = classify
+	pol.RateLimitFloor = rateLimitFloor
+	client, err := rest.New(rest.Options{
+		BaseURL: cfg.BaseURL,
+		Auth:    tokens,
+		Apply:   cfg.apply,
+		Policy:  pol,
+		// One request every 60/N seconds, no bursts: Capillary counts per
+		// clock minute, and a burst at a minute's end plus a full minute's
+		// rate would exceed it.
+		Limiter: rate.NewLimiter(rate.Limit(float64(cfg.RequestsPerMinute)/60), 1),
+		Logger:  log,
+		Name:    "capillary",
+	})
+	if err != nil {
+		tokenClient.CloseIdleConnections()
+		return nil, err
+	}
+	customersSchema, err := schemas.Load("capillary", streamCustomers)
+	if err != nil {
+		return nil, fmt.Errorf("capillary: %w", err)
+	}
+	transactionsSchema, err := schemas.Load("capillary", streamTransactions)
+	if err != nil {
+		return nil, fmt.Errorf("capillary: %w", err)
+	}
+	customers := cfg.customers(customersSchema)
+	return &source{
+		cfg: cfg, client: client, tokenClient: tokenClient,
+		customers:    customers,
+		transactions: cfg.transactions(transactionsSchema, customers, now),
+	}, nil
+}
+
+// source reads one Capillary org.
+type source struct {
+	cfg          *Config
+	client       *rest.Client
+	tokenClient  *rest.Client
+	customers    *rest.Stream
+	transactions *rest.Child
+}
+
+// Check generates a token and searches for one customer.
+func (s *source) Check(ctx context.Context) error {
+	err := s.client.Do(ctx, rest.Request{
+		Path:  searchPath,
+		Query: url.Values{"q": {searchAll}, "limit": {"1"}, "offset": {"0"}},
+		Label: "check",
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("capillary: check: %w", err)
+	}
+	return nil
+}
+
+// Discover returns the static streams.
+func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
+	return &sdk.Catalog{Streams: []sdk.Stream{s.customers.Catalog(), s.transactions.Catalog()}}, nil
+}
+
+// Read reads the requested streams.
+func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+	mem := memory.NewGoAllocator()
+	if s.cfg.loc != time.UTC {
+		w = &zoneWriter{Writer: w, mem: mem, loc: s.cfg.loc}
+	}
+	return rest.ReadAll(ctx, s.client, []*rest.Stream{s.customers}, []*rest.Child{s.transactions}, req, w, rest.ReadOptions{Allocator: mem})
+}
+
+// Close releases nothing but idle connections.
+func (s *source) Close() error {
+	s.client.CloseIdleConnections()
+	s.tokenClient.CloseIdleConnections()
+	return nil
+}
+
+// zoneWriter turns the transactions' v1.1 times, the org's wall-clock times
+// without an offset, into UTC instants (records.WallClock) on their way to
+// the host. The v2 customer times carry offsets and pass unchanged.
+type zoneWriter struct {
+	sdk.Writer
+	mem memory.Allocator
+	loc *time.Location
+}
+
+// WriteBatch implements sdk.Writer.
+func (z *zoneWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
+	if stream != streamTransactions {
+		return z.Writer.WriteBatch(ctx, stream, rec)
+	}
+	out, err := records.WallClock(z.mem, rec, z.loc)
+	if err != nil {
+		return fmt.Errorf("capillary: stream %s: %w", stream, err)
+	}
+	defer out.Release()
+	return z.Writer.WriteBatch(ctx, stream, out)
+}
+
+// syncModes converts a schema file's sync modes.
+func syncModes(sc *schemas.Stream) []sdk.SyncMode {
+	modes := make([]sdk.SyncMode, 0, len(sc.SyncModes))
+	for _, m := range sc.SyncModes {
+		modes = append(modes, sdk.SyncMode(m))
+	}
+	return modes
+}
+
+var (
+	_ sdk.Connector = (*Connector)(nil)
+	_ sdk.Source    = (*source)(nil)
+	_ sdk.Writer    = (*zoneWriter)(nil)
+)

@@ -1,0 +1,129 @@
+package capillary
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/auth"
+)
+
+// Config limits and defaults.
+const (
+	// MaxPageSize is the largest limit /v2/customers/search accepts
+	// (vendors.md §4.4); transactions use the same page size.
+	MaxPageSize = 100
+	// DefaultRequestsPerMinute is what Capillary allows per API key on its
+	// demo and test clusters (vendors.md §4.6); brands may have more.
+	DefaultRequestsPerMinute = 100
+	// DefaultSettleMinutes: transactions billed in the last hour are left to
+	// the next run, so that bills a till uploads a little late are not
+	// missed by a window that has already moved past them.
+	DefaultSettleMinutes = 60
+)
+
+// Config is the connector's configuration. Its JSON Schema is
+// config.schema.json.
+type Config struct {
+	BaseURL           string      `json:"base_url"`            // the cluster host, e.g. https://eu.api.capillarytech.com
+	Key               string      `json:"key"`                 // API client key
+	Secret            auth.Secret `json:"secret"`              // API client secret
+	StartDate         string      `json:"start_date"`          // YYYY-MM-DD: earliest transactions (org time)
+	PageSize          int         `json:"page_size"`           // records per request, 1..100; default 100
+	Till              string      `json:"till"`                // till code to attribute requests to; "" for the client's default till
+	RequestsPerMinute int         `json:"requests_per_minute"` // the key's rate limit; default 100
+	Timezone          string      `json:"timezone"`            // the org's IANA time zone; default UTC
+	SettleMinutes     *int        `json:"settle_minutes"`      // minutes of recent transactions left to the next run; default 60
+
+	loc *time.Location // Timezone, loaded
+}
+
+// ParseConfig decodes and validates a raw JSON config. Errors wrap
+// sdk.ErrConfig and never quote secret values.
+func ParseConfig(raw []byte) (*Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("capillary: config: %v: %w", err, sdk.ErrConfig)
+	}
+	c.BaseURL = cleanBaseURL(c.BaseURL)
+	if c.PageSize == 0 {
+		c.PageSize = MaxPageSize
+	}
+	if c.RequestsPerMinute == 0 {
+		c.RequestsPerMinute = DefaultRequestsPerMinute
+	}
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	if c.SettleMinutes == nil {
+		n := DefaultSettleMinutes
+		c.SettleMinutes = &n
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the config without contacting Capillary, and loads the
+// time zone.
+func (c *Config) Validate() error {
+	missing := func(key string) error {
+		return fmt.Errorf("capillary: config: %s is required: %w", key, sdk.ErrConfig)
+	}
+	switch {
+	case c.BaseURL == "":
+		return missing("base_url")
+	case c.Key == "":
+		return missing("key")
+	case c.Secret == "":
+		return missing("secret")
+	case c.StartDate == "":
+		return missing("start_date")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("capillary: config: base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", c.BaseURL, sdk.ErrConfig)
+	}
+	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
+		return fmt.Errorf("capillary: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
+	}
+	if c.PageSize < 1 || c.PageSize > MaxPageSize {
+		return fmt.Errorf("capillary: config: page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+	}
+	if c.RequestsPerMinute < 1 {
+		return fmt.Errorf("capillary: config: requests_per_minute %d is not positive: %w", c.RequestsPerMinute, sdk.ErrConfig)
+	}
+	if c.SettleMinutes != nil && *c.SettleMinutes < 0 {
+		return fmt.Errorf("capillary: config: settle_minutes %d is negative: %w", *c.SettleMinutes, sdk.ErrConfig)
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "Local" {
+		return fmt.Errorf("capillary: config: timezone %q is not an IANA time zone like Asia/Kolkata: %w", c.Timezone, sdk.ErrConfig)
+	}
+	c.loc = loc
+	return nil
+}
+
+// settle returns how long recent transactions are left to the next run.
+func (c *Config) settle() time.Duration {
+	if c.SettleMinutes == nil {
+		return DefaultSettleMinutes * time.Minute
+	}
+	return time.Duration(*c.SettleMinutes) * time.Minute
+}
+
+// cleanBaseURL trims what users paste after the cluster host.
+func cleanBaseURL(u string) string {
+	u = strings.TrimRight(u, "/")
+	for _, suffix := range []string{"/v1.1", "/v2", "/v3"} {
+		u = strings.TrimSuffix(u, suffix)
+	}
+	return strings.TrimRight(u, "/")
+}
