@@ -1,9 +1,8 @@
 -- Records per source and stream in the demo output.
 --
 -- The simulators are seeded (seed 1), so the counts are exact. They stay
--- exact with faults on (`quiver demo --faults 0.2`) and after an
--- incremental re-run (`--full-refresh=false`): a retried page is never
--- written twice, and a run adds only records past the saved cursor.
+-- exact with faults on (`quiver demo --faults 0.1`): a page that is retried
+-- after a 429, a 5xx or a cut-off body is still written exactly once.
 SELECT split_part(filename, '/', 2) AS source,
        split_part(filename, '/', 3) AS stream,
        count(*)                     AS records

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,7 @@ type connectorDoc struct {
 	Example     string // a YAML config
 	ExampleFile string // where Example comes from; "" when generated
 	Streams     []streamDoc
+	Discovered  []string    // streams of the Spec without a schema file
 	Dynamic     *dynamicDoc // nil unless stream schemas are found at run time
 	Notes       notes
 }
@@ -55,6 +57,7 @@ type column struct {
 // A dynamicDoc documents a connector whose streams and columns come from
 // the vendor account at run time.
 type dynamicDoc struct {
+	Summary    string    // what the discovered streams are, e.g. "one stream per view"
 	Intro      string    // Markdown: where the schema comes from
 	PrimaryKey []string  // the primary key of every stream, if fixed
 	Fixed      []column  // columns every stream has, if any
@@ -74,12 +77,12 @@ type entry struct {
 	c sdk.Connector
 	// dynamic describes run-time schemas; nil for connectors whose streams
 	// all have files under schemas/<name>/.
-	dynamic func() (*dynamicDoc, error)
+	dynamic func(context.Context) (*dynamicDoc, error)
 }
 
 // buildConnector gathers a connector's page from its Spec, its embedded
 // stream schemas and its package.
-func buildConnector(root string, e entry, ex map[string]example, n notes) (*connectorDoc, error) {
+func buildConnector(ctx context.Context, root string, e entry, ex map[string]example, n notes) (*connectorDoc, error) {
 	spec := e.c.Spec()
 	title, keys, err := configSchemaKeys(spec.ConfigSchema)
 	if err != nil {
@@ -117,12 +120,15 @@ func buildConnector(root string, e entry, ex map[string]example, n notes) (*conn
 		d.Streams = append(d.Streams, streamFrom(s))
 	}
 	for _, name := range spec.Streams {
+		if !have[name] {
+			d.Discovered = append(d.Discovered, name)
+		}
 		if !have[name] && e.dynamic == nil {
 			return nil, fmt.Errorf("connector %s: stream %s has no schemas/%s/%s.json; give the connector's entry a dynamic description", spec.Name, name, spec.Name, name)
 		}
 	}
 	if e.dynamic != nil {
-		if d.Dynamic, err = e.dynamic(); err != nil {
+		if d.Dynamic, err = e.dynamic(ctx); err != nil {
 			return nil, fmt.Errorf("connector %s: %w", spec.Name, err)
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/quiver-etl/quiver/connectors/tracktik"
+	"github.com/quiver-etl/quiver/connectors/trackvia"
 )
 
 // registry lists the connectors the docs cover, in page order. Adding a
@@ -14,5 +15,6 @@ import (
 func registry() []entry {
 	return []entry{
 		{c: tracktik.New()},
+		{c: trackvia.New(), dynamic: trackviaTypes},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -108,7 +109,7 @@ func configSchemaKeys(raw []byte) (title string, keys []schemaKey, err error) {
 				Type:        jsonTypes(p),
 				Required:    slices.Contains(n.Required, name),
 				Secret:      p.WriteOnly,
-				Default:     compact(p.Default),
+				Default:     plainDefault(p.Default),
 				Description: strings.Join(strings.Fields(p.Description), " "),
 				Rules:       rules(p),
 			}
@@ -151,18 +152,42 @@ func jsonTypes(n *schemaNode) string {
 	}
 	for i, t := range types {
 		if t == "array" && len(n.Items) > 0 {
-			if it, err := parseSchema(n.Items); err == nil && len(it.Type) > 0 {
-				types[i] = "list of " + jsonTypes(it)
+			if it, err := parseSchema(n.Items); err == nil {
+				if et := jsonTypes(it); et != "any" {
+					types[i] = "list of " + plural(et)
+				}
 			}
 		}
 	}
-	switch {
-	case len(types) > 0:
+	if len(types) > 0 {
 		return strings.Join(types, " or ")
-	case len(n.OneOf) > 0 || len(n.AnyOf) > 0:
-		return "one of several shapes"
+	}
+	var alts []string
+	for _, raw := range append(slices.Clone(n.OneOf), n.AnyOf...) {
+		a, err := parseSchema(raw)
+		if err != nil {
+			return "any"
+		}
+		if t := jsonTypes(a); !slices.Contains(alts, t) {
+			alts = append(alts, t)
+		}
+	}
+	if len(alts) > 0 && !slices.Contains(alts, "any") {
+		return strings.Join(alts, " or ")
 	}
 	return "any"
+}
+
+// plural makes each alternative of a type description plural:
+// "integer or string" becomes "integers or strings".
+func plural(t string) string {
+	parts := strings.Split(t, " or ")
+	for i, p := range parts {
+		if !strings.HasPrefix(p, "list of ") {
+			parts[i] = p + "s"
+		}
+	}
+	return strings.Join(parts, " or ")
 }
 
 // rules says in words what a schema allows beyond its type.
@@ -171,38 +196,48 @@ func rules(n *schemaNode) []string {
 	num := func(f float64) string { return strings.TrimSuffix(fmt.Sprintf("%g", f), ".0") }
 	switch {
 	case n.Minimum != nil && n.Maximum != nil:
-		out = append(out, num(*n.Minimum)+".."+num(*n.Maximum))
+		out = append(out, "From "+num(*n.Minimum)+" to "+num(*n.Maximum))
 	case n.Minimum != nil:
-		out = append(out, "at least "+num(*n.Minimum))
+		out = append(out, "At least "+num(*n.Minimum))
 	case n.Maximum != nil:
-		out = append(out, "at most "+num(*n.Maximum))
+		out = append(out, "At most "+num(*n.Maximum))
 	}
 	if n.MaxLength != nil {
-		out = append(out, fmt.Sprintf("at most %d characters", *n.MaxLength))
+		out = append(out, fmt.Sprintf("At most %d characters", *n.MaxLength))
 	}
 	if n.MinItems != nil && *n.MinItems > 0 {
-		out = append(out, fmt.Sprintf("at least %d item(s)", *n.MinItems))
+		out = append(out, fmt.Sprintf("At least %d item(s)", *n.MinItems))
 	}
 	if n.MaxItems != nil {
-		out = append(out, fmt.Sprintf("at most %d item(s)", *n.MaxItems))
+		out = append(out, fmt.Sprintf("At most %d item(s)", *n.MaxItems))
 	}
 	if len(n.Enum) > 0 {
 		var vs []string
 		for _, v := range n.Enum {
 			vs = append(vs, "`"+compact(v)+"`")
 		}
-		out = append(out, "one of "+strings.Join(vs, ", "))
+		out = append(out, "One of "+strings.Join(vs, ", "))
 	}
 	if len(n.Const) > 0 {
-		out = append(out, "always `"+compact(n.Const)+"`")
+		out = append(out, "Always `"+compact(n.Const)+"`")
 	}
 	if n.Pattern != "" {
-		out = append(out, "matches `"+n.Pattern+"`")
+		out = append(out, "Matches `"+n.Pattern+"`")
 	}
 	if n.Format != "" {
-		out = append(out, "format "+n.Format)
+		out = append(out, "Format: "+n.Format)
 	}
 	return out
+}
+
+// plainDefault shows a default value: a string without its quotes, other
+// JSON as it is.
+func plainDefault(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return compact(raw)
 }
 
 // compact returns raw JSON on one line, or "" for none.
@@ -234,6 +269,9 @@ func exampleConfig(connector string, keys []schemaKey) string {
 			v = "${" + strings.ToUpper(connector+"_"+k.Path) + "}"
 		case k.Default != "":
 			v = k.Default
+			if _, err := strconv.ParseFloat(v, 64); err != nil && v != "true" && v != "false" {
+				v = strconv.Quote(v)
+			}
 		}
 		fmt.Fprintf(&b, "      %s: %s\n", k.Path, v)
 	}

@@ -184,7 +184,7 @@ func render(ctx context.Context, root, bin string) (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := buildConnector(root, e, examples, n)
+		d, err := buildConnector(ctx, root, e, examples, n)
 		if err != nil {
 			return nil, err
 		}
