@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -79,6 +80,9 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 		"BENCH_OUT="+filepath.Join(dir, "out"),
 		"BENCH_STATE="+filepath.Join(dir, "state"),
 	)
+	if b.env != "" {
+		cmd.Env = append(cmd.Env, strings.Split(b.env, ",")...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	before := b.srv.Stats().DataRequests

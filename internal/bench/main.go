@@ -50,6 +50,7 @@ type flags struct {
 	stages    string
 	profile   string
 	keep      bool
+	env       string
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.StringVar(&f.stages, "stages", "", "comma-separated stages to run (default all): "+stageList())
 	flag.StringVar(&f.profile, "profile", "", "write a CPU profile of each in-process stage's last run into this folder")
 	flag.BoolVar(&f.keep, "keep", false, "keep the end-to-end output folder")
+	flag.StringVar(&f.env, "env", "", "comma-separated NAME=VALUE settings for quiver's environment, e.g. GOGC=400")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -103,6 +105,7 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 		defer os.RemoveAll(tmp)
 	}
 	env := &bench{srv: srv, flags: f, quiver: quiver, tmp: tmp}
+	defer env.close()
 	if err := env.setup(ctx); err != nil {
 		return err
 	}

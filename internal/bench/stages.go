@@ -132,6 +132,13 @@ func (b *bench) setup(ctx context.Context) error {
 	return nil
 }
 
+// close closes the idle connections of the stages' HTTP client.
+func (b *bench) close() {
+	if b.hc != nil {
+		b.hc.CloseIdleConnections()
+	}
+}
+
 // login gets an access token with the password grant, as the connector does.
 func (b *bench) login(ctx context.Context) (string, error) {
 	form := url.Values{

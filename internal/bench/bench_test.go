@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/schemas"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestParseHWM(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		want         int64
+	}{
+		{"linux", "Name:\tquiver\nVmPeak:\t  900 kB\nVmHWM:\t   81234 kB\nVmRSS:\t 70000 kB\n", 81234 << 10},
+		{"zombie has none", "Name:\tquiver\nState:\tZ (zombie)\n", 0},
+		{"odd unit", "VmHWM:\t 12 MB\n", 0},
+		{"garbage", "VmHWM:\t twelve kB\n", 0},
+		{"empty", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseHWM([]byte(tc.status)); got != tc.want {
+				t.Errorf("parseHWM = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParentPID(t *testing.T) {
+	for _, tc := range []struct {
+		name, stat string
+		want       int
+		ok         bool
+	}{
+		{"plain", "4242 (quiver-tracktik) S 4200 4242 4200 0 -1", 4200, true},
+		{"comm with spaces and parens", "17 (a) b (c) R 9 17 17 0", 9, true},
+		{"truncated", "17 (a) R", 0, false},
+		{"no comm", "17 a R 9", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parentPID([]byte(tc.stat))
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("parentPID = %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestMedianSpread(t *testing.T) {
+	sec := func(r result) float64 { return r.seconds }
+	for _, tc := range []struct {
+		name       string
+		secs       []float64
+		median     float64
+		spreadText string
+	}{
+		{"none", nil, 0, "-"},
+		{"one", []float64{2}, 2, "-"},
+		{"odd", []float64{3, 1, 2}, 2, "100%"},
+		{"even", []float64{4, 1, 2, 3}, 2.5, "120%"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rs []result
+			for _, s := range tc.secs {
+				rs = append(rs, result{seconds: s})
+			}
+			if got := median(rs, sec); got != tc.median {
+				t.Errorf("median = %v, want %v", got, tc.median)
+			}
+			if got := spread(rs); got != tc.spreadText {
+				t.Errorf("spread = %q, want %q", got, tc.spreadText)
+			}
+		})
+	}
+}
+
+// TestPageType decodes a simulator page into the encoding/json struct of
+// the floor and checks it holds every field of the record.
+func TestPageType(t *testing.T) {
+	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1, Counts: map[string]int{"employees": 3}})
+	sc, err := schemas.Load("tracktik", "employees")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := srv.Record("employees", 0)
+	page, err := json.Marshal(map[string]any{"meta": map[string]any{"count": 1}, "data": []any{want}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.New(pageType(sc.Schema))
+	if err := json.Unmarshal(page, v.Interface()); err != nil {
+		t.Fatal(err)
+	}
+	data := v.Elem().Field(0)
+	if data.Len() != 1 {
+		t.Fatalf("%d records decoded, want 1", data.Len())
+	}
+	// Encoding the struct back gives the record's JSON keys with their
+	// values (numbers as float64 after a round trip through any).
+	b, err := json.Marshal(data.Index(0).Interface())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, g := range got {
+		w, ok := want[k]
+		if !ok {
+			t.Errorf("decoded key %q is not in the record", k)
+			continue
+		}
+		if w == nil {
+			continue // null decodes to the zero value
+		}
+		if diff := cmp.Diff(w, g); diff != "" {
+			t.Errorf("field %s (-record +decoded):\n%s", k, diff)
+		}
+	}
+	if len(got) != sc.Schema.NumFields() {
+		t.Errorf("%d keys decoded, want one per schema field (%d)", len(got), sc.Schema.NumFields())
+	}
+}
+
+// TestStages runs every in-process stage once on a small stream and
+// checks that each handles every record.
+func TestStages(t *testing.T) {
+	ctx := context.Background()
+	b := newTestBench(t, 2_500, 1000) // the last page is short
+	for _, s := range allStages() {
+		if s.child {
+			continue // needs the built binaries; host/e2e covers the sync
+		}
+		t.Run(s.name, func(t *testing.T) {
+			r, err := b.measure(ctx, s, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.records != 2_500 || r.seconds <= 0 {
+				t.Errorf("records = %d, seconds = %v; want 2500 and > 0", r.records, r.seconds)
+			}
+		})
+	}
+	if b.pages != 3 || b.jsonBytes < 2_500*100 {
+		t.Errorf("pages = %d, bytes = %d; want 3 pages of about 400 B a record", b.pages, b.jsonBytes)
+	}
+}
+
+func newTestBench(tb testing.TB, records, pageSize int) *bench {
+	tb.Helper()
+	srv := trackticksim.NewServer(tb, trackticksim.Options{Seed: 1, Counts: map[string]int{"employees": records}})
+	b := &bench{
+		flags: flags{stream: "employees", records: records, pageSize: pageSize},
+		srv:   srv,
+		tmp:   tb.TempDir(),
+	}
+	if err := b.setup(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(b.close)
+	return b
+}
+
+// BenchmarkStages runs each in-process stage on 20,000 TrackTik employees;
+// MB/s is JSON bytes per second, as in `make bench`.
+func BenchmarkStages(b *testing.B) {
+	ctx := context.Background()
+	bn := newTestBench(b, 20_000, 1000)
+	for _, s := range allStages() {
+		if s.child {
+			continue
+		}
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(bn.jsonBytes)
+			for b.Loop() {
+				b.StopTimer()
+				var in any
+				if s.prepare != nil {
+					var err error
+					if in, err = s.prepare(bn, ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				if _, err := s.run(bn, ctx, in, &result{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
