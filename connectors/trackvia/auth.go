@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -70,11 +69,12 @@ func isUsersDenied(path string, body []byte) bool {
 }
 
 // explain returns err with what a person should do about it, when err is a
-// rejection of the credentials; other errors come back as they are. The
-// class (sdk.ErrAuth) is kept.
+// rejection of the credentials; other errors, and errors explained before,
+// come back as they are. The class (sdk.ErrAuth) is kept.
 func explain(err error) error {
 	var se *rest.StatusError
-	if err == nil || !errors.As(err, &se) {
+	var done *explained
+	if err == nil || errors.As(err, &done) || !errors.As(err, &se) {
 		return err
 	}
 	if se.StatusCode != http.StatusUnauthorized && se.StatusCode != http.StatusForbidden {
@@ -98,8 +98,17 @@ func explain(err error) error {
 	default:
 		why = "TrackVia's gateway refused the API key: check user_key (the account's API key under My Account, API Access)"
 	}
-	return fmt.Errorf("trackvia: %s: %w", why, err)
+	return &explained{why: why, err: err}
 }
+
+// explained is an error with what to do about it.
+type explained struct {
+	why string
+	err error
+}
+
+func (e *explained) Error() string { return e.why + ": " + e.err.Error() }
+func (e *explained) Unwrap() error { return e.err }
 
 // explainingWriter is an sdk.Writer that explains the credential errors of
 // failed streams.

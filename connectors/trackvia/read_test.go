@@ -62,7 +62,9 @@ func TestReadShapes(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			srv := trackviasim.NewServer(t, trackviasim.Options{Seed: 7, Shapes: shapes})
+			srv := trackviasim.NewServer(t, trackviasim.Options{Seed: 7, Shapes: shapes, Records: map[int64]int{
+				trackviasim.ViewAllContacts: 130, trackviasim.ViewAllContactsDash: 60, trackviasim.ViewWorkOrders: 250, trackviasim.ViewLager: 140,
+			}})
 			ctx := context.Background()
 			c := testConnector(mem)
 			src := open(ctx, t, c, srv, map[string]any{"page_size": 100})
