@@ -464,6 +464,9 @@ func (r *run) retry(resp *Response) *failure {
 			return f
 		}
 		f.wait = wait
+		if wait > 0 {
+			f.floor = 0 // the floor is for 429s that do not say how long to wait
+		}
 	}
 	return f
 }

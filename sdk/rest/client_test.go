@@ -243,6 +243,7 @@ func TestRetryAfter(t *testing.T) {
 		reason   string
 	}{
 		{"429 seconds", status(429, "", "Retry-After", "7"), 7 * time.Second, "429"},
+		{"429 seconds below the floor", status(429, "", "Retry-After", "1"), time.Second, "429"},
 		{"429 HTTP-date", status(429, "", "Retry-After", now.Add(30*time.Second).Format(http.TimeFormat)), 30 * time.Second, "429"},
 		{"429 date in the past", status(429, "", "Retry-After", now.Add(-time.Hour).Format(http.TimeFormat)), DefaultRateLimitFloor, "429"},
 		{"429 without Retry-After uses the floor", status(429, ""), DefaultRateLimitFloor, "429"},
