@@ -60,6 +60,20 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// canDrawBars reports whether w is a terminal with a size: mpb draws
+// nothing on one that reports zero rows, as a pseudo-terminal nobody has
+// sized does.
+func canDrawBars(w io.Writer) bool {
+	if !isTerminal(w) {
+		return false
+	}
+	if c, ok := w.(*console); ok {
+		w = c.base
+	}
+	width, height, err := term.GetSize(int(w.(*os.File).Fd()))
+	return err == nil && width > 0 && height > 0
+}
+
 // progressObserver is a host.Observer that can be stopped.
 type progressObserver interface {
 	host.Observer
@@ -69,7 +83,7 @@ type progressObserver interface {
 // newProgress returns the progress display for stderr: bars on a terminal,
 // else a log line per running stream every interval.
 func (g *globals) newProgress(log *slog.Logger, every time.Duration) progressObserver {
-	if c, ok := g.stderr.(*console); ok && isTerminal(c) {
+	if c, ok := g.stderr.(*console); ok && canDrawBars(c) {
 		return newProgressBars(c)
 	}
 	return newProgressLog(log, every)
@@ -99,7 +113,7 @@ const barRefresh = 150 * time.Millisecond
 func newProgressBars(out *console) *progressBars {
 	pb := &progressBars{
 		out:  out,
-		p:    mpb.New(mpb.WithOutput(out.base), mpb.WithWidth(32), mpb.WithRefreshRate(barRefresh)),
+		p:    mpb.New(mpb.WithOutput(out.base), mpb.WithDebugOutput(out.base), mpb.WithWidth(32), mpb.WithRefreshRate(barRefresh)),
 		bars: map[string]*streamBar{},
 	}
 	out.route(pb.p)
