@@ -36,7 +36,7 @@ type simRun struct {
 // simulators returns the built-in simulators by connector name.
 func simulators() map[string]simulator {
 	m := map[string]simulator{}
-	for _, s := range []simulator{trackTikSim(), capillarySim(), trackViaSim()} {
+	for _, s := range []simulator{trackTikSim(), capillarySim(), trackViaSim(), trackunitSim()} {
 		m[s.connector] = s
 	}
 	return m
