@@ -95,6 +95,9 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	err := cmd.Wait()
 	r.seconds = since(t0)
 	host, plugin := poll.stop()
+	if plugin == 0 && err == nil {
+		fmt.Fprintf(os.Stderr, "bench: warning: the plugin's RSS was not sampled (%d child processes seen)\n", poll.children)
+	}
 	r.simCPU = selfCPU() - cpu0
 	if err != nil {
 		return 0, fmt.Errorf("quiver sync: %w\n%s", err, tail(stderr.Bytes(), 2000))
@@ -134,13 +137,16 @@ func tail(b []byte, n int) []byte {
 
 // poller samples the peak RSS (VmHWM) of a process and of its child every
 // few milliseconds until stopped. VmHWM only grows, so the last sample is
-// the peak up to a few milliseconds before the process ended.
+// the peak up to a few milliseconds before the process ended. Should the
+// process start several children one after another, plugin is the largest
+// peak among them.
 type poller struct {
 	pid  int
 	done chan struct{}
 	wg   sync.WaitGroup
 
 	host, plugin int64
+	children     int // children seen
 }
 
 // pollEvery is the sampling period.
@@ -157,17 +163,26 @@ func (p *poller) loop() {
 	defer p.wg.Done()
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
-	child := 0
+	child, peak := 0, int64(0) // the current child and its peak so far
+	self := comm(p.pid)
 	for {
 		if v := peakRSS(p.pid); v > 0 {
 			p.host = v
 		}
 		if child == 0 {
-			child = childOf(p.pid)
+			if child = childOf(p.pid); child > 0 {
+				p.children++
+				peak = 0
+			}
 		}
-		if child > 0 {
+		// Between fork and exec a child still runs the parent's binary
+		// and shares its memory: skip it until it is the plugin.
+		if child > 0 && comm(child) != self {
 			if v := peakRSS(child); v > 0 {
-				p.plugin = v
+				peak = v
+				p.plugin = max(p.plugin, peak)
+			} else {
+				child = 0 // gone: look for the next one
 			}
 		}
 		select {

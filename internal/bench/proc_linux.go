@@ -57,6 +57,15 @@ func tvSeconds(tv syscall.Timeval) float64 {
 	return float64(tv.Sec) + float64(tv.Usec)/1e6
 }
 
+// comm returns the command name of process pid, or "" if it is gone.
+func comm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(b))
+}
+
 // childOf returns the pid of a child process of pid, or 0 if it has none.
 func childOf(pid int) int {
 	ents, err := os.ReadDir("/proc")
