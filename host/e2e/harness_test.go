@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/quiver-etl/quiver/schemas"
 )
 
 // binDir holds the binaries TestMain builds.
@@ -218,5 +220,72 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// jsonRow converts a decoded JSON object (a simulator's record) into the
+// values of fields as readStream returns them; each field is found by its
+// JSON key (schemas.MetaJSON, else its name), structs and lists at any
+// depth, scalars as convert does.
+func jsonRow(t *testing.T, fields []arrow.Field, obj map[string]any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, f := range fields {
+		key := f.Name
+		if k, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {
+			key = k
+		}
+		out[f.Name] = jsonValue(t, f.Type, obj[key])
+	}
+	return out
+}
+
+// jsonValue is jsonRow for one value of type dt.
+func jsonValue(t *testing.T, dt arrow.DataType, v any) any {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	switch dt := dt.(type) {
+	case *arrow.StructType:
+		return jsonRow(t, dt.Fields(), v.(map[string]any))
+	case *arrow.ListType:
+		out := []any{}
+		for _, e := range v.([]any) {
+			out = append(out, jsonValue(t, dt.Elem(), e))
+		}
+		return out
+	}
+	return convert(t, dt, v)
+}
+
+// checkNoLeaks fails if any of secrets appears in the output or logs of
+// results, or in a file below dir other than the config.
+func checkNoLeaks(t *testing.T, dir string, secrets []string, results ...result) {
+	t.Helper()
+	for _, r := range results {
+		for _, s := range secrets {
+			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+				t.Errorf("a secret (%.3s...) appears in quiver's output or logs", s)
+			}
+		}
+	}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || filepath.Base(path) == "quiver.yaml" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("file %s holds a secret (%.3s...)", path, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +22,10 @@ var trackunitEnv = []string{
 	"TU_SECRET=" + trackunitsim.DefaultClientSecret,
 	"TU_PASSWORD=" + trackunitsim.DefaultPassword,
 }
+
+// trackunitSecrets must appear in no output, log or file; "eyJ" starts
+// every JWT (the base64 of `{"`), so it finds a leaked token.
+var trackunitSecrets = []string{trackunitsim.DefaultClientSecret, trackunitsim.DefaultPassword, "eyJ"}
 
 var trackunitStreams = []string{"assets", "locations", "fleet_snapshot", "asset_events"}
 
@@ -120,7 +123,7 @@ func checkTrackunitValues(t *testing.T, srv *trackunitsim.Server, stream string,
 		switch stream {
 		case "locations":
 			// GeoJSON: the coordinates by position, the properties by key.
-			want = nestedRow(t, st.Schema.Fields(), rec["properties"].(map[string]any))
+			want = jsonRow(t, st.Schema.Fields(), rec["properties"].(map[string]any))
 			coords := rec["geometry"].(map[string]any)["coordinates"].([]any)
 			want["longitude"], want["latitude"], want["altitude"] = coords[0], coords[1], nil
 			if len(coords) > 2 {
@@ -129,8 +132,8 @@ func checkTrackunitValues(t *testing.T, srv *trackunitsim.Server, stream string,
 		case "fleet_snapshot":
 			// The header's columns are at the top; snapshot_time is the
 			// simulator's clock.
-			want = nestedRow(t, st.Schema.Fields(), rec)
-			for k, v := range nestedRow(t, st.Schema.Fields(), rec["EquipmentHeader"].(map[string]any)) {
+			want = jsonRow(t, st.Schema.Fields(), rec)
+			for k, v := range jsonRow(t, st.Schema.Fields(), rec["EquipmentHeader"].(map[string]any)) {
 				if v != nil {
 					want[k] = v
 				}
@@ -141,79 +144,12 @@ func checkTrackunitValues(t *testing.T, srv *trackunitsim.Server, stream string,
 			delete(want, "snapshot_time")
 			delete(rows[id], "snapshot_time")
 		default:
-			want = nestedRow(t, st.Schema.Fields(), rec)
+			want = jsonRow(t, st.Schema.Fields(), rec)
 		}
 		if diff := cmp.Diff(want, rows[id]); diff != "" {
 			t.Errorf("%s record %s mismatch (-want +got):\n%s", stream, id, diff)
 			return
 		}
-	}
-}
-
-// nestedRow converts a decoded JSON object into the values of fields, found
-// by their JSON keys, as readStream returns them.
-func nestedRow(t *testing.T, fields []arrow.Field, obj map[string]any) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	for _, f := range fields {
-		key := f.Name
-		if k, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {
-			key = k
-		}
-		out[f.Name] = convertNested(t, f.Type, obj[key])
-	}
-	return out
-}
-
-// convertNested is convert for structs and lists of any depth.
-func convertNested(t *testing.T, dt arrow.DataType, v any) any {
-	t.Helper()
-	if v == nil {
-		return nil
-	}
-	switch dt := dt.(type) {
-	case *arrow.StructType:
-		return nestedRow(t, dt.Fields(), v.(map[string]any))
-	case *arrow.ListType:
-		out := []any{}
-		for _, e := range v.([]any) {
-			out = append(out, convertNested(t, dt.Elem(), e))
-		}
-		return out
-	}
-	return convert(t, dt, v)
-}
-
-// checkNoTrackunitSecrets fails if a credential or a token appears in
-// quiver's output, logs or files.
-func checkNoTrackunitSecrets(t *testing.T, dir string, results ...result) {
-	t.Helper()
-	// "eyJ" starts every JWT: the base64 of `{"`.
-	secrets := []string{trackunitsim.DefaultClientSecret, trackunitsim.DefaultPassword, "eyJ"}
-	for _, r := range results {
-		for _, s := range secrets {
-			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
-				t.Errorf("a secret or token (%.3s...) appears in quiver's output or logs", s)
-			}
-		}
-	}
-	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || filepath.Base(path) == "quiver.yaml" {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range secrets {
-			if strings.Contains(string(b), s) {
-				t.Errorf("file %s holds a secret or token (%.3s...)", path, s)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -277,7 +213,7 @@ func TestTrackunit_SyncWithFaults(t *testing.T) {
 		t.Error("no Warn line for a rate limit")
 	}
 	t.Logf("sync took %v: %d password grants, %d faults, %d retries", took, st.PasswordGrants, srv.Faults.Total(), retries)
-	checkNoTrackunitSecrets(t, out, r)
+	checkNoLeaks(t, out, trackunitSecrets, r)
 }
 
 // TestTrackunit_Incremental: the other shapes vendors.md allows (camelCase
@@ -325,5 +261,5 @@ func TestTrackunit_Incremental(t *testing.T) {
 	if st.PasswordGrants != 2 || st.RefreshGrants == 0 || st.TokenFailures != 0 {
 		t.Errorf("%d password grants (want one per sync), %d refresh grants, %d token failures", st.PasswordGrants, st.RefreshGrants, st.TokenFailures)
 	}
-	checkNoTrackunitSecrets(t, out, r1, r2)
+	checkNoLeaks(t, out, trackunitSecrets, r1, r2)
 }
