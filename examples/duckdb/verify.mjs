@@ -70,6 +70,9 @@ function firstDifference(want, got) {
 const sqlString = (s) => `'${s.replaceAll("'", "''")}'`;
 // ident quotes s as an SQL identifier.
 const ident = (s) => `"${s.replaceAll('"', '""')}"`;
+// naiveTimestamp matches a DuckDB timestamp type without a time zone,
+// anywhere in a type (struct fields and list elements included).
+const naiveTimestamp = /TIMESTAMP(_NS|_MS|_S)?(?! WITH TIME ZONE)/;
 // normType drops the quotes DuckDB puts around struct field names that are
 // keywords ("name", "type"), which docs/catalog.json writes bare.
 const normType = (t) => t.replace(/"([a-z_][a-z0-9_]*)"/g, '$1');
@@ -171,6 +174,12 @@ class Checker {
     }
     const glob = join('out', src.name, st.name, '**', '*.parquet');
     const files = `read_parquet(${sqlString(glob)}, hive_partitioning = false)`;
+    const found = Number((await this.rows(`SELECT count(*) FROM glob(${sqlString(glob)})`)).rows[0][0]);
+    if (found === 0) {
+      if (st.records === 0) this.ok(`${name}: no records, no files`);
+      else this.fail(`${name}: the run reported ${st.records} records, and there are no files`);
+      return;
+    }
     let desc;
     try {
       desc = (await this.rows(`DESCRIBE FROM ${files}`)).rows.map(([n, t]) => [n, normType(t)]);
@@ -199,12 +208,13 @@ class Checker {
       this.fail(`${name}: stream ${st.name} is not in docs/catalog.json for ${conn.name}; run make docs`);
       return;
     }
-    // Timestamps are instants in UTC.
-    const naive = desc.filter(([, t]) => /TIMESTAMP/.test(t) && t !== 'TIMESTAMP WITH TIME ZONE');
+    // Timestamps are instants in UTC, also inside structs and lists.
+    const naive = desc.filter(([, t]) => naiveTimestamp.test(t));
     if (naive.length > 0) {
       this.fail(`${name}: timestamps without a time zone: ${naive.map(([n, t]) => `${n} ${t}`).join(', ')}`);
     }
-    notes.push(`timestamps WITH TIME ZONE: ${desc.filter(([, t]) => t === 'TIMESTAMP WITH TIME ZONE').length}`);
+    const zoned = desc.reduce((n, [, t]) => n + (t.match(/TIMESTAMP WITH TIME ZONE/g) ?? []).length, 0);
+    notes.push(`timestamps WITH TIME ZONE: ${zoned}`);
     // Primary keys: unique and never null.
     const pk = doc ? doc.primary_key : conn.primary_key ?? [];
     if (pk.length > 0) {

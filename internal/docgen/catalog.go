@@ -49,6 +49,7 @@ type column struct {
 	Depth       int    // 0 for top-level columns
 	Arrow       string // Arrow type as DESIGN writes it, e.g. timestamp[us, UTC]
 	DuckDB      string // the type DuckDB reports for the Parquet column
+	DuckShort   string // DuckDB, with struct fields left to the rows below
 	Nullable    bool
 	JSON        string // the vendor's JSON key when it differs from the name
 	Description string
@@ -175,7 +176,7 @@ func flatten(fields []arrow.Field, prefix string, depth int) []column {
 }
 
 func columnOf(f arrow.Field, name string, depth int) column {
-	c := column{Name: name, Depth: depth, Arrow: arrowType(f.Type), DuckDB: duckType(f.Type), Nullable: f.Nullable}
+	c := column{Name: name, Depth: depth, Arrow: arrowType(f.Type), DuckDB: duckType(f.Type), DuckShort: duckShort(f.Type), Nullable: f.Nullable}
 	if v, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {
 		c.JSON = v
 	}
@@ -257,6 +258,18 @@ func duckType(dt arrow.DataType) string {
 		return "DATE"
 	}
 	return strings.ToUpper(dt.String())
+}
+
+// duckShort is duckType with the fields of structs elided, for tables that
+// list them on rows of their own.
+func duckShort(dt arrow.DataType) string {
+	switch t := dt.(type) {
+	case *arrow.StructType:
+		return "STRUCT(…)"
+	case *arrow.ListType:
+		return duckShort(t.Elem()) + "[]"
+	}
+	return duckType(dt)
 }
 
 // duckIdent writes a struct field name in a DuckDB type. DuckDB also

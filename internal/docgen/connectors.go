@@ -1,7 +1,9 @@
 package main
 
 import (
+	"github.com/quiver-etl/quiver/connectors/capillary"
 	"github.com/quiver-etl/quiver/connectors/tracktik"
+	"github.com/quiver-etl/quiver/connectors/trackunit"
 	"github.com/quiver-etl/quiver/connectors/trackvia"
 )
 
@@ -16,5 +18,7 @@ func registry() []entry {
 	return []entry{
 		{c: tracktik.New()},
 		{c: trackvia.New(), dynamic: trackviaTypes},
+		{c: trackunit.New()},
+		{c: capillary.New()},
 	}
 }
