@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
@@ -215,6 +217,27 @@ func ids(rows []map[string]any, key string) []string {
 		out = append(out, fmt.Sprint(r[key]))
 	}
 	return out
+}
+
+// keys are the columns that identify each stream's records, matching
+// trackunitsim's Server.IDs.
+var keys = map[string]string{
+	StreamAssets:        "id",
+	StreamLocations:     "asset_id",
+	StreamFleetSnapshot: "pin",
+	StreamAssetEvents:   "id",
+}
+
+// checkRead fails the test unless every stream of res completed and sent
+// every record of srv exactly once, in the API's order.
+func checkRead(t *testing.T, srv *trackunitsim.Server, res map[string]*result) {
+	t.Helper()
+	complete(t, res)
+	for name, r := range res {
+		if diff := cmp.Diff(srv.IDs(name), ids(r.rows, keys[name]), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("stream %s: ids mismatch (-want +got):\n%s", name, diff)
+		}
+	}
 }
 
 // complete fails the test unless every stream of res completed.

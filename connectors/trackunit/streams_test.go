@@ -7,21 +7,11 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
-
-// keys are the columns that identify each stream's records, matching
-// trackunitsim's Server.IDs.
-var keys = map[string]string{
-	StreamAssets:        "id",
-	StreamLocations:     "asset_id",
-	StreamFleetSnapshot: "pin",
-	StreamAssetEvents:   "id",
-}
 
 // TestStreams_EveryRecordOnce reads every stream from simulators in each of
 // the shapes vendors.md allows, and finds every record exactly once, in the
@@ -50,14 +40,7 @@ func TestStreams_EveryRecordOnce(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			srv := trackunitsim.NewServer(t, simOptions(tt.opts))
 			src := open(t, srv, tt.extra, fast(mem), nil)
-			res := read(t, src, sdk.Incremental, nil)
-			complete(t, res)
-			for _, name := range streamNames {
-				got := ids(res[name].rows, keys[name])
-				if diff := cmp.Diff(srv.IDs(name), got, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("stream %s: ids mismatch (-want +got):\n%s", name, diff)
-				}
-			}
+			checkRead(t, srv, read(t, src, sdk.Incremental, nil))
 		})
 	}
 }
@@ -107,11 +90,7 @@ func TestPagingEnds(t *testing.T) {
 				o.CursorEnd = tt.cursor
 			}))
 			src := open(t, srv, map[string]any{"page_size": size}, fast(mem), nil)
-			res := read(t, src, sdk.Incremental, nil, tt.stream)
-			complete(t, res)
-			if diff := cmp.Diff(srv.IDs(tt.stream), ids(res[tt.stream].rows, keys[tt.stream]), cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("ids mismatch (-want +got):\n%s", diff)
-			}
+			checkRead(t, srv, read(t, src, sdk.Incremental, nil, tt.stream))
 			if got := srv.Stats().Requests[tt.stream]; got != tt.pages {
 				t.Errorf("%d requests, want %d", got, tt.pages)
 			}
@@ -231,13 +210,7 @@ func TestStreams_Faults(t *testing.T) {
 	}))
 	logs := &syncBuffer{}
 	src := open(t, srv, map[string]any{"page_size": 40}, fast(mem), logs)
-	res := read(t, src, sdk.Incremental, nil)
-	complete(t, res)
-	for _, name := range streamNames {
-		if diff := cmp.Diff(srv.IDs(name), ids(res[name].rows, keys[name]), cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("stream %s: ids mismatch (-want +got):\n%s", name, diff)
-		}
-	}
+	checkRead(t, srv, read(t, src, sdk.Incremental, nil))
 	if n := srv.Faults.Total(); n < 5 {
 		t.Errorf("only %d faults injected", n)
 	}
