@@ -4,18 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
+	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -133,11 +131,7 @@ func (w *memWriter) WriteBatch(_ context.Context, stream string, rec arrow.Recor
 	}
 	l.batches++
 	for i := range int(rec.NumRows()) {
-		row := map[string]any{}
-		for c, f := range rec.Schema().Fields() {
-			row[f.Name] = value(rec.Column(c), i)
-		}
-		l.rows = append(l.rows, row)
+		l.rows = append(l.rows, trackviatest.Row(rec, i))
 	}
 	hook := w.onBatch
 	w.mu.Unlock()
@@ -182,110 +176,15 @@ func read(ctx context.Context, t *testing.T, src sdk.Source, w *memWriter, modes
 	return src.Read(ctx, req, w)
 }
 
-// value converts one Arrow value to a plain Go value: int64, float64,
-// string, time.Time (UTC), []any or map[string]any.
-func value(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Date32:
-		return a.Value(i).ToTime().UTC()
-	case *array.Timestamp:
-		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC()
-	case *array.List:
-		start, end := a.ValueOffsets(i)
-		out := []any{}
-		for j := start; j < end; j++ {
-			out = append(out, value(a.ListValues(), int(j)))
-		}
-		return out
-	case *array.Struct:
-		out := map[string]any{}
-		st := a.DataType().(*arrow.StructType)
-		for f := range a.NumField() {
-			out[st.Field(f).Name] = value(a.Field(f), i)
-		}
-		return out
-	}
-	return fmt.Sprintf("unsupported %s", a.DataType())
-}
-
-// expect converts a simulator record (decoded JSON, either value shape)
-// into the row the stream should hold, following schema.
+// expect returns the row a stream of schema should hold for a simulator
+// record.
 func expect(t *testing.T, schema *arrow.Schema, rec map[string]any) map[string]any {
 	t.Helper()
-	out := map[string]any{}
-	for _, f := range schema.Fields() {
-		out[f.Name] = convert(t, f.Type, rec[f.Name])
+	row, err := trackviatest.Expect(schema, rec)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
-}
-
-func convert(t *testing.T, dt arrow.DataType, v any) any {
-	t.Helper()
-	if v == nil {
-		return nil
-	}
-	num := func() float64 {
-		switch v := v.(type) {
-		case float64:
-			return v
-		case string:
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("number %q: %v", v, err)
-			}
-			return f
-		}
-		t.Fatalf("number %v (%T)", v, v)
-		return 0
-	}
-	switch dt.ID() {
-	case arrow.INT64:
-		return int64(num())
-	case arrow.FLOAT64:
-		return num()
-	case arrow.STRING:
-		if f, ok := v.(float64); ok {
-			return strconv.FormatFloat(f, 'f', -1, 64)
-		}
-		return v
-	case arrow.DATE32:
-		s := v.(string)
-		d, err := time.Parse(time.DateOnly, s[:min(len(s), 10)])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	case arrow.TIMESTAMP:
-		ts, err := time.Parse(time.RFC3339Nano, v.(string))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ts.UTC().Truncate(time.Microsecond)
-	case arrow.LIST:
-		out := []any{}
-		for _, e := range v.([]any) {
-			out = append(out, convert(t, dt.(*arrow.ListType).Elem(), e))
-		}
-		return out
-	case arrow.STRUCT:
-		out := map[string]any{}
-		m := v.(map[string]any)
-		for _, f := range dt.(*arrow.StructType).Fields() {
-			out[f.Name] = convert(t, f.Type, m[f.Name])
-		}
-		return out
-	}
-	t.Fatalf("no conversion for %s", dt)
-	return nil
+	return row
 }
 
 // noSecrets fails if text holds one of the simulator's credentials.

@@ -2,7 +2,6 @@ package trackvia
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -311,5 +310,4 @@ func TestCatalog(t *testing.T) {
 	if i := slices.IndexFunc(cat.Streams, func(s sdk.Stream) bool { return s.Name == "work_orders" }); !strings.Contains(cat.Streams[i].Description, `"Work Orders" (id 201)`) {
 		t.Errorf("description = %q", cat.Streams[i].Description)
 	}
-	_ = json.RawMessage(nil)
 }

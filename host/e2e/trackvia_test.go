@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
+	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -101,12 +101,9 @@ func checkTrackViaRows(t *testing.T, srv *trackviasim.Server, stream string, sch
 		byID[rid] = row
 	}
 	for i := range n {
-		rec := srv.Record(id, i)
-		want := map[string]any{}
-		for _, f := range schema.Fields() {
-			if !strings.HasPrefix(f.Name, "_quiver_") {
-				want[f.Name] = trackViaValue(t, f.Type, rec[f.Name])
-			}
+		want, err := trackviatest.Expect(schema, srv.Record(id, i))
+		if err != nil {
+			t.Fatal(err)
 		}
 		if diff := cmp.Diff(want, byID[want["id"].(int64)]); diff != "" {
 			t.Fatalf("%s record %v mismatch (-want +got):\n%s", stream, want["id"], diff)
@@ -121,62 +118,6 @@ func typeName(dt arrow.DataType) string {
 		return "list<" + typeName(l.Elem()) + ">"
 	}
 	return dt.String()
-}
-
-// trackViaValue converts a simulator value (decoded JSON, in either shape
-// vendors.md allows) into what the Parquet file holds.
-func trackViaValue(t *testing.T, dt arrow.DataType, v any) any {
-	t.Helper()
-	if v == nil {
-		return nil
-	}
-	number := func() float64 {
-		if s, ok := v.(string); ok {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatalf("number %q: %v", s, err)
-			}
-			return f
-		}
-		return v.(float64)
-	}
-	switch dt.ID() {
-	case arrow.INT64:
-		return int64(number())
-	case arrow.FLOAT64:
-		return number()
-	case arrow.STRING:
-		if f, ok := v.(float64); ok {
-			return strconv.FormatFloat(f, 'f', -1, 64)
-		}
-		return v
-	case arrow.DATE32:
-		d, err := time.Parse(time.DateOnly, v.(string)[:10])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	case arrow.TIMESTAMP:
-		ts, err := time.Parse(time.RFC3339Nano, v.(string))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ts.UTC()
-	case arrow.LIST:
-		out := []any{}
-		for _, e := range v.([]any) {
-			out = append(out, trackViaValue(t, dt.(*arrow.ListType).Elem(), e))
-		}
-		return out
-	case arrow.STRUCT:
-		out := map[string]any{}
-		for _, f := range dt.(*arrow.StructType).Fields() {
-			out[f.Name] = trackViaValue(t, f.Type, v.(map[string]any)[f.Name])
-		}
-		return out
-	}
-	t.Fatalf("no conversion for %s", dt)
-	return nil
 }
 
 // trackViaResult is the part of `quiver sync --json` the tests read.
