@@ -8,15 +8,16 @@ help. QuiverSyncOperator, a BashOperator, turns them into Airflow outcomes:
                    config error or rejected credentials need a person, and
                    retried logins can lock the account (TrackTik locks the
                    IP for 2 hours after 40 failed logins in 2 minutes)
-    75             temporary (rate limit, quota, outage): the try fails and
-                   Airflow retries it, with exponential backoff from
-                   retry_delay
+    75             temporary (rate limit, quota, outage, or another run of
+                   the source still going): the try fails and Airflow
+                   retries it, with exponential backoff from retry_delay
     1, 3, 130, 143 failed, partial or interrupted: retried the same way
 
 Every retry resumes from the last committed checkpoint, so nothing is read
 or written twice. No pool or lock is needed for safety either: quiver locks
-each source's state itself, and a second run of a source exits with 1 at
-once; max_active_runs=1 just avoids pointless overlap.
+each source's state itself, and a second run of a source exits at once
+with 75, to be retried later; max_active_runs=1 just avoids pointless
+overlap.
 
 Secrets come from Airflow Variables (masked in the logs because their names
 contain "secret" or "password") into the environment, where the ${VAR}

@@ -45,11 +45,11 @@ type exitCode struct {
 // fails when main.go has a code this list lacks, or the other way round.
 var exitCodes = []exitCode{
 	{"0", "ok", "Every selected stream is complete.", "Nothing."},
-	{"1", "failed", "A failure without a class: a plugin crashed, a file could not be written, another run holds the source's state lock, a bug.", "Retry a few times, then alert."},
+	{"1", "failed", "A failure without a class: a plugin crashed, a file could not be written, a bug.", "Retry a few times, then alert."},
 	{"2", "usage or config", "The command line or the config file is wrong (the message names the file, line and key), or the connector rejected its config.", "Fail without retrying: a person must fix the file."},
 	{"3", "partial", "Some streams failed and the others were written; the state of the written ones is committed, so the next run resumes only what is missing.", "Retry; alert if it persists."},
 	{"4", "authentication", "The vendor rejected the credentials.", "Fail without retrying: retries cannot fix a password, and some vendors lock accounts or IPs after repeated failed logins (TrackTik: 40 in 2 minutes locks the IP for 2 hours)."},
-	{"75", "temporary", "A rate limit, quota or outage outlasted the retries inside the run (EX_TEMPFAIL from sysexits.h). Completed streams are committed.", "Retry later, with backoff."},
+	{"75", "temporary", "A rate limit, quota or outage outlasted the retries inside the run, or another run still holds the source's state lock (EX_TEMPFAIL from sysexits.h). Completed streams are committed.", "Retry later, with backoff."},
 	{"130", "interrupted (SIGINT)", "Ctrl-C. What was complete is committed.", "Run again; it resumes."},
 	{"143", "terminated (SIGTERM)", "Stopped by a scheduler or an eviction. What was complete is committed.", "Run again; it resumes."},
 }
