@@ -84,7 +84,7 @@ func (s *source) eventRequest(state json.RawMessage) (rest.Request, error) {
 	if st.EventTime != "" {
 		from = st.time
 	}
-	to := s.now().UTC().Truncate(time.Millisecond)
+	to := time.Now().UTC().Truncate(time.Millisecond)
 	if to.Before(from) { // a clock behind the saved state: an empty window
 		to = from
 	}

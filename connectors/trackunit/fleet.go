@@ -102,7 +102,13 @@ func nextLink(env records.Envelope) string {
 		}
 		var links []link // encoding/json also matches "Rel" and "Href"
 		if json.Unmarshal(raw, &links) != nil {
-			return ""
+			// JSON converted from the XML may hold a lone link as an
+			// object rather than a one-item list.
+			var one link
+			if json.Unmarshal(raw, &one) != nil {
+				return ""
+			}
+			links = []link{one}
 		}
 		for _, l := range links {
 			if l.Rel == "next" || l.Rel == "Next" {

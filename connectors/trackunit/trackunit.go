@@ -23,7 +23,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"time"
 
@@ -92,9 +91,7 @@ type tuning struct {
 	policy           rest.Policy
 	accountRate      rate.Limit
 	locationInterval time.Duration
-	cache            auth.CacheOptions
 	mem              memory.Allocator
-	now              func() time.Time
 }
 
 // New returns the Trackunit IRIS connector.
@@ -118,11 +115,6 @@ func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error)
 		return nil, err
 	}
 	log := sdk.Logger(ctx).With("connector", "trackunit")
-	copts := c.tune.cache
-	copts.Logger = log
-	if copts.MaxLogins == 0 {
-		copts.MaxLogins = maxLogins
-	}
 	tokens := auth.NewCache(&auth.PasswordGrant{
 		TokenURL:     cfg.TokenURL,
 		ClientID:     cfg.ClientID,
@@ -135,7 +127,7 @@ func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error)
 		Style:  auth.InHeader,
 		Body:   auth.Form,
 		Logger: log,
-	}, copts)
+	}, auth.CacheOptions{MaxLogins: maxLogins, Logger: log})
 	pol := c.tune.policy
 	// IRIS has no replication lag after a login: a 401 means the token
 	// expired or was revoked, so it is replaced at once.
@@ -167,15 +159,12 @@ func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error)
 		every = locationInterval
 	}
 	s := &source{
-		cfg: cfg, client: client, schemas: sc, log: log,
+		cfg: cfg, client: client, schemas: sc,
 		locations: rate.NewLimiter(rate.Every(every), 1),
-		mem:       c.tune.mem, now: c.tune.now,
+		mem:       c.tune.mem,
 	}
 	if s.mem == nil {
 		s.mem = memory.NewGoAllocator()
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	return s, nil
 }
@@ -185,10 +174,8 @@ type source struct {
 	cfg       *Config
 	client    *rest.Client
 	schemas   map[string]*schemas.Stream
-	log       *slog.Logger
 	locations *rate.Limiter // the locations list's own limit
 	mem       memory.Allocator
-	now       func() time.Time
 }
 
 // Check logs in and reads one asset. It does not touch the AEMP export,
