@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
+	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/fault"
+)
+
+// capillaryEnv holds the simulator's secret as the config references it.
+var capillaryEnv = []string{"CAP_SECRET=" + capillarysim.DefaultSecret}
+
+func capillaryConfig(srv *capillarysim.Server, out, extra string) string {
+	return fmt.Sprintf(`sources:
+  - name: loyal
+    connector: capillary
+    config:
+      base_url: %s
+      key: %s
+      secret: ${CAP_SECRET}
+      start_date: "2020-01-01"
+      page_size: 4
+      requests_per_minute: 60000
+      settle_minutes: 0
+%sdestination:
+  path: %s
+state: %s
+`, srv.URL, capillarysim.DefaultKey, extra, filepath.Join(out, "data"), filepath.Join(out, "state"))
+}
+
+// capillaryFaults are the faults of the Capillary tests: every kind but
+// 429s without Retry-After, after which the connector waits 20 s (its unit
+// tests cover that wait on a test clock), and never two in a row for one
+// request, so that a request's retries take at most a second or so.
+func capillaryFaults(rate float64) fault.Options {
+	return fault.Options{Rate: rate, Seed: 7, MaxConsecutive: 1, Kinds: []fault.Kind{
+		fault.RateLimit, fault.RateLimitDate, fault.ServerError, fault.Truncate, fault.Malformed, fault.Reset, fault.Slow,
+	}}
+}
+
+// expireTokens expires every token the simulator has issued, whenever the
+// connector has a new token and at least every has passed since the last
+// time, until stop is closed. The pause, longer than one request's retries
+// (capillaryFaults), keeps two expiries from landing within one request,
+// which may renew its token only once.
+func expireTokens(srv *capillarysim.Server, every time.Duration, stop <-chan struct{}) {
+	issued := srv.Stats().TokensIssued
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if n := srv.Stats().TokensIssued; n > issued && time.Since(last) >= every {
+			srv.ExpireTokens()
+			issued, last = n, time.Now()
+		}
+	}
+}
+
+// TestCapillary_SyncWithTokenExpiry syncs customers and their transactions
+// through the real plugin while the simulator expires the tokens every
+// 1.5 seconds (498 in the status line and in 200 bodies, as numbers and
+// strings, alternately), tokens live two seconds, v1.1 numbers come as
+// strings and one-item lists as bare objects (mixed with the plain shapes),
+// and faults are on. Every record must arrive exactly once, with the
+// schema's types and the simulator's values.
+func TestCapillary_SyncWithTokenExpiry(t *testing.T) {
+	t.Parallel()
+	srv := capillarysim.NewServer(t, capillarysim.Options{
+		Seed:              3,
+		Customers:         400,
+		TokenTTL:          2 * time.Second,
+		RequestsPerMinute: capillarysim.NoRateLimit,
+		Faults:            capillaryFaults(0.12),
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, capillaryConfig(srv, out, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		expireTokens(srv, 1500*time.Millisecond, stop)
+	}()
+	r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--log-level", "debug")
+	close(stop)
+	wg.Wait()
+	if r.code != 0 {
+		t.Fatalf("quiver sync exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 40))
+	}
+	checkCapillary(t, srv, out, "customers", "user_id")
+	checkCapillary(t, srv, out, "transactions", "id")
+
+	st := srv.Stats()
+	t.Logf("token requests %d, expired %d, faults %d, pages %v", st.TokenRequests, st.ExpiredTokens, srv.Faults.Total(), st.Pages)
+	if st.ExpiredTokens < 4 {
+		t.Errorf("%d requests met an expired token; the test wants several, in both forms", st.ExpiredTokens)
+	}
+	if st.TokensIssued < 4 {
+		t.Errorf("%d tokens issued; tokens should have expired several times", st.TokensIssued)
+	}
+	if n := srv.Faults.Total(); n < 10 {
+		t.Errorf("only %d faults were injected", n)
+	}
+	checkCapillaryNoSecrets(t, out, r)
+}
+
+// TestCapillary_Incremental: a second run reads only the transactions billed
+// since the first (selected alone, so the customers are listed for it
+// anyway); across both runs every transaction is written once.
+func TestCapillary_Incremental(t *testing.T) {
+	t.Parallel()
+	srv := capillarysim.NewServer(t, capillarysim.Options{
+		Seed: 8, Customers: 60, RequestsPerMinute: capillarysim.NoRateLimit,
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, capillaryConfig(srv, out, "    streams: [transactions]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg); r.code != 0 {
+		t.Fatalf("first run exit %d\n%s", r.code, tail(r.stderr, 30))
+	}
+	before := srv.Stats().Pages["transactions"]
+	appended, err := srv.Append("transactions", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Appended transactions are billed from now on, a second apart; a run's
+	// window ends a whole second before the run starts.
+	var billed time.Time
+	for _, id := range appended {
+		b, err := time.Parse(time.DateTime, srv.Record("transactions", int(id-capillarysim.FirstTransactionID))["billing_time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.After(billed) { // the simulator's zone is UTC
+			billed = b
+		}
+	}
+	waitFor(t, 10*time.Second, "the last appended billing time to pass", func() bool {
+		return time.Now().Truncate(time.Second).After(billed.Add(time.Second))
+	})
+	r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("second run exit %d\n%s", r.code, tail(r.stderr, 30))
+	}
+	checkCapillary(t, srv, out, "transactions", "id")
+	if srv.Stats().Pages["transactions"]-before != 60 {
+		t.Errorf("second run read %d transaction pages, want one per customer", srv.Stats().Pages["transactions"]-before)
+	}
+}
+
+// TestCapillary_WrongSecret: a refused secret fails fast with exit code 4
+// after exactly one token request.
+func TestCapillary_WrongSecret(t *testing.T) {
+	t.Parallel()
+	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 1, RequestsPerMinute: capillarysim.NoRateLimit})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, capillaryConfig(srv, out, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, []string{"CAP_SECRET=not-the-secret-42"}, "sync", "-c", cfg)
+	if r.code != 4 {
+		t.Fatalf("exit code %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
+	}
+	if st := srv.Stats(); st.TokenRequests != 1 || st.AuthFailures != 1 {
+		t.Errorf("token requests %d, refusals %d; want exactly one each", st.TokenRequests, st.AuthFailures)
+	}
+	if !strings.Contains(r.stderr, "320001") {
+		t.Errorf("the error does not give Capillary's code:\n%s", tail(r.stderr, 10))
+	}
+	if strings.Contains(r.stderr+r.stdout, "not-the-secret-42") {
+		t.Error("the secret appears in the output")
+	}
+}
+
+// checkCapillary compares a stream's Parquet rows with the simulator's
+// records: every record exactly once, with the schema's types and values.
+func checkCapillary(t *testing.T, srv *capillarysim.Server, out, stream, key string) {
+	t.Helper()
+	st, err := schemas.Load("capillary", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := readStream(t, filepath.Join(out, "data", "loyal", stream))
+	n := srv.Count(stream)
+	if len(tb.rows) != n {
+		t.Errorf("%s: %d rows in %d files, want %d", stream, len(tb.rows), tb.files, n)
+	}
+	if tb.schema == nil {
+		t.Fatalf("%s: no rows", stream)
+	}
+	for _, f := range st.Schema.Fields() {
+		got, ok := tb.schema.FieldsByName(f.Name)
+		if !ok || !arrow.TypeEqual(got[0].Type, f.Type) {
+			t.Errorf("%s: column %s has type %v, want %v", stream, f.Name, got, f.Type)
+		}
+	}
+	byID := map[int64]map[string]any{}
+	for _, row := range tb.rows {
+		id := row[key].(int64)
+		if byID[id] != nil {
+			t.Errorf("%s: %s %d written twice", stream, key, id)
+		}
+		delete(row, "_quiver_run_id")
+		delete(row, "_quiver_extracted_at")
+		byID[id] = row
+	}
+	for i := range n {
+		rec := srv.Record(stream, i)
+		if stream == capillarysim.StreamTransactions {
+			user, _ := srv.TransactionUser(int64(rec["id"].(float64)))
+			rec["user_id"] = float64(user)
+		}
+		want := capillaryRow(t, st.Schema.Fields(), rec)
+		id := want[key].(int64)
+		if diff := cmp.Diff(want, byID[id]); diff != "" {
+			t.Errorf("%s %d mismatch (-want +got):\n%s", stream, id, diff)
+			return
+		}
+	}
+}
+
+// capillaryRow converts a simulator record (decoded JSON, plain shapes)
+// into the values its Parquet row should hold, as readStream gives them.
+func capillaryRow(t *testing.T, fields []arrow.Field, rec map[string]any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, f := range fields {
+		key := f.Name
+		if k, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {
+			key = k
+		}
+		out[f.Name] = capillaryValue(t, f.Type, rec[key])
+	}
+	return out
+}
+
+func capillaryValue(t *testing.T, dt arrow.DataType, v any) any {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	switch dt := dt.(type) {
+	case *arrow.Int64Type:
+		return int64(v.(float64))
+	case *arrow.TimestampType:
+		s := v.(string)
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			ts, err = time.Parse(time.DateTime, s) // v1.1: the org's wall clock, UTC here
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.UTC()
+	case *arrow.ListType:
+		items := []any{}
+		for _, e := range v.([]any) {
+			items = append(items, capillaryValue(t, dt.Elem(), e))
+		}
+		return items
+	case *arrow.StructType:
+		return capillaryRow(t, dt.Fields(), v.(map[string]any))
+	}
+	return v // float64, bool, string
+}
+
+// checkCapillaryNoSecrets fails if the secret or a token appears in
+// quiver's output, logs or files.
+func checkCapillaryNoSecrets(t *testing.T, dir string, r result) {
+	t.Helper()
+	// Every JWT the simulator issues starts with its fixed header.
+	const jwtPrefix = "eyJhbGciOiJIUzI1NiIs"
+	for _, s := range []string{capillarysim.DefaultSecret, jwtPrefix} {
+		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+			t.Errorf("a secret or token appears in quiver's output or logs")
+		}
+	}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || filepath.Base(path) == "quiver.yaml" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(b), capillarysim.DefaultSecret) || strings.Contains(string(b), jwtPrefix) {
+			t.Errorf("file %s holds a secret or token", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
