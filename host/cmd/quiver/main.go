@@ -3,8 +3,15 @@
 //
 // Exit codes are part of its interface: 0 ok, 1 failed, 2 usage or config,
 // 3 partial (some streams failed), 4 authentication, 75 temporary (rate
-// limit, quota, outage: retry later), 130 interrupted (SIGINT), 143
-// terminated (SIGTERM).
+// limit, quota, outage, or another run holds the state lock: retry later),
+// 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+//
+// On SIGINT or SIGTERM quiver stops reading, commits every file its
+// checkpoints cover together with their state, writes the run manifest and
+// exits; the next run goes on from there. A second signal exits at once
+// (committed files and state stay valid; the next run finishes a commit it
+// finds half done). Plugins ignore the terminal's SIGINT (go-plugin), so
+// Ctrl-C reaches only the host, which ends them after committing.
 package main
 
 import (

@@ -87,8 +87,13 @@ func newStateShow(g *globals) *cobra.Command {
 // loadStates reads the state of every configured source, then of sources
 // that have state but are no longer configured. It creates nothing.
 func loadStates(cfg *host.Config) ([]*sourceState, error) {
+	out := []*sourceState{}
 	if _, err := os.Stat(cfg.State); errors.Is(err, fs.ErrNotExist) {
-		return []*sourceState{}, nil
+		for i := range cfg.Sources {
+			sc := &cfg.Sources[i]
+			out = append(out, &sourceState{Source: sc.Name, Connector: sc.Connector, Streams: []streamState{}, cfg: sc})
+		}
+		return out, nil
 	}
 	store, err := state.Open(cfg.State)
 	if err != nil {
@@ -98,7 +103,6 @@ func loadStates(cfg *host.Config) ([]*sourceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []*sourceState{}
 	add := func(name string, sc *host.SourceConfig) error {
 		st, err := store.Load(name)
 		if err != nil {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/host/state"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	locked := fmt.Errorf("%w; try again: %w", &state.LockedError{Source: "acme"}, protocol.ErrTemporary)
+	for _, tt := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"ok", nil, exitOK},
+		{"failed", errors.New("boom"), exitFailed},
+		{"usage", &usageError{"bad flag"}, exitUsage},
+		{"config", fmt.Errorf("x: %w", protocol.ErrConfig), exitUsage},
+		{"auth", fmt.Errorf("x: %w", protocol.ErrAuth), exitAuth},
+		{"temporary", fmt.Errorf("x: %w", protocol.ErrTemporary), exitTemporary},
+		{"state locked by another run", locked, exitTemporary},
+		{"partial", &host.PartialError{Err: errors.New("one stream")}, exitPartial},
+		{"interrupted", errors.Join(fmt.Errorf("interrupted: %w", protocol.ErrCanceled), errors.New("x")), exitInterrupted},
+		{"context", context.Canceled, exitInterrupted},
+	} {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%s: %v) = %d, want %d", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestConsole(t *testing.T) {
+	t.Parallel()
+	var base, bars bytes.Buffer
+	c := newConsole(&base)
+	fmt.Fprint(c, "one\n")
+	c.route(&bars)
+	fmt.Fprint(c, "two\n")
+	c.route(failing{})
+	fmt.Fprint(c, "three\n") // the container has stopped: straight to the terminal
+	c.route(nil)
+	fmt.Fprint(c, "four\n")
+	if got, want := base.String(), "one\nthree\nfour\n"; got != want {
+		t.Errorf("terminal got %q, want %q", got, want)
+	}
+	if got, want := bars.String(), "two\n"; got != want {
+		t.Errorf("bars got %q, want %q", got, want)
+	}
+	if isTerminal(c) || canDrawBars(c) {
+		t.Error("a buffer is not a terminal")
+	}
+}
+
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, errors.New("done") }
+
+func TestThousands(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestStateCommands runs `quiver state` against a state folder written by
+// the state package, without plugins or secrets.
+func TestStateCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "quiver.yaml")
+	text := fmt.Sprintf("sources:\n  - name: acme\n    connector: tracktik\n    config: {password: \"${QUIVER_TEST_UNSET_PASSWORD}\"}\n"+
+		"  - name: globex\n    connector: tracktik\nstate: %s\n", filepath.Join(dir, "state"))
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run1 := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), args, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, out, _ := run1("state", "show", "-c", cfg); code != 0 || !strings.Contains(out, "no state") {
+		t.Errorf("state show without state: exit %d\n%s", code, out)
+	}
+	store, err := state.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := store.Load("acme")
+	src.Streams["employees"] = &state.Stream{State: []byte(`{"id":42}`), Mode: "incremental", RunID: "r1"}
+	src.Streams["clients"] = &state.Stream{State: []byte(`{"id":7}`), Mode: "full_refresh", RunID: "r1"}
+	if err := store.Save(src); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run1("state", "show", "-c", cfg)
+	rows := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		rows[strings.Join(strings.Fields(l), " ")] = true
+	}
+	for _, want := range []string{
+		"SOURCE STREAM MODE UPDATED RUN STATE",
+		`acme clients full_refresh - r1 {"id":7}`,
+		`acme employees incremental - r1 {"id":42}`,
+		"globex - - - - no state: the next run reads everything",
+	} {
+		if code != 0 || !rows[want] {
+			t.Errorf("state show: exit %d, no row %q\n%s%s", code, want, out, errOut)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"state"}, exitUsage, "show or reset"},
+		{[]string{"state", "reset", "-c", cfg}, exitUsage, "needs a source name"},
+		{[]string{"state", "reset", "initech", "-c", cfg}, exitUsage, `no source "initech"`},
+		{[]string{"state", "reset", "acme", "shifts", "-c", cfg}, exitUsage, "has no state for shifts (it has: clients, employees)"},
+		{[]string{"state", "reset", "acme", "employees", "-c", cfg}, exitOK, ""},
+	} {
+		code, _, errOut := run1(tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("quiver %s: exit %d %q, want %d %q", strings.Join(tt.args, " "), code, errOut, tt.code, tt.want)
+		}
+	}
+	got, _ := store.Load("acme")
+	if got.Streams["employees"] != nil || got.Streams["clients"] == nil {
+		t.Errorf("after reset of employees: %v", got.Streams)
+	}
+	release, err := store.Lock("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if code, _, errOut := run1("state", "reset", "acme", "-c", cfg); code != exitTemporary || !strings.Contains(errOut, "holds the lock") {
+		t.Errorf("state reset while locked: exit %d %q, want 75", code, errOut)
+	}
+}
