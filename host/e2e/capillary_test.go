@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -120,7 +119,8 @@ func TestCapillary_SyncWithTokenExpiry(t *testing.T) {
 	if n := srv.Faults.Total(); n < 10 {
 		t.Errorf("only %d faults were injected", n)
 	}
-	checkCapillaryNoSecrets(t, out, r)
+	// Every JWT the simulator issues starts with its fixed header.
+	checkNoLeaks(t, out, []string{capillarysim.DefaultSecret, "eyJhbGciOiJIUzI1NiIs"}, r)
 }
 
 // TestCapillary_Incremental: a second run reads only the transactions billed
@@ -230,7 +230,7 @@ func checkCapillary(t *testing.T, srv *capillarysim.Server, out, stream, key str
 			user, _ := srv.TransactionUser(int64(rec["id"].(float64)))
 			rec["user_id"] = float64(user)
 		}
-		want := capillaryRow(t, st.Schema.Fields(), rec)
+		want := jsonRow(t, st.Schema.Fields(), rfc3339Times(rec).(map[string]any))
 		id := want[key].(int64)
 		if diff := cmp.Diff(want, byID[id]); diff != "" {
 			t.Errorf("%s %d mismatch (-want +got):\n%s", stream, id, diff)
@@ -239,76 +239,23 @@ func checkCapillary(t *testing.T, srv *capillarysim.Server, out, stream, key str
 	}
 }
 
-// capillaryRow converts a simulator record (decoded JSON, plain shapes)
-// into the values its Parquet row should hold, as readStream gives them.
-func capillaryRow(t *testing.T, fields []arrow.Field, rec map[string]any) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	for _, f := range fields {
-		key := f.Name
-		if k, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {
-			key = k
+// rfc3339Times returns v (decoded JSON) with every v1.1 time, the org's
+// wall clock without an offset ("2006-01-02 15:04:05", UTC in these tests),
+// rewritten in RFC 3339 as jsonRow expects.
+func rfc3339Times(v any) any {
+	switch v := v.(type) {
+	case string:
+		if ts, err := time.Parse(time.DateTime, v); err == nil {
+			return ts.Format(time.RFC3339)
 		}
-		out[f.Name] = capillaryValue(t, f.Type, rec[key])
-	}
-	return out
-}
-
-func capillaryValue(t *testing.T, dt arrow.DataType, v any) any {
-	t.Helper()
-	if v == nil {
-		return nil
-	}
-	switch dt := dt.(type) {
-	case *arrow.Int64Type:
-		return int64(v.(float64))
-	case *arrow.TimestampType:
-		s := v.(string)
-		ts, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			ts, err = time.Parse(time.DateTime, s) // v1.1: the org's wall clock, UTC here
+	case map[string]any:
+		for k, e := range v {
+			v[k] = rfc3339Times(e)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ts.UTC()
-	case *arrow.ListType:
-		items := []any{}
-		for _, e := range v.([]any) {
-			items = append(items, capillaryValue(t, dt.Elem(), e))
-		}
-		return items
-	case *arrow.StructType:
-		return capillaryRow(t, dt.Fields(), v.(map[string]any))
-	}
-	return v // float64, bool, string
-}
-
-// checkCapillaryNoSecrets fails if the secret or a token appears in
-// quiver's output, logs or files.
-func checkCapillaryNoSecrets(t *testing.T, dir string, r result) {
-	t.Helper()
-	// Every JWT the simulator issues starts with its fixed header.
-	const jwtPrefix = "eyJhbGciOiJIUzI1NiIs"
-	for _, s := range []string{capillarysim.DefaultSecret, jwtPrefix} {
-		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
-			t.Errorf("a secret or token appears in quiver's output or logs")
+	case []any:
+		for i, e := range v {
+			v[i] = rfc3339Times(e)
 		}
 	}
-	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || filepath.Base(path) == "quiver.yaml" {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if strings.Contains(string(b), capillarysim.DefaultSecret) || strings.Contains(string(b), jwtPrefix) {
-			t.Errorf("file %s holds a secret or token", path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return v
 }
