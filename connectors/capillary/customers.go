@@ -35,19 +35,23 @@ func (c *Config) customers(sc *schemas.Stream) *rest.Stream {
 		Request: func(json.RawMessage) (rest.Request, error) {
 			return rest.Request{Path: searchPath, Query: url.Values{"q": {searchAll}}}, nil
 		},
-		Info: customersInfo,
+		Info: pageInfo("pagination.total"),
 	}
 }
 
-// customersInfo reads the v2 pagination envelope.
-func customersInfo(p *records.Page) rest.PageInfo {
-	rows := int(p.Record.NumRows())
-	info := rest.PageInfo{Items: rows}
-	if total, ok := p.Envelope.Int("pagination.total"); ok {
-		info.Total = int(total)
+// pageInfo returns the Info of a listing whose total is the envelope
+// value at totalPath (a number or a numeric string), and whose records have
+// their int64 id first.
+func pageInfo(totalPath string) func(p *records.Page) rest.PageInfo {
+	return func(p *records.Page) rest.PageInfo {
+		rows := int(p.Record.NumRows())
+		info := rest.PageInfo{Items: rows}
+		if total, ok := p.Envelope.Int(totalPath); ok {
+			info.Total = int(total)
+		}
+		if ids, ok := p.Record.Column(0).(*array.Int64); ok && rows > 0 {
+			info.Fingerprint = fmt.Sprintf("%d-%d", ids.Value(0), ids.Value(rows-1))
+		}
+		return info
 	}
-	if ids, ok := p.Record.Column(0).(*array.Int64); ok && rows > 0 {
-		info.Fingerprint = fmt.Sprintf("%d-%d", ids.Value(0), ids.Value(rows-1))
-	}
-	return info
 }

@@ -79,72 +79,48 @@ type status struct {
 func readStatus(body []byte) status {
 	var st status
 	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return st
-	}
-	for dec.PeekKind() == '"' {
-		name, err := dec.ReadToken()
-		if err != nil {
-			return st
-		}
-		switch name.String() {
+	members(dec, func(name string) bool {
+		switch name {
 		case "response":
-			readResponse(dec, &st)
-			return st
+			members(dec, func(name string) bool {
+				switch name {
+				case "status":
+					st.code, st.found = codeIn(dec)
+					return st.found && st.code == codeAllFailed // the item status says why
+				case "customer":
+					members(dec, func(name string) bool {
+						if name != "item_status" {
+							return dec.SkipValue() == nil
+						}
+						st.item, _ = codeIn(dec)
+						return false
+					})
+					return false
+				}
+				return dec.SkipValue() == nil
+			})
+			return false
 		case "errors":
 			v, err := dec.ReadValue()
-			if err != nil {
-				return st
-			}
-			st.v2Errors = len(apiErrors(json.RawMessage(v))) > 0
-		default:
-			if dec.SkipValue() != nil {
-				return st
-			}
+			st.v2Errors = err == nil && len(apiErrors(json.RawMessage(v))) > 0
+			return err == nil
 		}
-	}
+		return dec.SkipValue() == nil
+	})
 	return st
 }
 
-// readResponse reads the members of a v1.1 "response" object up to what
-// st needs.
-func readResponse(dec *jsontext.Decoder, st *status) {
+// members reads the next value, which should be an object, calling member
+// with each name; member reads the value and says whether to go on. It
+// stops early, without an error, at anything unexpected.
+func members(dec *jsontext.Decoder, member func(name string) bool) {
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return
 	}
 	for dec.PeekKind() == '"' {
 		name, err := dec.ReadToken()
-		if err != nil {
+		if err != nil || !member(name.String()) {
 			return
-		}
-		switch name.String() {
-		case "status":
-			st.code, st.found = codeIn(dec)
-			if st.found && st.code != codeAllFailed {
-				return
-			}
-		case "customer":
-			if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
-				return
-			}
-			for dec.PeekKind() == '"' {
-				key, err := dec.ReadToken()
-				if err != nil {
-					return
-				}
-				if key.String() == "item_status" {
-					st.item, _ = codeIn(dec)
-					return
-				}
-				if dec.SkipValue() != nil {
-					return
-				}
-			}
-			return
-		default:
-			if dec.SkipValue() != nil {
-				return
-			}
 		}
 	}
 }

@@ -6,11 +6,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow/array"
-
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
-	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
@@ -44,9 +41,10 @@ func (c *Config) transactions(sc *schemas.Stream, parent *rest.Stream, now func(
 		Records:     []string{"response", "customer", "transactions", "transaction"},
 		Pager:       rest.LimitOffset{Limit: c.PageSize},
 		Request:     c.transactionsRequest,
-		Info:        transactionsInfo,
-		Gone:        gone,
-		Window:      func(last json.RawMessage) (json.RawMessage, error) { return c.window(last, now()) },
+		// response.customer.count: the customer's transactions in the window.
+		Info:   pageInfo("response.customer.count"),
+		Gone:   gone,
+		Window: func(last json.RawMessage) (json.RawMessage, error) { return c.window(last, now()) },
 	}
 }
 
@@ -102,18 +100,4 @@ func (c *Config) transactionsRequest(customer rest.ParentKey, raw json.RawMessag
 		"order":      {"asc"},
 	}
 	return rest.Request{Path: transactionsPath, Query: q}, nil
-}
-
-// transactionsInfo reads the v1.1 envelope: response.customer.count is the
-// customer's transactions in the window, as a number or a string.
-func transactionsInfo(p *records.Page) rest.PageInfo {
-	rows := int(p.Record.NumRows())
-	info := rest.PageInfo{Items: rows}
-	if total, ok := p.Envelope.Int("response.customer.count"); ok {
-		info.Total = int(total)
-	}
-	if ids, ok := p.Record.Column(0).(*array.Int64); ok && rows > 0 {
-		info.Fingerprint = fmt.Sprintf("%d-%d", ids.Value(0), ids.Value(rows-1))
-	}
-	return info
 }

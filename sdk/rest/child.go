@@ -692,23 +692,22 @@ func constant(mem memory.Allocator, dt arrow.DataType, v any, n int) arrow.Array
 	b.Reserve(n)
 	switch b := b.(type) {
 	case *array.Int64Builder:
-		for range n {
-			b.Append(v.(int64))
-		}
+		repeat(b.Append, v.(int64), n)
 	case *array.Float64Builder:
-		for range n {
-			b.Append(v.(float64))
-		}
+		repeat(b.Append, v.(float64), n)
 	case *array.BooleanBuilder:
-		for range n {
-			b.Append(v.(bool))
-		}
+		repeat(b.Append, v.(bool), n)
 	case *array.StringBuilder:
-		for range n {
-			b.Append(v.(string))
-		}
+		repeat(b.Append, v.(string), n)
 	}
 	return b.NewArray()
+}
+
+// repeat calls add(v) n times.
+func repeat[T any](add func(T), v T, n int) {
+	for range n {
+		add(v)
+	}
 }
 
 // collect receives the workers' results until they are all done, and
