@@ -3,7 +3,6 @@ package host
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -221,14 +220,4 @@ func isPartitionDir(name string) bool {
 	}
 	_, err := time.Parse(time.DateOnly, v)
 	return err == nil
-}
-
-// sortedDirs returns the keys of m, sorted, for a stable commit order.
-func sortedDirs[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

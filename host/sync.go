@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -690,7 +691,7 @@ func (r *streamRun) commit() error {
 		return nil
 	}
 	var errs []error
-	for _, dir := range sortedDirs(r.parts) {
+	for _, dir := range slices.Sorted(maps.Keys(r.parts)) {
 		p := r.parts[dir]
 		delete(r.parts, dir)
 		if len(errs) > 0 || p.Rows() == 0 {

@@ -84,8 +84,16 @@ func quiver(ctx context.Context, t *testing.T, env []string, args ...string) res
 // channel when it exits.
 func startQuiver(ctx context.Context, t *testing.T, env []string, args ...string) (*exec.Cmd, <-chan result) {
 	t.Helper()
+	return startQuiverWith(ctx, t, func(*exec.Cmd) {}, env, args...)
+}
+
+// startQuiverWith is startQuiver with a hook that adjusts the command
+// before it starts (its SysProcAttr, say).
+func startQuiverWith(ctx context.Context, t *testing.T, adjust func(*exec.Cmd), env []string, args ...string) (*exec.Cmd, <-chan result) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "quiver"), args...)
 	cmd.Env = append(os.Environ(), env...)
+	adjust(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -401,28 +400,9 @@ func TestUX_FullRefreshFailureKeepsSnapshot(t *testing.T) {
 // receives the SIGINT too).
 func startGroup(ctx context.Context, t *testing.T, env []string, args ...string) (*exec.Cmd, <-chan result) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "quiver"), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start quiver: %v", err)
-	}
-	done := make(chan result, 1)
-	go func() {
-		err := cmd.Wait()
-		r := result{stdout: stdout.String(), stderr: stderr.String(), code: -1}
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			r.code = 0
-		case errors.As(err, &exit):
-			r.code = exit.ExitCode()
-		}
-		done <- r
-	}()
-	return cmd, done
+	return startQuiverWith(ctx, t, func(cmd *exec.Cmd) {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}, env, args...)
 }
 
 // TestUX_InterruptAndResume: Ctrl-C (SIGINT to the whole process group, as

@@ -38,6 +38,16 @@ func decodePage(t *testing.T, mem memory.Allocator, body string) *records.Page {
 	return p
 }
 
+// newTestWatermark returns the Watermark of decl over watermarkSchema.
+func newTestWatermark(t *testing.T, decl schemas.Watermark) *Watermark {
+	t.Helper()
+	wm, err := NewWatermark(&decl, watermarkSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wm
+}
+
 func TestWatermark(t *testing.T) {
 	t.Parallel()
 	const rows = `[{"id":5,"code":"b","day":"2024-03-01","at":"2024-03-01T10:00:00.5Z"},
@@ -72,10 +82,7 @@ func TestWatermark(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			wm, err := NewWatermark(&tt.decl, watermarkSchema())
-			if err != nil {
-				t.Fatal(err)
-			}
+			wm := newTestWatermark(t, tt.decl)
 			q := url.Values{}
 			if err := wm.Filter(q, json.RawMessage(tt.prev)); err != nil {
 				t.Fatalf("Filter(%s): %v", tt.prev, err)
@@ -123,13 +130,10 @@ func TestWatermark_Errors(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			wm, err := NewWatermark(&tt.decl, watermarkSchema())
-			if err != nil {
-				t.Fatal(err)
-			}
+			wm := newTestWatermark(t, tt.decl)
 			p := decodePage(t, mem, tt.body)
 			defer p.Record.Release()
-			_, err = wm.Checkpoint(json.RawMessage(tt.prev), p)
+			_, err := wm.Checkpoint(json.RawMessage(tt.prev), p)
 			if err == nil {
 				err = wm.Filter(url.Values{}, json.RawMessage(tt.prev))
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -115,7 +116,7 @@ func loadStates(cfg *host.Config) ([]*sourceState, error) {
 		if !st.UpdatedAt.IsZero() {
 			ss.UpdatedAt = &st.UpdatedAt
 		}
-		for _, n := range sortedKeys(st.Streams) {
+		for _, n := range slices.Sorted(maps.Keys(st.Streams)) {
 			s := st.Streams[n]
 			es := streamState{Stream: n, Mode: s.Mode, State: s.State, RunID: s.RunID}
 			if !s.UpdatedAt.IsZero() {
@@ -260,7 +261,7 @@ func (g *globals) stateReset(cfg *host.Config, source string, streams []string) 
 	}
 	if len(missing) > 0 {
 		return &usageError{fmt.Sprintf("state reset: source %q has no state for %s (it has: %s)",
-			source, strings.Join(missing, ", "), strings.Join(sortedKeys(st.Streams), ", "))}
+			source, strings.Join(missing, ", "), strings.Join(slices.Sorted(maps.Keys(st.Streams)), ", "))}
 	}
 	if err := store.Reset(source, streams...); err != nil {
 		return err
@@ -275,13 +276,4 @@ func (g *globals) stateReset(cfg *host.Config, source string, streams []string) 
 	fmt.Fprintf(g.stdout, "%s: state reset for %s; the next run reads from the start.\n", source, what)
 	fmt.Fprintf(g.stdout, "Files already written stay: an incremental run appends to them (so records repeat); `quiver sync --full-refresh` replaces them instead.\n")
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
