@@ -511,3 +511,47 @@ func TestParentKeyString(t *testing.T) {
 		}
 	}
 }
+
+// cancelWriter cancels the read at its first checkpoint.
+type cancelWriter struct {
+	*familyWriter
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Checkpoint(ctx context.Context, stream string, st json.RawMessage) error {
+	w.cancel()
+	return w.familyWriter.Checkpoint(ctx, stream, st)
+}
+
+// TestChildCancel: cancelling the read mid-way ends the child stream as
+// Incomplete, promptly, without leaking goroutines or memory.
+func TestChildCancel(t *testing.T) {
+	t.Parallel()
+	parents := make([]string, 60)
+	for i := range parents {
+		parents[i] = strconv.Itoa(i + 1)
+	}
+	_, srv := newFamilyAPI(t, parents...)
+	_, ch := family(4)
+	ch.BatchRows = 2
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c, err := New(Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelWriter{familyWriter: newFamilyWriter(), cancel: cancel}
+	req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "children", Mode: sdk.Incremental}}}
+	if err := ReadAll(ctx, c, nil, []*Child{ch}, req, w, ReadOptions{Allocator: mem}); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.status["children"]; st.State != sdk.Incomplete {
+		t.Errorf("status %v (%v), want Incomplete", st.State, st.Err)
+	}
+	if n := len(w.rows["children"]); n >= 120 {
+		t.Errorf("%d rows written after the cancel, want fewer than all", n)
+	}
+}
