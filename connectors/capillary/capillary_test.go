@@ -712,3 +712,66 @@ func TestHeaders(t *testing.T) {
 		t.Errorf("headers mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestTokenResponses(t *testing.T) {
+	t.Parallel()
+	g := &grant{secret: "the-secret-value", now: func() time.Time { return simStart }}
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		class  error         // nil: a token
+		expiry time.Duration // after simStart, for a token
+	}{
+		{"ttlSeconds", 200, `{"data":{"accessToken":"abc","ttlSeconds":300},"errors":null}`, nil, 5 * time.Minute},
+		{"ttlSeconds as a string", 200, `{"data":{"accessToken":"abc","ttlSeconds":"60"},"errors":[]}`, nil, time.Minute},
+		{"no lifetime: the default", 200, `{"data":{"accessToken":"abc"}}`, nil, 0},
+		{"bad credentials, 401", 401, `{"data":null,"errors":[{"code":320001,"message":"Invalid client key and secret"}]}`, sdk.ErrAuth, 0},
+		{"bad credentials, 200, string code", 200, `{"data":null,"errors":[{"code":"320001","message":"Invalid client key and secret"}]}`, sdk.ErrAuth, 0},
+		{"another refusal as a bare object", 400, `{"data":null,"errors":{"code":400,"message":"Invalid request body"}}`, sdk.ErrAuth, 0},
+		{"no token", 200, `{"data":{},"errors":null}`, sdk.ErrConfig, 0},
+		{"not a token endpoint", 404, `<html>Not Found</html>`, sdk.ErrConfig, 0},
+		{"gateway refusal", 403, `Forbidden`, sdk.ErrAuth, 0},
+		{"cut off", 200, `{"data":{"accessTok`, rest.ErrMalformed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tok, err := g.parse(&rest.Response{StatusCode: tt.status, Body: []byte(tt.body)})
+			if tt.class != nil {
+				if !errors.Is(err, tt.class) {
+					t.Fatalf("parse = %v, want %v", err, tt.class)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parse = %v", err)
+			}
+			var want time.Time
+			if tt.expiry > 0 {
+				want = simStart.Add(tt.expiry)
+			}
+			if tok.Value.Reveal() != "abc" || !tok.Expiry.Equal(want) {
+				t.Errorf("token expires %v, want %v", tok.Expiry, want)
+			}
+		})
+	}
+}
+
+// FuzzReadStatus: any body is classified without a panic.
+func FuzzReadStatus(f *testing.F) {
+	for _, s := range []string{
+		`{"response":{"status":{"success":"true","code":"498"}}}`,
+		`{"response":{"status":{"code":500},"customer":{"item_status":{"code":"1012"}}}}`,
+		`{"pagination":{"total":3},"data":[],"errors":[{"code":8015}]}`,
+		`{"response":[1,2],"errors":{}}`,
+		`[`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		resp := &rest.Response{StatusCode: 200, Body: body}
+		_ = classify(resp)
+		_ = gone(resp)
+	})
+}
