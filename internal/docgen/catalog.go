@@ -175,6 +175,7 @@ func flatten(fields []arrow.Field, prefix string, depth int) []column {
 	return out
 }
 
+// columnOf describes field f, shown as name at nesting depth.
 func columnOf(f arrow.Field, name string, depth int) column {
 	c := column{Name: name, Depth: depth, Arrow: arrowType(f.Type), DuckDB: duckType(f.Type), DuckShort: duckShort(f.Type), Nullable: f.Nullable}
 	if v, ok := f.Metadata.GetValue(schemas.MetaJSON); ok {

@@ -47,6 +47,7 @@ func main() {
 	}
 }
 
+// options are the command line flags.
 type options struct {
 	root   string
 	check  bool

@@ -166,8 +166,12 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"codes": codes,
 	"join":  strings.Join,
 	"trim":  strings.TrimSpace,
-	"lower": strings.ToLower,
-	"list":  func(xs ...string) []string { return xs },
+	"rest": func(xs []string) []string {
+		if len(xs) == 0 {
+			return nil
+		}
+		return xs[1:]
+	},
 	"flagName": func(f cliFlag) string {
 		s := "--" + f.Name
 		if f.Type != "" {
