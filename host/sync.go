@@ -151,11 +151,15 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	for _, s := range runs {
 		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector, Streams: []*StreamResult{}}
 		res.Sources = append(res.Sources, s.res)
-		if err := s.run(ctx); err != nil {
+		err := s.run(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil && isCancel(err):
+			s.res.Status = "interrupted" // not a failure of the source: the run was stopped
+		case err != nil:
 			s.res.Status = "failed"
 			s.res.Error = err.Error()
 			errs = append(errs, fmt.Errorf("source %s: %w", s.cfg.Name, err))
-		} else if s.res.Status == "" {
+		case s.res.Status == "":
 			s.res.Status = "ok"
 		}
 		if ctx.Err() != nil {
@@ -226,6 +230,21 @@ func lockSources(store *state.Store, runs []*sourceRun) (release func() error, e
 	return release, nil
 }
 
+// isCancel reports whether err is only the cancellation of the run: every
+// error it joins is a cancellation, so that a real failure that happened
+// while the run stopped (a commit that could not be written) still counts.
+func isCancel(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !isCancel(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, protocol.ErrCanceled)
+}
+
 // PartialError says some streams failed while others were written.
 type PartialError struct{ Err error }
 
@@ -254,7 +273,7 @@ func outcome(ctx context.Context, res *Result, errs []error) (string, error) {
 	err := errors.Join(errs...)
 	switch {
 	case ctx.Err() != nil:
-		return "interrupted", errors.Join(fmt.Errorf("interrupted: %w", protocol.ErrCanceled), err)
+		return "interrupted", errors.Join(fmt.Errorf("interrupted: files and state are committed up to each stream's last checkpoint, and the next run goes on from there: %w", protocol.ErrCanceled), err)
 	case err == nil && failed == 0:
 		return "ok", nil
 	case errors.Is(err, protocol.ErrConfig) || errors.Is(err, protocol.ErrAuth) || errors.Is(err, protocol.ErrTemporary):

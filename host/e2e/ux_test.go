@@ -450,12 +450,18 @@ func TestUX_InterruptAndResume(t *testing.T) {
 			if stopped > 20*time.Second {
 				t.Errorf("quiver took %v to stop", stopped)
 			}
+			if tt.sig == syscall.SIGINT && strings.Contains(r.stderr, "signal: interrupt") {
+				t.Errorf("the plugin died of the terminal's SIGINT; go-plugin plugins ignore it\n%s", tail(r.stderr, 10))
+			}
+			if !strings.Contains(r.stderr, "the next run goes on from there") || strings.Contains(r.stderr, "context canceled") {
+				t.Errorf("the message after %v does not say the run can go on, or reports the cancellation as an error:\n%s", tt.sig, tail(r.stderr, 5))
+			}
 			var res runResult
 			if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 				t.Fatalf("--json after %v: %v\n%s", tt.sig, err, r.stdout)
 			}
 			st := res.stream("employees")
-			if res.Status != "interrupted" || st == nil || st.Status != "incomplete" {
+			if res.Status != "interrupted" || res.Sources[0].Status != "interrupted" || res.Sources[0].Error != "" || st == nil || st.Status != "incomplete" {
 				t.Errorf("summary after %v: status %q, stream %+v", tt.sig, res.Status, st)
 			}
 			// The committed files hold a prefix of the ids, each once, and
