@@ -67,6 +67,7 @@ func (g *grant) Fetch(ctx context.Context, _ *auth.Token) (*auth.Token, error) {
 		return nil, fmt.Errorf("capillary: token request: %w", err)
 	}
 	var tok *auth.Token
+	// Do's errors start "rest: capillary: token request: ".
 	err = g.client.Do(ctx, rest.Request{Method: http.MethodPost, Path: tokenPath, Body: body, Label: "token request"},
 		func(resp *rest.Response) error {
 			var err error
@@ -74,7 +75,7 @@ func (g *grant) Fetch(ctx context.Context, _ *auth.Token) (*auth.Token, error) {
 			return err
 		})
 	if err != nil {
-		return nil, fmt.Errorf("capillary: %w", err)
+		return nil, err
 	}
 	return tok, nil
 }

@@ -149,10 +149,8 @@ func (s *source) Check(ctx context.Context) error {
 		Query: url.Values{"q": {searchAll}, "limit": {"1"}, "offset": {"0"}},
 		Label: "check",
 	}, nil)
-	if err != nil {
-		return fmt.Errorf("capillary: check: %w", err)
-	}
-	return nil
+	// Do's errors start "rest: capillary: check: ".
+	return err
 }
 
 // Discover returns the static streams.
