@@ -594,6 +594,11 @@ func TestUX_State(t *testing.T) {
 	if st := again.stream("clients"); compact(st.StateBefore) != compact(run.stream("clients").StateAfter) || st.Records != 0 {
 		t.Errorf("clients, not reset: %+v", st)
 	}
+
+	// --quiet: no progress, no summary, nothing on either stream.
+	if r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "-q", "--progress-every", "10ms"); r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("sync -q: exit %d, stdout %q, stderr %q; want nothing", r.code, r.stdout, tail(r.stderr, 5))
+	}
 }
 
 // TestUX_ProgressLines: without a terminal, a log line per running stream
