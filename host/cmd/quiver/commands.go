@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -133,12 +134,15 @@ func configFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVarP(path, "config", "c", "quiver.yaml", "config file")
 }
 
-func newCheck(g *globals) *cobra.Command {
+// configCommand returns a command that loads -c FILE and calls run with
+// the config and the host logger.
+func configCommand(g *globals, use, short string, run func(ctx context.Context, cfg *host.Config, log *slog.Logger) error) *cobra.Command {
 	var path string
+	name, _, _ := strings.Cut(use, " ")
 	cmd := &cobra.Command{
-		Use:   "check -c FILE",
-		Short: "Validate the config and test each source's credentials with one request",
-		Args:  exactArgs(0, "check takes no arguments; the config file goes in -c FILE"),
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(0, name+" takes no arguments; the config file goes in -c FILE"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := g.logger()
 			if err != nil {
@@ -148,7 +152,17 @@ func newCheck(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results, err := host.Check(cmd.Context(), cfg, g.plugins(log))
+			return run(cmd.Context(), cfg, log)
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+func newCheck(g *globals) *cobra.Command {
+	return configCommand(g, "check -c FILE", "Validate the config and test each source's credentials with one request",
+		func(ctx context.Context, cfg *host.Config, log *slog.Logger) error {
+			results, err := host.Check(ctx, cfg, g.plugins(log))
 			if g.jsonOut {
 				if jerr := printJSON(g.stdout, results); jerr != nil {
 					return jerr
@@ -163,28 +177,13 @@ func newCheck(g *globals) *cobra.Command {
 				}
 			}
 			return err
-		},
-	}
-	configFlag(cmd, &path)
-	return cmd
+		})
 }
 
 func newDiscover(g *globals) *cobra.Command {
-	var path string
-	cmd := &cobra.Command{
-		Use:   "discover -c FILE",
-		Short: "List each source's streams with their columns and types",
-		Args:  exactArgs(0, "discover takes no arguments; the config file goes in -c FILE"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := g.logger()
-			if err != nil {
-				return err
-			}
-			cfg, err := host.LoadConfig(path)
-			if err != nil {
-				return err
-			}
-			cats, err := host.Discover(cmd.Context(), cfg, g.plugins(log))
+	return configCommand(g, "discover -c FILE", "List each source's streams with their columns and types",
+		func(ctx context.Context, cfg *host.Config, log *slog.Logger) error {
+			cats, err := host.Discover(ctx, cfg, g.plugins(log))
 			if g.jsonOut {
 				if jerr := printJSON(g.stdout, cats); jerr != nil {
 					return jerr
@@ -205,10 +204,7 @@ func newDiscover(g *globals) *cobra.Command {
 				}
 			}
 			return err
-		},
-	}
-	configFlag(cmd, &path)
-	return cmd
+		})
 }
 
 func orNone(s string) string {
