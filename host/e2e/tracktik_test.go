@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -379,4 +380,50 @@ func childPID(t *testing.T, parent int, name string) int {
 		return false
 	})
 	return pid
+}
+
+// TestTrackTik_SpecCheckDiscover runs the inspection commands a user tries
+// first: spec prints the config schema, check logs in once, discover lists
+// every stream with its columns.
+func TestTrackTik_SpecCheckDiscover(t *testing.T) {
+	t.Parallel()
+	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 2})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	spec := quiver(ctx, t, nil, "spec", "tracktik", "--json")
+	var sp struct {
+		Name         string
+		ConfigSchema struct{ Required []string } `json:"config_schema"`
+		Streams      []string
+	}
+	if err := json.Unmarshal([]byte(spec.stdout), &sp); spec.code != 0 || err != nil {
+		t.Fatalf("spec: exit %d, %v\n%s", spec.code, err, spec.stderr)
+	}
+	if sp.Name != "tracktik" || len(sp.Streams) != len(trackTikStreams) || !slices.Contains(sp.ConfigSchema.Required, "password") {
+		t.Errorf("spec = %+v", sp)
+	}
+
+	if r := quiver(ctx, t, trackTikEnv, "check", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, "acme") || !strings.Contains(r.stdout, "ok") {
+		t.Errorf("check: exit %d\n%s\n%s", r.code, r.stdout, tail(r.stderr, 10))
+	}
+	if st := srv.Stats(); st.PasswordGrants != 1 {
+		t.Errorf("check made %d logins, want 1", st.PasswordGrants)
+	}
+	bad := quiver(ctx, t, []string{"TT_SECRET=" + trackticksim.ClientSecret, "TT_PASSWORD=nope-nope"}, "check", "-c", cfg)
+	if bad.code != 4 || !strings.Contains(bad.stdout, "FAILED") {
+		t.Errorf("check with a wrong password: exit %d, want 4\n%s", bad.code, bad.stdout)
+	}
+
+	d := quiver(ctx, t, trackTikEnv, "discover", "-c", cfg)
+	if d.code != 0 {
+		t.Fatalf("discover: exit %d\n%s", d.code, tail(d.stderr, 10))
+	}
+	for _, want := range []string{"acme.work-sessions", "started_on", "timestamp[us, tz=UTC]", "acme.reports", "list<item: utf8"} {
+		if !strings.Contains(d.stdout, want) {
+			t.Errorf("discover output lacks %q:\n%s", want, d.stdout)
+		}
+	}
 }
