@@ -68,7 +68,7 @@ var (
 		"sources":                          "one entry per source, in config order",
 		"sources[].name":                   "the source's name",
 		"sources[].connector":              "its connector",
-		"sources[].status":                 "ok or failed",
+		"sources[].status":                 "ok, failed or interrupted",
 		"sources[].error":                  "why the source failed, if it did",
 		"sources[].streams":                "one entry per selected stream",
 		"sources[].streams[].name":         "the stream",
