@@ -594,6 +594,17 @@ func (r *streamRun) batch(rec arrow.Record) error {
 	}
 	r.tail = append(r.tail, pieces...)
 	r.res.Records += rec.NumRows()
+	// A full refresh publishes nothing before it completes, so its batches
+	// need not wait in memory for a checkpoint: writing them now bounds the
+	// host's memory however rarely the connector checkpoints.
+	if r.mode == protocol.FullRefresh {
+		if err := r.flushTail(); err != nil {
+			return err
+		}
+		if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
+			return r.commit()
+		}
+	}
 	return nil
 }
 

@@ -259,3 +259,24 @@ func rfc3339Times(v any) any {
 	}
 	return v
 }
+
+// TestCapillary_FullRefreshRollsFiles: customers is a full-refresh stream
+// that never checkpoints; the host still writes its batches as they come and
+// rolls files by size instead of holding the whole snapshot in memory.
+func TestCapillary_FullRefreshRollsFiles(t *testing.T) {
+	t.Parallel()
+	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 4, Customers: 40, RequestsPerMinute: capillarysim.NoRateLimit})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, capillaryConfig(srv, out, "    streams: [customers]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--max-file-size", "1")
+	if r.code != 0 {
+		t.Fatalf("quiver sync exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	tb := readStream(t, filepath.Join(out, "data", "loyal", "customers"))
+	if tb.files < 2 {
+		t.Errorf("%d files for 40 customers in pages of 4 with --max-file-size 1; want one per batch", tb.files)
+	}
+	checkCapillary(t, srv, out, "customers", "user_id")
+}
