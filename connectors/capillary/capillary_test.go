@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
@@ -31,61 +32,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// clock is a settable clock shared by the simulator and the connector.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// clockTimer is a backoff.Timer that waits by advancing the clock: retries
-// happen at once, and the simulator sees the time asked for pass. It is
-// safe for concurrent use.
-type clockTimer struct {
-	clk   *clock
-	mu    sync.Mutex
-	waits []time.Duration
-	fired chan time.Time // closed: always ready
-}
-
-func newClockTimer(clk *clock) *clockTimer {
-	c := make(chan time.Time)
-	close(c)
-	return &clockTimer{clk: clk, fired: c}
-}
-
-func (t *clockTimer) Start(d time.Duration) {
-	t.mu.Lock()
-	t.waits = append(t.waits, d)
-	t.mu.Unlock()
-	t.clk.Advance(d)
-}
-
-func (t *clockTimer) Stop()               {}
-func (t *clockTimer) C() <-chan time.Time { return t.fired }
-
-func (t *clockTimer) Waits() []time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return slices.Clone(t.waits)
-}
-
 // harness is a simulator and a connector that share a clock.
 type harness struct {
 	srv   *capillarysim.Server
-	clk   *clock
-	timer *clockTimer
+	clk   *clocktest.Clock
+	timer *clocktest.Timer
 	conn  *Connector
 }
 
@@ -95,7 +46,7 @@ var simStart = time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, opts capillarysim.Options) *harness {
 	t.Helper()
-	clk := &clock{t: simStart}
+	clk := clocktest.New(simStart)
 	opts.Now = clk.Now
 	if opts.RequestsPerMinute == 0 {
 		opts.RequestsPerMinute = capillarysim.NoRateLimit
@@ -103,7 +54,7 @@ func newHarness(t *testing.T, opts capillarysim.Options) *harness {
 	if opts.Seed == 0 {
 		opts.Seed = 4
 	}
-	h := &harness{srv: capillarysim.NewServer(t, opts), clk: clk, timer: newClockTimer(clk)}
+	h := &harness{srv: capillarysim.NewServer(t, opts), clk: clk, timer: clocktest.NewTimer(clk)}
 	h.conn = &Connector{now: clk.Now, timer: h.timer}
 	return h
 }

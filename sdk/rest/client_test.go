@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/time/rate"
 
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/auth"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -28,50 +29,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeTimer is a backoff.Timer that fires at once and records the waits
-// requested.
-type fakeTimer struct {
-	mu    sync.Mutex
-	waits []time.Duration
-	c     chan time.Time
-}
-
-func newFakeTimer() *fakeTimer { return &fakeTimer{c: make(chan time.Time, 1)} }
-
-func (f *fakeTimer) Start(d time.Duration) {
-	f.mu.Lock()
-	f.waits = append(f.waits, d)
-	f.mu.Unlock()
-	f.c <- time.Time{}
-}
-func (f *fakeTimer) Stop()               {}
-func (f *fakeTimer) C() <-chan time.Time { return f.c }
-
-func (f *fakeTimer) Waits() []time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]time.Duration(nil), f.waits...)
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a test clock at this file's start time.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
 
 // seen is what the scripted server recorded of one request.
 type seen struct {
@@ -155,8 +114,8 @@ func (r *recorder) Reasons() []string {
 type harness struct {
 	srv    *script
 	client *Client
-	timer  *fakeTimer
-	clock  *clock
+	timer  *clocktest.Timer
+	clock  *clocktest.Clock
 	rec    *recorder
 	logs   *bytes.Buffer
 }
@@ -164,7 +123,7 @@ type harness struct {
 // newHarness builds a client for srv; edit may change the options first.
 func newHarness(t *testing.T, srv *script, edit func(*Options)) *harness {
 	t.Helper()
-	h := &harness{srv: srv, timer: newFakeTimer(), clock: newClock(), rec: &recorder{}, logs: &bytes.Buffer{}}
+	h := &harness{srv: srv, timer: clocktest.NewTimer(nil), clock: newClock(), rec: &recorder{}, logs: &bytes.Buffer{}}
 	opts := Options{
 		BaseURL: srv.URL + "/api/v1",
 		Name:    "acme",
@@ -366,7 +325,7 @@ func TestBodyTooLarge(t *testing.T) {
 type countingGrant struct {
 	mu    sync.Mutex
 	n     int
-	clock *clock
+	clock *clocktest.Clock
 }
 
 func (g *countingGrant) Fetch(context.Context, *auth.Token) (*auth.Token, error) {
@@ -679,7 +638,7 @@ func TestNetworkErrorHasNoQuery(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	base := dead.URL
 	dead.Close()
-	c, err := New(Options{BaseURL: base, Policy: Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, Timer: newFakeTimer()}})
+	c, err := New(Options{BaseURL: base, Policy: Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, Timer: clocktest.NewTimer(nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,13 +10,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -24,32 +24,15 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 7, 1, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a test clock at this file's start time.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 7, 1, 10, 0, 0, 0, time.UTC)) }
 
 // harness is a simulator plus a client for it.
 type harness struct {
 	t   *testing.T
 	srv *Server
 	c   *http.Client
-	clk *clock
+	clk *clocktest.Clock
 }
 
 func newHarness(t *testing.T, opts Options) *harness {

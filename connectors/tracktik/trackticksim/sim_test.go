@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -29,25 +29,8 @@ func newClient(t *testing.T) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a test clock at this file's start time.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)) }
 
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -22,25 +23,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeClock is an injectable clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a test clock at this file's start time.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)) }
 
 // client is a plain HTTP client for one simulator.
 type client struct {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
+	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// clock is a settable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)  { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func newClock(t time.Time) *clock { return &clock{t: t} }
 func creds() url.Values {
 	return url.Values{"user_key": {DefaultUserKey}, "access_token": {DefaultAccessToken}}
 }
@@ -106,7 +97,7 @@ func all(t *testing.T, srv *Server, id int64, n int) []map[string]any {
 }
 
 func TestAuth(t *testing.T) {
-	c := newClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	c := clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	srv := NewServer(t, Options{
 		Now:               c.Now,
 		Tokens:            []Token{{Value: "dated-token-123456", Expires: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)}},
@@ -661,7 +652,7 @@ func TestStructureChange(t *testing.T) {
 }
 
 func TestMutations(t *testing.T) {
-	c := newClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	c := clocktest.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	srv := NewServer(t, Options{Now: c.Now, Records: map[int64]int{ViewAllContacts: 10}})
 	if err := srv.Append(ViewAllContacts, 3); err != nil {
 		t.Fatalf("Append: %v", err)
