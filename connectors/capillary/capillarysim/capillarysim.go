@@ -23,17 +23,16 @@
 package capillarysim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quiver-etl/quiver/internal/simhttp"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -231,9 +230,7 @@ type Server struct {
 
 	data *store
 
-	http      *http.Server
-	done      chan struct{}
-	closeOnce sync.Once
+	http *simhttp.Server
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves the
@@ -243,22 +240,12 @@ func Start(addr string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	s.http, err = simhttp.Listen(addr, s.routes(), s.log)
 	if err != nil {
-		return nil, fmt.Errorf("capillarysim: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("capillarysim: %w", err)
 	}
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = s.http.URL
 	s.TokenURL = s.URL + TokenPath
-	s.http = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second, // loopback clients send headers at once
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(ln) // returns http.ErrServerClosed after Close
-	}()
 	return s, nil
 }
 
@@ -273,22 +260,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// closeGrace bounds how long Close waits for requests in flight (a Slow
-// fault holds one for 50ms by default).
-const closeGrace = 5 * time.Second
-
 // Close stops the server and waits for requests in flight to finish, like
 // httptest.Server.Close. It may be called more than once.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		// Close has no ctx parameter (httptest's shape), so the grace
-		// period gets its own.
-		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
-		defer cancel()
-		_ = s.http.Shutdown(ctx)
-		_ = s.http.Close()
-		<-s.done
-	})
+	s.http.Close()
 }
 
 func newServer(opts Options) (*Server, error) {

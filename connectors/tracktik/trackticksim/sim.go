@@ -25,19 +25,17 @@
 package trackticksim
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quiver-etl/quiver/internal/simhttp"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -122,13 +120,11 @@ type Server struct {
 	// Faults injects faults into the data endpoints.
 	Faults *fault.Injector
 
-	opts   Options
-	now    func() time.Time
-	log    *slog.Logger
-	w      *world
-	srv    *http.Server
-	served chan struct{}
-	close  sync.Once
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+	w    *world
+	srv  *simhttp.Server // nil until Start listens
 
 	mu     sync.Mutex // guards the auth state and stats below
 	access map[string]*accessToken
@@ -169,22 +165,12 @@ func Start(addr string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	s.srv, err = simhttp.Listen(addr, s.handler(), s.log)
 	if err != nil {
-		return nil, fmt.Errorf("trackticksim: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("trackticksim: %w", err)
 	}
-	s.URL = "http://" + ln.Addr().String()
+	s.URL = s.srv.URL
 	s.TokenURL = s.URL + TokenPath
-	s.srv = &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	s.served = make(chan struct{})
-	go func() {
-		defer close(s.served)
-		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
-	}()
 	return s, nil
 }
 
@@ -200,25 +186,12 @@ func NewServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// closeGrace bounds how long Close waits for requests in flight.
-const closeGrace = 5 * time.Second
-
 // Close stops the server: it waits up to a few seconds for requests in
 // flight, then closes every connection. It is safe to call more than once.
 func (s *Server) Close() {
-	s.close.Do(func() {
-		if s.srv == nil {
-			return
-		}
-		// Close has no ctx parameter, like httptest.Server.Close; the grace
-		// period is its own deadline.
-		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
-		defer cancel()
-		if err := s.srv.Shutdown(ctx); err != nil {
-			_ = s.srv.Close()
-		}
-		<-s.served
-	})
+	if s.srv != nil {
+		s.srv.Close()
+	}
 }
 
 func newServer(opts Options) (*Server, error) {

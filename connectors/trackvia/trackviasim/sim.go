@@ -29,13 +29,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quiver-etl/quiver/internal/simhttp"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -134,11 +134,9 @@ type Server struct {
 	// Faults injects failures into the record endpoints.
 	Faults *fault.Injector
 
-	opts  Options
-	log   *slog.Logger
-	srv   *http.Server
-	done  chan struct{}
-	close sync.Once
+	opts Options
+	log  *slog.Logger
+	srv  *simhttp.Server // nil until Start listens
 
 	mu       sync.RWMutex // guards everything below
 	apps     []App
@@ -158,20 +156,12 @@ type Server struct {
 // simulator until Close.
 func Start(addr string, opts Options) (*Server, error) {
 	s := newServer(opts)
-	ln, err := net.Listen("tcp", addr)
+	srv, err := simhttp.Listen(addr, s.handler(), s.log)
 	if err != nil {
-		return nil, fmt.Errorf("trackviasim: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("trackviasim: %w", err)
 	}
-	s.URL = "http://" + ln.Addr().String()
-	s.srv = &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 10 * time.Second, // loopback clients send headers at once
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.Serve(ln) // returns http.ErrServerClosed after Close
-	}()
+	s.srv = srv
+	s.URL = srv.URL
 	return s, nil
 }
 
@@ -189,12 +179,9 @@ func NewServer(t testing.TB, opts Options) *Server {
 // Close stops the server, closes its connections and waits for it to exit.
 // It may be called more than once.
 func (s *Server) Close() {
-	s.close.Do(func() {
-		if s.srv != nil {
-			_ = s.srv.Close()
-			<-s.done
-		}
-	})
+	if s.srv != nil {
+		s.srv.CloseNow()
+	}
 }
 
 func newServer(opts Options) *Server {
@@ -220,7 +207,6 @@ func newServer(opts Options) *Server {
 		Faults:   fault.New(opts.Faults),
 		opts:     opts,
 		log:      opts.Logger,
-		done:     make(chan struct{}),
 		views:    map[int64]*viewState{},
 		nextMeta: 1001,
 		tokens:   map[string]*tokenState{},
