@@ -25,7 +25,7 @@ func TestLocations_PerPageLimit(t *testing.T) {
 		interval    time.Duration // the connector's locations limiter
 		rateLimited int
 	}{
-		{"limiter slower than the API's limit", 250 * time.Millisecond, 0},
+		{"limiter slower than the API's limit", 400 * time.Millisecond, 0}, // twice the API's interval: scheduling delays on a loaded machine must not bunch requests
 		{"no limiter", time.Microsecond, 1},
 	}
 	for _, tt := range tests {
