@@ -294,11 +294,12 @@ func schemaID(s *arrow.Schema) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// NewRunID returns a run id that sorts by time: 20261123T101500Z-1a2b3c.
+// NewRunID returns a run id that sorts by time: 20261123T101500.042Z-1a2b3c.
 func NewRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	// Milliseconds, so that two runs in one second still sort in order.
+	return now.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // sourceRun is the run of one source.
