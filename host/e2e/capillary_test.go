@@ -97,7 +97,7 @@ func TestCapillary_SyncWithTokenExpiry(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		expireTokens(srv, 1500*time.Millisecond, stop)
+		expireTokens(srv, 700*time.Millisecond, stop) // sooner than the cache's own early refresh at half of the 2 s life
 	}()
 	r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--log-level", "debug")
 	close(stop)
