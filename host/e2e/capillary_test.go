@@ -48,32 +48,38 @@ func capillaryFaults(rate float64) fault.Options {
 	}}
 }
 
-// expireTokens expires every token the simulator has issued, whenever the
-// connector has a new token and at least every has passed since the last
-// time, until stop is closed. The pause, longer than one request's retries
-// (capillaryFaults), keeps two expiries from landing within one request,
-// which may renew its token only once.
-func expireTokens(srv *capillarysim.Server, every time.Duration, stop <-chan struct{}) {
-	issued := srv.Stats().TokensIssued
-	tick := time.NewTicker(20 * time.Millisecond)
+// expireTokens expires every token the simulator has issued whenever the
+// connector has a new token and has made at least every data requests since
+// the last expiry, until stop is closed. Counting requests rather than time
+// keeps two expiries from landing within one request's retries (a request
+// renews its token only once) however slow the machine is.
+func expireTokens(srv *capillarysim.Server, every int, stop <-chan struct{}) {
+	requests := func() int {
+		n := 0
+		for _, r := range srv.Stats().Requests {
+			n += r
+		}
+		return n
+	}
+	issued, last := srv.Stats().TokensIssued, requests()
+	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	last := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-tick.C:
 		}
-		if n := srv.Stats().TokensIssued; n > issued && time.Since(last) >= every {
+		if n, r := srv.Stats().TokensIssued, requests(); n > issued && r-last >= every {
 			srv.ExpireTokens()
-			issued, last = n, time.Now()
+			issued, last = n, r
 		}
 	}
 }
 
 // TestCapillary_SyncWithTokenExpiry syncs customers and their transactions
 // through the real plugin while the simulator expires the tokens every
-// 1.5 seconds (498 in the status line and in 200 bodies, as numbers and
+// 40 requests (498 in the status line and in 200 bodies, as numbers and
 // strings, alternately), tokens live two seconds, v1.1 numbers come as
 // strings and one-item lists as bare objects (mixed with the plain shapes),
 // and faults are on. Every record must arrive exactly once, with the
@@ -97,7 +103,7 @@ func TestCapillary_SyncWithTokenExpiry(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		expireTokens(srv, 700*time.Millisecond, stop) // sooner than the cache's own early refresh at half of the 2 s life
+		expireTokens(srv, 40, stop)
 	}()
 	r := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--log-level", "debug")
 	close(stop)
