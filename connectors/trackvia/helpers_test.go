@@ -14,6 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
+	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -139,7 +140,7 @@ func (w *memWriter) WriteBatch(_ context.Context, stream string, rec arrow.Recor
 	}
 	l.batches++
 	for i := range int(rec.NumRows()) {
-		l.rows = append(l.rows, trackviatest.Row(rec, i))
+		l.rows = append(l.rows, arrowtest.Row(rec, i))
 	}
 	hook := w.onBatch
 	w.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/schemas"
 )
 
@@ -171,7 +172,7 @@ func readStream(t *testing.T, dir string) *table {
 				for i := 0; i < int(rec.NumRows()); i++ {
 					row := map[string]any{}
 					for c, f := range rec.Schema().Fields() {
-						row[f.Name] = value(rec.Column(c), i)
+						row[f.Name] = arrowtest.Value(rec.Column(c), i)
 					}
 					tb.rows = append(tb.rows, row)
 				}
@@ -179,44 +180,6 @@ func readStream(t *testing.T, dir string) *table {
 		}()
 	}
 	return tb
-}
-
-// value converts one Arrow value into a plain Go value for comparisons:
-// int64, float64, bool, string, time.Time (UTC), []any, map[string]any.
-func value(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.Boolean:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Date32:
-		return a.Value(i).ToTime().UTC()
-	case *array.Timestamp:
-		unit := a.DataType().(*arrow.TimestampType).Unit
-		return a.Value(i).ToTime(unit).UTC()
-	case *array.List:
-		start, end := a.ValueOffsets(i)
-		out := []any{}
-		for j := start; j < end; j++ {
-			out = append(out, value(a.ListValues(), int(j)))
-		}
-		return out
-	case *array.Struct:
-		out := map[string]any{}
-		st := a.DataType().(*arrow.StructType)
-		for f := 0; f < a.NumField(); f++ {
-			out[st.Field(f).Name] = value(a.Field(f), i)
-		}
-		return out
-	}
-	return fmt.Sprintf("unsupported %s", a.DataType())
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -2,7 +2,7 @@
 // the simulator (package trackviasim) served: it turns both Arrow values
 // and the simulator's records into plain Go values.
 //
-//	got := trackviatest.Row(rec, i)
+//	got := arrowtest.Row(rec, i)
 //	want, err := trackviatest.Expect(rec.Schema(), srv.Record(view, i))
 //	if diff := cmp.Diff(want, got); diff != "" { ... }
 package trackviatest
@@ -14,53 +14,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
 )
-
-// Value returns value i of a as a plain Go value: nil, int64, float64,
-// string, time.Time (UTC; a date is its midnight), []any for a list and
-// map[string]any for a struct. Other types give a string naming the type.
-func Value(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Date32:
-		return a.Value(i).ToTime().UTC()
-	case *array.Timestamp:
-		return a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit).UTC()
-	case *array.List:
-		start, end := a.ValueOffsets(i)
-		out := []any{}
-		for j := start; j < end; j++ {
-			out = append(out, Value(a.ListValues(), int(j)))
-		}
-		return out
-	case *array.Struct:
-		out := map[string]any{}
-		st := a.DataType().(*arrow.StructType)
-		for f := range a.NumField() {
-			out[st.Field(f).Name] = Value(a.Field(f), i)
-		}
-		return out
-	}
-	return fmt.Sprintf("unsupported %s", a.DataType())
-}
-
-// Row returns row i of rec as Values by column name.
-func Row(rec arrow.Record, i int) map[string]any {
-	row := make(map[string]any, rec.NumCols())
-	for c, f := range rec.Schema().Fields() {
-		row[f.Name] = Value(rec.Column(c), i)
-	}
-	return row
-}
 
 // Expect returns the row a stream of schema holds for rec, a simulator
 // record (trackviasim.Server.Record) in either value shape of vendors.md

@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/internal/arrowtest"
 )
 
 func TestExpectAndRow(t *testing.T) {
@@ -47,7 +49,7 @@ func TestExpectAndRow(t *testing.T) {
 	b.Field(7).(*array.StringBuilder).Append("run")
 	rec := b.NewRecord()
 	defer rec.Release()
-	got := Row(rec, 0)
+	got := arrowtest.Row(rec, 0)
 	delete(got, "_quiver_run_id")
 	for i, r := range recs {
 		want, err := Expect(schema, r)
