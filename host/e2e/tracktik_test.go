@@ -16,18 +16,18 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
 // trackTikEnv holds the simulator's secrets as the config references them.
 var trackTikEnv = []string{
-	"TT_SECRET=" + trackticksim.ClientSecret,
-	"TT_PASSWORD=" + trackticksim.Password,
+	"TT_SECRET=" + tracktiksim.ClientSecret,
+	"TT_PASSWORD=" + tracktiksim.Password,
 }
 
-func trackTikConfig(srv *trackticksim.Server, out, extra string) string {
+func trackTikConfig(srv *tracktiksim.Server, out, extra string) string {
 	return fmt.Sprintf(`sources:
   - name: acme
     connector: tracktik
@@ -41,12 +41,12 @@ func trackTikConfig(srv *trackticksim.Server, out, extra string) string {
 %sdestination:
   path: %s
 state: %s
-`, srv.URL, trackticksim.ClientID, trackticksim.Username, extra, filepath.Join(out, "data"), filepath.Join(out, "state"))
+`, srv.URL, tracktiksim.ClientID, tracktiksim.Username, extra, filepath.Join(out, "data"), filepath.Join(out, "state"))
 }
 
 // checkStream compares a stream's Parquet rows with the simulator's records:
 // every record exactly once, with the schema's types and the same values.
-func checkStream(t *testing.T, srv *trackticksim.Server, out, stream string) {
+func checkStream(t *testing.T, srv *tracktiksim.Server, out, stream string) {
 	t.Helper()
 	st, err := schemas.Load("tracktik", stream)
 	if err != nil {
@@ -143,7 +143,7 @@ var trackTikStreams = []string{"employees", "clients", "positions", "shifts", "w
 // against the simulator with replication-lag 401s, 429s, 5xx and cut bodies.
 func TestTrackTik_SyncWithFaults(t *testing.T) {
 	t.Parallel()
-	srv := trackticksim.NewServer(t, trackticksim.Options{
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{
 		Seed:        3,
 		Counts:      map[string]int{"employees": 180, "clients": 25, "positions": 60, "shifts": 400, "work-sessions": 300, "reports": 150},
 		LagRequests: 2,
@@ -196,7 +196,7 @@ func TestTrackTik_SyncWithFaults(t *testing.T) {
 // checkNoSecrets fails if a credential appears in output, logs or files.
 func checkNoSecrets(t *testing.T, dir string, results ...result) {
 	t.Helper()
-	secrets := []string{trackticksim.ClientSecret, trackticksim.Password}
+	secrets := []string{tracktiksim.ClientSecret, tracktiksim.Password}
 	for _, r := range results {
 		for _, s := range secrets {
 			if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
@@ -239,13 +239,13 @@ func tail(s string, n int) string {
 // after exactly one token request.
 func TestTrackTik_WrongPassword(t *testing.T) {
 	t.Parallel()
-	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1})
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 1})
 	out := t.TempDir()
 	cfg := writeConfig(t, out, trackTikConfig(srv, out, ""))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	start := time.Now()
-	r := quiver(ctx, t, []string{"TT_SECRET=" + trackticksim.ClientSecret, "TT_PASSWORD=wrong-password-123"}, "sync", "-c", cfg)
+	r := quiver(ctx, t, []string{"TT_SECRET=" + tracktiksim.ClientSecret, "TT_PASSWORD=wrong-password-123"}, "sync", "-c", cfg)
 	if r.code != 4 {
 		t.Fatalf("exit code %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
 	}
@@ -267,7 +267,7 @@ func TestTrackTik_WrongPassword(t *testing.T) {
 // each refresh token is used once and the sync still completes.
 func TestTrackTik_RefreshTokenOnce(t *testing.T) {
 	t.Parallel()
-	srv := trackticksim.NewServer(t, trackticksim.Options{
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{
 		Seed:     5,
 		TokenTTL: 3 * time.Second,
 		Counts:   map[string]int{"employees": 400, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
@@ -296,7 +296,7 @@ func TestTrackTik_RefreshTokenOnce(t *testing.T) {
 // the data with every record exactly once.
 func TestTrackTik_KillPlugin(t *testing.T) {
 	t.Parallel()
-	srv := trackticksim.NewServer(t, trackticksim.Options{
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{
 		Seed:   11,
 		Counts: map[string]int{"employees": 3000, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
 		Faults: fault.Options{Rate: 1, Kinds: []fault.Kind{fault.Slow}, SlowDelay: 40 * time.Millisecond, MaxConsecutive: 1 << 30},
@@ -387,7 +387,7 @@ func childPID(t *testing.T, parent int, name string) int {
 // every stream with its columns.
 func TestTrackTik_SpecCheckDiscover(t *testing.T) {
 	t.Parallel()
-	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 2})
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 2})
 	out := t.TempDir()
 	cfg := writeConfig(t, out, trackTikConfig(srv, out, ""))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -412,7 +412,7 @@ func TestTrackTik_SpecCheckDiscover(t *testing.T) {
 	if st := srv.Stats(); st.PasswordGrants != 1 {
 		t.Errorf("check made %d logins, want 1", st.PasswordGrants)
 	}
-	bad := quiver(ctx, t, []string{"TT_SECRET=" + trackticksim.ClientSecret, "TT_PASSWORD=nope-nope"}, "check", "-c", cfg)
+	bad := quiver(ctx, t, []string{"TT_SECRET=" + tracktiksim.ClientSecret, "TT_PASSWORD=nope-nope"}, "check", "-c", cfg)
 	if bad.code != 4 || !strings.Contains(bad.stdout, "FAILED") {
 		t.Errorf("check with a wrong password: exit %d, want 4\n%s", bad.code, bad.stdout)
 	}

@@ -32,7 +32,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -48,7 +48,7 @@ type uxOptions struct {
 
 // uxSetup starts a simulator and writes a config for it into a new
 // folder; it returns the simulator, the folder and the config's path.
-func uxSetup(t *testing.T, o uxOptions) (*trackticksim.Server, string, string) {
+func uxSetup(t *testing.T, o uxOptions) (*tracktiksim.Server, string, string) {
 	t.Helper()
 	counts := map[string]int{}
 	for _, s := range trackTikStreams {
@@ -57,11 +57,11 @@ func uxSetup(t *testing.T, o uxOptions) (*trackticksim.Server, string, string) {
 	for k, v := range o.counts {
 		counts[k] = v
 	}
-	opts := trackticksim.Options{Seed: 17, Counts: counts}
+	opts := tracktiksim.Options{Seed: 17, Counts: counts}
 	if o.slow > 0 {
 		opts.Faults = slowFaults(o.slow)
 	}
-	srv := trackticksim.NewServer(t, opts)
+	srv := tracktiksim.NewServer(t, opts)
 	if o.pageSize == 0 {
 		o.pageSize = 10
 	}
@@ -334,13 +334,13 @@ func TestUX_FullRefreshFailureKeepsSnapshot(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		code  int
-		fail  func(t *testing.T, srv *trackticksim.Server, dir string, env *[]string)
+		fail  func(t *testing.T, srv *tracktiksim.Server, dir string, env *[]string)
 		extra []string
 	}{
-		{"wrong password", 4, func(_ *testing.T, _ *trackticksim.Server, _ string, env *[]string) {
-			*env = []string{"TT_SECRET=" + trackticksim.ClientSecret, "TT_PASSWORD=not-the-password"}
+		{"wrong password", 4, func(_ *testing.T, _ *tracktiksim.Server, _ string, env *[]string) {
+			*env = []string{"TT_SECRET=" + tracktiksim.ClientSecret, "TT_PASSWORD=not-the-password"}
 		}, nil},
-		{"faults midway", 1, func(t *testing.T, srv *trackticksim.Server, dir string, _ *[]string) {
+		{"faults midway", 1, func(t *testing.T, srv *tracktiksim.Server, dir string, _ *[]string) {
 			// Once the new snapshot has finished files waiting for the
 			// stream to complete, every page comes back cut.
 			// (A run that ends first exits 0, and the test fails on that.)

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/schemas"
 )
 
@@ -85,7 +85,7 @@ func TestMedianSpread(t *testing.T) {
 // TestPageType decodes a simulator page into the encoding/json struct of
 // the floor and checks it holds every field of the record.
 func TestPageType(t *testing.T) {
-	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1, Counts: map[string]int{"employees": 3}})
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 1, Counts: map[string]int{"employees": 3}})
 	sc, err := schemas.Load("tracktik", "employees")
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestStages(t *testing.T) {
 
 func newTestBench(tb testing.TB, records, pageSize int) *bench {
 	tb.Helper()
-	srv := trackticksim.NewServer(tb, trackticksim.Options{Seed: 1, Counts: map[string]int{"employees": records}})
+	srv := tracktiksim.NewServer(tb, tracktiksim.Options{Seed: 1, Counts: map[string]int{"employees": records}})
 	b := &bench{
 		flags: flags{stream: "employees", records: records, pageSize: pageSize},
 		srv:   srv,

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 )
 
 // writeConfig writes the quiver.yaml that end-to-end runs use. Secrets are
@@ -37,7 +37,7 @@ destination:
   path: "${BENCH_OUT}"
   format: parquet
 state: "${BENCH_STATE}"
-`, b.srv.URL, trackticksim.ClientID, trackticksim.Username, b.pageSize, b.stream)
+`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.stream)
 	b.config = filepath.Join(b.tmp, "quiver.yaml")
 	return os.WriteFile(b.config, []byte(text), 0o644)
 }
@@ -75,8 +75,8 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	cmd := exec.CommandContext(ctx, b.quiver, "--quiet", "--json", "--log-format", "json",
 		"--plugin-dir", b.pluginDir, "sync", "-c", b.config, "--full-refresh")
 	cmd.Env = append(os.Environ(),
-		"TRACKTIK_CLIENT_SECRET="+trackticksim.ClientSecret,
-		"TRACKTIK_PASSWORD="+trackticksim.Password,
+		"TRACKTIK_CLIENT_SECRET="+tracktiksim.ClientSecret,
+		"TRACKTIK_PASSWORD="+tracktiksim.Password,
 		"BENCH_OUT="+filepath.Join(dir, "out"),
 		"BENCH_STATE="+filepath.Join(dir, "state"),
 	)

@@ -36,7 +36,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 )
 
 // flags are the command-line settings.
@@ -89,7 +89,7 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if f.pluginDir == "" {
 		f.pluginDir = filepath.Dir(quiver)
 	}
-	srv, err := trackticksim.Start("127.0.0.1:0", trackticksim.Options{
+	srv, err := tracktiksim.Start("127.0.0.1:0", tracktiksim.Options{
 		Seed:   1,
 		Counts: map[string]int{f.stream: f.records},
 	})

@@ -23,7 +23,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik"
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
@@ -34,7 +34,7 @@ import (
 // stream's schema and the size of its pages.
 type bench struct {
 	flags
-	srv    *trackticksim.Server
+	srv    *tracktiksim.Server
 	quiver string
 	tmp    string
 
@@ -143,10 +143,10 @@ func (b *bench) close() {
 func (b *bench) login(ctx context.Context) (string, error) {
 	form := url.Values{
 		"grant_type":    {"password"},
-		"client_id":     {trackticksim.ClientID},
-		"client_secret": {trackticksim.ClientSecret},
-		"username":      {trackticksim.Username},
-		"password":      {trackticksim.Password},
+		"client_id":     {tracktiksim.ClientID},
+		"client_secret": {tracktiksim.ClientSecret},
+		"username":      {tracktiksim.Username},
+		"password":      {tracktiksim.Password},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.srv.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -333,10 +333,10 @@ func (b *bench) connector(ctx context.Context, _ any, _ *result) (int64, error) 
 func (b *bench) connectorConfig() string {
 	cfg, _ := json.Marshal(map[string]any{
 		"base_url":      b.srv.URL,
-		"client_id":     trackticksim.ClientID,
-		"client_secret": trackticksim.ClientSecret,
-		"username":      trackticksim.Username,
-		"password":      trackticksim.Password,
+		"client_id":     tracktiksim.ClientID,
+		"client_secret": tracktiksim.ClientSecret,
+		"username":      tracktiksim.Username,
+		"password":      tracktiksim.Password,
 		"start_date":    "2024-01-01",
 		"page_size":     b.pageSize,
 	})

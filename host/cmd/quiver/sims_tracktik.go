@@ -1,13 +1,13 @@
 package main
 
 import (
-	"github.com/quiver-etl/quiver/connectors/tracktik/trackticksim"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
 func trackTikSim() simulator {
 	return simulator{connector: "tracktik", start: func(addr string, faults fault.Options) (*simRun, error) {
-		srv, err := trackticksim.Start(addr, trackticksim.Options{Seed: 1, Faults: faults, LagRequests: 1})
+		srv, err := tracktiksim.Start(addr, tracktiksim.Options{Seed: 1, Faults: faults, LagRequests: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -15,15 +15,15 @@ func trackTikSim() simulator {
 			urls: map[string]string{"api": srv.URL, "token": srv.TokenURL},
 			config: map[string]any{
 				"base_url":      srv.URL,
-				"client_id":     trackticksim.ClientID,
+				"client_id":     tracktiksim.ClientID,
 				"client_secret": "${TRACKTIK_CLIENT_SECRET}",
-				"username":      trackticksim.Username,
+				"username":      tracktiksim.Username,
 				"password":      "${TRACKTIK_PASSWORD}",
 				"start_date":    "2024-01-01",
 			},
 			env: map[string]string{
-				"TRACKTIK_CLIENT_SECRET": trackticksim.ClientSecret,
-				"TRACKTIK_PASSWORD":      trackticksim.Password,
+				"TRACKTIK_CLIENT_SECRET": tracktiksim.ClientSecret,
+				"TRACKTIK_PASSWORD":      tracktiksim.Password,
 			},
 			close: srv.Close,
 		}, nil

@@ -1,4 +1,4 @@
-// Package trackticksim is a loopback fake of the TrackTik REST API, in the
+// Package tracktiksim is a loopback fake of the TrackTik REST API, in the
 // manner of net/http/httptest: NewServer starts it for a test, Start for the
 // `quiver demo` command.
 //
@@ -18,11 +18,11 @@
 //
 // # Getting started
 //
-//	srv := trackticksim.NewServer(t, trackticksim.Options{Seed: 1, LagRequests: 2})
-//	// POST srv.TokenURL with grant_type=password, client_id=trackticksim.ClientID, ...
+//	srv := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 1, LagRequests: 2})
+//	// POST srv.TokenURL with grant_type=password, client_id=tracktiksim.ClientID, ...
 //	// GET  srv.URL + "/rest/v1/employees?limit=1000&offset=0&sort=id"
 //	want := srv.Record("employees", 0) // the first record, as decoded JSON
-package trackticksim
+package tracktiksim
 
 import (
 	"encoding/json"
@@ -167,7 +167,7 @@ func Start(addr string, opts Options) (*Server, error) {
 	}
 	s.srv, err = simhttp.Listen(addr, s.handler(), s.log)
 	if err != nil {
-		return nil, fmt.Errorf("trackticksim: %w", err)
+		return nil, fmt.Errorf("tracktiksim: %w", err)
 	}
 	s.URL = s.srv.URL
 	s.TokenURL = s.URL + TokenPath
@@ -180,7 +180,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start("127.0.0.1:0", opts)
 	if err != nil {
-		t.Fatalf("trackticksim.NewServer: %v", err)
+		t.Fatalf("tracktiksim.NewServer: %v", err)
 	}
 	t.Cleanup(s.Close)
 	return s
@@ -217,7 +217,7 @@ func newServer(opts Options) (*Server, error) {
 		opts.MaxLimit = 1000
 	}
 	if opts.LagRequests < 0 {
-		return nil, fmt.Errorf("trackticksim: LagRequests %d is negative", opts.LagRequests)
+		return nil, fmt.Errorf("tracktiksim: LagRequests %d is negative", opts.LagRequests)
 	}
 	s := &Server{
 		opts:   opts,
@@ -247,10 +247,10 @@ func newServer(opts Options) (*Server, error) {
 	for name, n := range opts.Counts {
 		i := streamIndex(name)
 		if i < 0 {
-			return nil, fmt.Errorf("trackticksim: Counts: unknown stream %q", name)
+			return nil, fmt.Errorf("tracktiksim: Counts: unknown stream %q", name)
 		}
 		if n < 0 {
-			return nil, fmt.Errorf("trackticksim: Counts[%q] = %d is negative", name, n)
+			return nil, fmt.Errorf("tracktiksim: Counts[%q] = %d is negative", name, n)
 		}
 		counts[i] = n
 	}
@@ -372,7 +372,7 @@ func (s *Server) Record(stream string, i int) map[string]any {
 func (s *Server) Append(stream string, n int) {
 	si := streamIndex(stream)
 	if si < 0 || n <= 0 {
-		s.log.Warn("trackticksim: Append ignored", "stream", stream, "n", n)
+		s.log.Warn("tracktiksim: Append ignored", "stream", stream, "n", n)
 		return
 	}
 	s.dmu.Lock()
@@ -382,7 +382,7 @@ func (s *Server) Append(stream string, n int) {
 }
 
 // ErrNotFound is returned by Update for an unknown stream or id.
-var ErrNotFound = errors.New("trackticksim: not found")
+var ErrNotFound = errors.New("tracktiksim: not found")
 
 // Update overlays field of the record with id in stream with value, which
 // may be nil, a string, an int, int64, float64, bool, time.Time (written in
@@ -393,21 +393,21 @@ var ErrNotFound = errors.New("trackticksim: not found")
 func (s *Server) Update(stream string, id int64, field string, value any) error {
 	si := streamIndex(stream)
 	if si < 0 {
-		return fmt.Errorf("trackticksim: update stream %q: %w", stream, ErrNotFound)
+		return fmt.Errorf("tracktiksim: update stream %q: %w", stream, ErrNotFound)
 	}
 	if field == "id" {
-		return fmt.Errorf("trackticksim: update %s %d: the id field cannot be changed", stream, id)
+		return fmt.Errorf("tracktiksim: update %s %d: the id field cannot be changed", stream, id)
 	}
 	v, err := overlayValue(value)
 	if err != nil {
-		return fmt.Errorf("trackticksim: update %s %d field %s: %w", stream, id, field, err)
+		return fmt.Errorf("tracktiksim: update %s %d field %s: %w", stream, id, field, err)
 	}
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
 	n := s.count[si]
 	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
 	if i >= n || s.w.id(si, i) != id {
-		return fmt.Errorf("trackticksim: update %s id %d: %w", stream, id, ErrNotFound)
+		return fmt.Errorf("tracktiksim: update %s id %d: %w", stream, id, ErrNotFound)
 	}
 	fi, ok := s.w.defs[si].fieldIdx[field]
 	if !ok {

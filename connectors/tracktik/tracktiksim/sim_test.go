@@ -1,4 +1,4 @@
-package trackticksim
+package tracktiksim
 
 import (
 	"bytes"

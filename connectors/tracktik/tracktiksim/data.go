@@ -1,4 +1,4 @@
-package trackticksim
+package tracktiksim
 
 import (
 	"cmp"
@@ -49,7 +49,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.dmu.RUnlock()
 		writeError(w, http.StatusBadRequest, err.Error())
-		s.log.Debug("trackticksim: data request", "stream", name, "status", http.StatusBadRequest)
+		s.log.Debug("tracktiksim: data request", "stream", name, "status", http.StatusBadRequest)
 		return
 	}
 	bp := s.buffer()
@@ -65,7 +65,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	}
 	*bp = b
 	s.release(bp)
-	s.log.Debug("trackticksim: data request", "stream", name, "status", http.StatusOK,
+	s.log.Debug("tracktiksim: data request", "stream", name, "status", http.StatusOK,
 		"offset", p.offset, "limit", p.limit, "items", p.items(), "count", p.total())
 }
 

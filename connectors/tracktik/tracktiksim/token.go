@@ -1,4 +1,4 @@
-package trackticksim
+package tracktiksim
 
 import (
 	"crypto/rand"
@@ -121,7 +121,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		wait := int(until.Sub(now).Round(time.Second) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
 		writeError(w, http.StatusForbidden, "Too many failed authentication attempts from your IP address; it is blocked for 2 hours.")
-		s.log.Debug("trackticksim: token request", "status", http.StatusForbidden, "reason", "ip_locked")
+		s.log.Debug("tracktiksim: token request", "status", http.StatusForbidden, "reason", "ip_locked")
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -132,7 +132,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	params, err := tokenParams(r)
 	if err != nil {
 		invalidRequest("grant_type").write(w)
-		s.log.Debug("trackticksim: token request", "status", http.StatusBadRequest, "reason", "unreadable_body")
+		s.log.Debug("tracktiksim: token request", "status", http.StatusBadRequest, "reason", "unreadable_body")
 		return
 	}
 	grant := params["grant_type"]
@@ -142,7 +142,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		status = oe.status
 		oe.write(w)
 	}
-	s.log.Debug("trackticksim: token request", "grant_type", grant, "status", status)
+	s.log.Debug("tracktiksim: token request", "grant_type", grant, "status", status)
 }
 
 // grant checks the request and on success writes the token response.
@@ -222,7 +222,7 @@ func (s *Server) fail(ip string, now time.Time) {
 	if len(recent) >= lockoutFailures {
 		s.locked[ip] = now.Add(lockoutFor)
 		delete(s.fails, ip)
-		s.log.Debug("trackticksim: IP locked out", "failures", len(recent))
+		s.log.Debug("tracktiksim: IP locked out", "failures", len(recent))
 		return
 	}
 	s.fails[ip] = recent
@@ -357,7 +357,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, si int) bool 
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	writeError(w, http.StatusUnauthorized, msg)
-	s.log.Debug("trackticksim: data request", "stream", streamNames[si], "status", http.StatusUnauthorized, "lag", lag)
+	s.log.Debug("tracktiksim: data request", "stream", streamNames[si], "status", http.StatusUnauthorized, "lag", lag)
 	return false
 }
 
