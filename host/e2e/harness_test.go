@@ -43,14 +43,16 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	pkgs := []string{"./host/cmd/quiver"}
+	// Binary names by package: the host, every connector plugin and the
+	// misbehaving test plugin.
+	pkgs := map[string]string{"./host/cmd/quiver": "quiver", "./host/e2e/misbehave": "quiver-misbehave"}
 	plugins, _ := filepath.Glob(filepath.Join(root, "connectors", "*", "cmd", "quiver-*"))
 	for _, p := range plugins {
 		rel, _ := filepath.Rel(root, p)
-		pkgs = append(pkgs, "./"+rel)
+		pkgs["./"+rel] = filepath.Base(p)
 	}
-	for _, pkg := range pkgs {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.Base(pkg)), pkg)
+	for pkg, name := range pkgs {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)

@@ -1,0 +1,204 @@
+// Command quiver-misbehave is a connector plugin built on the SDK that
+// breaks the rules on purpose, so that the e2e tests can show the host
+// holding its ground against a careless or hostile plugin. It contacts no
+// vendor: every stream is generated, rows numbered from 1.
+//
+// Its source config chooses what goes wrong:
+//
+//	connector: misbehave
+//	config:
+//	  mode: bad_stream_names   # see the modes below; default normal
+//	  streams: ["../../escaped"] # the catalog's stream names
+//	  rows: 100                # rows per stream
+//	  batch: 50                # rows per batch; a checkpoint follows each
+//	  send_as: ../x            # message_names: the stream name in messages
+//
+// Modes:
+//
+//   - normal: an honest plugin; its streams support both sync modes and
+//     resume from {"offset": N}.
+//   - bad_stream_names: as normal, but the catalog defaults to the stream
+//     name "../../escaped" (set streams to choose others).
+//   - duplicate_streams: the catalog lists every stream twice.
+//   - message_names: the catalog is honest, but every message of a read
+//     names the stream send_as instead of the one requested.
+//   - uncommitted_tail: each stream sends its rows with checkpoints, then one
+//     more batch with no checkpoint after it, and then fails.
+//
+// A new mode is one constant, one entry in modes and, where it changes how
+// streams are read, a case in Read.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/sdk"
+)
+
+func main() { sdk.Serve(connector{}) }
+
+// The modes.
+const (
+	modeNormal          = "normal"
+	modeBadStreamNames  = "bad_stream_names"
+	modeDuplicate       = "duplicate_streams"
+	modeMessageNames    = "message_names"
+	modeUncommittedTail = "uncommitted_tail"
+)
+
+// modes maps each mode to the catalog it has when streams is not set.
+var modes = map[string][]string{
+	modeNormal:          {"items"},
+	modeBadStreamNames:  {"../../escaped"},
+	modeDuplicate:       {"items"},
+	modeMessageNames:    {"items"},
+	modeUncommittedTail: {"items"},
+}
+
+// config is the plugin's source config.
+type config struct {
+	Mode    string   `json:"mode"`
+	Streams []string `json:"streams"`
+	Rows    int64    `json:"rows"`
+	Batch   int64    `json:"batch"`
+	SendAs  string   `json:"send_as"`
+}
+
+type connector struct{}
+
+// Spec describes the plugin.
+func (connector) Spec() sdk.Spec {
+	names := slices.Sorted(maps.Keys(modes))
+	schema := fmt.Sprintf(`{"type":"object","properties":{"mode":{"enum":["%s"]},`+
+		`"streams":{"type":"array","items":{"type":"string"}},"rows":{"type":"integer","minimum":0},`+
+		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"}},"additionalProperties":false}`,
+		strings.Join(names, `","`))
+	return sdk.Spec{
+		Name:         "misbehave",
+		Version:      "0.0.0-test",
+		Description:  "a test plugin that misbehaves on purpose",
+		ConfigSchema: json.RawMessage(schema),
+	}
+}
+
+// Open parses the config.
+func (connector) Open(_ context.Context, raw []byte) (sdk.Source, error) {
+	c := config{Mode: modeNormal, Rows: 100, Batch: 50, SendAs: "../../escaped"}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("misbehave: config: %w: %w", sdk.ErrConfig, err)
+	}
+	def, ok := modes[c.Mode]
+	if !ok {
+		return nil, fmt.Errorf("misbehave: unknown mode %q: %w", c.Mode, sdk.ErrConfig)
+	}
+	if c.Streams == nil {
+		c.Streams = def
+	}
+	if c.Batch <= 0 {
+		c.Batch = 50
+	}
+	return &source{cfg: c}, nil
+}
+
+// schema is every stream's schema.
+var schema = arrow.NewSchema([]arrow.Field{
+	{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
+
+type source struct{ cfg config }
+
+func (s *source) Check(context.Context) error { return nil }
+
+func (s *source) Close() error { return nil }
+
+func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
+	cat := &sdk.Catalog{}
+	for _, n := range s.cfg.Streams {
+		st := sdk.Stream{
+			Name: n, Schema: schema, PrimaryKey: []string{"id"}, CursorField: "id",
+			SyncModes: []sdk.SyncMode{sdk.Incremental, sdk.FullRefresh},
+		}
+		cat.Streams = append(cat.Streams, st)
+		if s.cfg.Mode == modeDuplicate {
+			cat.Streams = append(cat.Streams, st)
+		}
+	}
+	return cat, nil
+}
+
+// offset is a stream's checkpoint.
+type offset struct {
+	Offset int64 `json:"offset"`
+}
+
+func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+	for _, sr := range req.Streams {
+		name := sr.Name
+		if s.cfg.Mode == modeMessageNames {
+			name = s.cfg.SendAs
+		}
+		if err := s.read(ctx, name, sr, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read sends one stream's rows under name.
+func (s *source) read(ctx context.Context, name string, sr sdk.StreamRequest, w sdk.Writer) error {
+	var from offset
+	if len(sr.State) > 0 {
+		if err := json.Unmarshal(sr.State, &from); err != nil {
+			return fmt.Errorf("misbehave: stream %s: state: %w", sr.Name, err)
+		}
+	}
+	if err := w.Status(ctx, name, sdk.Status{State: sdk.Started}); err != nil {
+		return err
+	}
+	next := from.Offset
+	for next < s.cfg.Rows {
+		n := min(s.cfg.Batch, s.cfg.Rows-next)
+		if err := s.send(ctx, w, name, next, n); err != nil {
+			return err
+		}
+		next += n
+		cp, _ := json.Marshal(offset{Offset: next})
+		if err := w.Checkpoint(ctx, name, cp); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Mode == modeUncommittedTail {
+		if err := s.send(ctx, w, name, next, s.cfg.Batch); err != nil {
+			return err
+		}
+		return w.Status(ctx, name, sdk.Status{State: sdk.Failed,
+			Err: errors.New("misbehave: failed after a batch no checkpoint covers")})
+	}
+	return w.Status(ctx, name, sdk.Status{State: sdk.Complete})
+}
+
+// send writes rows first+1 .. first+n of stream name.
+func (s *source) send(ctx context.Context, w sdk.Writer, name string, first, n int64) error {
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	ids := b.Field(0).(*array.Int64Builder)
+	names := b.Field(1).(*array.StringBuilder)
+	for i := first + 1; i <= first+n; i++ {
+		ids.Append(i)
+		names.Append(fmt.Sprintf("row %d", i))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	return w.WriteBatch(ctx, name, rec)
+}
