@@ -57,8 +57,9 @@ func TestTrackTikStreams(t *testing.T) {
 		if s.CursorField != "id" {
 			t.Errorf("%s cursor field = %q, want id", s.Name, s.CursorField)
 		}
-		// TrackTik documents no updatedOn filter (vendors.md §1.5): the
-		// cursor is the id, for append-only entities.
+		// TrackTik documents no updatedOn filter
+		// (docs/vendors/tracktik.md#incremental-sync): the cursor is the id,
+		// for append-only entities.
 		if diff := cmp.Diff(&Watermark{Cursor: "id", Filter: "id:gt"}, s.Incremental); diff != "" {
 			t.Errorf("%s incremental mismatch (-want +got):\n%s", s.Name, diff)
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
-// API paths and headers (vendors.md §4.2, §4.4).
+// API paths and headers (docs/vendors/capillary.md#auth,
+// docs/vendors/capillary.md#endpoints).
 const (
 	tokenPath        = "/v3/oauth/token/generate"
 	searchPath       = "/v2/customers/search"
@@ -80,7 +81,7 @@ func (g *grant) Fetch(ctx context.Context, _ *auth.Token) (*auth.Token, error) {
 	return tok, nil
 }
 
-// tokenResponse is token/generate's answer (vendors.md §4.2).
+// tokenResponse is token/generate's answer (docs/vendors/capillary.md#auth).
 type tokenResponse struct {
 	Data *struct {
 		AccessToken string      `json:"accessToken"`

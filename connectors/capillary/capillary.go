@@ -6,8 +6,9 @@
 // /v3/oauth/token/generate for a JWT that goes in the X-CAP-API-OAUTH-TOKEN
 // header. A token that has expired is answered with code 498, in the HTTP
 // status line or only in a 200 body, as a number or a string; the connector
-// then generates a new token and retries the request once (vendors.md
-// §4.2-4.3). Requests are spaced to stay under the key's per-minute limit
+// then generates a new token and retries the request once
+// (docs/vendors/capillary.md#auth, docs/vendors/capillary.md#token-errors).
+// Requests are spaced to stay under the key's per-minute limit
 // (requests_per_minute), which the customers and transactions streams share.
 //
 // transactions is a child stream of customers (rest.Child): every run lists

@@ -15,10 +15,12 @@ import (
 // Config limits and defaults.
 const (
 	// MaxPageSize is the largest limit /v2/customers/search accepts
-	// (vendors.md §4.4); transactions use the same page size.
+	// (docs/vendors/capillary.md#customer-search); transactions use
+	// the same page size.
 	MaxPageSize = 100
 	// DefaultRequestsPerMinute is what Capillary allows per API key on its
-	// demo and test clusters (vendors.md §4.6); brands may have more.
+	// demo and test clusters (docs/vendors/capillary.md#rate-limits);
+	// brands may have more.
 	DefaultRequestsPerMinute = 100
 	// DefaultSettleMinutes: transactions billed in the last hour are left to
 	// the next run, so that bills a till uploads a little late are not

@@ -13,8 +13,9 @@ import (
 )
 
 // searchAll is the customer search query that lists every customer. The
-// search has no "list all" form of its own (vendors.md §4.4); the
-// simulator, like Capillary's search engine, takes "*" as a wildcard.
+// search has no "list all" form of its own
+// (docs/vendors/capillary.md#customer-search); the simulator, like
+// Capillary's search engine, takes "*" as a wildcard.
 const searchAll = "*"
 
 // customers declares the customers stream: /v2/customers/search, limit and

@@ -11,7 +11,7 @@ import (
 )
 
 // Codes Capillary puts in HTTP status lines or response bodies
-// (vendors.md §4.3, §4.5).
+// (docs/vendors/capillary.md#errors).
 const (
 	codeOK           = 200
 	codePartial      = 201 // v1.1 "some items failed", v2 partial failure

@@ -11,7 +11,8 @@ import (
 	"github.com/quiver-etl/quiver/sdk/auth"
 )
 
-// MaxPageSize is the largest limit the API accepts (vendors.md §1.5).
+// MaxPageSize is the largest limit the API accepts
+// (docs/vendors/tracktik.md#paging).
 const MaxPageSize = 1000
 
 // Config is the connector's configuration. Its JSON Schema is

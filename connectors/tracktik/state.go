@@ -13,11 +13,13 @@ import (
 // rest.Watermark as the schema files declare it. Listings are sorted by id
 // and new entities get higher ids, so resuming with id:gt=N neither skips
 // nor repeats a record. TrackTik documents no updatedOn filter
-// (vendors.md §1.5), so changes to records already read are not read
-// again: run with --full-refresh to pick them up.
+// (docs/vendors/tracktik.md#incremental-sync), so changes to records
+// already read are not read again: run with --full-refresh to pick them
+// up.
 
 // pageInfo reads the meta envelope: meta.count is the total matching rows,
-// meta.itemCount the rows on this page (vendors.md §1.4).
+// meta.itemCount the rows on this page
+// (docs/vendors/tracktik.md#envelopes).
 func pageInfo(p *records.Page) rest.PageInfo {
 	rows := int(p.Record.NumRows())
 	info := rest.PageInfo{Items: rows}

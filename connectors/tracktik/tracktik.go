@@ -6,7 +6,9 @@
 // refresh tokens are single-use and rotate. Right after a token is issued
 // the API may answer 401 while its read replica catches up; those 401s are
 // retried with the same token, never with a new login, because 40 failed
-// logins in 2 minutes lock the IP out for 2 hours (vendors.md §1.2-1.3).
+// logins in 2 minutes lock the IP out for 2 hours
+// (docs/vendors/tracktik.md#auth,
+// docs/vendors/tracktik.md#replication-lag-401).
 package tracktik
 
 import (
@@ -133,8 +135,9 @@ var (
 )
 
 // dateFilters names, per stream, the date field that start_date filters on
-// with the :after function (vendors.md §1.5). /reports rejects a listing
-// without a filter, so its filter is not optional.
+// with the :after function (docs/vendors/tracktik.md#incremental-sync).
+// /reports rejects a listing without a filter, so its filter is not
+// optional.
 var dateFilters = map[string]string{
 	"shifts":        "startedOn",
 	"work-sessions": "startedOn",

@@ -7,7 +7,8 @@ import (
 )
 
 // assets declares the assets stream: GET /api/asset/v1/assets, page-number
-// paging from page 0 (vendors.md §3.3a, §3.4). It is a full refresh: the
+// paging from page 0 (docs/vendors/trackunit.md#assets,
+// docs/vendors/trackunit.md#page-number-paging). It is a full refresh: the
 // API offers no filter on changes.
 func (s *source) assets(st *rest.Stream) {
 	st.Records = []string{"content"}

@@ -13,7 +13,8 @@ import (
 	"github.com/quiver-etl/quiver/sdk/auth"
 )
 
-// Config defaults (vendors.md §3.1, §3.2, §3.4).
+// Config defaults (docs/vendors/trackunit.md#auth,
+// docs/vendors/trackunit.md#paging).
 const (
 	DefaultAPIURL   = "https://iris.trackunit.com"
 	DefaultTokenURL = "https://auth.trackunit.com/token"

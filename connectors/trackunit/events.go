@@ -16,7 +16,8 @@ import (
 )
 
 // eventQuery is the JSON body of POST /asset-event/log: the time window,
-// fromTime inclusive and toTime exclusive (vendors.md §3.3e).
+// fromTime inclusive and toTime exclusive
+// (docs/vendors/trackunit.md#asset-event-log).
 type eventQuery struct {
 	FromTime string `json:"fromTime"`
 	ToTime   string `json:"toTime"`
@@ -25,7 +26,8 @@ type eventQuery struct {
 // events declares the asset_events stream: POST
 // /public/api/eventlog/v3/asset-event/log with the window from start_date
 // (or the saved state) to the start of the read, page-number paging with
-// page and size in the query (vendors.md §3.3e). Events come oldest first.
+// page and size in the query (docs/vendors/trackunit.md#asset-event-log).
+// Events come oldest first.
 //
 // The state is the time of the last event read and the ids of the events
 // read at that time (see eventState). A read resumes at that time,

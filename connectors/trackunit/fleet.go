@@ -26,10 +26,11 @@ const snapshotColumn = "snapshot_time"
 
 // fleet declares the fleet_snapshot stream: the ISO 15143-3 (AEMP 2.0)
 // export, GET .../Fleet/1 and then each page's "next" link until a page
-// has none (vendors.md §3.3c). JSON must be asked for (XML is the default),
-// and addMetadata=true adds each equipment's asset id.
+// has none (docs/vendors/trackunit.md#aemp-fleet-snapshot). JSON must
+// be asked for (XML is the default), and addMetadata=true adds each
+// equipment's asset id.
 //
-// The ISO key casing is ambiguous (vendors.md): "Equipment" and
+// The ISO key casing is ambiguous (same page): "Equipment" and
 // "equipment", "EquipmentHeader" and "equipmentHeader", "Links" and
 // "links" are all read, by matching keys case-insensitively.
 //

@@ -20,7 +20,8 @@ var coordinates = []string{"longitude", "latitude", "altitude"}
 // locationsStream declares the locations stream: GET
 // /public/api/location/v1/locations, cursor paging (limit, and the "after"
 // of each page as the next page's after), GeoJSON Feature records flattened
-// into columns (vendors.md §3.3b, §3.4). The list allows one request per
+// into columns (docs/vendors/trackunit.md#locations,
+// docs/vendors/trackunit.md#cursor-paging). The list allows one request per
 // second per page, so its requests wait on a limiter of their own.
 //
 // The listing ends at a page without an "after" cursor (null or missing)

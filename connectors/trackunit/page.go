@@ -7,10 +7,11 @@ import (
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
-// pageNumberInfo reads the envelope of IRIS page-number paging (vendors.md
-// §3.4): {"totalPages","totalElements","number","size","numberOfElements",
-// "content"}. The fingerprint is the page's first and last id, so that a
-// vendor ignoring the page parameter is caught rather than looped on.
+// pageNumberInfo reads the envelope of IRIS page-number paging
+// (docs/vendors/trackunit.md#page-number-paging): {"totalPages",
+// "totalElements","number","size","numberOfElements","content"}. The
+// fingerprint is the page's first and last id, so that a vendor
+// ignoring the page parameter is caught rather than looped on.
 func pageNumberInfo(p *records.Page) rest.PageInfo {
 	rows := int(p.Record.NumRows())
 	info := rest.PageInfo{Items: rows}

@@ -14,8 +14,8 @@ import (
 )
 
 // TestStreams_EveryRecordOnce reads every stream from simulators in each of
-// the shapes vendors.md allows, and finds every record exactly once, in the
-// API's order.
+// the shapes docs/vendors/trackunit.md allows, and finds every record
+// exactly once, in the API's order.
 func TestStreams_EveryRecordOnce(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -7,16 +7,17 @@
 // and secret in HTTP Basic and scope "api". Tokens last an hour; they are
 // renewed a minute before they expire, and once more when the API answers
 // 401: with "offline_access" in the scope by the rotating refresh token,
-// otherwise by logging in again (vendors.md §3.2).
+// otherwise by logging in again (docs/vendors/trackunit.md#auth).
 //
-// Each stream pages the way its API does (vendors.md §3.3-3.4): assets by
-// page number (page from 0, size, totalPages), locations by cursor
-// (limit/after), the fleet snapshot by following its "next" links (pages
-// from 1), and asset events by page number over a POSTed time window.
-// Requests share a rate limiter per account; the locations list is held to
-// one request per second, and the AEMP export's per-URL limits are kept by
-// reading each page once. A 429 is retried after the wait it asks for, and
-// a wait long enough to slow the sync is logged at Warn.
+// Each stream pages the way its API does
+// (docs/vendors/trackunit.md#endpoints, docs/vendors/trackunit.md#paging):
+// assets by page number (page from 0, size, totalPages), locations by
+// cursor (limit/after), the fleet snapshot by following its "next" links
+// (pages from 1), and asset events by page number over a POSTed time
+// window. Requests share a rate limiter per account; the locations list is
+// held to one request per second, and the AEMP export's per-URL limits are
+// kept by reading each page once. A 429 is retried after the wait it asks
+// for, and a wait long enough to slow the sync is logged at Warn.
 package trackunit
 
 import (
@@ -38,7 +39,7 @@ import (
 // Version is the connector's release.
 const Version = "0.1.0"
 
-// API paths on the API host (vendors.md §3.3).
+// API paths on the API host (docs/vendors/trackunit.md#endpoints).
 const (
 	AssetsPath    = "/api/asset/v1/assets"
 	LocationsPath = "/public/api/location/v1/locations"

@@ -13,13 +13,13 @@ import (
 )
 
 // usersPath is the users listing, the one endpoint that needs a Super
-// Admin's token (vendors.md §2.3).
+// Admin's token (docs/vendors/trackvia.md#auth).
 const usersPath = "/openapi/users"
 
 // applier returns the rest.Options.Apply of an account: the API key as the
 // user_key query parameter and the auth token as "Authorization: Bearer"
-// (vendors.md §2.2; the official Python SDK sends the token as a header,
-// which keeps it out of URLs).
+// (docs/vendors/trackvia.md#auth; the official Python SDK sends the token
+// as a header, which keeps it out of URLs).
 func applier(userKey auth.Secret) func(req *http.Request, t *auth.Token) {
 	return func(req *http.Request, t *auth.Token) {
 		q := req.URL.Query()
@@ -31,7 +31,8 @@ func applier(userKey auth.Secret) func(req *http.Request, t *auth.Token) {
 	}
 }
 
-// oauthError is the body of TrackVia's 401s (vendors.md §2.6 type A).
+// oauthError is the body of TrackVia's 401s
+// (docs/vendors/trackvia.md#errors, type A).
 type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description"`

@@ -13,7 +13,8 @@ import (
 	"github.com/quiver-etl/quiver/sdk/auth"
 )
 
-// Config defaults and limits (vendors.md §2.1, §2.5).
+// Config defaults and limits (docs/vendors/trackvia.md#auth,
+// docs/vendors/trackvia.md#paging).
 const (
 	// DefaultBaseURL is TrackVia's public cloud; government, HIPAA and
 	// private instances have hosts of their own.

@@ -53,8 +53,9 @@ func checkView(t *testing.T, srv *trackviasim.Server, w *memWriter, id int64) {
 }
 
 // TestReadShapes reads every stream of simulators that use each value shape
-// of vendors.md §2.4 (numbers as text, ids as numbers, dates with times,
-// UTC datetimes ...) and finds every record exactly once, as sent.
+// of docs/vendors/trackvia.md#field-types-and-values (numbers as text, ids
+// as numbers, dates with times, UTC datetimes ...) and finds every record
+// exactly once, as sent.
 func TestReadShapes(t *testing.T) {
 	for _, shapes := range []trackviasim.Shapes{trackviasim.ShapesCanonical, trackviasim.ShapesAlternate, trackviasim.ShapesMixed} {
 		t.Run(shapes.String(), func(t *testing.T) {

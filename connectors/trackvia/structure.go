@@ -25,8 +25,9 @@ const (
 	MetaFieldID = "trackvia:field_meta_id"
 )
 
-// A field is one entry of a view's structure (vendors.md §2.4). The other
-// keys (required, unique, choices, can*) do not shape the columns.
+// A field is one entry of a view's structure
+// (docs/vendors/trackvia.md#envelopes). The other keys (required,
+// unique, choices, can*) do not shape the columns.
 type field struct {
 	Name        string `json:"name"`
 	Type        string `json:"type"`
@@ -65,11 +66,12 @@ func parseStructure(raw []byte) ([]field, error) {
 // and the primary key.
 const idColumn = "id"
 
-// columnTypes maps TrackVia field types to Arrow types (vendors.md §2.4):
-// numbers, money and percentages (kept as the fraction, 10% = 0.10) are
-// doubles; ids of users, groups, related records and files are int64;
-// checkboxes are lists of the chosen options; points are structs. A type
-// not listed is read as text.
+// columnTypes maps TrackVia field types to Arrow types
+// (docs/vendors/trackvia.md#field-types-and-values): numbers, money and
+// percentages (kept as the fraction, 10% = 0.10) are doubles; ids of
+// users, groups, related records and files are int64; checkboxes are
+// lists of the chosen options; points are structs. A type not listed is
+// read as text.
 var columnTypes = func() map[string]arrow.DataType {
 	scalar := func(name string) arrow.DataType {
 		t, err := schemas.FieldType(name)
@@ -109,7 +111,7 @@ var columnTypes = func() map[string]arrow.DataType {
 
 // cursorNames are the names of the datetime fields that incremental reads
 // follow, best first, as normalized by normalizeName. TrackVia's own is
-// "Last Updated" [INFER, vendors.md §2.4].
+// "Last Updated" [INFER, docs/vendors/trackvia.md#envelopes].
 var cursorNames = []string{"last updated", "last modified", "updated", "modified", "updated at", "modified at", "date updated", "date modified"}
 
 // normalizeName lower-cases name and turns runs of spaces, '_' and '-' into

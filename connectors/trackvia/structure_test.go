@@ -48,7 +48,8 @@ func TestLayoutGolden(t *testing.T) {
 	}
 }
 
-// TestColumnTypes maps every field type of vendors.md §2.4.
+// TestColumnTypes maps every field type of
+// docs/vendors/trackvia.md#field-types-and-values.
 func TestColumnTypes(t *testing.T) {
 	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	want := map[trackviasim.FieldType]string{

@@ -6,13 +6,14 @@
 // parameter and a long-lived auth token as "Authorization: Bearer". There
 // is no token exchange and no refresh: a token that expired or was
 // deactivated fails the source with an auth error (exit code 4), and a
-// Super Admin must issue a new one (vendors.md §2.2).
+// Super Admin must issue a new one (docs/vendors/trackvia.md#auth).
 //
 // Each selected view is a stream, named from the view, whose schema is
-// discovered at run time from the view's structure (vendors.md §2.4): one
-// column per field, named as TrackVia shows it, after the record id. Views
-// with a "Last Updated" datetime field can be read incrementally; the
-// listing has no filter or sort parameter (vendors.md §2.5), so every run
+// discovered at run time from the view's structure
+// (docs/vendors/trackvia.md#envelopes): one column per field, named as
+// TrackVia shows it, after the record id. Views with a "Last Updated"
+// datetime field can be read incrementally; the listing has no filter
+// or sort parameter (docs/vendors/trackvia.md#paging), so every run
 // pages through the whole view and keeps the records changed since the
 // last one.
 package trackvia

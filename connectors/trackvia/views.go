@@ -172,7 +172,8 @@ func (s *source) fetchStructure(ctx context.Context, t *target) structure {
 
 // structureConcurrency bounds the structure requests in flight: a few at
 // a time keep Discover quick on accounts with many views without
-// hammering an API whose rate limits are not documented (vendors.md §2.7).
+// hammering an API whose rate limits are not documented
+// (docs/vendors/trackvia.md#rate-limits).
 const structureConcurrency = 4
 
 // fetchStructures fetches the structures of targets, a few at a time; the

@@ -216,10 +216,10 @@ func TestTrackunit_SyncWithFaults(t *testing.T) {
 	checkNoLeaks(t, out, trackunitSecrets, r)
 }
 
-// TestTrackunit_Incremental: the other shapes vendors.md allows (camelCase
-// AEMP keys, a locations cursor that is left out at the end) and refresh
-// tokens; a second sync appends only the new asset events and replaces the
-// full-refresh streams.
+// TestTrackunit_Incremental: the other shapes docs/vendors/trackunit.md
+// allows (camelCase AEMP keys, a locations cursor that is left out at the
+// end) and refresh tokens; a second sync appends only the new asset events
+// and replaces the full-refresh streams.
 func TestTrackunit_Incremental(t *testing.T) {
 	t.Parallel()
 	srv := trackunitsim.NewServer(t, trackunitsim.Options{

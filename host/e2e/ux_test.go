@@ -203,9 +203,10 @@ func temps(dir string) []string {
 // TestUX_Incremental: a second incremental run against a simulator whose
 // data grew reads exactly the new records and appends them; the summary
 // shows each stream's state before and after. TrackTik's cursor is the id
-// (it documents no updatedOn filter, vendors.md §1.5), so a change to a
-// record already read is not read again: the files keep the old value
-// until a --full-refresh.
+// (it documents no updatedOn filter,
+// docs/vendors/tracktik.md#incremental-sync), so a change to a record
+// already read is not read again: the files keep the old value until a
+// --full-refresh.
 func TestUX_Incremental(t *testing.T) {
 	t.Parallel()
 	srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 95, "shifts": 40}})

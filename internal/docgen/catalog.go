@@ -29,6 +29,7 @@ type connectorDoc struct {
 	Discovered  []string    // streams of the Spec without a schema file
 	Dynamic     *dynamicDoc // nil unless stream schemas are found at run time
 	Notes       notes
+	Vendor      string // the vendor API page, relative to docs/; "" if none
 }
 
 // A streamDoc describes one static stream.

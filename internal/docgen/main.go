@@ -13,6 +13,10 @@
 //     examples/duckdb/verify.mjs checks against real demo output;
 //   - the marked regions of README.md.
 //
+// It also checks that every citation of a hand-written vendor page
+// (docs/vendors/<name>.md#<heading>) in the repository resolves, and turns
+// those in a connector's package doc into links.
+//
 // Usage, from the repository root:
 //
 //	go run ./internal/docgen          # rewrite the docs (make docs)
@@ -179,6 +183,13 @@ func render(ctx context.Context, root, bin string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	pages, err := readVendorPages(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVendorLinks(root, pages); err != nil {
+		return nil, err
+	}
 	var docs []*connectorDoc
 	for _, e := range reg {
 		n, err := readNotes(root, e.c.Spec().Name)
@@ -188,6 +199,10 @@ func render(ctx context.Context, root, bin string) (map[string][]byte, error) {
 		d, err := buildConnector(ctx, root, e, examples, n)
 		if err != nil {
 			return nil, err
+		}
+		d.About = vendorRefs(pages, d.About)
+		if _, ok := pages[d.Name+".md"]; ok {
+			d.Vendor = "vendors/" + d.Name + ".md"
 		}
 		docs = append(docs, d)
 	}

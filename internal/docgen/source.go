@@ -8,7 +8,6 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -162,15 +161,10 @@ func typeSentence(name, doc string) string {
 	return first
 }
 
-// vendorsRef matches references to the research notes the connectors were
-// written from, which are not part of the repository.
-var vendorsRef = regexp.MustCompile(`\s*\(vendors\.md[^)]*\)`)
-
 // aboutText turns a connector's package doc into an intro paragraph:
 // "Package tracktik is the Quiver connector for X" becomes "The Quiver
-// connector for X", and references to research notes go.
+// connector for X".
 func aboutText(pkg, doc string) string {
-	doc = vendorsRef.ReplaceAllString(doc, "")
 	if rest, ok := strings.CutPrefix(doc, "Package "+pkg+" is "); ok && rest != "" {
 		doc = strings.ToUpper(rest[:1]) + rest[1:]
 	}

@@ -25,8 +25,10 @@ const (
 	// vendor is down; fail the stream and let the next run resume.
 	DefaultMaxElapsed = 5 * time.Minute
 	// DefaultLagGrace: TrackTik's read replicas may not know a new token
-	// for up to about a minute (vendors.md §1.3), so a 401 on a younger
-	// token is retried with the same token instead of logging in again.
+	// for up to about a minute
+	// (docs/vendors/tracktik.md#replication-lag-401), so a 401 on a
+	// younger token is retried with the same token instead of logging in
+	// again.
 	DefaultLagGrace = 60 * time.Second
 	// DefaultLagRetries bounds those same-token retries: with the default
 	// intervals they span about four seconds, then one fresh token is tried.

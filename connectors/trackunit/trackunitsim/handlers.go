@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Page sizes of the generic IRIS paging (vendors.md §3.4).
+// Page sizes of the generic IRIS paging (docs/vendors/trackunit.md#paging).
 const (
 	defaultPageSize = 20
 	maxPageSize     = 1000

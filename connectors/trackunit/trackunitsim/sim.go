@@ -64,7 +64,7 @@ const (
 	TokenPath        = "/token"
 	AssetsPath       = "/api/asset/v1/assets"
 	LocationsPath    = "/public/api/location/v1/locations"
-	LocationsAltPath = "/api/location/v1/locations"          // the same handler; vendors.md is unsure of the prefix
+	LocationsAltPath = "/api/location/v1/locations"          // the same handler; the prefix is unsure (docs/vendors/trackunit.md#locations)
 	FleetPath        = "/public/api/aemp/v2/15143/-3/Fleet/" // + page number, from 1
 	EventLogPath     = "/public/api/eventlog/v3/asset-event/log"
 )
@@ -89,8 +89,9 @@ const (
 	DefaultAEMPPageSize  = 100       // AEMP: 100 equipment per page
 )
 
-// KeyCase selects the JSON key casing of the AEMP fleet snapshot, which
-// vendors.md reports as ambiguous (third-party code checks both).
+// KeyCase selects the JSON key casing of the AEMP fleet snapshot, which is
+// ambiguous (third-party code checks both;
+// docs/vendors/trackunit.md#aemp-fleet-snapshot).
 type KeyCase int
 
 const (
@@ -101,7 +102,8 @@ const (
 )
 
 // CursorEnd selects how the locations stream shows that there is no next page;
-// vendors.md infers the end condition, so a connector must handle all three.
+// the end condition is inferred (docs/vendors/trackunit.md#cursor-paging), so
+// a connector must handle all three.
 type CursorEnd int
 
 const (

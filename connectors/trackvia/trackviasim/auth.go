@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// A Token is an auth token the simulator accepts (vendors.md §2.2: created
-// by a Super Admin for an API user, with its own expiry date).
+// A Token is an auth token the simulator accepts
+// (docs/vendors/trackvia.md#auth: created by a Super Admin for an API
+// user, with its own expiry date).
 type Token struct {
 	// Value is the token as sent by clients.
 	Value string
@@ -71,7 +72,7 @@ func (s *Server) Deactivate(token string) {
 }
 
 // Reactivate turns a deactivated token back on. Expired and unknown tokens
-// cannot be reactivated (vendors.md §2.2).
+// cannot be reactivated (docs/vendors/trackvia.md#auth).
 func (s *Server) Reactivate(token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -99,8 +100,8 @@ func (s *Server) pastExpiry(ts *tokenState) bool {
 //  5. Expired token: 401 {"error":"invalid_token","error_description":"Access token expired: ..."}.
 //
 // 1 and 2 are what the 3scale gateway in front of /openapi answers by
-// default [INFER]; 3-5 are vendors.md §2.6 type A. Descriptions show only
-// the token's first four characters.
+// default [INFER]; 3-5 are docs/vendors/trackvia.md#errors type A.
+// Descriptions show only the token's first four characters.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *tokenState)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

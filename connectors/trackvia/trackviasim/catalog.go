@@ -1,10 +1,12 @@
 package trackviasim
 
 // FieldType is a TrackVia field type name as it appears in a view's
-// structure ("type" key), vendors.md §2.4.
+// structure ("type" key),
+// docs/vendors/trackvia.md#field-types-and-values.
 type FieldType string
 
-// The field types TrackVia reports in a structure (vendors.md §2.4).
+// The field types TrackVia reports in a structure
+// (docs/vendors/trackvia.md#field-types-and-values).
 const (
 	ShortAnswer   FieldType = "shortAnswer"
 	Paragraph     FieldType = "paragraph"
@@ -29,7 +31,8 @@ const (
 	Point         FieldType = "point"
 )
 
-// FieldTypes returns every FieldType, in the order vendors.md §2.4 lists them.
+// FieldTypes returns every FieldType, in the order
+// docs/vendors/trackvia.md#field-types-and-values lists them.
 func FieldTypes() []FieldType {
 	return []FieldType{
 		ShortAnswer, Paragraph, Email, URL, Number, Currency, Percentage, AutoIncrement,

@@ -7,7 +7,8 @@ import (
 )
 
 // Shapes chooses which of the two plausible JSON shapes the simulator uses
-// where vendors.md allows (or leaves open) two. The zero value mixes them.
+// where docs/vendors/trackvia.md#field-types-and-values allows (or leaves
+// open) two. The zero value mixes them.
 type Shapes int
 
 // The shape modes.
@@ -65,12 +66,14 @@ var epoch = time.Date(2023, 1, 2, 15, 4, 5, 0, time.UTC)
 
 const span = 2 * 365 * 24 * time.Hour
 
-// mountain is the offset the canonical datetimes are written in; vendors.md
-// §2.4's sample uses -07:00. A fixed zone keeps output independent of tzdata.
+// mountain is the offset the canonical datetimes are written in; the samples
+// of docs/vendors/trackvia.md#field-types-and-values use -07:00. A fixed
+// zone keeps output independent of tzdata.
 var mountain = time.FixedZone("MST", -7*3600)
 
 // Layouts of the two datetime shapes and the two date shapes. The formats
-// are [INFER] in vendors.md, so both an offset form and a UTC form exist.
+// are [INFER] in docs/vendors/trackvia.md#field-types-and-values, so both
+// an offset form and a UTC form exist.
 const (
 	layoutDateTime    = "2006-01-02T15:04:05-07:00"
 	layoutDateTimeAlt = "2006-01-02T15:04:05.000Z"
@@ -133,8 +136,9 @@ func (s *Server) appendRecord(b []byte, v *viewState, idx int) []byte {
 	return append(b, '}')
 }
 
-// appendValue appends the value of field fd in record idx; vendors.md §2.4
-// gives the JSON type of each field type.
+// appendValue appends the value of field fd in record idx;
+// docs/vendors/trackvia.md#field-types-and-values gives the JSON type of
+// each field type.
 func (s *Server) appendValue(b []byte, v *viewState, fd *vfield, idx int, id int64) []byte {
 	c := s.cell(v, fd, idx)
 	r := c.h >> 16 // the bits that pick the value; the low bits pick null and shape
@@ -258,7 +262,8 @@ func (s *Server) relatedID(fd *vfield, r uint64) int64 {
 }
 
 // appendNumber writes a double as a JSON number, or as a JSON string when
-// alt is set (vendors.md leaves number-vs-string open for connectors).
+// alt is set (docs/vendors/trackvia.md#field-types-and-values leaves
+// number-vs-string open for connectors).
 func appendNumber(b []byte, x float64, alt bool) []byte {
 	if alt {
 		b = append(b, '"')
@@ -415,7 +420,8 @@ func appendParagraph(b []byte, r uint64) []byte {
 }
 
 // appendLongText appends a paragraph value of 12-16 KB (the limit is 65,536
-// characters, vendors.md §2.4), to exercise large cells.
+// characters, docs/vendors/trackvia.md#field-types-and-values), to exercise
+// large cells.
 func appendLongText(b []byte, r uint64) []byte {
 	b = append(b, '"')
 	start := len(b)

@@ -217,7 +217,8 @@ func (s *Server) RemoveField(viewID int64, name string) error {
 }
 
 // RenameField renames field from to to in view viewID; its fieldMetaId and
-// values stay (TrackVia fields are user-renamable, vendors.md §2.8).
+// values stay (TrackVia fields are user-renamable,
+// docs/vendors/trackvia.md#quirks).
 func (s *Server) RenameField(viewID int64, from, to string) error {
 	_, err := s.editFields(viewID, "rename field "+strconv.Quote(from), func(fields []Field) ([]Field, error) {
 		i, err := fieldIndex(fields, from)

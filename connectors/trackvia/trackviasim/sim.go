@@ -1,6 +1,6 @@
 // Package trackviasim is a loopback simulator of the TrackVia REST API
-// (vendors.md §2), in the style of net/http/httptest, for tests, benchmarks
-// and `quiver demo`.
+// (docs/vendors/trackvia.md), in the style of net/http/httptest, for
+// tests, benchmarks and `quiver demo`.
 //
 // It serves, under /openapi:
 //
@@ -47,7 +47,7 @@ const (
 )
 
 // Paging limits of GET /openapi/views/{viewId} and /openapi/users
-// (vendors.md §2.5).
+// (docs/vendors/trackvia.md#paging).
 const (
 	// DefaultPageSize is the page size when max is absent.
 	DefaultPageSize = 1000
@@ -454,8 +454,9 @@ func writeJSON(w http.ResponseWriter, code int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// writeOAuthError writes vendors.md §2.6 type A: Spring Security OAuth's
-// {"error","error_description"}, with the matching WWW-Authenticate header.
+// writeOAuthError writes docs/vendors/trackvia.md#errors type A: Spring
+// Security OAuth's {"error","error_description"}, with the matching
+// WWW-Authenticate header.
 func writeOAuthError(w http.ResponseWriter, code int, name, desc string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="oauth", error="`+name+`", error_description="`+desc+`"`)
 	b := append([]byte(`{"error":`), appendString(nil, name)...)
@@ -464,7 +465,7 @@ func writeOAuthError(w http.ResponseWriter, code int, name, desc string) {
 	writeJSON(w, code, append(b, '}'))
 }
 
-// writeAppError writes vendors.md §2.6 type B:
+// writeAppError writes docs/vendors/trackvia.md#errors type B:
 // {"errors":[...],"message","name","code","stackTrace"}.
 func writeAppError(w http.ResponseWriter, code int, name, msg string) {
 	b := append([]byte(`{"errors":[`), appendString(nil, msg)...)

@@ -17,10 +17,10 @@ import (
 )
 
 // Expect returns the row a stream of schema holds for rec, a simulator
-// record (trackviasim.Server.Record) in either value shape of vendors.md
-// §2.4: each column's value is rec's value under the column's name,
-// converted to the column's type as Value returns it. Lineage columns
-// (_quiver_*) are left out.
+// record (trackviasim.Server.Record) in either value shape of
+// docs/vendors/trackvia.md#field-types-and-values: each column's value
+// is rec's value under the column's name, converted to the column's
+// type as Value returns it. Lineage columns (_quiver_*) are left out.
 func Expect(schema *arrow.Schema, rec map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range schema.Fields() {

@@ -27,7 +27,8 @@ func TestExpectAndRow(t *testing.T) {
 		{Name: "Where", Type: point, Nullable: true},
 		{Name: "_quiver_run_id", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
-	// Both shapes of vendors.md §2.4 for each value.
+	// Both shapes of docs/vendors/trackvia.md#field-types-and-values for
+	// each value.
 	recs := []map[string]any{
 		{"id": 51.0, "Record ID": "51", "Amount": 10.5, "Due": "2024-03-05", "At": "2024-03-05T17:22:10-07:00", "Tags": []any{"CA"}, "Where": map[string]any{"latitude": 39.5}},
 		{"id": "51", "Record ID": 51.0, "Amount": "10.5", "Due": "2024-03-05T00:00:00-07:00", "At": "2024-03-06T00:22:10.000Z", "Tags": []any{"CA"}, "Where": map[string]any{"latitude": 39.5}},
