@@ -92,6 +92,16 @@ func LoadConfig(path string) (*Config, error) {
 
 var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
+// checkName says why name cannot be a source or stream name, which become
+// folder names: it must be letters, digits, _ . and - only, start with a
+// letter or digit, and hold no "..".
+func checkName(name string) error {
+	if !safeName.MatchString(name) || strings.Contains(name, "..") {
+		return errors.New(`is not a safe folder name (letters, digits, _ . - only, starting with a letter or digit, no "..")`)
+	}
+	return nil
+}
+
 // ParseConfig parses a config file's contents. name is used in messages;
 // lookup resolves ${VAR} references, which are expanded in string values
 // after parsing (never in the raw text), so a secret can hold any character.
@@ -133,8 +143,8 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 		switch {
 		case s.Name == "":
 			return nil, c.errorf(at, "name is missing")
-		case !safeName.MatchString(s.Name):
-			return nil, c.errorf(at+".name", "%q is not a safe folder name (letters, digits, _ . - only)", s.Name)
+		case checkName(s.Name) != nil:
+			return nil, c.errorf(at+".name", "%q %v", s.Name, checkName(s.Name))
 		case seen[s.Name]:
 			return nil, c.errorf(at+".name", "source %q is listed twice", s.Name)
 		case s.Connector == "":

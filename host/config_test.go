@@ -61,6 +61,7 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"no sources", "destination:\n  path: x\n", "no sources"},
 		{"duplicate", "sources:\n  - {name: a, connector: tracktik}\n  - {name: a, connector: tracktik}\n", "quiver.yaml:3: sources[1].name: source \"a\" is listed twice"},
 		{"unsafe name", "sources:\n  - {name: ../x, connector: tracktik}\n", "not a safe folder name"},
+		{"dot dot name", "sources:\n  - name: a\n    connector: t\n  - name: a..b\n    connector: t\n", `quiver.yaml:4: sources[1].name: "a..b" is not a safe folder name`},
 		{"no connector", "sources:\n  - name: a\n", "connector is missing"},
 		{"bad partition", strings.Replace(goodConfig, "path: ./out", "path: ./out\n  partition: by day", 1), `quiver.yaml:14: destination.partition: "by day": want "extracted", "none" or the name`},
 		{"bad source partition", "sources:\n  - name: a\n    connector: t\n    partition: 2024/01\n", `quiver.yaml:4: sources[0].partition`},

@@ -68,7 +68,7 @@ func Discover(ctx context.Context, cfg *Config, plugins Plugins) ([]SourceCatalo
 	for i, src := range cfg.Sources {
 		sc := SourceCatalog{Source: src.Name, Connector: src.Connector, Streams: []StreamCatalog{}}
 		err := withPlugin(ctx, cfg, i, plugins, func(c *protocol.Client, config []byte) error {
-			cat, err := c.Discover(ctx, config)
+			cat, err := discover(ctx, c, src.Connector, config)
 			if err != nil {
 				return err
 			}

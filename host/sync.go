@@ -74,10 +74,14 @@ type SourceResult struct {
 
 // StreamResult is the outcome of one stream.
 type StreamResult struct {
-	Name        string           `json:"name"`
-	Mode        string           `json:"mode"`
-	Status      string           `json:"status"` // complete, incomplete, failed
-	Records     int64            `json:"records"`
+	Name    string `json:"name"`
+	Mode    string `json:"mode"`
+	Status  string `json:"status"`  // complete, incomplete, failed
+	Records int64  `json:"records"` // committed: in published files covered by the saved state
+	// Uncommitted counts the records read but not committed (after the last
+	// checkpoint, in a full refresh that did not complete, or lost to a
+	// failed write or state save); the next run reads them again.
+	Uncommitted int64            `json:"uncommitted,omitempty"`
 	Files       []string         `json:"files"`
 	Bytes       int64            `json:"bytes"`
 	Seconds     float64          `json:"seconds"`
@@ -90,6 +94,7 @@ type StreamResult struct {
 	SchemaChanged bool `json:"schema_changed,omitempty"`
 
 	started time.Time
+	read    int64 // records received from the plugin
 	err     error // the failure behind Error, with its class
 }
 
@@ -146,6 +151,9 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 			opts.Logger.Warn("release state lock", "error", err)
 		}
 	}()
+	if err := checkSelection(ctx, &opts, runs); err != nil {
+		return nil, err
+	}
 	res := &Result{RunID: opts.RunID, StartedAt: opts.Now(), Sources: []*SourceResult{}}
 	var errs []error
 	for _, s := range runs {
@@ -174,10 +182,14 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	return res, err
 }
 
-// checkStreamNames rejects --streams entries that name no configured source.
+// checkStreamNames rejects --streams entries that are empty or name no
+// configured source.
 func (o *SyncOptions) checkStreamNames() error {
 	for _, s := range o.Streams {
-		src, _, ok := strings.Cut(s, ".")
+		src, name, ok := strings.Cut(s, ".")
+		if s == "" || (ok && name == "") {
+			return fmt.Errorf("--streams %q: want NAME or SOURCE.NAME, comma separated: %w", strings.Join(o.Streams, ","), protocol.ErrConfig)
+		}
 		if !ok {
 			continue
 		}
@@ -186,6 +198,71 @@ func (o *SyncOptions) checkStreamNames() error {
 		}
 	}
 	return nil
+}
+
+// checkSelection makes sure every --streams entry names a stream: it
+// discovers the catalog of each source --streams concerns (kept for its
+// run) and rejects an entry no catalog has, listing the streams there are,
+// before anything is read. A source whose discovery fails is left to fail
+// in its run; its streams cannot be listed, so entries it might hold pass.
+func checkSelection(ctx context.Context, opts *SyncOptions, runs []*sourceRun) error {
+	if len(opts.Streams) == 0 {
+		return nil
+	}
+	found := map[string]bool{}
+	var all []string
+	complete := true
+	for _, s := range runs {
+		plugins := opts.Plugins
+		plugins.Logger = s.log
+		err := withPlugin(ctx, opts.Config, s.idx, plugins, func(client *protocol.Client, config []byte) error {
+			cat, err := discover(ctx, client, s.cfg.Connector, config)
+			s.cat = cat
+			return err
+		})
+		if err != nil {
+			s.cat = nil
+			complete = false
+			continue
+		}
+		for _, cs := range s.cat.Streams {
+			found[cs.Name] = true
+			found[s.cfg.Name+"."+cs.Name] = true
+			all = append(all, s.cfg.Name+"."+cs.Name)
+		}
+	}
+	for _, n := range opts.Streams {
+		src, _, qualified := strings.Cut(n, ".")
+		known := found[n]
+		if !known && !complete {
+			// The source that failed may hold it, unless n names another.
+			known = !qualified || !slices.ContainsFunc(runs, func(s *sourceRun) bool { return s.cfg.Name == src && s.cat != nil })
+		}
+		if !known {
+			return fmt.Errorf("--streams %s: no such stream; the streams are: %s: %w", n, strings.Join(all, ", "), protocol.ErrConfig)
+		}
+	}
+	return nil
+}
+
+// discover asks a started plugin for its catalog and checks it: every
+// stream name must be fit to name a folder, and appear once.
+func discover(ctx context.Context, client *protocol.Client, connector string, config []byte) (*protocol.Catalog, error) {
+	cat, err := client.Discover(ctx, config)
+	if err != nil {
+		return nil, fmt.Errorf("discover: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, cs := range cat.Streams {
+		if err := checkName(cs.Name); err != nil {
+			return nil, fmt.Errorf("plugin %s is broken: its catalog names a stream %q, which %v", BinaryName(connector), cs.Name, err)
+		}
+		if seen[cs.Name] {
+			return nil, fmt.Errorf("plugin %s is broken: its catalog lists the stream %q twice", BinaryName(connector), cs.Name)
+		}
+		seen[cs.Name] = true
+	}
+	return cat, nil
 }
 
 // wantsSource reports whether --streams leaves anything to read in source:
@@ -312,6 +389,7 @@ type sourceRun struct {
 	log    *slog.Logger
 	res    *SourceResult
 	st     *state.Source
+	cat    *protocol.Catalog // discovered before the run (see checkSelection), or nil
 }
 
 // run syncs the source; the caller holds its lock.
@@ -334,9 +412,12 @@ func (s *sourceRun) run(ctx context.Context) error {
 
 // sync reads the selected streams of a started plugin.
 func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []byte) error {
-	cat, err := client.Discover(ctx, config)
-	if err != nil {
-		return fmt.Errorf("discover: %w", err)
+	cat := s.cat
+	if cat == nil {
+		var err error
+		if cat, err = discover(ctx, client, s.cfg.Connector, config); err != nil {
+			return err
+		}
 	}
 	selected, err := s.selectStreams(cat)
 	if err != nil {
@@ -415,7 +496,8 @@ func (s *sourceRun) read(ctx context.Context, client *protocol.Client, req *prot
 }
 
 // stream returns the run of a stream named in a message; the plugin is not
-// trusted to name only requested streams.
+// trusted to name only requested streams, and nothing is built from a name
+// that is not one of them.
 func (s *sourceRun) stream(streams map[string]*streamRun, name string) *streamRun {
 	if sr, ok := streams[name]; ok {
 		return sr
@@ -451,7 +533,12 @@ func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, err
 		return cat.Streams, nil
 	}
 	var out []protocol.Stream
+	picked := map[string]bool{}
 	for _, n := range want {
+		if picked[n] {
+			continue // listed twice, or as NAME and SOURCE.NAME: read once
+		}
+		picked[n] = true
 		cs, ok := byName[n]
 		if !ok {
 			if len(s.opts.Streams) > 0 {
@@ -594,7 +681,7 @@ func (r *streamRun) batch(rec arrow.Record) error {
 		return fmt.Errorf("stream %s: %w", r.name, err)
 	}
 	r.tail = append(r.tail, pieces...)
-	r.res.Records += rec.NumRows()
+	r.res.read += rec.NumRows()
 	// A full refresh publishes nothing before it completes, so its batches
 	// need not wait in memory for a checkpoint: writing them now bounds the
 	// host's memory however rarely the connector checkpoints.
@@ -771,6 +858,10 @@ func (r *streamRun) publish(obsolete []string) error {
 	if err := s.store.Save(s.st); err != nil {
 		return fmt.Errorf("stream %s: save state: %w", r.name, err)
 	}
+	// Committed: a failed rename below is finished by the next run.
+	for _, f := range r.finished {
+		r.res.Records += f.Rows
+	}
 	for i := range r.finished {
 		f := &r.finished[i]
 		if err := sink.Publish(f); err != nil {
@@ -807,6 +898,7 @@ func (r *streamRun) finish() error {
 		if r.res.Seconds == 0 {
 			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
 		}
+		r.res.Uncommitted = max(0, r.res.read-r.res.Records)
 		if o := r.src.opts.Observer; o != nil {
 			o.StreamDone(r.src.cfg.Name, r.name, r.res)
 		}
@@ -827,7 +919,6 @@ func (r *streamRun) finish() error {
 			}
 		}
 		r.finished = nil
-		r.res.Records = 0
 		r.log.Warn("full refresh did not complete; the previous snapshot is kept")
 		return errors.Join(errs...)
 	}

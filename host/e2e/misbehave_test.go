@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +70,195 @@ func TestMisbehave_Normal(t *testing.T) {
 	}
 	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 120 {
 		t.Errorf("items holds %d rows, want 120", len(ids))
+	}
+}
+
+// TestMisbehave_StreamSelectedTwice: a stream listed twice in a source's
+// streams, or named twice by --streams (as NAME and SOURCE.NAME), is read
+// once, incrementally and under --full-refresh.
+func TestMisbehave_StreamSelectedTwice(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		streams string // the source's streams line
+		args    []string
+	}{
+		{name: "config", streams: "    streams: [items, items]\n"},
+		{name: "flag", args: []string{"--streams", "items,m.items"}},
+		{name: "flag twice", args: []string{"--streams", "items", "--streams", "items"}},
+		{name: "full refresh", streams: "    streams: [items, items]\n", args: []string{"--full-refresh", "--streams", "m.items,items"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := misbehaveContext(t)
+			out := t.TempDir()
+			cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{rows: 150, batch: 50}", tt.streams)))
+			res, _ := misbehaveSync(ctx, t, 0, append([]string{"-c", cfg}, tt.args...)...)
+			if n := len(res.Sources[0].Streams); n != 1 {
+				t.Errorf("the summary lists %d streams, want 1", n)
+			}
+			if st := res.stream("items"); st == nil || st.Records != 150 {
+				t.Errorf("items: %+v, want 150 records", st)
+			}
+			if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 150 {
+				t.Errorf("items holds %d rows, want 150", len(ids))
+			}
+		})
+	}
+}
+
+// TestMisbehave_StreamsNamingNothing: --streams entries that name no stream
+// are a usage error (exit 2) that lists the streams there are, and nothing
+// is written.
+func TestMisbehave_StreamsNamingNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		arg  string
+		want []string // in the error: the streams there are
+	}{
+		{"nosuch", []string{"m.items", "other.alpha", "other.beta"}},
+		{"items,nosuch", []string{"m.items", "other.alpha", "other.beta"}},
+		{"m.nosuch", []string{"m.items"}},
+		{"other.nosuch", []string{"other.alpha", "other.beta"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			t.Parallel()
+			ctx := misbehaveContext(t)
+			out := t.TempDir()
+			cfg := writeConfig(t, out, misbehaveConfig(out,
+				misbehaveSource("m", "{rows: 10}", ""),
+				misbehaveSource("other", "{streams: [alpha, beta], rows: 10}", "")))
+			_, r := misbehaveSync(ctx, t, 2, "-c", cfg, "--streams", tt.arg)
+			for _, want := range append(tt.want, "nosuch") {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("the error does not name %s:\n%s", want, tail(r.stderr, 10))
+				}
+			}
+			if ids, _ := filepath.Glob(filepath.Join(out, "data", "*", "*", "part-*")); len(ids) > 0 {
+				t.Errorf("files written: %v", ids)
+			}
+		})
+	}
+}
+
+// TestMisbehave_StreamNamesAreNotPaths: stream names a plugin gives are
+// checked like source names before any path is built from them, and a
+// catalog that lists a stream twice is refused; nothing is written outside
+// the destination and no other source's file is removed.
+func TestMisbehave_StreamNamesAreNotPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, config string
+		args         []string
+		want         string // in the error
+	}{
+		{name: "escape", config: `{mode: bad_stream_names, streams: ["../../escaped"]}`, want: `"../../escaped"`},
+		{name: "other source", config: `{mode: bad_stream_names, streams: ["../victim/s"]}`, args: []string{"--full-refresh"}, want: `"../victim/s"`},
+		{name: "dot dot", config: `{mode: bad_stream_names, streams: [".."]}`, args: []string{"--full-refresh"}, want: `".."`},
+		{name: "absolute", config: `{mode: bad_stream_names, streams: ["/tmp/abs"]}`, want: `"/tmp/abs"`},
+		{name: "hidden", config: `{mode: bad_stream_names, streams: [".hidden"]}`, want: `".hidden"`},
+		{name: "duplicate", config: `{mode: duplicate_streams}`, want: `"items" twice`},
+		{name: "message", config: `{mode: message_names, send_as: "../../escaped"}`, want: `"../../escaped"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := misbehaveContext(t)
+			out := t.TempDir()
+			data := filepath.Join(out, "data")
+			// A victim source's snapshot, written first.
+			victim := filepath.Join(out, "victim.yaml")
+			if err := os.WriteFile(victim, []byte(misbehaveConfig(out, misbehaveSource("victim", "{streams: [s], rows: 10}", ""))), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			misbehaveSync(ctx, t, 0, "-c", victim)
+			before := treeFiles(t, out)
+			cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", tt.config, "")))
+			_, r := misbehaveSync(ctx, t, 1, append([]string{"-c", cfg}, tt.args...)...)
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("the error does not name %s:\n%s", tt.want, tail(r.stderr, 10))
+			}
+			if _, err := os.Stat(filepath.Join(out, "escaped")); err == nil {
+				t.Errorf("the plugin wrote %s", filepath.Join(out, "escaped"))
+			}
+			after := treeFiles(t, out)
+			for f := range before {
+				if !after[f] {
+					t.Errorf("%s was removed", f)
+				}
+			}
+			for f := range after {
+				if !before[f] && !strings.HasPrefix(f, filepath.Join(data, "_runs")+string(filepath.Separator)) && f != cfg {
+					t.Errorf("%s was written", f)
+				}
+			}
+			if d := quiver(ctx, t, nil, "discover", "-c", cfg); d.code != 1 || !strings.Contains(d.stderr, tt.want) {
+				if tt.name != "message" {
+					t.Errorf("quiver discover: exit %d, want 1 naming %s\n%s", d.code, tt.want, tail(d.stderr, 10))
+				}
+			}
+		})
+	}
+}
+
+// treeFiles lists the regular files below dir, and the state lock files
+// aside.
+func treeFiles(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".lock") {
+			return err
+		}
+		out[path] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestMisbehave_CountsCommittedRecords: records read after the last
+// checkpoint of a stream that then fails are not written, so the summary
+// and the manifest count only the committed ones and report the rest as
+// uncommitted.
+func TestMisbehave_CountsCommittedRecords(t *testing.T) {
+	t.Parallel()
+	ctx := misbehaveContext(t)
+	out := t.TempDir()
+	cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{mode: uncommitted_tail, rows: 100, batch: 50}", "")))
+	res, _ := misbehaveSync(ctx, t, 1, "-c", cfg)
+	st := res.stream("items")
+	if st == nil || st.Records != 100 || st.Status != "failed" {
+		t.Fatalf("items: %+v, want failed with 100 records", st)
+	}
+	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 100 {
+		t.Errorf("items holds %d rows, want 100", len(ids))
+	}
+	var manifest struct {
+		Sources []struct {
+			Streams []struct {
+				Records     int64 `json:"records"`
+				Uncommitted int64 `json:"uncommitted"`
+			} `json:"streams"`
+		} `json:"sources"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "data", "_runs", res.RunID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	if got := manifest.Sources[0].Streams[0]; got.Records != 100 || got.Uncommitted != 50 {
+		t.Errorf("manifest: %+v, want 100 records and 50 uncommitted", got)
+	}
+	// The human summary says so too.
+	h := quiver(ctx, t, nil, "sync", "-c", cfg)
+	if h.code != 1 || !strings.Contains(h.stdout, "50 records read but not committed") {
+		t.Errorf("summary (exit %d) does not report the uncommitted records:\n%s", h.code, h.stdout)
 	}
 }

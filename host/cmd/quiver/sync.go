@@ -147,6 +147,9 @@ func printSummary(w io.Writer, res *host.Result) {
 			if st.Error != "" && !strings.Contains(s.Error, st.Error) {
 				fmt.Fprintf(w, "  %s.%s: %s\n", s.Name, st.Name, st.Error)
 			}
+			if st.Uncommitted > 0 {
+				fmt.Fprintf(w, "  %s.%s: %d records read but not committed; the next run reads them again\n", s.Name, st.Name, st.Uncommitted)
+			}
 			if st.SchemaChanged {
 				fmt.Fprintf(w, "  %s.%s: the schema changed since the last run; new files have the new columns\n", s.Name, st.Name)
 			}
