@@ -427,3 +427,32 @@ func TestTrackTik_SpecCheckDiscover(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackTik_ReplicationLag: with the vendor's replicas 10 s behind, so
+// that every new token is refused for 10 s, the sync waits the lag out with
+// the one token the login issued and succeeds (it used to give up after
+// four same-token retries and exit 4, "don't retry").
+func TestTrackTik_ReplicationLag(t *testing.T) {
+	t.Parallel()
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{
+		Seed:   13,
+		LagFor: 10 * time.Second,
+		Counts: map[string]int{"employees": 30, "clients": 5, "positions": 5, "shifts": 5, "work-sessions": 5, "reports": 5},
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "    streams: [employees]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("quiver sync exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
+	}
+	checkStream(t, srv, out, "employees")
+	st := srv.Stats()
+	if st.Lag401s == 0 {
+		t.Error("no replication-lag 401 was served")
+	}
+	if st.PasswordGrants != 1 || st.RefreshGrants != 0 {
+		t.Errorf("%d password grants, %d refresh grants; want exactly one login", st.PasswordGrants, st.RefreshGrants)
+	}
+}

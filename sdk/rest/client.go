@@ -199,7 +199,7 @@ func (c *Client) Do(ctx context.Context, req Request, decode func(resp *Response
 	bo := newPolicyBackOff(c.pol, &r.last)
 	// WithContext must be the outermost wrapper: the retry loop looks for
 	// the context only there (and through WithMaxRetries), to stop waits.
-	policy := backoff.WithContext(backoff.WithMaxRetries(bo, uint64(c.pol.MaxAttempts-1)), ctx)
+	policy := backoff.WithContext(bo, ctx)
 	err = backoff.RetryNotifyWithTimer(r.attempt, policy, r.notify, c.pol.Timer)
 	if err == nil {
 		return nil
@@ -277,6 +277,7 @@ type run struct {
 	attempts   int
 	last       *failure // the last attempt's failure; read by policyBackOff
 	lagRetries int      // same-token retries of the current token
+	lagged     bool     // the current token was refused while young
 	refreshed  bool     // the token has been replaced once
 	malformed  int      // ErrMalformed retries
 }
@@ -479,16 +480,23 @@ func (r *run) retry(resp *Response) *failure {
 }
 
 // unauthorized handles a 401 under the default rules: a young token is
-// retried as it is (replication lag), an older one is replaced once.
+// retried as it is (replication lag) until its grace ends, an older one is
+// replaced once.
 func (r *run) unauthorized(resp *Response) *failure {
 	tok := resp.Token
 	if tok == nil {
 		return &failure{class: protocol.ErrAuth, msg: "401 Unauthorized, and the client has no credentials to send", err: r.statusError(resp)}
 	}
-	age := r.c.pol.Now().Sub(tok.Issued)
-	if !tok.Issued.IsZero() && age < r.c.pol.LagGrace && r.lagRetries < r.c.pol.LagRetries {
+	pol := r.c.pol
+	age := pol.Now().Sub(tok.Issued)
+	if !tok.Issued.IsZero() && age < pol.LagGrace && pol.LagRetries >= 0 && (pol.LagRetries == 0 || r.lagRetries < pol.LagRetries) {
+		wait := lagWait(r.lagRetries, pol.InitialInterval, pol.MaxInterval, pol.LagGrace-age)
 		r.lagRetries++
-		return &failure{reason: ReasonLag401, class: protocol.ErrAuth, msg: fmt.Sprintf("401 Unauthorized on a token issued %v ago (replication lag?)", age.Round(time.Millisecond)), err: r.statusError(resp), status: resp.StatusCode}
+		r.lagged = true
+		// Temporary: should the request run out of time while the vendor
+		// still refuses a token the login just issued, a later run may
+		// succeed; the credentials were accepted.
+		return &failure{reason: ReasonLag401, class: protocol.ErrTemporary, msg: fmt.Sprintf("401 Unauthorized on a token issued %v ago (replication lag?)", age.Round(time.Millisecond)), err: r.statusError(resp), status: resp.StatusCode, wait: wait, lag: true}
 	}
 	return r.refresh(resp, ReasonRefresh401)
 }
@@ -506,6 +514,12 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 		return &failure{class: protocol.ErrAuth, msg: status + ", and the client has no credentials to send", err: se}
 	}
 	if r.refreshed {
+		if r.lagged && reason == ReasonRefresh401 {
+			// The login accepted the credentials and the vendor still
+			// refused its token through the whole grace: its replicas are
+			// behind, which a later run may not meet.
+			return &failure{class: protocol.ErrTemporary, msg: fmt.Sprintf("%s through the %v replication-lag grace on a token the login had just issued, after a token refresh; the vendor's replicas are behind: try again later (if it persists, check the API user's permissions)", status, r.c.pol.LagGrace), err: se}
+		}
 		return &failure{class: protocol.ErrAuth, msg: status + " after a token refresh; check the API user's permissions", err: se}
 	}
 	r.refreshed = true
@@ -517,7 +531,7 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 	if fresh.Value == tok.Value {
 		return &failure{class: protocol.ErrAuth, msg: status + "; the credentials were rejected and cannot be renewed", err: se}
 	}
-	r.lagRetries = 0
+	r.lagRetries, r.lagged = 0, false
 	return &failure{reason: reason, class: protocol.ErrAuth, err: se, status: se.StatusCode, now: true}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -343,20 +344,25 @@ func (g *countingGrant) Calls() int {
 }
 
 // authHarness is a harness whose client gets tokens from an auth.Cache
-// over a countingGrant, on the harness clock.
+// over a countingGrant, on the harness clock, with the default backoff
+// intervals; the harness timer moves that clock by every wait.
 func authHarness(t *testing.T, srv *script, edit func(*Options)) (*harness, *countingGrant) {
 	t.Helper()
 	var g *countingGrant
+	var timer *clocktest.Timer
 	h := newHarness(t, srv, func(o *Options) {
 		clk := newClock()
 		g = &countingGrant{clock: clk}
+		timer = clocktest.NewTimer(clk)
 		o.Auth = auth.NewCache(g, auth.CacheOptions{Now: clk.Now})
 		o.Policy.Now = clk.Now
+		o.Policy.Timer = timer
+		o.Policy.InitialInterval, o.Policy.MaxInterval = 0, 0 // the defaults
 		if edit != nil {
 			edit(o)
 		}
 	})
-	h.clock = g.clock
+	h.clock, h.timer = g.clock, timer
 	return h, g
 }
 
@@ -380,27 +386,156 @@ func TestLag401(t *testing.T) {
 	if diff := cmp.Diff([]string{"lag_401", "lag_401", "lag_401"}, h.rec.Reasons()); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
+	want := []time.Duration{500 * time.Millisecond, 750 * time.Millisecond, 1125 * time.Millisecond}
+	if diff := cmp.Diff(want, h.timer.Waits()); diff != "" {
+		t.Errorf("waits mismatch (-want +got):\n%s", diff)
+	}
 }
 
-func TestOld401RefreshesOnceThenFails(t *testing.T) {
+// lagging answers 401 to every token younger than lag on clk, as a vendor
+// whose read replicas are lag behind; issued maps each token (its
+// Authorization header) to the time the harness grant issued it.
+type lagging struct {
+	clk *clocktest.Clock
+	lag time.Duration
+
+	mu     sync.Mutex
+	issued map[string]time.Time // first seen, which is when it was issued: the clock moves only in waits
+	ages   map[string][]time.Duration
+}
+
+func (l *lagging) serve(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	now, a := l.clk.Now(), r.Header.Get("Authorization")
+	if _, ok := l.issued[a]; !ok {
+		l.issued[a] = now
+	}
+	age := now.Sub(l.issued[a])
+	l.ages[a] = append(l.ages[a], age)
+	l.mu.Unlock()
+	if age < l.lag {
+		status(401, `{"code":401,"message":"Unauthorized"}`)(w, r)
+		return
+	}
+	ok(`{"data":[1]}`)(w, r)
+}
+
+func (l *lagging) Ages() map[string][]time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.ages)
+}
+
+// TestLag401_WholeGrace: a vendor 10 s behind is waited out with the
+// same token, however many tries that takes, within the 60 s grace.
+func TestLag401_WholeGrace(t *testing.T) {
 	t.Parallel()
-	srv := newScript(t, ok(`{}`), status(401, "no"))
+	l := &lagging{lag: 10 * time.Second, issued: map[string]time.Time{}, ages: map[string][]time.Duration{}}
+	srv := newScript(t, l.serve)
+	h, g := authHarness(t, srv, nil)
+	l.clk = h.clock
+	if err := h.get(context.Background(), &things{}); err != nil {
+		t.Fatalf("Do() = %v, want success once the replica catches up", err)
+	}
+	if n := g.Calls(); n != 1 {
+		t.Errorf("%d logins, want 1", n)
+	}
+	ages := l.Ages()["Bearer token-1"]
+	if last := ages[len(ages)-1]; last < 10*time.Second || last > 15*time.Second {
+		t.Errorf("the request succeeded at token age %v, want soon after the 10s lag", last)
+	}
+}
+
+// TestLag401_BeyondGrace: a vendor that refuses every token for longer
+// than the grace gets each of two tokens retried for its whole grace, and
+// the request fails as temporary (exit 75), not as an auth failure: the
+// login accepted the credentials.
+func TestLag401_BeyondGrace(t *testing.T) {
+	t.Parallel()
+	l := &lagging{lag: time.Hour, issued: map[string]time.Time{}, ages: map[string][]time.Duration{}}
+	srv := newScript(t, l.serve)
+	h, g := authHarness(t, srv, nil)
+	l.clk = h.clock
+	err := h.get(context.Background(), &things{})
+	if !errors.Is(err, protocol.ErrTemporary) || errors.Is(err, protocol.ErrAuth) {
+		t.Fatalf("Do() = %v, want ErrTemporary and not ErrAuth", err)
+	}
+	for _, want := range []string{"401 Unauthorized through the 1m0s replication-lag grace", "try again later"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Do() = %q, want it to contain %q", err, want)
+		}
+	}
+	if n := g.Calls(); n != 2 {
+		t.Errorf("%d logins, want 2: the first and one refresh", n)
+	}
+	ages := l.Ages()
+	if n := len(srv.Requests()); n <= DefaultMaxAttempts {
+		t.Errorf("%d requests, want more than DefaultMaxAttempts (%d): lag retries are bounded by the grace, not the attempts", n, DefaultMaxAttempts)
+	}
+	for _, tok := range []string{"Bearer token-1", "Bearer token-2"} {
+		a := ages[tok]
+		if len(a) == 0 || a[len(a)-1] < DefaultLagGrace {
+			t.Errorf("%s: last try at age %v, want the whole %v grace used", tok, a, DefaultLagGrace)
+		}
+		if len(a) > 1 && a[len(a)-2] >= DefaultLagGrace {
+			t.Errorf("%s: tried at ages %v, want no retry after the grace", tok, a)
+		}
+	}
+}
+
+func TestLagWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n                           int
+		initial, maxWait, remaining time.Duration
+		want                        time.Duration
+	}{
+		{0, time.Second, time.Minute, time.Hour, time.Second},
+		{2, time.Second, time.Minute, time.Hour, 2250 * time.Millisecond},
+		{40, time.Second, 30 * time.Second, time.Hour, 30 * time.Second},
+		{1000, time.Second, 30 * time.Second, time.Hour, 30 * time.Second},
+		{3, time.Second, time.Minute, 2 * time.Second, 2 * time.Second},
+		{3, time.Second, time.Minute, -time.Second, 0},
+	}
+	for _, tt := range tests {
+		if got := lagWait(tt.n, tt.initial, tt.maxWait, tt.remaining); got != tt.want {
+			t.Errorf("lagWait(%d, %v, %v, %v) = %v, want %v", tt.n, tt.initial, tt.maxWait, tt.remaining, got, tt.want)
+		}
+	}
+}
+
+// TestLag401_MaxElapsed: the request's MaxElapsed still bounds lag
+// retries; running out during them is temporary.
+func TestLag401_MaxElapsed(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, status(401, ""))
+	h, g := authHarness(t, srv, func(o *Options) { o.Policy.LagGrace, o.Policy.MaxElapsed = time.Hour, 20*time.Second })
+	err := h.get(context.Background(), &things{})
+	if !errors.Is(err, protocol.ErrTemporary) || errors.Is(err, protocol.ErrAuth) {
+		t.Fatalf("Do() = %v, want ErrTemporary and not ErrAuth", err)
+	}
+	if !strings.Contains(err.Error(), "replication lag?") {
+		t.Errorf("Do() = %q, want it to say what it was retrying", err)
+	}
+	if n := g.Calls(); n != 1 {
+		t.Errorf("%d logins, want 1", n)
+	}
+	if el := h.clock.Now().Sub(newClock().Now()); el > 20*time.Second {
+		t.Errorf("gave up after %v, want within MaxElapsed", el)
+	}
+}
+
+func TestOld401RefreshesOnce(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, ok(`{}`), status(401, "no"), status(401, "no"), ok(`{}`))
 	h, g := authHarness(t, srv, nil)
 	ctx := context.Background()
 	if err := h.get(ctx, &things{}); err != nil { // the token is now cached
 		t.Fatal(err)
 	}
 	h.clock.Advance(10 * time.Minute) // past LagGrace, well before expiry
-	err := h.get(ctx, &things{})
-	if !errors.Is(err, protocol.ErrAuth) {
-		t.Fatalf("Do() = %v, want ErrAuth", err)
-	}
-	if want := "rest: acme: stream things page 1: 401 Unauthorized after a token refresh; check the API user's permissions"; !strings.HasPrefix(err.Error(), want) {
-		t.Errorf("Do() = %q, want prefix %q", err, want)
-	}
-	var se *StatusError
-	if !errors.As(err, &se) || se.StatusCode != 401 {
-		t.Errorf("errors.As StatusError = %+v", se)
+	if err := h.get(ctx, &things{}); err != nil {
+		t.Fatalf("Do() = %v", err)
 	}
 	if n := g.Calls(); n != 2 {
 		t.Errorf("%d token requests, want 2 (the first login and exactly one refresh)", n)
@@ -410,11 +545,11 @@ func TestOld401RefreshesOnceThenFails(t *testing.T) {
 		auths = append(auths, r.Authorization)
 	}
 	// The old token once; then the fresh, young token through its lag grace.
-	want := []string{"Bearer token-1", "Bearer token-2", "Bearer token-2", "Bearer token-2", "Bearer token-2", "Bearer token-2"}
+	want := []string{"Bearer token-1", "Bearer token-2", "Bearer token-2"}
 	if diff := cmp.Diff(want, auths); diff != "" {
 		t.Errorf("tokens sent mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"refresh_401", "lag_401", "lag_401", "lag_401", "lag_401"}, h.rec.Reasons()); diff != "" {
+	if diff := cmp.Diff([]string{"refresh_401", "lag_401"}, h.rec.Reasons()); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -427,8 +562,32 @@ func TestOld401WithoutLagRetries(t *testing.T) {
 	if !errors.Is(err, protocol.ErrAuth) {
 		t.Fatalf("Do() = %v, want ErrAuth", err)
 	}
+	if want := "rest: acme: stream things page 1: 401 Unauthorized after a token refresh; check the API user's permissions"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Do() = %q, want prefix %q", err, want)
+	}
+	var se *StatusError
+	if !errors.As(err, &se) || se.StatusCode != 401 {
+		t.Errorf("errors.As StatusError = %+v", se)
+	}
 	if n, r := g.Calls(), len(srv.Requests()); n != 2 || r != 2 {
 		t.Errorf("%d logins and %d requests, want 2 and 2", n, r)
+	}
+}
+
+// TestLag401_Capped: a positive LagRetries bounds the same-token retries.
+func TestLag401_Capped(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, status(401, ""))
+	h, g := authHarness(t, srv, func(o *Options) { o.Policy.LagRetries = 2 })
+	err := h.get(context.Background(), &things{})
+	if !errors.Is(err, protocol.ErrTemporary) {
+		t.Fatalf("Do() = %v, want ErrTemporary: the fresh token was refused while young", err)
+	}
+	if diff := cmp.Diff([]string{"lag_401", "lag_401", "refresh_401", "lag_401", "lag_401"}, h.rec.Reasons()); diff != "" {
+		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
+	}
+	if n := g.Calls(); n != 2 {
+		t.Errorf("%d logins, want 2", n)
 	}
 }
 

@@ -21,9 +21,12 @@
 // Network errors, truncated bodies, 408, 429 and 5xx (but 501) are retried
 // with exponential backoff, honouring Retry-After up to
 // Policy.MaxRetryAfter. A 401 on a token younger than Policy.LagGrace is
-// retried with the same token (a vendor's read replica may not know a new
-// token yet); otherwise the token is invalidated and the request tried once
-// more with a fresh one. A page whose decoder reports ErrMalformed is
+// retried with the same token, with backoff, until the token is that old
+// (a vendor's read replica may not know a new token yet); then, or for an
+// older token, the token is invalidated and the request tried once more
+// with a fresh one. A fresh token still refused after its own grace fails
+// the request as temporary (protocol.ErrTemporary): the login accepted the
+// credentials. A page whose decoder reports ErrMalformed is
 // fetched again a couple of times. Everything else is final. Vendor quirks
 // (a "token expired" code in a 200 body, say) go in Policy.Classify; this
 // package knows no vendor.

@@ -73,6 +73,7 @@ type failure struct {
 	wait   time.Duration // the wait the vendor asked for (Retry-After)
 	floor  time.Duration // the least wait
 	now    bool          // retry at once (a fresh token is ready)
+	lag    bool          // a replication-lag retry: wait exactly wait
 }
 
 func (f *failure) Error() string {

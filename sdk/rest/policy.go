@@ -27,12 +27,9 @@ const (
 	// DefaultLagGrace: TrackTik's read replicas may not know a new token
 	// for up to about a minute
 	// (docs/vendors/tracktik.md#replication-lag-401), so a 401 on a
-	// younger token is retried with the same token instead of logging in
-	// again.
+	// younger token is retried with the same token, for the whole window,
+	// instead of logging in again.
 	DefaultLagGrace = 60 * time.Second
-	// DefaultLagRetries bounds those same-token retries: with the default
-	// intervals they span about four seconds, then one fresh token is tried.
-	DefaultLagRetries = 4
 	// DefaultMaxRetryAfter: a vendor asking for more than two minutes is
 	// better answered by failing the run as temporary (exit 75) than by
 	// stalling it; a buggy "Retry-After: 86400" would stall a day.
@@ -57,16 +54,22 @@ const (
 // above; a negative LagRetries or MalformedRetries means none, a negative
 // MaxElapsed no time limit.
 type Policy struct {
-	// MaxAttempts bounds the tries of one request, first try included.
+	// MaxAttempts bounds the tries of one request, first try included,
+	// not counting replication-lag retries, which LagGrace bounds.
 	MaxAttempts int
 	// InitialInterval, MaxInterval and MaxElapsed shape the exponential
 	// backoff (multiplier 1.5, ±50% jitter) of one request.
 	InitialInterval, MaxInterval, MaxElapsed time.Duration
 	// LagGrace is how young a token must be for a 401 to be taken as
-	// replication lag: retried with the same token, with backoff, without
-	// logging in again.
+	// replication lag: retried with the same token, with backoff (from
+	// InitialInterval, times 1.5 a step, at most MaxInterval), until the
+	// token is LagGrace old; then the token is replaced once. If the fresh
+	// token, too, is refused through its own grace, the request fails
+	// with protocol.ErrTemporary: the login accepted the credentials, so
+	// the vendor is behind, and a later run may succeed.
 	LagGrace time.Duration
-	// LagRetries bounds those same-token retries per token.
+	// LagRetries, if positive, bounds those same-token retries per token;
+	// zero means as many as fit in LagGrace.
 	LagRetries int
 	// MaxRetryAfter caps a vendor's Retry-After; asking for more fails the
 	// request with an error wrapping protocol.ErrTemporary.
@@ -112,9 +115,6 @@ func (p Policy) withDefaults() Policy {
 	def(&p.AttemptTimeout, DefaultAttemptTimeout)
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = DefaultMaxAttempts
-	}
-	if p.LagRetries == 0 {
-		p.LagRetries = DefaultLagRetries
 	}
 	if p.MalformedRetries == 0 {
 		p.MalformedRetries = DefaultMalformedRetries
@@ -225,12 +225,35 @@ type clockFunc func() time.Time
 
 func (f clockFunc) Now() time.Time { return f() }
 
+// lagMultiplier grows the same-token waits of a replication-lag 401, as
+// the exponential backoff does: from half a second, ten tries reach about
+// 30 s, so a lag of a few seconds costs little more than itself.
+const lagMultiplier = 1.5
+
+// lagWait is the wait before same-token retry n (from 0) of a token that
+// is still young for remaining more: growing from initial by lagMultiplier,
+// at most maxWait, and never past the end of the grace window.
+func lagWait(n int, initial, maxWait, remaining time.Duration) time.Duration {
+	d := float64(initial)
+	for range n {
+		d *= lagMultiplier
+		if d >= float64(maxWait) {
+			break
+		}
+	}
+	return max(min(time.Duration(d), maxWait, remaining), 0)
+}
+
 // policyBackOff is the exponential backoff of one request, adjusted by what
-// the last attempt asked for: a Retry-After wait, a floor (429), or an
-// immediate retry (after a token refresh). It keeps Stop as Stop.
+// the last attempt asked for: a Retry-After wait, a floor (429), an
+// immediate retry (after a token refresh), or the exact wait of a
+// replication-lag retry. It counts retries against MaxAttempts, except
+// lag retries, which the grace window bounds. It keeps Stop as Stop.
 type policyBackOff struct {
-	exp  *backoff.ExponentialBackOff
-	last **failure // the failure of the attempt just made
+	exp        *backoff.ExponentialBackOff
+	last       **failure // the failure of the attempt just made
+	retries    int       // retries so far, lag retries excluded
+	maxRetries int
 }
 
 func newPolicyBackOff(p Policy, last **failure) *policyBackOff {
@@ -240,12 +263,24 @@ func newPolicyBackOff(p Policy, last **failure) *policyBackOff {
 		backoff.WithMaxElapsedTime(max(p.MaxElapsed, 0)),
 		backoff.WithClockProvider(clockFunc(p.Now)),
 	)
-	return &policyBackOff{exp: exp, last: last}
+	return &policyBackOff{exp: exp, last: last, maxRetries: p.MaxAttempts - 1}
 }
 
 func (b *policyBackOff) NextBackOff() time.Duration {
-	d := b.exp.NextBackOff()
 	f := *b.last
+	if f != nil && f.lag {
+		// The lag schedule is its own: it neither advances the
+		// exponential backoff nor spends an attempt, but MaxElapsed
+		// still bounds the request as a whole.
+		if limit := b.exp.MaxElapsedTime; limit > 0 && b.exp.GetElapsedTime()+f.wait > limit {
+			return backoff.Stop
+		}
+		return f.wait
+	}
+	if b.retries++; b.retries > b.maxRetries {
+		return backoff.Stop
+	}
+	d := b.exp.NextBackOff()
 	if d == backoff.Stop || f == nil {
 		return d
 	}
@@ -255,4 +290,7 @@ func (b *policyBackOff) NextBackOff() time.Duration {
 	return max(d, f.wait, f.floor)
 }
 
-func (b *policyBackOff) Reset() { b.exp.Reset() }
+func (b *policyBackOff) Reset() {
+	b.exp.Reset()
+	b.retries = 0
+}
