@@ -273,15 +273,7 @@ func TestTrackTik_RefreshTokenOnce(t *testing.T) {
 		Counts:   map[string]int{"employees": 400, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
 		Faults:   fault.Options{Rate: 1, Kinds: []fault.Kind{fault.Slow}, SlowDelay: 150 * time.Millisecond, MaxConsecutive: 1000},
 	})
-	out := t.TempDir()
-	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 10\n    streams: [employees]\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
-	if r.code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, tail(r.stderr, 30))
-	}
-	checkStream(t, srv, out, "employees")
+	syncEmployees(t, srv, "      page_size: 10\n")
 	st := srv.Stats()
 	if st.RefreshGrants == 0 {
 		t.Errorf("no refresh grant in a %d-request sync with 3s tokens", st.DataRequests)
@@ -439,15 +431,7 @@ func TestTrackTik_ReplicationLag(t *testing.T) {
 		LagFor: 10 * time.Second,
 		Counts: map[string]int{"employees": 30, "clients": 5, "positions": 5, "shifts": 5, "work-sessions": 5, "reports": 5},
 	})
-	out := t.TempDir()
-	cfg := writeConfig(t, out, trackTikConfig(srv, out, "    streams: [employees]\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
-	if r.code != 0 {
-		t.Fatalf("quiver sync exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
-	}
-	checkStream(t, srv, out, "employees")
+	syncEmployees(t, srv, "")
 	st := srv.Stats()
 	if st.Lag401s == 0 {
 		t.Error("no replication-lag 401 was served")
@@ -455,4 +439,19 @@ func TestTrackTik_ReplicationLag(t *testing.T) {
 	if st.PasswordGrants != 1 || st.RefreshGrants != 0 {
 		t.Errorf("%d password grants, %d refresh grants; want exactly one login", st.PasswordGrants, st.RefreshGrants)
 	}
+}
+
+// syncEmployees syncs the employees stream from srv, with extra config
+// lines, and checks that it succeeds with every record exactly once.
+func syncEmployees(t *testing.T, srv *tracktiksim.Server, extra string) {
+	t.Helper()
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, extra+"    streams: [employees]\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
+	if r.code != 0 {
+		t.Fatalf("quiver sync exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, tail(r.stderr, 30))
+	}
+	checkStream(t, srv, out, "employees")
 }
