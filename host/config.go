@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -37,9 +38,106 @@ type SourceConfig struct {
 	Name      string         `yaml:"name"`      // folder name under the destination
 	Connector string         `yaml:"connector"` // runs the plugin quiver-<connector>
 	Config    map[string]any `yaml:"config"`    // the connector's config, after ${VAR} expansion
-	Streams   []string       `yaml:"streams"`   // empty: every stream
+	// Streams selects the streams to read (empty: every stream), each as
+	// its name or as an object with the name and settings for that stream:
+	// [employees, {name: shifts, lookback: 72h}].
+	Streams []StreamConfig `yaml:"streams"`
+	// Lookback is how far back every run reads "lookback" streams again
+	// (a duration such as 72h, or days such as 7d); empty: each stream's
+	// default, shown in the connector's docs.
+	Lookback string `yaml:"lookback"`
 	// Partition overrides destination.partition for this source's streams.
 	Partition string `yaml:"partition"`
+
+	lookback time.Duration // Lookback, parsed
+}
+
+// StreamConfig selects one stream of a source.
+type StreamConfig struct {
+	Name string `yaml:"name"` // the stream's name
+	// Lookback overrides the source's lookback for this stream.
+	Lookback string `yaml:"lookback"`
+
+	lookback time.Duration // Lookback, parsed; 0: the source's
+}
+
+// UnmarshalYAML reads a stream's name or an object with name and settings.
+func (sc *StreamConfig) UnmarshalYAML(b []byte) error {
+	var name string
+	if err := yaml.Unmarshal(b, &name); err == nil {
+		*sc = StreamConfig{Name: name}
+		return nil
+	}
+	type plain StreamConfig // without this method
+	var p plain
+	if err := yaml.UnmarshalWithOptions(b, &p, yaml.DisallowUnknownField()); err != nil {
+		return fmt.Errorf("want a stream name or {name: NAME, lookback: DURATION}: %w", err)
+	}
+	*sc = StreamConfig(p)
+	return nil
+}
+
+// Lookback returns the lookback window configured for stream of source i:
+// the stream's own, else the source's, else zero (the stream's default).
+func (c *Config) Lookback(i int, stream string) time.Duration {
+	s := &c.Sources[i]
+	for _, sc := range s.Streams {
+		if sc.Name == stream && sc.lookback > 0 {
+			return sc.lookback
+		}
+	}
+	return s.lookback
+}
+
+// parseLookback parses a lookback setting: a Go duration ("72h", "90m") or
+// a whole number of days ("7d"); it must be positive.
+func parseLookback(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q: want a positive duration such as 72h or 7d", v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive duration such as 72h or 7d", v)
+	}
+	return d, nil
+}
+
+// checkStreams parses the lookback settings of source i and checks its
+// stream list: names present, each listed once.
+func (c *Config) checkStreams(i int) error {
+	s := &c.Sources[i]
+	at := fmt.Sprintf("sources[%d]", i)
+	if s.Lookback != "" {
+		d, err := parseLookback(s.Lookback)
+		if err != nil {
+			return c.errorf(at+".lookback", "%v", err)
+		}
+		s.lookback = d
+	}
+	seen := map[string]bool{}
+	for j := range s.Streams {
+		sc := &s.Streams[j]
+		field := fmt.Sprintf("%s.streams[%d]", at, j)
+		switch {
+		case sc.Name == "":
+			return c.errorf(field, "the stream's name is missing")
+		case seen[sc.Name]:
+			return c.errorf(field, "stream %q is listed twice", sc.Name)
+		}
+		seen[sc.Name] = true
+		if sc.Lookback != "" {
+			d, err := parseLookback(sc.Lookback)
+			if err != nil {
+				return c.errorf(field+".lookback", "%v", err)
+			}
+			sc.lookback = d
+		}
+	}
+	return nil
 }
 
 // Destination says where and how output is written.
@@ -154,6 +252,9 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 		}
 		seen[s.Name] = true
 		if err := c.checkPartition(at+".partition", s.Partition); err != nil {
+			return nil, err
+		}
+		if err := c.checkStreams(i); err != nil {
 			return nil, err
 		}
 		if s.Config == nil {

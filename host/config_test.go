@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -155,5 +156,66 @@ func TestLoadConfigWithoutSecrets(t *testing.T) {
 	}
 	if _, err := LoadConfig(path); err == nil {
 		t.Error("LoadConfig succeeded without the secrets' variables")
+	}
+}
+
+// TestParseConfig_Lookback: streams are names or {name, lookback} objects;
+// lookback is set per source and overridden per stream, and bad values
+// are errors at their line.
+func TestParseConfig_Lookback(t *testing.T) {
+	const text = `sources:
+  - name: acme
+    connector: tracktik
+    lookback: 7d
+    streams:
+      - employees
+      - {name: shifts, lookback: 72h}
+      - name: reports
+  - name: other
+    connector: tracktik
+`
+	c, err := ParseConfig("quiver.yaml", []byte(text), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StreamConfig{{Name: "employees"}, {Name: "shifts", Lookback: "72h", lookback: 72 * time.Hour}, {Name: "reports"}}
+	if diff := cmp.Diff(want, c.Sources[0].Streams, cmp.AllowUnexported(StreamConfig{})); diff != "" {
+		t.Errorf("streams mismatch (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		src    int
+		stream string
+		want   time.Duration
+	}{
+		{0, "shifts", 72 * time.Hour},
+		{0, "reports", 7 * 24 * time.Hour},
+		{0, "work-sessions", 7 * 24 * time.Hour},
+		{1, "shifts", 0},
+	} {
+		if got := c.Lookback(tt.src, tt.stream); got != tt.want {
+			t.Errorf("Lookback(%d, %s) = %v, want %v", tt.src, tt.stream, got, tt.want)
+		}
+	}
+
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"bad source lookback", "sources:\n  - name: a\n    connector: t\n    lookback: soon\n",
+			`quiver.yaml:4: sources[0].lookback: "soon": want a positive duration`},
+		{"negative", "sources:\n  - name: a\n    connector: t\n    lookback: -1h\n", "want a positive duration"},
+		{"bad stream lookback", "sources:\n  - name: a\n    connector: t\n    streams:\n      - shifts\n      - {name: reports, lookback: 0d}\n",
+			`quiver.yaml:6: sources[0].streams[1].lookback: "0d"`},
+		{"stream without name", "sources:\n  - name: a\n    connector: t\n    streams:\n      - {lookback: 1h}\n",
+			`quiver.yaml:5: sources[0].streams[0]: the stream's name is missing`},
+		{"stream twice", "sources:\n  - name: a\n    connector: t\n    streams: [shifts, {name: shifts}]\n", `stream "shifts" is listed twice`},
+		{"unknown stream key", "sources:\n  - name: a\n    connector: t\n    streams:\n      - {name: shifts, window: 1h}\n", "window"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, protocol.ErrConfig) {
+				t.Errorf("error %v does not wrap ErrConfig", err)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -435,7 +436,11 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 			return err
 		}
 		streams[cs.Name] = sr
-		req.Streams = append(req.Streams, protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.res.StateBefore})
+		sreq := protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.res.StateBefore}
+		if cs.Updates == protocol.Lookback {
+			sreq.Lookback = s.opts.Config.Lookback(s.idx, cs.Name)
+		}
+		req.Streams = append(req.Streams, sreq)
 	}
 	for _, cs := range selected {
 		s.res.Streams = append(s.res.Streams, streams[cs.Name].res)
@@ -507,7 +512,10 @@ func (s *sourceRun) stream(streams map[string]*streamRun, name string) *streamRu
 
 // selectStreams picks the catalog streams to read, in catalog order.
 func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, error) {
-	want := s.cfg.Streams
+	var want []string
+	for _, sc := range s.cfg.Streams {
+		want = append(want, sc.Name)
+	}
 	if len(s.opts.Streams) > 0 {
 		want = nil
 		for _, n := range s.opts.Streams {
@@ -528,6 +536,12 @@ func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, err
 	for _, cs := range cat.Streams {
 		names = append(names, cs.Name)
 		byName[cs.Name] = cs
+	}
+	for j, sc := range s.cfg.Streams {
+		if cs, ok := byName[sc.Name]; ok && sc.Lookback != "" && cs.Updates != protocol.Lookback {
+			return nil, s.opts.Config.errorf(fmt.Sprintf("sources[%d].streams[%d].lookback", s.idx, j),
+				"stream %s is not read with a lookback window (its updates are %q), so lookback does not apply", sc.Name, cmp.Or(string(cs.Updates), "not declared"))
+		}
 	}
 	if len(want) == 0 {
 		return cat.Streams, nil

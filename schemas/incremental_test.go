@@ -13,7 +13,11 @@ func TestParse_Incremental(t *testing.T) {
 	const fields = `"fields":[{"name":"id","type":"int64","nullable":false},{"name":"at","type":"timestamp"},` +
 		`{"name":"day","type":"date32"},{"name":"code","type":"string"},{"name":"n","type":"float64"}]`
 	doc := func(cursorField, modes, inc string) string {
-		s := `{"name":"s","path":"/s","primary_key":["id"],"sync_modes":` + modes + `,` + fields
+		updates := "snapshot"
+		if strings.Contains(modes, "incremental") {
+			updates = "cursor"
+		}
+		s := `{"name":"s","path":"/s","primary_key":["id"],"updates":"` + updates + `","sync_modes":` + modes + `,` + fields
 		if cursorField != "" {
 			s += `,"cursor_field":"` + cursorField + `"`
 		}

@@ -79,6 +79,22 @@ const (
 	FullRefresh = "full_refresh"
 )
 
+// Update strategies a schema file may declare under "updates": how a
+// stream sees changes to records it has already read.
+const (
+	// Cursor: the API filters on a field that changes on every update, so
+	// an incremental read from the saved mark sees every change.
+	Cursor = "cursor"
+	// Snapshot: there is no usable change filter; every run reads the
+	// stream whole and replaces its files (sync_modes is ["full_refresh"]),
+	// so changes are current and deleted records are gone.
+	Snapshot = "snapshot"
+	// Lookback: an append-mostly stream with a date cursor; every run reads
+	// again from the earlier of the mark and the run's start, less the
+	// "incremental" section's lookback window (its default).
+	Lookback = "lookback"
+)
+
 //go:embed */*.json
 var files embed.FS
 
@@ -90,6 +106,8 @@ type Stream struct {
 	PrimaryKey  []string // top-level column names; every one is non-nullable
 	CursorField string   // top-level column incremental state follows; empty if none
 	SyncModes   []string // "incremental" and/or "full_refresh"; the first is the default
+	// Updates is the update strategy: Cursor, Snapshot or Lookback.
+	Updates string
 	// Incremental says how the API filters on the cursor; nil when the file
 	// declares no "incremental" section.
 	Incremental *Watermark
@@ -161,6 +179,7 @@ type file struct {
 	PrimaryKey  []string                  `json:"primary_key"`
 	CursorField string                    `json:"cursor_field"`
 	SyncModes   []string                  `json:"sync_modes"`
+	Updates     string                    `json:"updates"`
 	Fields      []fileField               `json:"fields"`
 	Incremental *fileIncremental          `json:"incremental"`
 	X           map[string]jsontext.Value `json:"x"`
@@ -231,6 +250,9 @@ func Parse(data []byte) (*Stream, error) {
 	if err := checkSyncModes(f.SyncModes, f.CursorField); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", f.Name, err)
 	}
+	if err := checkUpdates(f.Updates, f.SyncModes, inc); err != nil {
+		return nil, fmt.Errorf("stream %s: updates: %w", f.Name, err)
+	}
 
 	keys, vals := []string{MetaStream}, []string{f.Name}
 	if f.Description != "" {
@@ -244,6 +266,7 @@ func Parse(data []byte) (*Stream, error) {
 		PrimaryKey:  f.PrimaryKey,
 		CursorField: f.CursorField,
 		SyncModes:   f.SyncModes,
+		Updates:     f.Updates,
 		Incremental: inc,
 		Schema:      arrow.NewSchema(fields, &md),
 	}
@@ -270,6 +293,30 @@ func checkSyncModes(modes []string, cursor string) error {
 		case m == Incremental && cursor == "":
 			return errors.New("sync_modes: incremental needs a cursor_field")
 		}
+	}
+	return nil
+}
+
+// checkUpdates checks that a stream's update strategy fits its sync modes
+// and incremental section.
+func checkUpdates(updates string, modes []string, inc *Watermark) error {
+	switch updates {
+	case "":
+		return fmt.Errorf("missing: say how the stream sees updates to records already read (%q, %q or %q)", Cursor, Snapshot, Lookback)
+	case Snapshot:
+		if len(modes) != 1 || modes[0] != FullRefresh || inc != nil {
+			return fmt.Errorf("%q streams are read whole on every run: want sync_modes [%q] and no incremental section", Snapshot, FullRefresh)
+		}
+	case Cursor:
+		if !slices.Contains(modes, Incremental) {
+			return fmt.Errorf("%q streams are read incrementally: sync_modes does not list %q", Cursor, Incremental)
+		}
+	case Lookback:
+		if inc == nil || inc.Lookback <= 0 {
+			return fmt.Errorf("%q streams need an incremental section on a date or timestamp cursor with a lookback window (the default)", Lookback)
+		}
+	default:
+		return fmt.Errorf("unknown strategy %q: want %q, %q or %q", updates, Cursor, Snapshot, Lookback)
 	}
 	return nil
 }

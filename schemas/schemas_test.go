@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/google/go-cmp/cmp"
@@ -48,22 +49,43 @@ func TestTrackTikStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// TrackTik documents no updatedOn filter
+	// (docs/vendors/tracktik.md#incremental-sync). The small
+	// entity lists are read whole on every run (snapshot); the date-keyed
+	// streams are read again over a trailing window on their date filter
+	// (lookback), which also catches back-filled records, whatever their id.
+	week := 7 * 24 * time.Hour
+	const layout = "2006-01-02 15:04:05"
+	want := map[string]struct {
+		path, updates, cursor string
+		modes                 []string
+		inc                   *Watermark
+	}{
+		"clients":       {"/rest/v1/clients", Snapshot, "", []string{FullRefresh}, nil},
+		"employees":     {"/rest/v1/employees", Snapshot, "", []string{FullRefresh}, nil},
+		"positions":     {"/rest/v1/positions", Snapshot, "", []string{FullRefresh}, nil},
+		"reports":       {"/rest/v1/reports", Lookback, "report_date_time", []string{Incremental, FullRefresh}, &Watermark{Cursor: "report_date_time", Filter: "reportDateTime:after", Lookback: week, Layout: layout}},
+		"shifts":        {"/rest/v1/shifts", Lookback, "started_on", []string{Incremental, FullRefresh}, &Watermark{Cursor: "started_on", Filter: "startedOn:after", Lookback: week, Layout: layout}},
+		"work-sessions": {"/rest/v1/work-sessions", Lookback, "started_on", []string{Incremental, FullRefresh}, &Watermark{Cursor: "started_on", Filter: "startedOn:after", Lookback: week, Layout: layout}},
+	}
 	var got []string
 	for _, s := range streams {
-		got = append(got, s.Name+" "+s.Path)
+		got = append(got, s.Name)
+		w, ok := want[s.Name]
+		if !ok {
+			t.Errorf("unexpected stream %s", s.Name)
+			continue
+		}
+		if s.Path != w.path || s.Updates != w.updates || s.CursorField != w.cursor {
+			t.Errorf("%s: path %s, updates %q, cursor %q; want %s, %q, %q", s.Name, s.Path, s.Updates, s.CursorField, w.path, w.updates, w.cursor)
+		}
 		if diff := cmp.Diff([]string{"id"}, s.PrimaryKey); diff != "" {
 			t.Errorf("%s primary key mismatch (-want +got):\n%s", s.Name, diff)
 		}
-		if s.CursorField != "id" {
-			t.Errorf("%s cursor field = %q, want id", s.Name, s.CursorField)
-		}
-		// TrackTik documents no updatedOn filter
-		// (docs/vendors/tracktik.md#incremental-sync): the cursor is the id,
-		// for append-only entities.
-		if diff := cmp.Diff(&Watermark{Cursor: "id", Filter: "id:gt"}, s.Incremental); diff != "" {
+		if diff := cmp.Diff(w.inc, s.Incremental); diff != "" {
 			t.Errorf("%s incremental mismatch (-want +got):\n%s", s.Name, diff)
 		}
-		if diff := cmp.Diff([]string{Incremental, FullRefresh}, s.SyncModes); diff != "" {
+		if diff := cmp.Diff(w.modes, s.SyncModes); diff != "" {
 			t.Errorf("%s sync modes mismatch (-want +got):\n%s", s.Name, diff)
 		}
 		id, ok := s.Schema.FieldsByName("id")
@@ -71,16 +93,60 @@ func TestTrackTikStreams(t *testing.T) {
 			t.Errorf("%s id = %v, want non-nullable int64", s.Name, id)
 		}
 	}
-	want := []string{
-		"clients /rest/v1/clients",
-		"employees /rest/v1/employees",
-		"positions /rest/v1/positions",
-		"reports /rest/v1/reports",
-		"shifts /rest/v1/shifts",
-		"work-sessions /rest/v1/work-sessions",
+	if len(got) != len(want) {
+		t.Errorf("Vendor(tracktik) = %v, want the %d streams %v", got, len(want), want)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Vendor(tracktik) mismatch (-want +got):\n%s", diff)
+}
+
+// TestEveryStreamDeclaresUpdates: every embedded schema file says how its
+// stream sees updates, in so many words.
+func TestEveryStreamDeclaresUpdates(t *testing.T) {
+	t.Parallel()
+	names, err := fs.Glob(files, "*/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		data, err := files.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), `"updates": "`) {
+			t.Errorf("%s declares no \"updates\" strategy", name)
+		}
+	}
+}
+
+func TestParse_Updates(t *testing.T) {
+	t.Parallel()
+	const fields = `"fields":[{"name":"id","type":"int64","nullable":false},{"name":"at","type":"timestamp"}]`
+	doc := func(rest string) string {
+		return `{"name":"s","path":"/s","primary_key":["id"],` + rest + `,` + fields + `}`
+	}
+	tests := []struct {
+		name, body, want string // want: the error's text, "" for none
+	}{
+		{"snapshot", doc(`"sync_modes":["full_refresh"],"updates":"snapshot"`), ""},
+		{"cursor", doc(`"sync_modes":["incremental"],"cursor_field":"at","updates":"cursor"`), ""},
+		{"lookback", doc(`"sync_modes":["incremental"],"updates":"lookback","incremental":{"cursor":"at","filter":"at:after","lookback":"24h"}`), ""},
+		{"missing", doc(`"sync_modes":["full_refresh"]`), "updates: missing"},
+		{"unknown", doc(`"sync_modes":["full_refresh"],"updates":"cdc"`), `unknown strategy "cdc"`},
+		{"snapshot read incrementally", doc(`"sync_modes":["incremental","full_refresh"],"cursor_field":"at","updates":"snapshot"`), "want sync_modes"},
+		{"cursor without incremental", doc(`"sync_modes":["full_refresh"],"updates":"cursor"`), "does not list"},
+		{"lookback without window", doc(`"sync_modes":["incremental"],"updates":"lookback","incremental":{"cursor":"at","filter":"at:after"}`), "lookback window"},
+		{"lookback without section", doc(`"sync_modes":["incremental"],"cursor_field":"at","updates":"lookback"`), "lookback window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.body))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Parse: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Parse = %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -115,7 +181,7 @@ func TestGolden(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	t.Parallel()
-	const head = `"name":"s","path":"/s","primary_key":["id"],"cursor_field":"id","sync_modes":["incremental"],`
+	const head = `"name":"s","path":"/s","primary_key":["id"],"cursor_field":"id","sync_modes":["incremental"],"updates":"cursor",`
 	const id = `{"name":"id","type":"int64","nullable":false}`
 	s, err := Parse([]byte(`{` + head + `"description":"d","fields":[` + id + `,
 		{"name":"first_name","json":"firstName","type":"string","description":"given name"},

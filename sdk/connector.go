@@ -83,6 +83,16 @@ const (
 	Incremental = protocol.Incremental
 )
 
+// Updates says how a stream sees changes to records it has already read.
+type Updates = protocol.Updates
+
+// Update strategies (see protocol.Updates).
+const (
+	Cursor   = protocol.Cursor
+	Snapshot = protocol.Snapshot
+	Lookback = protocol.Lookback
+)
+
 // Status is a stream's life-cycle state with the error that ended it.
 type Status = protocol.Status
 

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
@@ -30,6 +31,7 @@ func (c *Config) customers(sc *schemas.Stream) *rest.Stream {
 		PrimaryKey:  sc.PrimaryKey,
 		CursorField: sc.CursorField,
 		SyncModes:   syncModes(sc),
+		Updates:     sdk.Updates(sc.Updates),
 		Records:     []string{"data"},
 		IDField:     "userId",
 		Pager:       rest.LimitOffset{Limit: c.PageSize},

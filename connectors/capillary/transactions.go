@@ -36,6 +36,7 @@ func (c *Config) transactions(sc *schemas.Stream, parent *rest.Stream, now func(
 		PrimaryKey:  sc.PrimaryKey,
 		CursorField: sc.CursorField,
 		SyncModes:   syncModes(sc),
+		Updates:     sdk.Updates(sc.Updates),
 		Parent:      parent,
 		Keys:        []rest.Key{{Parent: "user_id", Column: "user_id"}},
 		Records:     []string{"response", "customer", "transactions", "transaction"},

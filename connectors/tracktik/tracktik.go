@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
@@ -134,16 +135,6 @@ var (
 	_ sdk.Source    = (*source)(nil)
 )
 
-// dateFilters names, per stream, the date field that start_date filters on
-// with the :after function (docs/vendors/tracktik.md#incremental-sync).
-// /reports rejects a listing without a filter, so its filter is not
-// optional.
-var dateFilters = map[string]string{
-	"shifts":        "startedOn",
-	"work-sessions": "startedOn",
-	"reports":       "reportDateTime",
-}
-
 // mustStreams loads the embedded schemas; they are tested, so a failure is
 // a build defect.
 func mustStreams() []*schemas.Stream {
@@ -154,12 +145,16 @@ func mustStreams() []*schemas.Stream {
 	return st
 }
 
-// streams declares every stream: limit/offset paging sorted by id, the
-// meta envelope, and an id watermark as incremental state.
+// streams declares every stream: limit/offset paging, the meta envelope,
+// and the update strategy its schema file declares (see state.go).
 func (cfg *Config) streams() ([]*rest.Stream, error) {
 	all, err := schemas.Vendor("tracktik")
 	if err != nil {
 		return nil, fmt.Errorf("tracktik: %w", err)
+	}
+	floor, err := time.Parse(time.DateOnly, cfg.StartDate)
+	if err != nil {
+		return nil, fmt.Errorf("tracktik: config: start_date %q: %w", cfg.StartDate, sdk.ErrConfig)
 	}
 	var out []*rest.Stream
 	for _, sc := range all {
@@ -167,39 +162,56 @@ func (cfg *Config) streams() ([]*rest.Stream, error) {
 		for _, m := range sc.SyncModes {
 			modes = append(modes, sdk.SyncMode(m))
 		}
-		// The schema declares the id watermark: {"id": N}, read back
-		// with id:gt=N (schemas/tracktik/*.json "incremental").
-		wm, err := rest.NewWatermark(sc.Incremental, sc.Schema)
-		if err != nil {
-			return nil, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
-		}
-		out = append(out, &rest.Stream{
+		st := &rest.Stream{
 			Name:        sc.Name,
 			Description: sc.Description,
 			Schema:      sc.Schema,
 			PrimaryKey:  sc.PrimaryKey,
 			CursorField: sc.CursorField,
 			SyncModes:   modes,
+			Updates:     sdk.Updates(sc.Updates),
 			Records:     []string{"data"},
 			Pager:       rest.LimitOffset{Limit: cfg.PageSize},
-			Request:     cfg.request(sc, wm),
 			Info:        pageInfo,
-			Checkpoint:  wm.Checkpoint,
-		})
+		}
+		switch sc.Updates {
+		case schemas.Snapshot:
+			st.Request = snapshotRequest(sc)
+		case schemas.Lookback:
+			wm, err := rest.NewWatermark(sc.Incremental, sc.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
+			}
+			st.Request = windowRequest(sc, floor)
+			st.Lookback, st.LookbackFloor = wm, floor
+			st.Checkpoint = wm.Checkpoint
+		default:
+			return nil, fmt.Errorf("tracktik: stream %s: no reader for update strategy %q: %w", sc.Name, sc.Updates, sdk.ErrConfig)
+		}
+		out = append(out, st)
 	}
 	return out, nil
 }
 
-// request builds a stream's listing request from its state.
-func (cfg *Config) request(sc *schemas.Stream, wm *rest.Watermark) func(state json.RawMessage) (rest.Request, error) {
-	return func(state json.RawMessage) (rest.Request, error) {
-		q := url.Values{"sort": {"id"}}
-		if field, ok := dateFilters[sc.Name]; ok {
-			q.Set(field+":after", cfg.StartDate+" 00:00:00")
-		}
-		if err := wm.Filter(q, state); err != nil {
-			return rest.Request{}, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
-		}
+// snapshotRequest lists a whole entity, sorted by id.
+func snapshotRequest(sc *schemas.Stream) func(json.RawMessage) (rest.Request, error) {
+	return func(json.RawMessage) (rest.Request, error) {
+		return rest.Request{Path: sc.Path, Query: url.Values{"sort": {"id"}}}, nil
+	}
+}
+
+// windowRequest lists a date-keyed stream from start_date on, sorted by its
+// date field and then by id; an incremental read narrows the date filter
+// to its lookback window (rest.Stream.Lookback). The listing is paged on
+// the date filter, not on id:gt, so that a record back-filled with a
+// higher id but an earlier date than one already read is still in the
+// window. /reports rejects a listing without a filter, so the filter is
+// always set.
+func windowRequest(sc *schemas.Stream, floor time.Time) func(json.RawMessage) (rest.Request, error) {
+	field, _, _ := strings.Cut(sc.Incremental.Filter, ":")
+	return func(json.RawMessage) (rest.Request, error) {
+		q := url.Values{"sort": {field + ",id"}}
+		q.Set(sc.Incremental.Filter, floor.Format(sc.Incremental.Layout))
 		return rest.Request{Path: sc.Path, Query: q}, nil
 	}
 }

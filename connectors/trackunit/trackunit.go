@@ -250,6 +250,7 @@ func (s *source) stream(name string, start []byte) (*rest.Stream, error) {
 		Schema:      sc.Schema,
 		PrimaryKey:  sc.PrimaryKey,
 		CursorField: sc.CursorField,
+		Updates:     sdk.Updates(sc.Updates),
 	}
 	for _, m := range sc.SyncModes {
 		st.SyncModes = append(st.SyncModes, sdk.SyncMode(m))

@@ -154,7 +154,7 @@ func (v *viewReader) stream(pageSize int) *rest.Stream {
 	e := catalogEntry(v.t, v.l)
 	st := &rest.Stream{
 		Name: e.Name, Description: e.Description, Schema: e.Schema, PrimaryKey: e.PrimaryKey,
-		CursorField: e.CursorField, SyncModes: e.SyncModes,
+		CursorField: e.CursorField, SyncModes: e.SyncModes, Updates: e.Updates,
 		Records: []string{"data"},
 		Pager:   overlapPager{size: pageSize, v: v},
 		Request: v.request,

@@ -266,9 +266,13 @@ func warnLayout(ctx context.Context, t *target, l *layout) {
 // catalogEntry is the catalog entry of target t with layout l; Discover
 // and Read build the stream from it alike.
 func catalogEntry(t *target, l *layout) sdk.Stream {
-	modes := []sdk.SyncMode{sdk.FullRefresh}
+	// A view's records are read through the view, which the API can
+	// neither filter nor sort: with a "Last Updated" field the view is a
+	// cursor stream (every edit moves the cursor); without one it is a
+	// snapshot, read whole on every run.
+	modes, updates := []sdk.SyncMode{sdk.FullRefresh}, sdk.Snapshot
 	if l.cursor >= 0 {
-		modes = []sdk.SyncMode{sdk.Incremental, sdk.FullRefresh}
+		modes, updates = []sdk.SyncMode{sdk.Incremental, sdk.FullRefresh}, sdk.Cursor
 	}
 	return sdk.Stream{
 		Name:        t.stream,
@@ -277,6 +281,7 @@ func catalogEntry(t *target, l *layout) sdk.Stream {
 		PrimaryKey:  []string{idColumn},
 		CursorField: l.cursorName(),
 		SyncModes:   modes,
+		Updates:     updates,
 	}
 }
 
@@ -295,6 +300,7 @@ func (s *source) staticStreams() ([]*rest.Stream, error) {
 			Schema:      sc.Schema,
 			PrimaryKey:  sc.PrimaryKey,
 			SyncModes:   []sdk.SyncMode{sdk.FullRefresh},
+			Updates:     sdk.Updates(sc.Updates),
 			Pager:       onePage{},
 			Request: func(json.RawMessage) (rest.Request, error) {
 				return rest.Request{Path: sc.Path}, nil

@@ -285,21 +285,22 @@ func TestTrackTik_RefreshTokenOnce(t *testing.T) {
 
 // TestTrackTik_KillPlugin kills the plugin mid-sync: the run fails naming the
 // plugin, committed files and state stay valid, and the next run completes
-// the data with every record exactly once.
+// the data with every record's latest version, re-reading only the lookback
+// window. (It read employees before they became a snapshot stream.)
 func TestTrackTik_KillPlugin(t *testing.T) {
 	t.Parallel()
 	srv := tracktiksim.NewServer(t, tracktiksim.Options{
 		Seed:   11,
-		Counts: map[string]int{"employees": 3000, "clients": 10, "positions": 10, "shifts": 10, "work-sessions": 10, "reports": 10},
+		Counts: map[string]int{"employees": 10, "clients": 10, "positions": 10, "shifts": 3000, "work-sessions": 10, "reports": 10},
 		Faults: fault.Options{Rate: 1, Kinds: []fault.Kind{fault.Slow}, SlowDelay: 40 * time.Millisecond, MaxConsecutive: 1 << 30},
 	})
 	out := t.TempDir()
-	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 20\n    streams: [employees]\n"))
+	cfg := writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 20\n    streams: [{name: shifts, lookback: 1s}]\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	cmd, done := startQuiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1")
-	dataDir := filepath.Join(out, "data", "acme", "employees")
+	dataDir := filepath.Join(out, "data", "acme", "shifts")
 	waitFor(t, time.Minute, "committed files", func() bool {
 		m, _ := filepath.Glob(filepath.Join(dataDir, "*.parquet"))
 		return len(m) >= 3
@@ -316,8 +317,8 @@ func TestTrackTik_KillPlugin(t *testing.T) {
 		t.Errorf("the error does not name the plugin:\n%s", tail(r.stderr, 20))
 	}
 	partial := readStream(t, dataDir)
-	if len(partial.rows) == 0 || len(partial.rows) >= srv.Count("employees") {
-		t.Fatalf("after the kill %d rows are committed, want some but not all %d", len(partial.rows), srv.Count("employees"))
+	if len(partial.rows) == 0 || len(partial.rows) >= srv.Count("shifts") {
+		t.Fatalf("after the kill %d rows are committed, want some but not all %d", len(partial.rows), srv.Count("shifts"))
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(dataDir, ".*")); len(tmp) != 0 {
 		// leftovers are allowed only until the next run cleans them
@@ -337,7 +338,11 @@ func TestTrackTik_KillPlugin(t *testing.T) {
 	if r2.code != 0 {
 		t.Fatalf("second run exit %d\n%s", r2.code, tail(r2.stderr, 30))
 	}
-	checkStream(t, srv, out, "employees")
+	// Every shift's latest version is there; the 1s lookback window reads
+	// the last committed one again.
+	if rows := checkTrackTikLatest(t, srv, out, "shifts"); rows > srv.Count("shifts")+2 {
+		t.Errorf("%d rows for %d shifts: more than the window's were read twice", rows, srv.Count("shifts"))
+	}
 	if tmp, _ := filepath.Glob(filepath.Join(dataDir, ".*")); len(tmp) != 0 {
 		t.Errorf("temporary files left after the second run: %v", tmp)
 	}

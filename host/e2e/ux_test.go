@@ -200,13 +200,15 @@ func temps(dir string) []string {
 	return append(m, n...)
 }
 
-// TestUX_Incremental: a second incremental run against a simulator whose
-// data grew reads exactly the new records and appends them; the summary
-// shows each stream's state before and after. TrackTik's cursor is the id
-// (it documents no updatedOn filter,
-// docs/vendors/tracktik.md#incremental-sync), so a change to a record
-// already read is not read again: the files keep the old value until a
-// --full-refresh.
+// TestUX_Incremental: a second run against a simulator whose data grew and
+// changed. TrackTik documents no updatedOn filter
+// (docs/vendors/tracktik.md#incremental-sync), so
+// employees, clients and positions are snapshots, read whole and replaced
+// on every run, and shifts, work-sessions and reports are read again over
+// a 7-day lookback window on their date filter. (This test used to pin the
+// id:gt cursor, and that a changed employee kept its old value until a
+// --full-refresh; issue 14 changed both on purpose: the change arrives.)
+// The summary shows each stream's state before and after.
 func TestUX_Incremental(t *testing.T) {
 	t.Parallel()
 	srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 95, "shifts": 40}})
@@ -224,12 +226,15 @@ func TestUX_Incremental(t *testing.T) {
 		if st == nil {
 			t.Fatalf("no result for %s in %s", name, r1.stdout)
 		}
-		ids := srv.IDs(name)
-		wantState := fmt.Sprintf(`{"id":%d}`, ids[len(ids)-1])
-		if st.Mode != "incremental" || st.Status != "complete" || st.Records != int64(len(ids)) || len(st.Files) != 1 ||
+		n := srv.Count(name)
+		mode, wantState := "full_refresh", "" // a snapshot keeps no state
+		if cursor, field, ok := lookbackCursor(name); ok {
+			mode, wantState = "incremental", fmt.Sprintf(`{%q:%q}`, cursor, lastTime(t, srv, name, field))
+		}
+		if st.Mode != mode || st.Status != "complete" || st.Records != int64(n) || len(st.Files) != 1 ||
 			st.Bytes <= 0 || st.StateBefore != nil || compact(st.StateAfter) != wantState {
-			t.Errorf("first run, %s: %+v; want incremental, complete, %d records in 1 file, state after %s",
-				name, st, len(ids), wantState)
+			t.Errorf("first run, %s: %+v; want %s, complete, %d records in 1 file, state after %s",
+				name, st, mode, n, wantState)
 		}
 		for _, n := range st.Retries {
 			retries += n
@@ -240,9 +245,7 @@ func TestUX_Incremental(t *testing.T) {
 	}
 
 	srv.Faults.Set(fault.Options{})
-	oldIDs := srv.IDs("employees")
-	changed := oldIDs[3]
-	before := srv.Record("employees", 3)["firstName"]
+	changed := srv.IDs("employees")[3]
 	srv.Append("employees", 7)
 	srv.Append("shifts", 3)
 	if err := srv.Update("employees", changed, "firstName", "Renamed"); err != nil {
@@ -251,29 +254,61 @@ func TestUX_Incremental(t *testing.T) {
 	second, _ := syncJSON(ctx, t, 0, "-c", cfg)
 	for _, name := range trackTikStreams {
 		st, prev := second.stream(name), first.stream(name)
-		ids := srv.IDs(name)
-		want := int64(len(ids)) - prev.Records
-		if st.Records != want || compact(st.StateBefore) != compact(prev.StateAfter) ||
-			compact(st.StateAfter) != fmt.Sprintf(`{"id":%d}`, ids[len(ids)-1]) {
-			t.Errorf("second run, %s: %d records, state %s -> %s; want %d new records from %s",
-				name, st.Records, st.StateBefore, st.StateAfter, want, prev.StateAfter)
+		n := srv.Count(name)
+		if _, field, ok := lookbackCursor(name); ok {
+			added := n - int(prev.Records)
+			// The window re-reads the records of the 7 days before the
+			// mark, and the new ones; the others are not read again.
+			if st.Records < int64(added) || st.Records >= int64(n) || compact(st.StateBefore) != compact(prev.StateAfter) ||
+				!strings.Contains(compact(st.StateAfter), lastTime(t, srv, name, field)) {
+				t.Errorf("second run, %s: %d records, state %s -> %s; want the %d new ones and the window's, fewer than %d",
+					name, st.Records, st.StateBefore, st.StateAfter, added, n)
+			}
+			t.Logf("%s: first run read %d records, the second %d", name, prev.Records, st.Records)
+		} else if st.Records != int64(n) || len(st.Files) != 1 {
+			t.Errorf("second run, %s: %d records in %d files; want the whole snapshot, %d records in 1 file", name, st.Records, len(st.Files), n)
 		}
-		if want == 0 && len(st.Files) != 0 {
-			t.Errorf("second run, %s: files %v for no new records", name, st.Files)
-		}
+		checkTrackTikLatest(t, srv, out, name)
 	}
 	dir := filepath.Join(out, "data", "acme", "employees")
-	if diff := cmp.Diff(srv.IDs("employees"), sortedIDs(streamIDs(t, dir))); diff != "" {
-		t.Errorf("employees ids after two runs (-want +got):\n%s", diff)
-	}
-	if n := len(files(t, dir)); n != 2 {
-		t.Errorf("employees has %d files, want 2 (one per run: runs append)", n)
+	if n := len(files(t, dir)); n != 1 {
+		t.Errorf("employees has %d files, want 1 (a snapshot replaces the last)", n)
 	}
 	for _, row := range readStream(t, dir).rows {
-		if row["id"] == changed && row["first_name"] != before {
-			t.Errorf("employee %d: first_name %v; an incremental TrackTik run does not re-read changed records, want %v", changed, row["first_name"], before)
+		if row["id"] == changed && row["first_name"] != "Renamed" {
+			t.Errorf("employee %d: first_name %v, want the change, Renamed", changed, row["first_name"])
 		}
 	}
+}
+
+// lookbackCursor returns the cursor column and vendor field of a TrackTik
+// lookback stream; ok is false for the snapshot streams.
+func lookbackCursor(stream string) (cursor, field string, ok bool) {
+	switch stream {
+	case "shifts", "work-sessions":
+		return "started_on", "startedOn", true
+	case "reports":
+		return "report_date_time", "reportDateTime", true
+	}
+	return "", "", false
+}
+
+// lastTime returns the latest value of a time field in a simulator stream,
+// as the state writes it (RFC 3339, UTC).
+func lastTime(t *testing.T, srv *tracktiksim.Server, stream, field string) string {
+	t.Helper()
+	var last time.Time
+	for i := range srv.Count(stream) {
+		v, _ := srv.Record(stream, i)[field].(string)
+		ts, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t.Fatalf("%s record %d: %s %q: %v", stream, i, field, v, err)
+		}
+		if ts.After(last) {
+			last = ts
+		}
+	}
+	return last.UTC().Format(time.RFC3339Nano)
 }
 
 // TestUX_FullRefreshAndStreams: --full-refresh replaces a stream's files
@@ -312,10 +347,12 @@ func TestUX_FullRefreshAndStreams(t *testing.T) {
 		t.Errorf("clients, not selected, changed (-want +got):\n%s", diff)
 	}
 
+	// employees is a snapshot stream: a run without --full-refresh reads
+	// it whole too (before issue 14 it read only the 2 new records).
 	srv.Append("employees", 2)
 	third, _ := syncJSON(ctx, t, 0, "-c", cfg, "--streams", "acme.employees")
-	if st := third.stream("employees"); st.Mode != "incremental" || st.Records != 2 {
-		t.Errorf("incremental run after a full refresh: %+v; want 2 new records", st)
+	if st := third.stream("employees"); st.Mode != "full_refresh" || st.Records != 52 || len(st.Files) != 1 {
+		t.Errorf("plain run after a full refresh: %+v; want the whole snapshot, 52 records in 1 file", st)
 	}
 	if diff := cmp.Diff(srv.IDs("employees"), sortedIDs(streamIDs(t, emp))); diff != "" {
 		t.Errorf("employees ids (-want +got):\n%s", diff)
@@ -427,10 +464,10 @@ func TestUX_InterruptAndResume(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 2000}, slow: 25 * time.Millisecond, pageSize: 20, streams: "[employees]"})
+			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"shifts": 2000}, slow: 25 * time.Millisecond, pageSize: 20, streams: "[{name: shifts, lookback: 1s}]"})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			dir := filepath.Join(out, "data", "acme", "employees")
+			dir := filepath.Join(out, "data", "acme", "shifts")
 
 			cmd, done := startGroup(ctx, t, trackTikEnv, "sync", "-c", cfg, "--json", "--max-file-size", "1")
 			waitFor(t, time.Minute, "committed files", func() bool { return len(files(t, dir)) >= 3 })
@@ -461,13 +498,14 @@ func TestUX_InterruptAndResume(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 				t.Fatalf("--json after %v: %v\n%s", tt.sig, err, r.stdout)
 			}
-			st := res.stream("employees")
+			st := res.stream("shifts")
 			if res.Status != "interrupted" || res.Sources[0].Status != "interrupted" || res.Sources[0].Error != "" || st == nil || st.Status != "incomplete" {
 				t.Errorf("summary after %v: status %q, stream %+v", tt.sig, res.Status, st)
 			}
-			// The committed files hold a prefix of the ids, each once, and
-			// the state is the last of them.
-			all := srv.IDs("employees")
+			// The committed files hold a prefix of the shifts (by startedOn,
+			// which orders them as their ids), each once, and the state is
+			// the startedOn of the last of them.
+			all := srv.IDs("shifts")
 			got := sortedIDs(streamIDs(t, dir))
 			if len(got) == 0 || len(got) >= len(all) {
 				t.Fatalf("%d of %d records committed; want some but not all", len(got), len(all))
@@ -475,8 +513,12 @@ func TestUX_InterruptAndResume(t *testing.T) {
 			if diff := cmp.Diff(all[:len(got)], got); diff != "" {
 				t.Errorf("committed ids are not the first %d (-want +got):\n%s", len(got), diff)
 			}
-			if want := fmt.Sprintf(`{"id":%d}`, got[len(got)-1]); compact(st.StateAfter) != want {
-				t.Errorf("state after the interrupt %s, want %s (the last committed id)", st.StateAfter, want)
+			lastStart, err := time.Parse(time.RFC3339, srv.Record("shifts", len(got)-1)["startedOn"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`{"started_on":%q}`, lastStart.UTC().Format(time.RFC3339Nano)); compact(st.StateAfter) != want {
+				t.Errorf("state after the interrupt %s, want %s (the last committed shift's start)", st.StateAfter, want)
 			}
 			if int64(len(got)) != st.Records {
 				t.Errorf("summary says %d records, %d are committed", st.Records, len(got))
@@ -486,11 +528,16 @@ func TestUX_InterruptAndResume(t *testing.T) {
 			}
 
 			srv.Faults.Set(fault.Options{})
+			// The resumed run reads the rest, and again the shifts of the
+			// 1s lookback window before the mark: the last committed one.
 			resumed, _ := syncJSON(ctx, t, 0, "-c", cfg)
-			if rs := resumed.stream("employees"); compact(rs.StateBefore) != compact(st.StateAfter) || rs.Records != int64(len(all)-len(got)) {
-				t.Errorf("resumed run: %+v; want the other %d records from %s", rs, len(all)-len(got), st.StateAfter)
+			rest := int64(len(all) - len(got))
+			if rs := resumed.stream("shifts"); compact(rs.StateBefore) != compact(st.StateAfter) || rs.Records < rest || rs.Records > rest+2 {
+				t.Errorf("resumed run: %+v; want the other %d records from %s, and the one at the mark", rs, rest, st.StateAfter)
 			}
-			checkStream(t, srv, out, "employees")
+			if rows := checkTrackTikLatest(t, srv, out, "shifts"); rows > len(all)+2 {
+				t.Errorf("%d rows for %d shifts: more than the window's were read twice", rows, len(all))
+			}
 		})
 	}
 }
@@ -554,8 +601,11 @@ func TestUX_State(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("state show: exit %d\n%s", r.code, r.stderr)
 	}
-	ids := srv.IDs("employees")
-	for _, want := range []string{"SOURCE", "acme", "employees", "incremental", run.RunID, fmt.Sprintf(`{"id":%d}`, ids[len(ids)-1])} {
+	shifts := compact(run.stream("shifts").StateAfter)
+	if !strings.Contains(shifts, lastTime(t, srv, "shifts", "startedOn")) {
+		t.Errorf("shifts state after the run %s, want the last startedOn", shifts)
+	}
+	for _, want := range []string{"SOURCE", "acme", "employees", "full_refresh", "incremental", run.RunID, shifts} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("state show lacks %q:\n%s", want, r.stdout)
 		}
@@ -577,23 +627,33 @@ func TestUX_State(t *testing.T) {
 		t.Fatalf("state show --json: %v\n%s", err, r.stdout)
 	}
 	for _, s := range shown.Sources[0].Streams {
-		if s.Mode != "incremental" || s.RunID != run.RunID || s.UpdatedAt.IsZero() || compact(s.State) != compact(run.stream(s.Stream).StateAfter) {
+		mode := "full_refresh"
+		if _, _, ok := lookbackCursor(s.Stream); ok {
+			mode = "incremental"
+		}
+		want := compact(run.stream(s.Stream).StateAfter)
+		if mode == "full_refresh" {
+			want = "null" // a snapshot keeps no state
+		}
+		if s.Mode != mode || s.RunID != run.RunID || s.UpdatedAt.IsZero() || compact(s.State) != want {
 			t.Errorf("state show --json, %s: %+v", s.Stream, s)
 		}
 	}
 
-	if r := quiver(ctx, t, nil, "state", "reset", "acme", "employees", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, "state reset for employees") {
+	if r := quiver(ctx, t, nil, "state", "reset", "acme", "shifts", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, "state reset for shifts") {
 		t.Fatalf("state reset: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := quiver(ctx, t, nil, "state", "reset", "globex", "-c", cfg); r.code != 2 {
 		t.Errorf("state reset of an unknown source: exit %d, want 2", r.code)
 	}
 	again, _ := syncJSON(ctx, t, 0, "-c", cfg)
-	if st := again.stream("employees"); st.StateBefore != nil || st.Records != 25 {
-		t.Errorf("after a reset employees: %+v; want every record again", st)
+	if st := again.stream("shifts"); st.StateBefore != nil || st.Records != 5 {
+		t.Errorf("after a reset shifts: %+v; want every record again", st)
 	}
-	if st := again.stream("clients"); compact(st.StateBefore) != compact(run.stream("clients").StateAfter) || st.Records != 0 {
-		t.Errorf("clients, not reset: %+v", st)
+	// Not reset: only the lookback window (the last of 5 records spread
+	// over two years) is read again.
+	if st := again.stream("work-sessions"); compact(st.StateBefore) != compact(run.stream("work-sessions").StateAfter) || st.Records != 1 {
+		t.Errorf("work-sessions, not reset: %+v; want 1 record again, from the saved state", st)
 	}
 
 	// --quiet: no progress, no summary, nothing on either stream.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -40,6 +41,8 @@ type streamDoc struct {
 	PrimaryKey  []string
 	CursorField string
 	SyncModes   []string
+	Updates     string   // the update strategy: cursor, snapshot or lookback
+	Seen        string   // Markdown: how far back changes are seen
 	Columns     []column // flattened; nested fields have dotted names
 	Written     []column // top-level columns as written, lineage columns included
 }
@@ -149,12 +152,46 @@ func streamFrom(s *schemas.Stream) streamDoc {
 		PrimaryKey:  s.PrimaryKey,
 		CursorField: s.CursorField,
 		SyncModes:   s.SyncModes,
+		Updates:     s.Updates,
+		Seen:        updatesSeen(s),
 		Columns:     flatten(s.Schema.Fields(), "", 0),
 	}
 	for _, f := range sink.LineageSchema(s.Schema).Fields() {
 		d.Written = append(d.Written, columnOf(f, f.Name, 0))
 	}
 	return d
+}
+
+// updatesSeen says, for a stream's page, how far back a run sees changes
+// to records already read, from its update strategy.
+func updatesSeen(s *schemas.Stream) string {
+	switch s.Updates {
+	case schemas.Snapshot:
+		return "Every run reads the whole stream and replaces its files once the new snapshot is complete: " +
+			"every change is seen by the next run, and a record the API no longer lists is gone from the new snapshot."
+	case schemas.Lookback:
+		w := s.Incremental
+		return fmt.Sprintf("Every run reads again from %s before the earlier of the saved `%s` and the run's start "+
+			"(`%s` filter; set `lookback` on the source or the stream to change the window), through the end of the data: "+
+			"changes to records dated within the last %s, or in the future, are seen; older records are not read again. "+
+			"Records read again are appended: keep the latest `_quiver_extracted_at` per key.",
+			days(w.Lookback), s.CursorField, w.Filter, days(w.Lookback))
+	case schemas.Cursor:
+		return fmt.Sprintf("Each run reads from the saved `%s` on: every change the vendor records by moving it is seen by the next run.", s.CursorField)
+	}
+	return ""
+}
+
+// days writes a duration in days when it is whole days.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
 }
 
 // flatten lists fields and, below each struct (or list of structs), its

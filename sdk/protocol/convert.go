@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/quiver-etl/quiver/sdk/protocol/internal/connectorpb"
 )
@@ -60,6 +61,7 @@ func toProtoCatalog(mem memory.Allocator, c *Catalog) (*connectorpb.Catalog, err
 			PrimaryKey:  s.PrimaryKey,
 			CursorField: s.CursorField,
 			SyncModes:   modes,
+			Updates:     string(s.Updates),
 		})
 	}
 	return out, nil
@@ -87,6 +89,7 @@ func fromProtoCatalog(mem memory.Allocator, p *connectorpb.Catalog) (*Catalog, e
 			PrimaryKey:  s.GetPrimaryKey(),
 			CursorField: s.GetCursorField(),
 			SyncModes:   modes,
+			Updates:     Updates(s.GetUpdates()),
 		})
 	}
 	return out, nil
@@ -99,7 +102,11 @@ func toProtoReadRequest(r *ReadRequest) (*connectorpb.Read_Request, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", s.Name, err)
 		}
-		out.Streams = append(out.Streams, &connectorpb.StreamRequest{Name: s.Name, Mode: mode, State: s.State})
+		sr := &connectorpb.StreamRequest{Name: s.Name, Mode: mode, State: s.State}
+		if s.Lookback != 0 {
+			sr.Lookback = durationpb.New(s.Lookback)
+		}
+		out.Streams = append(out.Streams, sr)
 	}
 	return out, nil
 }
@@ -111,7 +118,14 @@ func fromProtoReadRequest(p *connectorpb.Read_Request) (*ReadRequest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", s.GetName(), err)
 		}
-		out.Streams = append(out.Streams, StreamRequest{Name: s.GetName(), Mode: mode, State: rawJSON(s.GetState())})
+		sr := StreamRequest{Name: s.GetName(), Mode: mode, State: rawJSON(s.GetState())}
+		if lb := s.GetLookback(); lb != nil {
+			if err := lb.CheckValid(); err != nil || lb.AsDuration() < 0 {
+				return nil, fmt.Errorf("stream %s: lookback %v is not a valid duration", s.GetName(), lb)
+			}
+			sr.Lookback = lb.AsDuration()
+		}
+		out.Streams = append(out.Streams, sr)
 	}
 	return out, nil
 }

@@ -66,7 +66,27 @@ type Stream struct {
 	PrimaryKey  []string      // column names
 	CursorField string        // column the incremental state follows; empty if none
 	SyncModes   []SyncMode    // supported modes; the first is the default
+	Updates     Updates       // how updates to records already read are seen; "" if unsaid
 }
+
+// Updates says how a stream sees changes to records it has already read.
+type Updates string
+
+// Update strategies.
+const (
+	// Cursor streams are read from a saved mark on a field the API filters
+	// on and that changes on every update ("Last Updated"): each change is
+	// read once, by the next run.
+	Cursor Updates = "cursor"
+	// Snapshot streams have no usable change filter and are read whole on
+	// every run; the host replaces the stream's files with the new
+	// snapshot, so changed records are current and deleted ones are gone.
+	Snapshot Updates = "snapshot"
+	// Lookback streams are read from a saved mark on a date field, less a
+	// window (StreamRequest.Lookback) re-read on every run: changes to
+	// records dated inside the window, or in the future, are read again.
+	Lookback Updates = "lookback"
+)
 
 // ReadRequest asks a plugin to read streams.
 type ReadRequest struct {
@@ -79,6 +99,9 @@ type StreamRequest struct {
 	Name  string
 	Mode  SyncMode
 	State json.RawMessage // last committed checkpoint; nil for a fresh start
+	// Lookback is the window a "lookback" stream reads again; zero means
+	// the stream's default. Other streams ignore it.
+	Lookback time.Duration
 }
 
 // A Writer receives what Read produces. Its methods are safe for concurrent

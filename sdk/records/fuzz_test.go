@@ -13,7 +13,7 @@ import (
 )
 
 // fuzzSchema has a column of every supported type, nested ones included.
-const fuzzSchema = `{"name":"fuzz","path":"/fuzz","sync_modes":["full_refresh"],"fields":[
+const fuzzSchema = `{"name":"fuzz","path":"/fuzz","sync_modes":["full_refresh"],"updates":"snapshot","fields":[
 	{"name":"id","type":"int64","nullable":false},
 	{"name":"f","type":"float64"},
 	{"name":"b","type":"bool"},

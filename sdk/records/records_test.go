@@ -198,7 +198,7 @@ func TestDecode_Types(t *testing.T) {
 
 func TestDecode_NestedStructAndList(t *testing.T) {
 	t.Parallel()
-	s, err := schemas.Parse([]byte(`{"name":"sites","path":"/sites","sync_modes":["full_refresh"],"fields":[
+	s, err := schemas.Parse([]byte(`{"name":"sites","path":"/sites","sync_modes":["full_refresh"],"updates":"snapshot","fields":[
 		{"name":"id","type":"int64","nullable":false},
 		{"name":"location","json":"Location","type":{"struct":[
 			{"name":"latitude","json":"lat","type":"float64"},

@@ -74,6 +74,9 @@ type Child struct {
 	PrimaryKey  []string
 	CursorField string
 	SyncModes   []sdk.SyncMode // the first is the default
+	// Updates is how the stream sees changes to records already read;
+	// shown in the catalog.
+	Updates sdk.Updates
 	// Parent lists the parent records. Its Request(nil), Pager, Records,
 	// DecodeSchema, FoldCase, IDField and Info are used; its Select,
 	// Checkpoint and Finish are not.
@@ -156,6 +159,7 @@ func (s *Child) Catalog() sdk.Stream {
 	return sdk.Stream{
 		Name: s.Name, Description: s.Description, Schema: s.Schema,
 		PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, SyncModes: s.SyncModes,
+		Updates: s.Updates,
 	}
 }
 

@@ -28,6 +28,18 @@ type Stream struct {
 	PrimaryKey  []string
 	CursorField string
 	SyncModes   []sdk.SyncMode // the first is the default
+	// Updates is how the stream sees changes to records already read;
+	// shown in the catalog.
+	Updates sdk.Updates
+	// Lookback, if set, makes an incremental read of the stream read again
+	// over a trailing window of its date cursor (the "lookback" update
+	// strategy): the reader sets Lookback's filter to Lookback.Since (the
+	// earlier of the saved mark and the read's start, less the window the
+	// host asked for or the declared default), but never before
+	// LookbackFloor, over whatever Request set. The listing must be sorted
+	// by the cursor; use Lookback.Checkpoint as Checkpoint.
+	Lookback      *Watermark
+	LookbackFloor time.Time
 	// Records is the JSON path of the records array in a page, e.g. ["data"].
 	Records []string
 	// DecodeSchema, if set, is the schema pages are decoded with, when the
@@ -78,6 +90,7 @@ func (s *Stream) Catalog() sdk.Stream {
 	return sdk.Stream{
 		Name: s.Name, Description: s.Description, Schema: s.Schema,
 		PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, SyncModes: s.SyncModes,
+		Updates: s.Updates,
 	}
 }
 
@@ -94,6 +107,9 @@ type ReadOptions struct {
 	// ProgressEvery is the least time between Progress reports of a
 	// stream; default 1s. The first and last pages are always reported.
 	ProgressEvery time.Duration
+	// Now is the clock a lookback window is measured from; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // ReadStreams reads the requested streams of streams with c and reports to w.
@@ -166,6 +182,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", s.Name, err)
 	}
+	state = r.lookback(&base, state, log)
 	schema := s.Schema
 	if s.DecodeSchema != nil {
 		schema = s.DecodeSchema
@@ -217,6 +234,39 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 			return r.finish(ctx, state)
 		}
 	}
+}
+
+// lookback sets a lookback stream's window filter in base from state and
+// returns the state the read goes on from. A state the watermark cannot
+// read (one saved before the stream had this cursor, say) is dropped with
+// a warning: the read starts over, which reads records again but never
+// skips one.
+func (r *streamReader) lookback(base *Request, state json.RawMessage, log *slog.Logger) json.RawMessage {
+	lb := r.s.Lookback
+	if lb == nil {
+		return state
+	}
+	now := time.Now
+	if r.opts.Now != nil {
+		now = r.opts.Now
+	}
+	since, ok, err := lb.Since(state, now(), r.req.Lookback)
+	if err != nil {
+		log.Warn("the saved state is not this stream's lookback mark; reading the stream from the start", "error", err)
+		return nil
+	}
+	if !ok {
+		return state
+	}
+	if since.Before(r.s.LookbackFloor) {
+		since = r.s.LookbackFloor
+	}
+	if base.Query == nil {
+		base.Query = url.Values{}
+	}
+	lb.SetSince(base.Query, since)
+	log.Info("reading again from the lookback window", "since", since.Format(time.RFC3339))
+	return state
 }
 
 // finish sends the stream's Finish checkpoint, if it has one.

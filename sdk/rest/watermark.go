@@ -107,6 +107,49 @@ func (w *Watermark) Filter(q url.Values, state json.RawMessage) error {
 	return nil
 }
 
+// Since returns where a lookback read starts (the "lookback" update
+// strategy): the earlier of state's mark and now, less window (the
+// declaration's Lookback when window is zero). Taking the earlier of the
+// two keeps a mark in the future, left by records dated ahead such as
+// scheduled shifts, from narrowing the window: records from now - window
+// on are always read again. ok is false when state holds no mark. The
+// cursor must be a date or timestamp.
+func (w *Watermark) Since(state json.RawMessage, now time.Time, window time.Duration) (since time.Time, ok bool, err error) {
+	m, ok, err := w.parse(state)
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	var mark time.Time
+	switch w.typ.ID() {
+	case arrow.DATE32:
+		mark = arrow.Date32(m.n).ToTime()
+	case arrow.TIMESTAMP:
+		mark = arrow.Timestamp(m.n).ToTime(w.typ.(*arrow.TimestampType).Unit)
+	default:
+		return time.Time{}, false, fmt.Errorf("rest: watermark: a lookback window needs a date or timestamp cursor, not %s %s: %w", w.decl.Cursor, w.typ, sdk.ErrConfig)
+	}
+	if window <= 0 {
+		window = w.decl.Lookback
+	}
+	if now.Before(mark) {
+		mark = now
+	}
+	return mark.Add(-window).UTC(), true, nil
+}
+
+// SetSince sets the filter parameter in q to t, in the declared layout.
+func (w *Watermark) SetSince(q url.Values, t time.Time) {
+	layout := w.decl.Layout
+	switch {
+	case layout != "":
+	case w.typ.ID() == arrow.DATE32:
+		layout = time.DateOnly
+	default:
+		layout = time.RFC3339
+	}
+	q.Set(w.decl.Filter, t.UTC().Format(layout))
+}
+
 // Checkpoint returns the state after page p: the greater of prev's mark
 // and the page's last cursor value. It returns nil (no checkpoint) for a
 // page without cursor values. Values that go down within the page, or a

@@ -152,3 +152,44 @@ func TestWatermark_Errors(t *testing.T) {
 		t.Errorf("NewWatermark(float cursor) = %v, want ErrConfig", err)
 	}
 }
+
+// TestWatermark_Since: a lookback read starts at the earlier of the mark
+// and now, less the window (the declared default unless one is asked for),
+// so a mark in the future never narrows the window.
+func TestWatermark_Since(t *testing.T) {
+	t.Parallel()
+	decl := schemas.Watermark{Cursor: "at", Filter: "startedOn:after", Lookback: 7 * 24 * time.Hour, Layout: "2006-01-02 15:04:05"}
+	now := time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		state  string
+		window time.Duration
+		want   string // the filter value; "" for none
+	}{
+		{"first read", "", 0, ""},
+		{"mark in the past", `{"at":"2025-08-20T06:00:00Z"}`, 0, "2025-08-13 06:00:00"},
+		{"mark in the future", `{"at":"2025-12-31T22:00:00Z"}`, 0, "2025-08-25 12:00:00"},
+		{"window asked for", `{"at":"2025-12-31T22:00:00Z"}`, 72 * time.Hour, "2025-08-29 12:00:00"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			wm := newTestWatermark(t, decl)
+			since, ok, err := wm.Since(json.RawMessage(tt.state), now, tt.window)
+			if err != nil {
+				t.Fatalf("Since(%s): %v", tt.state, err)
+			}
+			got := ""
+			if ok {
+				q := url.Values{}
+				wm.SetSince(q, since)
+				got = q.Get("startedOn:after")
+			}
+			if got != tt.want {
+				t.Errorf("Since(%s, window %v) sets %q, want %q", tt.state, tt.window, got, tt.want)
+			}
+		})
+	}
+	if _, _, err := newTestWatermark(t, schemas.Watermark{Cursor: "id", Filter: "id:gt"}).Since(json.RawMessage(`{"id":3}`), now, time.Hour); !errors.Is(err, sdk.ErrConfig) {
+		t.Errorf("Since on an id cursor = %v, want an ErrConfig", err)
+	}
+}

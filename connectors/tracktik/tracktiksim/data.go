@@ -152,6 +152,7 @@ type page struct {
 	list          []int32
 	useList       bool
 	desc          bool
+	byTime        bool // sorted by the stream's time field, then id
 	limit, offset int
 }
 
@@ -198,7 +199,7 @@ func (s *Server) plan(si int, q url.Values) (*page, error) {
 			return nil, fmt.Errorf("invalid offset %q: must be a non-negative integer", v)
 		}
 	}
-	if err := p.sort(q.Get("sort")); err != nil {
+	if err := p.sort(d, q.Get("sort")); err != nil {
 		return nil, err
 	}
 
@@ -219,7 +220,7 @@ func (s *Server) plan(si int, q url.Values) (*page, error) {
 		}
 		field, fn, _ := strings.Cut(key, ":")
 		if fn == "sort" { // the filter article's `id:sort=-id` form
-			if err := p.sort(q.Get(key)); err != nil {
+			if err := p.sort(d, q.Get(key)); err != nil {
 				return nil, err
 			}
 			continue
@@ -279,23 +280,70 @@ func (s *Server) plan(si int, q url.Values) (*page, error) {
 		p.list = s.scan(si, q, p, preds)
 		p.useList = true
 	}
+	if p.byTime && s.overlaid[si][d.timeField] {
+		s.sortByTime(si, p)
+	}
 	return p, nil
 }
 
-func (p *page) sort(v string) error {
+// sort reads the sort parameter: id, or the stream's time field then id,
+// each ascending or (with '-') descending. Records are generated in id
+// order with their time field never decreasing, so both orders are the
+// index order until an Update moves a time field (see sortByTime).
+func (p *page) sort(d *streamDef, v string) error {
 	if v == "" {
 		return nil
 	}
-	first, _, _ := strings.Cut(v, ",")
-	switch strings.TrimSpace(first) { // "+id" arrives as " id"
-	case "id", "+id":
-		p.desc = false
-	case "-id":
-		p.desc = true
+	keys := strings.Split(v, ",")
+	for i := range keys {
+		keys[i] = strings.TrimSpace(keys[i]) // "+id" arrives as " id"
+	}
+	first := strings.TrimPrefix(keys[0], "+")
+	p.desc = strings.HasPrefix(first, "-")
+	first = strings.TrimPrefix(first, "-")
+	timeName := ""
+	if d.timeField >= 0 {
+		timeName = d.fields[d.timeField]
+	}
+	switch {
+	case first == "id" && len(keys) == 1:
+	case first == timeName && timeName != "" && (len(keys) == 1 || len(keys) == 2 && strings.TrimPrefix(keys[1], "+") == "id"):
+		p.byTime = true
 	default:
-		return fmt.Errorf("sorting by %q is not supported; use sort=id or sort=-id", first)
+		hint := "sort=id or sort=-id"
+		if timeName != "" {
+			hint += ", or sort=" + timeName + ",id"
+		}
+		return fmt.Errorf("sorting by %q is not supported; use %s", v, hint)
 	}
 	return nil
+}
+
+// sortByTime orders p's records by their time field (with Update's
+// changes) and then by id, as a list. The caller holds s.dmu for reading.
+func (s *Server) sortByTime(si int, p *page) {
+	d := s.w.defs[si]
+	if !p.useList {
+		p.list = make([]int32, 0, p.hi-p.lo)
+		for i := p.lo; i < p.hi; i++ {
+			p.list = append(p.list, int32(i))
+		}
+		p.useList = true
+	} else {
+		p.list = slices.Clone(p.list) // the scan cache owns the original
+	}
+	times := make(map[int32]int64, len(p.list))
+	var rw row
+	for _, i := range p.list {
+		rw.reset(len(d.fields))
+		d.fill(s.w, &rw, int(i))
+		s.applyOverlay(&rw, si, int(i))
+		t, _ := timeOf(&rw, &rw.v[d.timeField])
+		times[i] = t
+	}
+	slices.SortStableFunc(p.list, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(times[a], times[b]), cmp.Compare(a, b))
+	})
 }
 
 func newPred(fi int, o op, raw string, temporal bool) (pred, error) {

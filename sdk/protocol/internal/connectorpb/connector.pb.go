@@ -17,6 +17,7 @@ package connectorpb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -391,7 +392,10 @@ type Stream struct {
 	// Column the incremental state follows; empty if none.
 	CursorField string `protobuf:"bytes,5,opt,name=cursor_field,json=cursorField,proto3" json:"cursor_field,omitempty"`
 	// Supported modes; the first is the default.
-	SyncModes     []SyncMode `protobuf:"varint,6,rep,packed,name=sync_modes,json=syncModes,proto3,enum=quiver.connector.v1.SyncMode" json:"sync_modes,omitempty"`
+	SyncModes []SyncMode `protobuf:"varint,6,rep,packed,name=sync_modes,json=syncModes,proto3,enum=quiver.connector.v1.SyncMode" json:"sync_modes,omitempty"`
+	// How the stream sees updates to records already read: "cursor",
+	// "snapshot" or "lookback"; empty when the connector does not say.
+	Updates       string `protobuf:"bytes,7,opt,name=updates,proto3" json:"updates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -468,13 +472,23 @@ func (x *Stream) GetSyncModes() []SyncMode {
 	return nil
 }
 
+func (x *Stream) GetUpdates() string {
+	if x != nil {
+		return x.Updates
+	}
+	return ""
+}
+
 // StreamRequest selects one stream of a read.
 type StreamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Mode  SyncMode               `protobuf:"varint,2,opt,name=mode,proto3,enum=quiver.connector.v1.SyncMode" json:"mode,omitempty"`
 	// Last committed checkpoint (JSON); empty for a fresh start.
-	State         []byte `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	State []byte `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// For a "lookback" stream, the window read again on every run; unset
+	// for the stream's default.
+	Lookback      *durationpb.Duration `protobuf:"bytes,4,opt,name=lookback,proto3" json:"lookback,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -526,6 +540,13 @@ func (x *StreamRequest) GetMode() SyncMode {
 func (x *StreamRequest) GetState() []byte {
 	if x != nil {
 		return x.State
+	}
+	return nil
+}
+
+func (x *StreamRequest) GetLookback() *durationpb.Duration {
+	if x != nil {
+		return x.Lookback
 	}
 	return nil
 }
@@ -1313,7 +1334,7 @@ var File_connector_proto protoreflect.FileDescriptor
 
 const file_connector_proto_rawDesc = "" +
 	"\n" +
-	"\x0fconnector.proto\x12\x13quiver.connector.v1\"\xd8\x01\n" +
+	"\x0fconnector.proto\x12\x13quiver.connector.v1\x1a\x1egoogle/protobuf/duration.proto\"\xd8\x01\n" +
 	"\x04Spec\x1a\t\n" +
 	"\aRequest\x1a\xc4\x01\n" +
 	"\bResponse\x12\x12\n" +
@@ -1346,7 +1367,7 @@ const file_connector_proto_rawDesc = "" +
 	"\bprogress\x18\x04 \x01(\v2\x1d.quiver.connector.v1.ProgressH\x00R\bprogressB\t\n" +
 	"\amessage\"@\n" +
 	"\aCatalog\x125\n" +
-	"\astreams\x18\x01 \x03(\v2\x1b.quiver.connector.v1.StreamR\astreams\"\xd8\x01\n" +
+	"\astreams\x18\x01 \x03(\v2\x1b.quiver.connector.v1.StreamR\astreams\"\xf2\x01\n" +
 	"\x06Stream\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x16\n" +
@@ -1355,11 +1376,13 @@ const file_connector_proto_rawDesc = "" +
 	"primaryKey\x12!\n" +
 	"\fcursor_field\x18\x05 \x01(\tR\vcursorField\x12<\n" +
 	"\n" +
-	"sync_modes\x18\x06 \x03(\x0e2\x1d.quiver.connector.v1.SyncModeR\tsyncModes\"l\n" +
+	"sync_modes\x18\x06 \x03(\x0e2\x1d.quiver.connector.v1.SyncModeR\tsyncModes\x12\x18\n" +
+	"\aupdates\x18\a \x01(\tR\aupdates\"\xa3\x01\n" +
 	"\rStreamRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.quiver.connector.v1.SyncModeR\x04mode\x12\x14\n" +
-	"\x05state\x18\x03 \x01(\fR\x05state\"K\n" +
+	"\x05state\x18\x03 \x01(\fR\x05state\x125\n" +
+	"\blookback\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\blookback\"K\n" +
 	"\x05Batch\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\fR\x06record\x12\x12\n" +
@@ -1425,58 +1448,60 @@ func file_connector_proto_rawDescGZIP() []byte {
 var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_connector_proto_goTypes = []any{
-	(SyncMode)(0),             // 0: quiver.connector.v1.SyncMode
-	(State)(0),                // 1: quiver.connector.v1.State
-	(ErrorClass)(0),           // 2: quiver.connector.v1.ErrorClass
-	(*Spec)(nil),              // 3: quiver.connector.v1.Spec
-	(*Check)(nil),             // 4: quiver.connector.v1.Check
-	(*Discover)(nil),          // 5: quiver.connector.v1.Discover
-	(*Read)(nil),              // 6: quiver.connector.v1.Read
-	(*Catalog)(nil),           // 7: quiver.connector.v1.Catalog
-	(*Stream)(nil),            // 8: quiver.connector.v1.Stream
-	(*StreamRequest)(nil),     // 9: quiver.connector.v1.StreamRequest
-	(*Batch)(nil),             // 10: quiver.connector.v1.Batch
-	(*Checkpoint)(nil),        // 11: quiver.connector.v1.Checkpoint
-	(*StreamStatus)(nil),      // 12: quiver.connector.v1.StreamStatus
-	(*Progress)(nil),          // 13: quiver.connector.v1.Progress
-	(*Error)(nil),             // 14: quiver.connector.v1.Error
-	(*Spec_Request)(nil),      // 15: quiver.connector.v1.Spec.Request
-	(*Spec_Response)(nil),     // 16: quiver.connector.v1.Spec.Response
-	(*Check_Request)(nil),     // 17: quiver.connector.v1.Check.Request
-	(*Check_Response)(nil),    // 18: quiver.connector.v1.Check.Response
-	(*Discover_Request)(nil),  // 19: quiver.connector.v1.Discover.Request
-	(*Discover_Response)(nil), // 20: quiver.connector.v1.Discover.Response
-	(*Read_Request)(nil),      // 21: quiver.connector.v1.Read.Request
-	(*Read_Response)(nil),     // 22: quiver.connector.v1.Read.Response
-	nil,                       // 23: quiver.connector.v1.Progress.RetriesEntry
+	(SyncMode)(0),               // 0: quiver.connector.v1.SyncMode
+	(State)(0),                  // 1: quiver.connector.v1.State
+	(ErrorClass)(0),             // 2: quiver.connector.v1.ErrorClass
+	(*Spec)(nil),                // 3: quiver.connector.v1.Spec
+	(*Check)(nil),               // 4: quiver.connector.v1.Check
+	(*Discover)(nil),            // 5: quiver.connector.v1.Discover
+	(*Read)(nil),                // 6: quiver.connector.v1.Read
+	(*Catalog)(nil),             // 7: quiver.connector.v1.Catalog
+	(*Stream)(nil),              // 8: quiver.connector.v1.Stream
+	(*StreamRequest)(nil),       // 9: quiver.connector.v1.StreamRequest
+	(*Batch)(nil),               // 10: quiver.connector.v1.Batch
+	(*Checkpoint)(nil),          // 11: quiver.connector.v1.Checkpoint
+	(*StreamStatus)(nil),        // 12: quiver.connector.v1.StreamStatus
+	(*Progress)(nil),            // 13: quiver.connector.v1.Progress
+	(*Error)(nil),               // 14: quiver.connector.v1.Error
+	(*Spec_Request)(nil),        // 15: quiver.connector.v1.Spec.Request
+	(*Spec_Response)(nil),       // 16: quiver.connector.v1.Spec.Response
+	(*Check_Request)(nil),       // 17: quiver.connector.v1.Check.Request
+	(*Check_Response)(nil),      // 18: quiver.connector.v1.Check.Response
+	(*Discover_Request)(nil),    // 19: quiver.connector.v1.Discover.Request
+	(*Discover_Response)(nil),   // 20: quiver.connector.v1.Discover.Response
+	(*Read_Request)(nil),        // 21: quiver.connector.v1.Read.Request
+	(*Read_Response)(nil),       // 22: quiver.connector.v1.Read.Response
+	nil,                         // 23: quiver.connector.v1.Progress.RetriesEntry
+	(*durationpb.Duration)(nil), // 24: google.protobuf.Duration
 }
 var file_connector_proto_depIdxs = []int32{
 	8,  // 0: quiver.connector.v1.Catalog.streams:type_name -> quiver.connector.v1.Stream
 	0,  // 1: quiver.connector.v1.Stream.sync_modes:type_name -> quiver.connector.v1.SyncMode
 	0,  // 2: quiver.connector.v1.StreamRequest.mode:type_name -> quiver.connector.v1.SyncMode
-	1,  // 3: quiver.connector.v1.StreamStatus.state:type_name -> quiver.connector.v1.State
-	2,  // 4: quiver.connector.v1.StreamStatus.error_class:type_name -> quiver.connector.v1.ErrorClass
-	23, // 5: quiver.connector.v1.Progress.retries:type_name -> quiver.connector.v1.Progress.RetriesEntry
-	2,  // 6: quiver.connector.v1.Error.class:type_name -> quiver.connector.v1.ErrorClass
-	7,  // 7: quiver.connector.v1.Discover.Response.catalog:type_name -> quiver.connector.v1.Catalog
-	9,  // 8: quiver.connector.v1.Read.Request.streams:type_name -> quiver.connector.v1.StreamRequest
-	10, // 9: quiver.connector.v1.Read.Response.batch:type_name -> quiver.connector.v1.Batch
-	11, // 10: quiver.connector.v1.Read.Response.checkpoint:type_name -> quiver.connector.v1.Checkpoint
-	12, // 11: quiver.connector.v1.Read.Response.status:type_name -> quiver.connector.v1.StreamStatus
-	13, // 12: quiver.connector.v1.Read.Response.progress:type_name -> quiver.connector.v1.Progress
-	15, // 13: quiver.connector.v1.Connector.Spec:input_type -> quiver.connector.v1.Spec.Request
-	17, // 14: quiver.connector.v1.Connector.Check:input_type -> quiver.connector.v1.Check.Request
-	19, // 15: quiver.connector.v1.Connector.Discover:input_type -> quiver.connector.v1.Discover.Request
-	21, // 16: quiver.connector.v1.Connector.Read:input_type -> quiver.connector.v1.Read.Request
-	16, // 17: quiver.connector.v1.Connector.Spec:output_type -> quiver.connector.v1.Spec.Response
-	18, // 18: quiver.connector.v1.Connector.Check:output_type -> quiver.connector.v1.Check.Response
-	20, // 19: quiver.connector.v1.Connector.Discover:output_type -> quiver.connector.v1.Discover.Response
-	22, // 20: quiver.connector.v1.Connector.Read:output_type -> quiver.connector.v1.Read.Response
-	17, // [17:21] is the sub-list for method output_type
-	13, // [13:17] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 3: quiver.connector.v1.StreamRequest.lookback:type_name -> google.protobuf.Duration
+	1,  // 4: quiver.connector.v1.StreamStatus.state:type_name -> quiver.connector.v1.State
+	2,  // 5: quiver.connector.v1.StreamStatus.error_class:type_name -> quiver.connector.v1.ErrorClass
+	23, // 6: quiver.connector.v1.Progress.retries:type_name -> quiver.connector.v1.Progress.RetriesEntry
+	2,  // 7: quiver.connector.v1.Error.class:type_name -> quiver.connector.v1.ErrorClass
+	7,  // 8: quiver.connector.v1.Discover.Response.catalog:type_name -> quiver.connector.v1.Catalog
+	9,  // 9: quiver.connector.v1.Read.Request.streams:type_name -> quiver.connector.v1.StreamRequest
+	10, // 10: quiver.connector.v1.Read.Response.batch:type_name -> quiver.connector.v1.Batch
+	11, // 11: quiver.connector.v1.Read.Response.checkpoint:type_name -> quiver.connector.v1.Checkpoint
+	12, // 12: quiver.connector.v1.Read.Response.status:type_name -> quiver.connector.v1.StreamStatus
+	13, // 13: quiver.connector.v1.Read.Response.progress:type_name -> quiver.connector.v1.Progress
+	15, // 14: quiver.connector.v1.Connector.Spec:input_type -> quiver.connector.v1.Spec.Request
+	17, // 15: quiver.connector.v1.Connector.Check:input_type -> quiver.connector.v1.Check.Request
+	19, // 16: quiver.connector.v1.Connector.Discover:input_type -> quiver.connector.v1.Discover.Request
+	21, // 17: quiver.connector.v1.Connector.Read:input_type -> quiver.connector.v1.Read.Request
+	16, // 18: quiver.connector.v1.Connector.Spec:output_type -> quiver.connector.v1.Spec.Response
+	18, // 19: quiver.connector.v1.Connector.Check:output_type -> quiver.connector.v1.Check.Response
+	20, // 20: quiver.connector.v1.Connector.Discover:output_type -> quiver.connector.v1.Discover.Response
+	22, // 21: quiver.connector.v1.Connector.Read:output_type -> quiver.connector.v1.Read.Response
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_connector_proto_init() }
