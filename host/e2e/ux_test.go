@@ -547,11 +547,11 @@ func TestUX_InterruptAndResume(t *testing.T) {
 // later) and a message naming the holder; `state show` says it is held.
 func TestUX_Lock(t *testing.T) {
 	t.Parallel()
-	_, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 1000}, slow: 25 * time.Millisecond, streams: "[employees]"})
+	_, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"shifts": 1000}, slow: 25 * time.Millisecond, streams: "[shifts]"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd, done := startQuiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1")
-	dir := filepath.Join(out, "data", "acme", "employees")
+	dir := filepath.Join(out, "data", "acme", "shifts") // incremental: files appear as it goes
 	waitFor(t, time.Minute, "the first run's files", func() bool { return len(files(t, dir)) >= 1 })
 
 	holder := fmt.Sprintf("another quiver run (pid %d) holds the lock on source \"acme\"", cmd.Process.Pid)
