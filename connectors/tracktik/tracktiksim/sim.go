@@ -83,6 +83,8 @@ type Options struct {
 	// Logger receives a Debug line per request; default discards. Tokens
 	// and credentials are never logged.
 	Logger *slog.Logger
+	// Days applies this many days of changes (ApplyDay) at start.
+	Days int
 }
 
 // Stats count what the server has seen. Faults injected before a request
@@ -142,6 +144,7 @@ type Server struct {
 	overlay  [numStreams]map[int][]overlayField // record index -> changed fields
 	overlaid [numStreams]map[int]bool           // field indexes with any overlay
 	version  [numStreams]uint64                 // bumped by Append and Update
+	days     int                                // days of changes applied (ApplyDay)
 
 	cmu        sync.Mutex
 	cache      map[string][]int32 // materialized filter results
@@ -256,6 +259,9 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s.w = newWorld(opts.Seed, counts)
 	s.count = counts
+	for range opts.Days {
+		s.ApplyDay()
+	}
 	return s, nil
 }
 

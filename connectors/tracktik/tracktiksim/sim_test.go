@@ -959,3 +959,35 @@ func BenchmarkPageHTTP(b *testing.B) {
 		b.SetBytes(m)
 	}
 }
+
+// TestApplyDay: a day of changes is the same for the same seed (Options.Days
+// at start or ApplyDay later), changes what a day at a portal changes, and
+// back-fills a shift whose id and startedOn order disagree.
+func TestApplyDay(t *testing.T) {
+	t.Parallel()
+	a := NewServer(t, Options{Seed: 9, Days: 2})
+	b := NewServer(t, Options{Seed: 9})
+	b.ApplyDay()
+	c := b.ApplyDay()
+	for _, name := range Streams() {
+		if a.Count(name) != b.Count(name) {
+			t.Fatalf("%s: %d records after Days: 2, %d after two ApplyDay", name, a.Count(name), b.Count(name))
+		}
+		for i := range a.Count(name) {
+			if diff := cmp.Diff(a.Record(name, i), b.Record(name, i)); diff != "" {
+				t.Fatalf("%s record %d differs between Days: 2 and two ApplyDay (-a +b):\n%s", name, i, diff)
+			}
+		}
+	}
+	if c.Inserted["shifts"] == 0 || c.Updated["employees"] == 0 || c.Updated["reports"] == 0 {
+		t.Errorf("ApplyDay = %+v; want new shifts, changed employees and reports", c)
+	}
+	if other := NewServer(t, Options{Seed: 10, Days: 2}); cmp.Equal(other.Record("shifts", other.Count("shifts")-1), b.Record("shifts", b.Count("shifts")-1)) {
+		t.Error("another seed back-filled the same shift")
+	}
+	n := b.Count("shifts")
+	back, prev := b.Record("shifts", n-1), b.Record("shifts", n-2)
+	if back["startedOn"].(string) >= prev["startedOn"].(string) {
+		t.Errorf("the last shift (back-filled) starts %v, not before the one before it (%v)", back["startedOn"], prev["startedOn"])
+	}
+}
