@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // latest reduces rows to the latest version of each key, as a reader of
 // the output would: the row with the latest _quiver_extracted_at, ties
 // broken by run order (run ids sort by their start). It returns the rows
-// by key (the key column's value, printed), without the lineage columns.
+// by key (the key column's value, printed), without Quiver's own columns
+// (_quiver_*).
 func latest(t *testing.T, rows []map[string]any, key string) map[string]map[string]any {
 	t.Helper()
 	type version struct {
@@ -41,7 +43,7 @@ func latest(t *testing.T, rows []map[string]any, key string) map[string]map[stri
 	for k, v := range best {
 		row := map[string]any{}
 		for c, x := range v.row {
-			if c != "_quiver_extracted_at" && c != "_quiver_run_id" {
+			if !strings.HasPrefix(c, "_quiver_") {
 				row[c] = x
 			}
 		}

@@ -97,6 +97,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives a Debug line per request; default discards.
 	Logger *slog.Logger
+	// Days applies this many days of changes (ApplyDay) at start.
+	Days int
 }
 
 // Stats counts what the server saw. Stats are cumulative since Start.
@@ -145,6 +147,7 @@ type Server struct {
 	users    int // initial user count: the range of user field values
 	nextMeta int64
 	tokens   map[string]*tokenState
+	days     int // days of changes applied (ApplyDay)
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -247,6 +250,9 @@ func newServer(opts Options) *Server {
 	}
 	for _, t := range opts.DeactivatedTokens {
 		s.tokenFor(t).deactivated = true
+	}
+	for range opts.Days {
+		s.ApplyDay()
 	}
 	return s
 }

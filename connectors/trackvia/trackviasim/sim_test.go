@@ -814,3 +814,30 @@ func BenchmarkPageHTTP(b *testing.B) {
 	}
 	b.SetBytes(n)
 }
+
+// TestApplyDay: a day of changes is the same for the same seed (Options.Days
+// at start or ApplyDay later), edits and adds records in every view, and
+// deletes only where no "Last Updated" field could show an edit (users).
+func TestApplyDay(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+	a := NewServer(t, Options{Seed: 4, Days: 1, Now: now})
+	b := NewServer(t, Options{Seed: 4, Now: now})
+	c := b.ApplyDay()
+	for _, vid := range []int64{UsersViewID, ViewAllContacts, ViewWorkOrders, ViewLager} {
+		if c.Updated[vid] == 0 || c.Inserted[vid] == 0 {
+			t.Errorf("view %d: %+v; want edits and inserts", vid, c)
+		}
+		if diff := cmp.Diff(a.IDs(vid), b.IDs(vid)); diff != "" {
+			t.Fatalf("view %d ids differ between Days: 1 and ApplyDay (-a +b):\n%s", vid, diff)
+		}
+		for i := range a.Count(vid) {
+			if diff := cmp.Diff(a.Record(vid, i), b.Record(vid, i)); diff != "" {
+				t.Fatalf("view %d record %d differs (-a +b):\n%s", vid, i, diff)
+			}
+		}
+	}
+	if c.Deleted[UsersViewID] != 1 || c.Deleted[ViewAllContacts] != 0 {
+		t.Errorf("deleted %v; want one user and no record of a view with Last Updated", c.Deleted)
+	}
+}
