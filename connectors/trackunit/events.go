@@ -4,36 +4,63 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
-// eventQuery is the JSON body of POST /asset-event/log: the time window,
-// fromTime inclusive and toTime exclusive
-// (docs/vendors/trackunit.md#asset-event-log).
+// eventQuery is the JSON body of POST /asset-event/log: the time window
+// (docs/vendors/trackunit.md#asset-event-log). Whether either end is
+// inclusive is not documented.
 type eventQuery struct {
 	FromTime string `json:"fromTime"`
 	ToTime   string `json:"toTime"`
 }
 
+// eventTimeKeys are the JSON keys an event's time may come under, best
+// first. The research (docs/vendors/trackunit.md#asset-event-log) names
+// the window's fromTime and toTime but not the key of the event's own
+// time; eventTime is this connector's guess, and the others are the names
+// event APIs commonly use.
+var eventTimeKeys = []string{
+	"eventTime", "eventTimestamp", "eventDateTime", "occurredAt", "occurredTime",
+	"timestamp", "time", "dateTime", "createdAt", "createdTime", "created",
+}
+
+// Window edges of the asset_events state.
+const (
+	// edgeSlack is how far before the window's end an event still counts
+	// as at its edge: the API may round toTime, or compare it inclusively,
+	// so such an event can come back in the next window.
+	edgeSlack = time.Second
+	// maxEdgeIDs bounds the ids a state keeps. Events without a time
+	// cannot be placed in the window, so they all count as at its edge;
+	// the last ones listed are kept.
+	maxEdgeIDs = 1000
+)
+
 // events declares the asset_events stream: POST
 // /public/api/eventlog/v3/asset-event/log with the window from start_date
-// (or the saved state) to the start of the read, page-number paging with
-// page and size in the query (docs/vendors/trackunit.md#asset-event-log).
-// Events come oldest first.
+// (or the end of the last read's window) to the start of the read,
+// page-number paging with page and size in the query 
+// (docs/vendors/trackunit.md#asset-event-log).
 //
-// The state is the time of the last event read and the ids of the events
-// read at that time (see eventState). A read resumes at that time,
-// inclusive, and drops the events it names, so events that share a
-// timestamp across a page boundary are neither lost nor read twice. start
-// is the state the read starts from.
+// The incremental position is the window the connector sent, not the
+// events' times, which the research does not name and some events lack:
+// the state is the window's end (toTime) and the ids of the events at
+// that edge (see eventState), checkpointed once the whole window has been
+// read. The next read's window starts there and drops the events the state
+// names, so an event at the edge is neither lost nor read twice, whether
+// the API's window ends are inclusive or not. event_time is filled from the
+// first of eventTimeKeys a record has, and is null when it has none.
 func (s *source) events(st *rest.Stream, start json.RawMessage) error {
 	from, err := parseEventState(start)
 	if err != nil {
@@ -43,20 +70,17 @@ func (s *source) events(st *rest.Stream, start json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	read := &eventRead{mem: s.mem, schema: st.Schema, from: from, idCol: idCol, timeCol: timeCol}
+	read.decode, read.times = eventDecodeSchema(st.Schema, timeCol)
+	st.DecodeSchema = read.decode
 	st.Records = []string{"content"}
 	st.Pager = rest.PageNumber{Size: s.cfg.PageSize}
 	st.Request = func(state json.RawMessage) (rest.Request, error) {
-		return s.eventRequest(state)
+		return s.eventRequest(state, read)
 	}
 	st.Info = pageNumberInfo
-	st.Checkpoint = func(prev json.RawMessage, p *records.Page) (json.RawMessage, error) {
-		return eventCheckpoint(prev, p.Record, idCol, timeCol)
-	}
-	if from.EventTime != "" {
-		st.Select = func(p *records.Page) (arrow.Record, error) {
-			return from.unread(s.mem, p.Record, idCol, timeCol)
-		}
-	}
+	st.Select = read.selectRows
+	st.Finish = func(json.RawMessage) (json.RawMessage, error) { return read.state() }
 	return nil
 }
 
@@ -66,15 +90,40 @@ func eventColumns(schema *arrow.Schema) (id, at int, err error) {
 	if len(ids) != 1 || len(times) != 1 {
 		return 0, 0, fmt.Errorf("the schema lacks id or event_time")
 	}
+	if _, ok := schema.Field(ids[0]).Type.(*arrow.StringType); !ok {
+		return 0, 0, fmt.Errorf("id is %s, want a string", schema.Field(ids[0]).Type)
+	}
 	if _, ok := schema.Field(times[0]).Type.(*arrow.TimestampType); !ok {
 		return 0, 0, fmt.Errorf("event_time is %s, want a timestamp", schema.Field(times[0]).Type)
 	}
 	return ids[0], times[0], nil
 }
 
+// eventDecodeSchema returns the schema pages are decoded with: schema with
+// event_time (at timeCol) read from the first of eventTimeKeys, and one
+// more column per other key, at the end; times holds the indices of the
+// time columns, best key first.
+func eventDecodeSchema(schema *arrow.Schema, timeCol int) (*arrow.Schema, []int) {
+	fields := slices.Clone(schema.Fields())
+	et := fields[timeCol]
+	et.Nullable = true
+	et.Metadata = arrow.NewMetadata([]string{schemas.MetaJSON}, []string{eventTimeKeys[0]})
+	fields[timeCol] = et
+	times := []int{timeCol}
+	for _, key := range eventTimeKeys[1:] {
+		times = append(times, len(fields))
+		fields = append(fields, arrow.Field{
+			Name: "event_time." + key, Type: et.Type, Nullable: true,
+			Metadata: arrow.NewMetadata([]string{schemas.MetaJSON}, []string{key}),
+		})
+	}
+	md := schema.Metadata()
+	return arrow.NewSchema(fields, &md), times
+}
+
 // eventRequest builds the listing's request: the window from the state's
-// event time (or start_date) to now.
-func (s *source) eventRequest(state json.RawMessage) (rest.Request, error) {
+// end (or start_date) to now, which it notes in read.
+func (s *source) eventRequest(state json.RawMessage, read *eventRead) (rest.Request, error) {
 	st, err := parseEventState(state)
 	if err != nil {
 		return rest.Request{}, err
@@ -83,13 +132,16 @@ func (s *source) eventRequest(state json.RawMessage) (rest.Request, error) {
 	if err != nil {
 		return rest.Request{}, fmt.Errorf("start_date %q: %w", s.cfg.StartDate, err)
 	}
-	if st.EventTime != "" {
-		from = st.time
+	if st.ToTime != "" {
+		from = st.to
 	}
-	to := time.Now().UTC().Truncate(time.Millisecond)
+	// Microseconds: as fine as the events' times are kept, so that an
+	// event logged a moment after a window's end falls in the next.
+	to := time.Now().UTC().Truncate(time.Microsecond)
 	if to.Before(from) { // a clock behind the saved state: an empty window
 		to = from
 	}
+	read.to = to
 	body, err := json.Marshal(eventQuery{FromTime: formatTime(from), ToTime: formatTime(to)})
 	if err != nil {
 		return rest.Request{}, err
@@ -106,14 +158,20 @@ func (s *source) eventRequest(state json.RawMessage) (rest.Request, error) {
 // fraction digits as t has.
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// eventState is the asset_events state: {"event_time": "<RFC 3339>",
-// "ids": ["<event id>", ...]}, the time of the newest event read and the
-// ids of the events read at exactly that time.
+// eventState is the asset_events state: {"to_time": "<RFC 3339>", "ids":
+// ["<event id>", ...]}, the end of the last read's window (the toTime it
+// sent) and the ids of the events read at that edge: within edgeSlack of
+// it, after it, or without a time.
 type eventState struct {
-	EventTime string   `json:"event_time"`
-	IDs       []string `json:"ids,omitempty"`
-	time      time.Time
-	ids       map[string]bool
+	ToTime string   `json:"to_time"`
+	IDs    []string `json:"ids,omitempty"`
+	// EventTime is the older state's name for the position, the time of
+	// the newest event read; its ids were the events at that time. Read
+	// as ToTime, it resumes exactly as the older state did.
+	EventTime string `json:"event_time,omitempty"`
+
+	to  time.Time
+	ids map[string]bool
 }
 
 // parseEventState reads a saved state; an empty or null one is the zero
@@ -124,13 +182,16 @@ func parseEventState(b []byte) (eventState, error) {
 		return st, nil
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("saved state %s is not {\"event_time\": ..., \"ids\": [...]} (%v); reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
+		return st, fmt.Errorf("saved state %s is not {\"to_time\": ..., \"ids\": [...]} (%v); reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
 	}
-	t, err := time.Parse(time.RFC3339Nano, st.EventTime)
+	if st.ToTime == "" {
+		st.ToTime, st.EventTime = st.EventTime, ""
+	}
+	t, err := time.Parse(time.RFC3339Nano, st.ToTime)
 	if err != nil {
-		return st, fmt.Errorf("saved state %s: event_time: %v; reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
+		return st, fmt.Errorf("saved state %s: to_time: %v; reset it with quiver state reset: %w", b, err, sdk.ErrConfig)
 	}
-	st.time = t
+	st.to = t
 	st.ids = make(map[string]bool, len(st.IDs))
 	for _, id := range st.IDs {
 		st.ids[id] = true
@@ -138,66 +199,125 @@ func parseEventState(b []byte) (eventState, error) {
 	return st, nil
 }
 
-// read reports whether the event id at time t was read before this state
-// was saved: it is older, or as old and named.
-func (st *eventState) read(t time.Time, id string) bool {
-	return t.Before(st.time) || t.Equal(st.time) && st.ids[id]
+// An eventRead is one read of asset_events: its window, the state it
+// started from, and the events it has seen at the window's end. Its
+// methods are called by rest.ReadStreams from one goroutine.
+type eventRead struct {
+	mem            memory.Allocator
+	schema         *arrow.Schema // the stream's
+	from           eventState    // the state the read started from
+	to             time.Time     // the window's end, set by the request
+	decode         *arrow.Schema // what pages decode to
+	times          []int         // decode's time columns, best first
+	idCol, timeCol int
+
+	edge     []string // ids of the events read at the window's end, oldest listed first
+	edgeSeen map[string]bool
 }
 
-// unread returns the rows of rec not read before st was saved: rec itself
-// (retained) when there are none to drop, a slice when they lead the page,
-// else a copy.
-func (st *eventState) unread(mem memory.Allocator, rec arrow.Record, idCol, timeCol int) (arrow.Record, error) {
-	ids := rec.Column(idCol).(*array.String)
-	times := rec.Column(timeCol).(*array.Timestamp)
-	unit := times.DataType().(*arrow.TimestampType).Unit
-	keep := make([]bool, rec.NumRows())
-	drop := 0
-	for i := range keep {
-		keep[i] = !st.read(times.Value(i).ToTime(unit), ids.Value(i))
-		if !keep[i] {
-			drop++
-		}
-	}
-	return keepRows(mem, rec, keep, drop)
-}
-
-// eventCheckpoint returns the state after a page of events: the time of
-// its last event and the ids of the events at that time, with prev's ids
-// when the time is the same. Times must not go down: a listing that is
-// not oldest first could not be resumed without loss.
-func eventCheckpoint(prev json.RawMessage, rec arrow.Record, idCol, timeCol int) (json.RawMessage, error) {
+// selectRows turns a decoded page into the stream's records: event_time
+// from the first time key present, and without the events the start state
+// says were read. It notes the events at the window's end.
+func (e *eventRead) selectRows(p *records.Page) (arrow.Record, error) {
+	rec := p.Record
 	n := int(rec.NumRows())
-	if n == 0 {
-		return nil, nil
-	}
-	before, err := parseEventState(prev)
+	at, err := e.coalesce(rec)
 	if err != nil {
 		return nil, err
 	}
-	ids := rec.Column(idCol).(*array.String)
-	times := rec.Column(timeCol).(*array.Timestamp)
-	for i := 1; i < n; i++ {
-		if times.Value(i) < times.Value(i-1) {
-			return nil, fmt.Errorf("event times go down within a page (%s after %s): the event log is not oldest first", ids.Value(i), ids.Value(i-1))
+	defer at.Release()
+	ids := rec.Column(e.idCol).(*array.String)
+	keep := make([]bool, n)
+	drop := 0
+	for i := range n {
+		id := ids.Value(i)
+		keep[i] = !e.from.ids[id]
+		if !keep[i] {
+			drop++
+		}
+		if at.IsNull(i) || !at.Value(i).ToTime(arrow.Microsecond).Before(e.to.Add(-edgeSlack)) {
+			e.noteEdge(id)
 		}
 	}
-	unit := times.DataType().(*arrow.TimestampType).Unit
-	last := times.Value(n - 1).ToTime(unit).UTC()
-	if before.EventTime != "" && last.Before(before.time) {
-		return nil, fmt.Errorf("a page ends at %s, before the saved %s: the event log is not oldest first or ignored fromTime", formatTime(last), before.EventTime)
+	out, err := e.reshape(rec, at)
+	if err != nil {
+		return nil, err
 	}
-	next := eventState{EventTime: formatTime(last)}
-	if before.EventTime != "" && last.Equal(before.time) {
-		next.IDs = append(next.IDs, before.IDs...)
+	defer out.Release()
+	return keepRows(e.mem, out, keep, drop)
+}
+
+// coalesce returns the event_time column of rec: each row's first non-null
+// time column.
+func (e *eventRead) coalesce(rec arrow.Record) (*array.Timestamp, error) {
+	dt := rec.Column(e.timeCol).DataType().(*arrow.TimestampType)
+	if dt.Unit != arrow.Microsecond {
+		return nil, fmt.Errorf("event_time is %s, want microseconds", dt)
 	}
-	first := n - 1 // the first event at the last time
-	for first > 0 && times.Value(first-1) == times.Value(n-1) {
-		first--
+	b := array.NewTimestampBuilder(e.mem, dt)
+	defer b.Release()
+	n := int(rec.NumRows())
+	b.Reserve(n)
+rows:
+	for i := range n {
+		for _, c := range e.times {
+			col := rec.Column(c).(*array.Timestamp)
+			if col.IsValid(i) {
+				b.Append(col.Value(i))
+				continue rows
+			}
+		}
+		b.AppendNull()
 	}
-	for i := first; i < n; i++ {
-		if id := ids.Value(i); !before.ids[id] || !last.Equal(before.time) {
-			next.IDs = append(next.IDs, id)
+	return b.NewTimestampArray(), nil
+}
+
+// reshape returns rec (of e.decode) as a record of the stream's schema,
+// with at as event_time and every other column the decoded one of its
+// name.
+func (e *eventRead) reshape(rec arrow.Record, at arrow.Array) (arrow.Record, error) {
+	cols := make([]arrow.Array, e.schema.NumFields())
+	for i, f := range e.schema.Fields() {
+		if i == e.timeCol {
+			cols[i] = at
+			continue
+		}
+		idx := rec.Schema().FieldIndices(f.Name)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("decoded events lack column %s", f.Name)
+		}
+		cols[i] = rec.Column(idx[0])
+	}
+	return array.NewRecord(e.schema, cols, rec.NumRows()), nil
+}
+
+// noteEdge adds id to the events at the window's end, keeping the last
+// maxEdgeIDs.
+func (e *eventRead) noteEdge(id string) {
+	if e.edgeSeen == nil {
+		e.edgeSeen = map[string]bool{}
+	}
+	if e.edgeSeen[id] {
+		return
+	}
+	e.edgeSeen[id] = true
+	e.edge = append(e.edge, id)
+	if len(e.edge) > maxEdgeIDs {
+		delete(e.edgeSeen, e.edge[0])
+		e.edge = e.edge[1:]
+	}
+}
+
+// state returns the state after the whole window: its end, and the events
+// at it. A window that was empty (the clock has not moved since the last
+// read) keeps the last read's edge too.
+func (e *eventRead) state() (json.RawMessage, error) {
+	next := eventState{ToTime: formatTime(e.to), IDs: slices.Clone(e.edge)}
+	if e.from.ToTime != "" && !e.to.After(e.from.to.Add(edgeSlack)) {
+		for _, id := range e.from.IDs {
+			if !e.edgeSeen[id] {
+				next.IDs = append(next.IDs, id)
+			}
 		}
 	}
 	b, err := json.Marshal(next)

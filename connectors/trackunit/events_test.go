@@ -8,40 +8,47 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
+	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
 
-// eventStateAt is the state after event i of srv.
-func eventStateAt(srv *trackunitsim.Server, i int) string {
+// legacyStateAt is the state an older connector saved after event i of
+// srv: the event's time and id.
+func legacyStateAt(srv *trackunitsim.Server, i int) string {
 	return fmt.Sprintf(`{"event_time":%q,"ids":[%q]}`, srv.EventTime(i).UTC().Format(time.RFC3339Nano), srv.IDs(StreamAssetEvents)[i])
 }
 
-// TestEvents_Resume: an incremental read checkpoints after every page, and
-// a read resumed from any checkpoint sends exactly the events after it.
+// windowStateAt is a state whose window ended at event i of srv, which was
+// read at the edge.
+func windowStateAt(srv *trackunitsim.Server, i int) string {
+	return fmt.Sprintf(`{"to_time":%q,"ids":[%q]}`, srv.EventTime(i).UTC().Format(time.RFC3339Nano), srv.IDs(StreamAssetEvents)[i])
+}
+
+// TestEvents_Resume: a read starts at its state's window end, sends
+// exactly the events after it, and checkpoints once, at the end, on the
+// window it requested.
 func TestEvents_Resume(t *testing.T) {
 	t.Parallel()
 	const n = 95
 	tests := []struct {
 		name  string
 		mode  sdk.SyncMode
-		state string
+		state func(*trackunitsim.Server) string
 		from  int // the first event the read should send
 	}{
-		{"first read", sdk.Incremental, "", 0},
-		{"resume mid page", sdk.Incremental, "after 41", 42},
-		{"resume at a page boundary", sdk.Incremental, "after 19", 20},
-		{"resume after the last", sdk.Incremental, "after 94", n},
-		{"null state", sdk.Incremental, "null", 0},
-		{"full refresh ignores the state", sdk.FullRefresh, "after 41", 0},
+		{"first read", sdk.Incremental, nil, 0},
+		{"a window that ended at an event", sdk.Incremental, func(s *trackunitsim.Server) string { return windowStateAt(s, 41) }, 42},
+		{"an older connector's state", sdk.Incremental, func(s *trackunitsim.Server) string { return legacyStateAt(s, 19) }, 20},
+		{"after the last", sdk.Incremental, func(s *trackunitsim.Server) string { return windowStateAt(s, n-1) }, n},
+		{"null state", sdk.Incremental, func(*trackunitsim.Server) string { return "null" }, 0},
+		{"full refresh ignores the state", sdk.FullRefresh, func(s *trackunitsim.Server) string { return windowStateAt(s, 41) }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,26 +58,28 @@ func TestEvents_Resume(t *testing.T) {
 			srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
 				o.Counts = map[string]int{StreamAssetEvents: n}
 			}))
-			state := tt.state
-			var k int
-			if _, err := fmt.Sscanf(state, "after %d", &k); err == nil {
-				state = eventStateAt(srv, k)
-			}
 			states := map[string]string{}
-			if state != "" {
-				states[StreamAssetEvents] = state
+			if tt.state != nil {
+				states[StreamAssetEvents] = tt.state(srv)
 			}
 			src := open(t, srv, map[string]any{"page_size": 20}, fast(mem), nil)
+			before := time.Now().UTC()
 			res := read(t, src, tt.mode, states, StreamAssetEvents)
+			after := time.Now().UTC()
 			complete(t, res)
 			r := res[StreamAssetEvents]
 			if diff := cmp.Diff(srv.IDs(StreamAssetEvents)[tt.from:], ids(r.rows, "id"), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("ids mismatch (-want +got):\n%s", diff)
 			}
-			if tt.from < n {
-				if len(r.checkpoints) == 0 || r.checkpoints[len(r.checkpoints)-1] != eventStateAt(srv, n-1) {
-					t.Errorf("checkpoints %v, want the last to be %s", r.checkpoints, eventStateAt(srv, n-1))
-				}
+			if len(r.checkpoints) != 1 {
+				t.Fatalf("checkpoints %v, want one, after the whole window", r.checkpoints)
+			}
+			st, err := parseEventState([]byte(r.checkpoints[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.to.Before(before.Truncate(time.Microsecond)) || st.to.After(after) || len(st.IDs) != 0 {
+				t.Errorf("checkpoint %s, want to_time in [%s, %s] (the window's end) and no ids (no event near it)", r.checkpoints[0], before, after)
 			}
 		})
 	}
@@ -114,118 +123,113 @@ func TestEvents_BadState(t *testing.T) {
 	}
 }
 
-// eventPage decodes a page of events given as (id, time offset in ms)
-// pairs.
-func eventPage(t *testing.T, mem memory.Allocator, events ...any) arrow.Record {
-	t.Helper()
-	sc, err := schemas.Load("trackunit", StreamAssetEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []string
-	for i := 0; i+1 < len(events); i += 2 {
-		at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(events[i+1].(int)) * time.Millisecond)
-		items = append(items, fmt.Sprintf(`{"id":%q,"eventTime":%q}`, events[i], at.Format(time.RFC3339Nano)))
-	}
-	dec := records.NewDecoder(mem, sc.Schema, records.Options{Records: []string{"content"}})
-	defer dec.Release()
-	p, err := dec.Decode([]byte(`{"content":[` + strings.Join(items, ",") + `]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.Record
-}
 
-// at renders a time offset as eventState's event_time.
-func at(ms int) string {
-	return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond).Format(time.RFC3339Nano)
-}
-
-// TestEventCheckpoint: the state after a page names the events at its
-// last time, across pages that share it, and refuses times that go down.
-func TestEventCheckpoint(t *testing.T) {
+// TestEventRead: event_time comes from whichever time key an event has
+// (the first of eventTimeKeys) and is null without one; the events the
+// start state names are dropped; the state after the window is its end
+// and the events at that edge (near it, after it, or without a time).
+func TestEventRead(t *testing.T) {
 	t.Parallel()
+	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	ts := func(d time.Duration) string { return base.Add(d).Format(time.RFC3339Nano) }
+	end := base.Add(time.Hour)
 	tests := []struct {
-		name   string
-		prev   string
-		page   []any
-		want   string // "" for no checkpoint
-		errSub string
-	}{
-		{"empty page", "", nil, "", ""},
-		{"first page", "", []any{"a", 1, "b", 2, "c", 2}, `{"event_time":"` + at(2) + `","ids":["b","c"]}`, ""},
-		{"a later time", `{"event_time":"` + at(2) + `","ids":["b","c"]}`, []any{"d", 3}, `{"event_time":"` + at(3) + `","ids":["d"]}`, ""},
-		{"the same time goes on", `{"event_time":"` + at(2) + `","ids":["b","c"]}`, []any{"d", 2, "e", 2}, `{"event_time":"` + at(2) + `","ids":["b","c","d","e"]}`, ""},
-		{"a resumed page repeats ids", `{"event_time":"` + at(2) + `","ids":["b","c"]}`, []any{"b", 2, "c", 2}, `{"event_time":"` + at(2) + `","ids":["b","c"]}`, ""},
-		{"times go down", "", []any{"a", 5, "b", 4}, "", "not oldest first"},
-		{"a page before the state", `{"event_time":"` + at(9) + `"}`, []any{"a", 1}, "", "before the saved"},
-	}
+		name      string
+		start     string
+		to        time.Time
+		pages     []string // the content arrays
+		want      []string // "id time" per row sent; "-" for a null time
+		wantState string
+	}{{
+		name: "time keys",
+		to:   end,
+		pages: []string{
+			`{"id":"a","eventTime":"` + ts(1*time.Second) + `"},{"id":"b","timestamp":"` + ts(2*time.Second) + `"},{"id":"c","occurredAt":"` + ts(3*time.Second) + `"}`,
+			`{"id":"d","type":"ALERT"},{"id":"e","createdAt":"` + ts(5*time.Second) + `","time":"` + ts(4*time.Second) + `"}`,
+			`{"id":"f","timestamp":` + fmt.Sprint(base.Add(6*time.Millisecond).UnixMilli()) + `},{"id":"g","eventTime":"2025-03-01T12:00:00.007"},{"id":"h","eventTime":null,"time":"` + ts(8*time.Second) + `"}`,
+		},
+		want: []string{
+			"a " + ts(1*time.Second), "b " + ts(2*time.Second), "c " + ts(3*time.Second), "d -", "e " + ts(4*time.Second),
+			"f " + ts(6*time.Millisecond), "g " + ts(7*time.Millisecond), "h " + ts(8*time.Second),
+		},
+		wantState: `{"to_time":"` + end.Format(time.RFC3339Nano) + `","ids":["d"]}`,
+	}, {
+		name: "the edge",
+		to:   end,
+		pages: []string{
+			`{"id":"a","eventTime":"` + ts(time.Hour-2*time.Second) + `"},{"id":"b","eventTime":"` + ts(time.Hour-500*time.Millisecond) + `"}`,
+			`{"id":"c","eventTime":"` + ts(time.Hour) + `"},{"id":"d","eventTime":"` + ts(time.Hour+time.Second) + `"}`,
+		},
+		want:      []string{"a " + ts(time.Hour-2*time.Second), "b " + ts(time.Hour-500*time.Millisecond), "c " + ts(time.Hour), "d " + ts(time.Hour+time.Second)},
+		wantState: `{"to_time":"` + end.Format(time.RFC3339Nano) + `","ids":["b","c","d"]}`,
+	}, {
+		name:      "events the last window read at its edge",
+		start:     `{"to_time":"` + ts(0) + `","ids":["b","x"]}`,
+		to:        end,
+		pages:     []string{`{"id":"a","eventTime":"` + ts(0) + `"},{"id":"b","eventTime":"` + ts(0) + `"},{"id":"c"},{"id":"x"}`},
+		want:      []string{"a " + ts(0), "c -"},
+		wantState: `{"to_time":"` + end.Format(time.RFC3339Nano) + `","ids":["c","x"]}`,
+	}, {
+		name:      "an empty window keeps the edge",
+		start:     `{"to_time":"` + end.Format(time.RFC3339Nano) + `","ids":["z"]}`,
+		to:        end,
+		pages:     []string{``},
+		wantState: `{"to_time":"` + end.Format(time.RFC3339Nano) + `","ids":["z"]}`,
+	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			rec := eventPage(t, mem, tt.page...)
-			defer rec.Release()
-			got, err := eventCheckpoint(json.RawMessage(tt.prev), rec, 0, 5)
-			if tt.errSub != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.errSub) {
-					t.Fatalf("eventCheckpoint() = %s, %v; want an error containing %q", got, err, tt.errSub)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("eventCheckpoint() = %v", err)
-			}
-			if string(got) != tt.want {
-				t.Errorf("eventCheckpoint() = %s, want %s", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestEventsUnread: a resumed read drops the events its state says were
-// read, whether they lead the page or not.
-func TestEventsUnread(t *testing.T) {
-	t.Parallel()
-	state := `{"event_time":"` + at(2) + `","ids":["b","c"]}`
-	tests := []struct {
-		name string
-		page []any
-		want []string
-	}{
-		{"nothing to drop", []any{"d", 3, "e", 4}, []string{"d", "e"}},
-		{"a leading run", []any{"b", 2, "c", 2, "d", 2, "e", 3}, []string{"d", "e"}},
-		{"scattered", []any{"b", 2, "x", 2, "c", 2, "e", 3}, []string{"x", "e"}},
-		{"older events an API returned anyway", []any{"a", 1, "d", 3}, []string{"d"}},
-		{"everything", []any{"b", 2, "c", 2}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			st, err := parseEventState([]byte(state))
+			sc, err := schemas.Load("trackunit", StreamAssetEvents)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec := eventPage(t, mem, tt.page...)
-			defer rec.Release()
-			out, err := st.unread(mem, rec, 0, 5)
+			start, err := parseEventState([]byte(tt.start))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer out.Release()
-			if !out.Schema().Equal(rec.Schema()) {
-				t.Errorf("schema changed")
+			idCol, timeCol, err := eventColumns(sc.Schema)
+			if err != nil {
+				t.Fatal(err)
 			}
+			e := &eventRead{mem: mem, schema: sc.Schema, from: start, to: tt.to, idCol: idCol, timeCol: timeCol}
+			e.decode, e.times = eventDecodeSchema(sc.Schema, timeCol)
+			dec := records.NewDecoder(mem, e.decode, records.Options{Records: []string{"content"}})
+			defer dec.Release()
 			var got []string
-			col := out.Column(0).(*array.String)
-			for i := range col.Len() {
-				got = append(got, col.Value(i))
+			for _, page := range tt.pages {
+				p, err := dec.Decode([]byte(`{"content":[` + page + `]}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := e.selectRows(p)
+				p.Record.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !out.Schema().Equal(sc.Schema) {
+					t.Errorf("selectRows schema = %s, want the stream's", out.Schema())
+				}
+				for i := range int(out.NumRows()) {
+					row := arrowtest.Row(out, i)
+					at := "-"
+					if v, ok := row["event_time"].(time.Time); ok {
+						at = v.Format(time.RFC3339Nano)
+					}
+					got = append(got, fmt.Sprintf("%s %s", row["id"], at))
+				}
+				out.Release()
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("unread() mismatch (-want +got):\n%s", diff)
+				t.Errorf("rows mismatch (-want +got):\n%s", diff)
+			}
+			st, err := e.state()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(st) != tt.wantState {
+				t.Errorf("state() = %s, want %s", st, tt.wantState)
 			}
 		})
 	}

@@ -68,10 +68,13 @@ const idColumn = "id"
 
 // columnTypes maps TrackVia field types to Arrow types
 // (docs/vendors/trackvia.md#field-types-and-values): numbers, money and
-// percentages (kept as the fraction, 10% = 0.10) are doubles; ids of
-// users, groups, related records and files are int64; checkboxes are
-// lists of the chosen options; points are structs. A type not listed is
-// read as text.
+// percentages (kept as the fraction, 10% = 0.10) are doubles; checkboxes
+// are lists of the chosen options; points are structs.
+// Users, groups, related records and files are text: the research shows
+// them as ids (a number, or digits in a string), but tenants serve a
+// user's or site's display name there too ("North Depot"), and only text
+// holds all three shapes without loss (a number keeps its JSON digits).
+// A type not listed is read as text.
 var columnTypes = func() map[string]arrow.DataType {
 	scalar := func(name string) arrow.DataType {
 		t, err := schemas.FieldType(name)
@@ -94,14 +97,14 @@ var columnTypes = func() map[string]arrow.DataType {
 		"checkbox":      arrow.ListOf(text),
 		"date":          scalar("date32"),
 		"datetime":      scalar("timestamp"),
-		"document":      id,
-		"image":         id,
-		"user":          id,
-		"userGroup":     id,
+		"document":      text,
+		"image":         text,
+		"user":          text,
+		"userGroup":     text,
 		"userStatus":    text,
 		"timeZone":      text,
 		"identifier":    text, // "Record ID", the id as text ("51")
-		"relationship":  id,
+		"relationship":  text,
 		"point": arrow.StructOf(
 			arrow.Field{Name: "latitude", Type: float, Nullable: true},
 			arrow.Field{Name: "longitude", Type: float, Nullable: true},

@@ -56,9 +56,9 @@ func TestColumnTypes(t *testing.T) {
 		trackviasim.ShortAnswer: "utf8", trackviasim.Paragraph: "utf8", trackviasim.Email: "utf8", trackviasim.URL: "utf8",
 		trackviasim.Number: "float64", trackviasim.Currency: "float64", trackviasim.Percentage: "float64",
 		trackviasim.AutoIncrement: "int64", trackviasim.DropDown: "utf8", trackviasim.Checkbox: "list<item: utf8, nullable>",
-		trackviasim.Date: "date32", trackviasim.DateTime: ts.String(), trackviasim.Document: "int64", trackviasim.Image: "int64",
-		trackviasim.User: "int64", trackviasim.UserGroup: "int64", trackviasim.UserStatus: "utf8", trackviasim.TimeZone: "utf8",
-		trackviasim.Identifier: "utf8", trackviasim.Relationship: "int64",
+		trackviasim.Date: "date32", trackviasim.DateTime: ts.String(), trackviasim.Document: "utf8", trackviasim.Image: "utf8",
+		trackviasim.User: "utf8", trackviasim.UserGroup: "utf8", trackviasim.UserStatus: "utf8", trackviasim.TimeZone: "utf8",
+		trackviasim.Identifier: "utf8", trackviasim.Relationship: "utf8",
 		trackviasim.Point: "struct<latitude: float64, longitude: float64>",
 	}
 	for _, ft := range trackviasim.FieldTypes() {

@@ -60,8 +60,8 @@ var trackViaTypes = map[trackviasim.FieldType]string{
 	trackviasim.Number: "float64", trackviasim.Currency: "float64", trackviasim.Percentage: "float64",
 	trackviasim.AutoIncrement: "int64", trackviasim.DropDown: "utf8", trackviasim.Checkbox: "list<utf8>",
 	trackviasim.Date: "date32", trackviasim.DateTime: "timestamp[us, tz=UTC]",
-	trackviasim.Document: "int64", trackviasim.Image: "int64", trackviasim.User: "int64", trackviasim.UserGroup: "int64",
-	trackviasim.UserStatus: "utf8", trackviasim.TimeZone: "utf8", trackviasim.Identifier: "utf8", trackviasim.Relationship: "int64",
+	trackviasim.Document: "utf8", trackviasim.Image: "utf8", trackviasim.User: "utf8", trackviasim.UserGroup: "utf8",
+	trackviasim.UserStatus: "utf8", trackviasim.TimeZone: "utf8", trackviasim.Identifier: "utf8", trackviasim.Relationship: "utf8",
 	trackviasim.Point: "struct<latitude: float64, longitude: float64>",
 }
 

@@ -464,10 +464,45 @@ type eventData struct {
 	onBefore, offAfterMs int
 }
 
-// eventTime is the time of event i; it increases strictly with i.
+// eventTime is the time of event i; it increases strictly with i. The
+// events the server started with are spread after eventEpoch; appended
+// ones happened when they were appended (see Append).
 func (s *Server) eventTime(i int) time.Time {
+	if i >= s.initialEvents {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.appendedTimeLocked(i)
+	}
+	return s.initialEventTime(i)
+}
+
+// initialEventTime is eventTime of an event the server started with.
+func (s *Server) initialEventTime(i int) time.Time {
 	r := newRnd(s.opts.Seed, saltEvent, i)
 	return eventEpoch.Add(time.Duration(i)*eventSpacing + time.Duration(r.intn(int(eventSpacing/time.Millisecond)))*time.Millisecond)
+}
+
+// An eventRun is a batch of appended asset events: events first to
+// first+n-1 happened a microsecond apart, the last at end.
+type eventRun struct {
+	first, n int
+	end      time.Time
+}
+
+// appendedTimeLocked is eventTime of an event i at or after the first
+// appended one (or past the last); the caller holds s.mu.
+func (s *Server) appendedTimeLocked(i int) time.Time {
+	for _, r := range s.eventRuns {
+		if i < r.first+r.n {
+			return r.end.Add(-time.Duration(r.first+r.n-1-i) * time.Microsecond)
+		}
+	}
+	// Past the last event, for callers picking a window's end.
+	if len(s.eventRuns) == 0 {
+		return s.initialEventTime(i)
+	}
+	r := s.eventRuns[len(s.eventRuns)-1]
+	return r.end.Add(time.Duration(i-(r.first+r.n-1)) * time.Microsecond)
 }
 
 // EventTime returns the eventTime of asset event i, for tests that pick

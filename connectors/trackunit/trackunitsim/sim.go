@@ -212,19 +212,23 @@ type Server struct {
 	// eventAssets is the number of assets events refer to, fixed at Start so
 	// that events stay the same when assets are appended.
 	eventAssets int
+	// initialEvents is the number of asset events at Start; later ones
+	// are in eventRuns.
+	initialEvents int
 
 	api, auth *http.Server
 	serving   sync.WaitGroup
 
-	mu       sync.Mutex
-	counts   map[string]int
-	over     map[string]map[int]map[string]any // copy-on-write: stream -> index -> field path -> value
-	tokenTTL time.Duration
-	tokens   map[string]accessToken
-	refresh  map[string]refreshToken
-	issued   uint64
-	stats    Stats
-	limits   limitState
+	mu        sync.Mutex
+	counts    map[string]int
+	over      map[string]map[int]map[string]any // copy-on-write: stream -> index -> field path -> value
+	tokenTTL  time.Duration
+	tokens    map[string]accessToken
+	refresh   map[string]refreshToken
+	issued    uint64
+	stats     Stats
+	limits    limitState
+	eventRuns []eventRun // appended asset events
 }
 
 // Start runs a simulator with its API host on addr ("127.0.0.1:0" picks a
@@ -330,6 +334,7 @@ func newServer(opts Options) *Server {
 		s.counts[st] = max(n, 0)
 	}
 	s.eventAssets = s.counts[StreamAssets]
+	s.initialEvents = s.counts[StreamAssetEvents]
 	if s.eventAssets == 0 {
 		s.eventAssets = DefaultAssets
 	}
@@ -386,7 +391,8 @@ func (s *Server) snapshot(stream string) (int, map[int]map[string]any) {
 }
 
 // Append adds n records to the end of stream, as if the vendor created them.
-// New asset events get later event times than every existing one.
+// New asset events happened just now: a microsecond apart, the last a
+// microsecond before the call (or later, to stay after every existing one).
 func (s *Server) Append(stream string, n int) error {
 	if n < 0 {
 		return fmt.Errorf("trackunitsim: append %d records to %s: negative count", n, stream)
@@ -396,8 +402,34 @@ func (s *Server) Append(stream string, n int) error {
 	if _, ok := s.counts[stream]; !ok {
 		return fmt.Errorf("trackunitsim: append to %q: %w", stream, errUnknownStream)
 	}
+	if stream == StreamAssetEvents && n > 0 {
+		// The new events happened just before now, after every existing
+		// one: a client's window that ends now or later holds them.
+		first := s.counts[stream]
+		end := s.now().UTC().Truncate(time.Microsecond).Add(-time.Microsecond)
+		if first > 0 {
+			last := s.eventTimeLocked(first - 1)
+			end = maxTime(end, last.Add(time.Duration(n)*time.Microsecond))
+		}
+		s.eventRuns = append(s.eventRuns, eventRun{first: first, n: n, end: end})
+	}
 	s.counts[stream] += n
 	return nil
+}
+
+// eventTimeLocked is eventTime for a caller that holds s.mu.
+func (s *Server) eventTimeLocked(i int) time.Time {
+	if i >= s.initialEvents {
+		return s.appendedTimeLocked(i)
+	}
+	return s.initialEventTime(i)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 var errUnknownStream = errors.New("unknown stream")
