@@ -21,7 +21,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"time"
 	_ "time/tzdata" // IANA zones for the timezone setting, wherever the plugin runs
 
@@ -126,46 +126,80 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 	if err != nil {
 		return nil, fmt.Errorf("capillary: %w", err)
 	}
-	customers := cfg.customers(customersSchema)
 	return &source{
-		cfg: cfg, client: client, tokenClient: tokenClient,
-		customers:    customers,
-		transactions: cfg.transactions(transactionsSchema, customers, now),
+		cfg: cfg, client: client, tokenClient: tokenClient, now: now,
+		customersSchema: customersSchema, transactionsSchema: transactionsSchema,
 	}, nil
 }
 
 // source reads one Capillary org.
 type source struct {
-	cfg          *Config
-	client       *rest.Client
-	tokenClient  *rest.Client
-	customers    *rest.Stream
-	transactions *rest.Child
+	cfg                *Config
+	client             *rest.Client
+	tokenClient        *rest.Client
+	now                func() time.Time
+	customersSchema    *schemas.Stream
+	transactionsSchema *schemas.Stream
+	tune               func(*rest.Child) // tests: adjust the transactions stream
 }
 
-// Check generates a token and searches for one customer.
+// streams declares the streams for a search query; log (nil in Discover)
+// receives their warnings.
+func (s *source) streams(query string, probed bool, log *slog.Logger) (*rest.Stream, *rest.Child) {
+	customers := s.cfg.customers(s.customersSchema, query, log)
+	transactions := s.cfg.transactions(s.transactionsSchema, customers, s.now)
+	transactions.Empty = noCustomers(query, probed)
+	if s.tune != nil {
+		s.tune(transactions)
+	}
+	return customers, transactions
+}
+
+// Check generates a token and finds the customer search form that lists
+// every customer (one or two single-record searches).
 func (s *source) Check(ctx context.Context) error {
-	err := s.client.Do(ctx, rest.Request{
-		Path:  searchPath,
-		Query: url.Values{"q": {searchAll}, "limit": {"1"}, "offset": {"0"}},
-		Label: "check",
-	}, nil)
-	// Do's errors start "rest: capillary: check: ".
-	return err
+	if _, _, err := s.customerQuery(ctx); err != nil {
+		return fmt.Errorf("capillary: check: %w", err)
+	}
+	return nil
 }
 
 // Discover returns the static streams.
 func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
-	return &sdk.Catalog{Streams: []sdk.Stream{s.customers.Catalog(), s.transactions.Catalog()}}, nil
+	customers, transactions := s.streams("", false, nil)
+	return &sdk.Catalog{Streams: []sdk.Stream{customers.Catalog(), transactions.Catalog()}}, nil
 }
 
-// Read reads the requested streams.
+// Read reads the requested streams, with the customer search form that
+// lists every customer.
 func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+	query, probed, err := s.customerQuery(ctx)
+	if err != nil {
+		// Both streams list the customers: neither can be read.
+		if ctx.Err() != nil {
+			return fmt.Errorf("capillary: read: %w", err)
+		}
+		return failAll(ctx, w, req, err)
+	}
+	customers, transactions := s.streams(query, probed, sdk.Logger(ctx).With("connector", "capillary"))
 	mem := memory.NewGoAllocator()
 	if s.cfg.loc != time.UTC {
 		w = &zoneWriter{Writer: w, mem: mem, loc: s.cfg.loc}
 	}
-	return rest.ReadAll(ctx, s.client, []*rest.Stream{s.customers}, []*rest.Child{s.transactions}, req, w, rest.ReadOptions{Allocator: mem})
+	return rest.ReadAll(ctx, s.client, []*rest.Stream{customers}, []*rest.Child{transactions}, req, w, rest.ReadOptions{Allocator: mem})
+}
+
+// failAll reports every requested stream as started, then failed with err.
+func failAll(ctx context.Context, w sdk.Writer, req sdk.ReadRequest, err error) error {
+	for _, r := range req.Streams {
+		if werr := w.Status(ctx, r.Name, sdk.Status{State: sdk.Started}); werr != nil {
+			return werr
+		}
+		if werr := w.Status(ctx, r.Name, sdk.Status{State: sdk.Failed, Err: err}); werr != nil {
+			return werr
+		}
+	}
+	return nil
 }
 
 // Close releases nothing but idle connections.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -366,8 +367,8 @@ func TestPaging(t *testing.T) {
 	if st.Pages["transactions"] != pages {
 		t.Errorf("%d transactions pages read, want %d (one per 3, at least one per customer)", st.Pages["transactions"], pages)
 	}
-	if want := (40 + 2) / 3; st.Pages["customers"] != want {
-		t.Errorf("%d customer pages listed, want %d", st.Pages["customers"], want)
+	if want := (40+2)/3 + 1; st.Pages["customers"] != want {
+		t.Errorf("%d customer pages listed, want %d (and one to find the search form)", st.Pages["customers"], want)
 	}
 	if len(w.rows["transactions"]) != h.srv.Count("transactions") {
 		t.Errorf("%d transactions, want %d", len(w.rows["transactions"]), h.srv.Count("transactions"))
@@ -543,8 +544,10 @@ func TestResume(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, capillarysim.Options{Customers: 50})
 	src := h.open(t, nil)
-	src.transactions.BatchRows = 10 // checkpoints every few customers
-	src.transactions.Concurrency = 2
+	src.tune = func(c *rest.Child) {
+		c.BatchRows = 10 // checkpoints every few customers
+		c.Concurrency = 2
+	}
 	w := newRowWriter(t, src)
 	w.failAfter = 4
 	req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "transactions", Mode: sdk.Incremental}}}
@@ -725,4 +728,93 @@ func FuzzReadStatus(f *testing.F) {
 		_ = classify(resp)
 		_ = gone(resp)
 	})
+}
+
+// TestCustomerQuery: with customer_query unset, the search form that lists
+// every customer is found whether the API takes an empty q, "*", or both,
+// and the choice is logged; customer_query set is used as it is. Every
+// customer and their transactions are read.
+func TestCustomerQuery(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		opts    capillarysim.Options
+		query   any // customer_query; nil leaves it unset
+		wantQ   string
+		wantLog string
+	}{
+		{"both forms", capillarysim.Options{}, nil, "", `"q":""`},
+		{"only an empty q (the alt variant)", capillarysim.Options{Variant: capillarysim.VariantAlt}, nil, "", `"q":""`},
+		{"only a star; an empty q is refused", capillarysim.Options{SearchAll: []string{"*"}}, nil, "*", `"q":"*"`},
+		{"set to a star", capillarysim.Options{}, "*", "*", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Customers = 12
+			h := newHarness(t, tt.opts)
+			src := h.open(t, map[string]any{"customer_query": tt.query})
+			var logs bytes.Buffer
+			ctx := sdk.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+			q, probed, err := src.customerQuery(ctx)
+			if err != nil || q != tt.wantQ || probed != (tt.query == nil) {
+				t.Fatalf("customerQuery() = %q, %v, %v; want %q, %v", q, probed, err, tt.wantQ, tt.query == nil)
+			}
+			if tt.wantLog != "" && (!strings.Contains(logs.String(), "lists every customer with this form") || !strings.Contains(logs.String(), tt.wantLog)) {
+				t.Errorf("logs do not say which form worked (%s):\n%s", tt.wantLog, logs.String())
+			}
+			w := newRowWriter(t, src)
+			read(t, src, w, nil, "customers", "transactions")
+			if got, want := len(w.rows["customers"]), h.srv.Count("customers"); got != want {
+				t.Errorf("%d customers read, want %d", got, want)
+			}
+			if got, want := len(w.rows["transactions"]), h.srv.Count("transactions"); got != want {
+				t.Errorf("%d transactions read, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestNoCustomers: a search that lists no one (a customer_query the API
+// does not take as "everyone", or no form that does) is not an "ok, 0
+// records" run: it is logged at Warn, and transactions, which depend on
+// it, fail and keep their window for the next run.
+func TestNoCustomers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		opts    capillarysim.Options
+		query   any
+		wantErr string
+	}{
+		{"a star the API searches for as text", capillarysim.Options{Variant: capillarysim.VariantAlt}, "*", `customer_query "*"`},
+		{"an org without customers", capillarysim.Options{Customers: -1}, nil, `q="" and q="*"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.opts)
+			src := h.open(t, map[string]any{"customer_query": tt.query})
+			var logs bytes.Buffer
+			ctx := sdk.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
+			w := newRowWriter(t, src)
+			req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "customers", Mode: sdk.FullRefresh}, {Name: "transactions", Mode: sdk.Incremental}}}
+			if err := src.Read(ctx, req, w); err != nil {
+				t.Fatal(err)
+			}
+			if st := w.status["customers"]; st.State != sdk.Complete || len(w.rows["customers"]) != 0 {
+				t.Errorf("customers ended %v (%v) with %d rows, want complete with none", st.State, st.Err, len(w.rows["customers"]))
+			}
+			if !strings.Contains(logs.String(), `"level":"WARN","msg":"the customer search listed no customers`) {
+				t.Errorf("no warning about the empty customer search:\n%s", logs.String())
+			}
+			st := w.status["transactions"]
+			if st.State != sdk.Failed || st.Err == nil || !strings.Contains(st.Err.Error(), tt.wantErr) || !strings.Contains(st.Err.Error(), "set customer_query") {
+				t.Errorf("transactions ended %v (%v), want Failed naming %s and customer_query", st.State, st.Err, tt.wantErr)
+			}
+			if last := string(w.last("transactions")); strings.Contains(last, "complete") {
+				t.Errorf("transactions checkpoint %s completes a window no customer was read in", last)
+			}
+		})
+	}
 }

@@ -40,6 +40,10 @@ type Config struct {
 	RequestsPerMinute int         `json:"requests_per_minute"` // the key's rate limit; default 100
 	Timezone          string      `json:"timezone"`            // the org's IANA time zone; default UTC
 	SettleMinutes     *int        `json:"settle_minutes"`      // minutes of recent transactions left to the next run; default 60
+	// CustomerQuery is the customer search's q that lists every customer.
+	// Unset (nil), an empty q is tried first and "*" second (see
+	// searchForms); set, it is used as it is, "" included.
+	CustomerQuery *string `json:"customer_query"`
 
 	loc *time.Location // Timezone, loaded
 }

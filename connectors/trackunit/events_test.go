@@ -123,7 +123,6 @@ func TestEvents_BadState(t *testing.T) {
 	}
 }
 
-
 // TestEventRead: event_time comes from whichever time key an event has
 // (the first of eventTimeKeys) and is null without one; the events the
 // start state names are dropped; the state after the window is its end

@@ -104,6 +104,12 @@ type Child struct {
 	// skipped with a warning, and the response not decoded. Only responses
 	// the Client's Policy judges OK are shown to Gone.
 	Gone func(resp *Response) bool
+	// Empty, if set, is called when the parent listing holds no records at
+	// all. A non-nil error fails the child stream, and its window stays
+	// where it was for the next run, instead of completing a window no
+	// parent was read in: for a parent that is only empty when it was
+	// misread (a search whose "list everything" form is a guess, say).
+	Empty func() error
 	// Window returns the window of a run given the window of the last
 	// complete run (nil for the first run, or a full refresh). Nil means
 	// the stream has no window: every run reads everything, and it must not
@@ -493,6 +499,7 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 	dec := records.NewDecoder(r.opts.Allocator, parentSchema(p), records.Options{Stream: p.Name, Records: p.Records, IDField: p.IDField, FoldCase: p.FoldCase})
 	defer dec.Release()
 	pg := p.Pager.Start()
+	listed := 0 // parent records, with or without a key, read or skipped
 	for page := 1; ; page++ {
 		req := base
 		req.Query = cloneValues(base.Query)
@@ -511,6 +518,7 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 		if p.Info != nil {
 			info = p.Info(pp)
 		}
+		listed += int(pp.Record.NumRows())
 		ks := r.keys(pp.Record)
 		pp.Record.Release()
 		for _, k := range ks {
@@ -531,6 +539,11 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 			return fmt.Errorf("stream %s parents (%s) page %d: %w", r.ch.Name, p.Name, page, err)
 		}
 		if !more {
+			if listed == 0 && r.ch.Empty != nil {
+				if err := r.ch.Empty(); err != nil {
+					return fmt.Errorf("stream %s: parent %s: %w", r.ch.Name, p.Name, err)
+				}
+			}
 			return nil
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
 
@@ -416,6 +417,52 @@ func TestChildGoneParent(t *testing.T) {
 	}
 	if diff := cmp.Diff(want(map[int64]int{1: 2, 3: 2}), w.sorted("children")); diff != "" {
 		t.Errorf("rows mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestChildEmptyParent: a parent listing with no records fails the child
+// stream through Empty, and keeps its window for the next run; without
+// Empty, or with parents, the window completes.
+func TestChildEmptyParent(t *testing.T) {
+	t.Parallel()
+	errNone := errors.New("the parents' search listed nothing")
+	tests := []struct {
+		name      string
+		parents   []string
+		empty     func() error
+		wantState protocol.State
+	}{
+		{"no parents", nil, func() error { return errNone }, sdk.Failed},
+		{"no parents, and Empty accepts it", nil, func() error { return nil }, sdk.Complete},
+		{"no parents, no Empty", nil, nil, sdk.Complete},
+		{"parents", []string{"1"}, func() error { return errNone }, sdk.Complete},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, srv := newFamilyAPI(t, tt.parents...)
+			_, ch := family(5)
+			ch.Empty = tt.empty
+			w := newFamilyWriter()
+			if err := readFamily(t, srv, ch, w, sdk.Incremental, nil, "children"); err != nil {
+				t.Fatal(err)
+			}
+			st := w.status["children"]
+			if st.State != tt.wantState {
+				t.Fatalf("ended %v (%v), want %v", st.State, st.Err, tt.wantState)
+			}
+			last := string(w.last("children"))
+			if tt.wantState == sdk.Failed {
+				if !errors.Is(st.Err, errNone) || !strings.Contains(st.Err.Error(), "stream children: parent parents") {
+					t.Errorf("error %v, want Empty's, naming the stream and its parent", st.Err)
+				}
+				if strings.Contains(last, "complete") {
+					t.Errorf("last checkpoint %s completes the window", last)
+				}
+			} else if !strings.Contains(last, `"complete":true`) {
+				t.Errorf("last checkpoint %s, want the window complete", last)
+			}
+		})
 	}
 }
 

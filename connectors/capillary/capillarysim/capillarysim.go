@@ -174,6 +174,13 @@ type Options struct {
 	Location *time.Location
 	// Quirks chooses the shapes of the vendor's quirks.
 	Quirks Quirks
+	// Variant chooses the shapes served where vendors.md gives none: ""
+	// for the default ones, VariantAlt for the other plausible ones.
+	Variant string
+	// SearchAll lists the q values that list every customer; nil means ""
+	// and "*" (VariantAlt: "" only). Any other q is searched for as text,
+	// except an empty q, which is refused with 400.
+	SearchAll []string
 	// Faults configure the random faults of Server.Faults, which wraps the
 	// data endpoints (not the token endpoint).
 	Faults fault.Options
@@ -214,6 +221,7 @@ type Server struct {
 
 	mu        sync.Mutex // guards the fields below
 	quirks    Quirks
+	all       []string // Options.SearchAll; read only
 	ttl       time.Duration
 	rpm       int
 	tokens    map[string]*token
@@ -283,6 +291,18 @@ func newServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("capillarysim: %d customers, at most %d fit the mobile numbers: %w",
 			opts.Customers, maxCustomers, errBadOption)
 	}
+	switch opts.Variant {
+	case "":
+	case VariantAlt:
+		if opts.SearchAll == nil {
+			opts.SearchAll = []string{""}
+		}
+	default:
+		return nil, fmt.Errorf("capillarysim: variant %q: want \"\" or %q: %w", opts.Variant, VariantAlt, errBadOption)
+	}
+	if opts.SearchAll == nil {
+		opts.SearchAll = []string{"", "*"}
+	}
 	if opts.Key == "" {
 		opts.Key = DefaultKey
 	}
@@ -318,11 +338,26 @@ func newServer(opts Options) (*Server, error) {
 		windows: map[string]*window{},
 		stats:   Stats{Requests: map[string]int{}, Pages: map[string]int{}},
 		data:    newStore(opts.Seed, opts.Customers, opts.MaxTransactions, opts.Location),
+		all:     opts.SearchAll,
 	}
+	s.data.alt = opts.Variant == VariantAlt
 	return s, nil
 }
 
 var errBadOption = errors.New("invalid option")
+
+// VariantAlt is the Options.Variant of the other plausible shapes, where
+// vendors.md gives none: the customer search lists everyone only for an
+// empty q ("*" is searched for as text, and finds no one); every customer
+// and transaction carries keys no schema knows ("tier", "channel", ...);
+// and a field changes its JSON type from page to page: in every other run
+// of altBlock records, a customer's loyaltyInfo is a one-item array
+// instead of an object, and a transaction's amount an object
+// {"value","currency"} instead of a number.
+const VariantAlt = "alt"
+
+// altBlock is the run of records that share a field's type in VariantAlt.
+const altBlock = 50
 
 // routes builds the handler tree: request id, then per endpoint the fault
 // injector, the token check and the rate limit.

@@ -81,6 +81,7 @@ type store struct {
 	loc   *time.Location
 	end   time.Time // every generated (not appended) time is before end
 	maxTx int
+	alt   bool // Options.Variant is VariantAlt; set before serving
 
 	mu       sync.RWMutex // guards the fields below
 	base     int          // customers generated from the seed

@@ -3,6 +3,7 @@ package capillarysim
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,11 +41,24 @@ func (s *store) writeCustomer(e *enc, cu *customer, matched []nameValue) {
 	e.numf(`,"accountId":"","userId":`, cu.userID)
 	e.timef(`,"createdDate":`, cu.created, v2Time)
 	e.timef(`,"autoUpdateTime":`, cu.updated, v2Time)
-	e.strf(`}],"loyaltyInfo":{"loyaltyType":`, cu.loyaltyType)
+	e.raw(`}],"loyaltyInfo":`)
+	flip := s.alt && cu.index/altBlock%2 == 1
+	if flip {
+		e.raw(`[`)
+	}
+	e.strf(`{"loyaltyType":`, cu.loyaltyType)
 	e.moneyf(`,"lifetimePurchases":`, cu.purchases)
 	e.numf(`,"loyaltyPoints":`, cu.points)
 	e.strf(`,"currentSlab":`, cu.slab)
-	e.raw(`}}`)
+	e.raw(`}`)
+	if flip {
+		e.raw(`]`)
+	}
+	if s.alt {
+		e.strf(`,"tier":`, cu.slab+"-"+strconv.Itoa(cu.index%3+1))
+		e.numf(`,"referralCount":`, int64(cu.index%7))
+	}
+	e.raw(`}`)
 }
 
 func writeIdentifiers(e *enc, ids []nameValue) {
@@ -70,7 +84,18 @@ func (s *store) writeTransaction(e *enc, t *transaction, bare Mode) {
 	e.numf(`{"id":`, t.id)
 	e.strf(`,"number":`, t.number)
 	e.strf(`,"type":`, t.typ)
-	e.moneyf(`,"amount":`, t.amount)
+	if s.alt && t.index/altBlock%2 == 1 {
+		e.moneyf(`,"amount":{"value":`, t.amount)
+		e.raw(`,"currency":"INR"}`)
+	} else {
+		e.moneyf(`,"amount":`, t.amount)
+	}
+	if s.alt {
+		e.strf(`,"channel":`, []string{"POS", "APP", "WEB"}[t.id%3])
+		e.raw(`,"fraud_check":{"score":`)
+		e.num(t.id % 100)
+		e.raw(`,"passed":true}`)
+	}
 	e.moneyf(`,"gross_amount":`, t.gross)
 	e.moneyf(`,"discount":`, t.discount)
 	e.timef(`,"billing_time":`, t.billing, v11Time)
@@ -119,8 +144,9 @@ func writeField(e *enc, f nameValue) {
 	e.raw(`}`)
 }
 
-// handleSearch serves GET /v2/customers/search?q=&limit=&offset=. An empty q
-// or "*" lists every customer; otherwise q is matched, case-insensitively,
+// handleSearch serves GET /v2/customers/search?q=&limit=&offset=. A q of
+// Options.SearchAll (by default empty or "*") lists every customer; an
+// empty q otherwise is refused; any other q is matched, case-insensitively,
 // against names and identifiers (a scan: fine for tests, slow for 100k).
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -135,7 +161,11 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	query := strings.ToLower(strings.TrimSpace(q.Get("q")))
-	all := query == "" || query == "*"
+	all := slices.Contains(s.all, query)
+	if query == "" && !all {
+		s.v2Error(w, r, "q must not be empty")
+		return
+	}
 
 	d := s.data
 	e := enc{b: make([]byte, 0, 256+1200*min(limit, 1000))}
