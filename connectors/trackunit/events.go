@@ -50,7 +50,7 @@ const (
 // events declares the asset_events stream: POST
 // /public/api/eventlog/v3/asset-event/log with the window from start_date
 // (or the end of the last read's window) to the start of the read,
-// page-number paging with page and size in the query 
+// page-number paging with page and size in the query
 // (docs/vendors/trackunit.md#asset-event-log).
 //
 // The incremental position is the window the connector sent, not the

@@ -174,7 +174,7 @@ type Options struct {
 	Location *time.Location
 	// Quirks chooses the shapes of the vendor's quirks.
 	Quirks Quirks
-	// Variant chooses the shapes served where vendors.md gives none: ""
+	// Variant chooses the shapes served where the research gives none: ""
 	// for the default ones, VariantAlt for the other plausible ones.
 	Variant string
 	// SearchAll lists the q values that list every customer; nil means ""
@@ -347,7 +347,7 @@ func newServer(opts Options) (*Server, error) {
 var errBadOption = errors.New("invalid option")
 
 // VariantAlt is the Options.Variant of the other plausible shapes, where
-// vendors.md gives none: the customer search lists everyone only for an
+// the research (docs/vendors/capillary.md) gives none: the customer search lists everyone only for an
 // empty q ("*" is searched for as text, and finds no one); every customer
 // and transaction carries keys no schema knows ("tier", "channel", ...);
 // and a field changes its JSON type from page to page: in every other run
