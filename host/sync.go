@@ -42,6 +42,9 @@ type SyncOptions struct {
 	Now         func() time.Time // default time.Now
 	Allocator   memory.Allocator // default the Go allocator
 	FileBytes   int64            // default DefaultFileBytes
+	// Files publishes and removes committed part files; default sink.OS.
+	// Tests inject faults here.
+	Files sink.Files
 }
 
 // An Observer follows a run's progress. Its methods are called from the
@@ -116,6 +119,9 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	}
 	if opts.FileBytes <= 0 {
 		opts.FileBytes = DefaultFileBytes
+	}
+	if opts.Files == nil {
+		opts.Files = sink.OS{}
 	}
 	if opts.RunID == "" {
 		opts.RunID = NewRunID(opts.Now())
@@ -567,21 +573,17 @@ func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, err
 }
 
 // recover finishes the commit a crashed run left half done: pending files
-// are published (the state that covers them is already saved) and other
-// leftover temporary files are removed.
+// are published (the state that covers them is already saved), the files
+// they replace are removed, and other leftover temporary files are removed.
 func (s *sourceRun) recover() error {
-	for i := range s.st.Pending {
-		f := s.st.Pending[i]
-		if err := sink.Publish(&f); err != nil {
-			return fmt.Errorf("recover pending file %s: %w", f.Final, err)
-		}
-		s.log.Info("recovered a file committed by an interrupted run", "file", f.Final)
+	for _, f := range s.st.Pending {
+		s.log.Info("publishing a file committed by an interrupted run", "file", f.Final)
 	}
-	if len(s.st.Pending) > 0 {
-		s.st.Pending = nil
-		if err := s.store.Save(s.st); err != nil {
-			return err
-		}
+	for _, path := range s.st.Retire {
+		s.log.Info("removing a file replaced by an interrupted run", "file", path)
+	}
+	if err := rollForward(s.store, s.opts.Files, s.st); err != nil {
+		return fmt.Errorf("recover the commit of an interrupted run: %w", err)
 	}
 	dir := filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name)
 	entries, err := os.ReadDir(dir)
@@ -857,10 +859,9 @@ func (r *streamRun) abort() error {
 	return errors.Join(errs...)
 }
 
-// publish saves the state covering the finished files, then renames them
-// into place; the state save is the commit point (see recover). obsolete
-// files are removed afterwards.
-func (r *streamRun) publish(obsolete []string) error {
+// publish commits the finished files with the state that covers them
+// (see commitFiles); retire lists the published files they replace.
+func (r *streamRun) publish(retire []string) error {
 	s := r.src
 	if s.st.Streams == nil {
 		s.st.Streams = map[string]*state.Stream{}
@@ -868,34 +869,26 @@ func (r *streamRun) publish(obsolete []string) error {
 	s.st.Streams[r.name] = &state.Stream{
 		State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now(), Schema: schemaID(r.schema),
 	}
-	s.st.Pending = append(s.st.Pending, r.finished...)
-	if err := s.store.Save(s.st); err != nil {
-		return fmt.Errorf("stream %s: save state: %w", r.name, err)
+	retire, err := absPaths(retire)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
 	}
-	// Committed: a failed rename below is finished by the next run.
-	for _, f := range r.finished {
-		r.res.Records += f.Rows
-	}
-	for i := range r.finished {
-		f := &r.finished[i]
-		if err := sink.Publish(f); err != nil {
-			return fmt.Errorf("stream %s: %w", r.name, err)
-		}
-		r.res.Files = append(r.res.Files, f.Final)
-		r.res.Bytes += f.Bytes
-	}
+	files := r.finished
 	r.finished = nil
-	s.st.Pending = nil
-	if err := s.store.Save(s.st); err != nil {
-		return fmt.Errorf("stream %s: save state: %w", r.name, err)
-	}
-	r.res.StateAfter = r.state
-	for _, path := range obsolete {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			r.log.Warn("remove file of the previous snapshot", "file", path, "error", err)
+	committed, err := commitFiles(s.store, s.opts.Files, s.st, files, retire)
+	if committed {
+		// A failed publish or removal is finished by the next run.
+		for _, f := range files {
+			r.res.Records += f.Rows
+			r.res.Files = append(r.res.Files, f.Final)
+			r.res.Bytes += f.Bytes
 		}
+		r.res.StateAfter = r.state
 	}
-	if len(obsolete) > 0 {
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	if len(retire) > 0 {
 		r.removeEmptyPartitions()
 	}
 	return nil

@@ -59,6 +59,14 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
+	// quiver-fault is quiver built with the quiverfault tag: it kills
+	// itself at a chosen step of the commit protocol (QUIVER_TEST_KILL_AFTER).
+	cmd := exec.Command("go", "build", "-tags", "quiverfault", "-o", filepath.Join(dir, "quiver-fault"), "./host/cmd/quiver")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build -tags quiverfault: %v\n%s", err, out)
+		return 1
+	}
 	return m.Run()
 }
 

@@ -1,6 +1,6 @@
 // Package state stores the incremental state of each source: per stream,
-// the connector's opaque checkpoint, and the part files whose rename is
-// pending.
+// the connector's opaque checkpoint, the part files whose rename is
+// pending, and the replaced files still to be removed.
 //
 // Each source has one JSON file, <dir>/<source>.json (mode 0600, in a 0700
 // directory), replaced atomically on every Save: written to a temporary
@@ -10,7 +10,8 @@
 //
 //	{"version":1,"source":"acme","updated_at":"…",
 //	 "streams":{"employees":{"state":{…},"mode":"incremental","run_id":"…","updated_at":"…"}},
-//	 "pending":[{"temp":"…","final":"…","rows":1000,"bytes":52011}]}
+//	 "pending":[{"temp":"…","final":"…","rows":1000,"bytes":52011}],
+//	 "retire":["…/part-20261123T101500.042Z-1a2b3c-0001.parquet"]}
 //
 // A Store does not serialise access between processes by itself: a run
 // holds the source's Lock while it loads and saves.
@@ -56,6 +57,13 @@ type Source struct {
 	// It uses sink.File, the value Part.Finish returns and Publish takes,
 	// so the host stores and replays it without conversion.
 	Pending []sink.File `json:"pending,omitempty"`
+	// Retire lists published part files (absolute paths) that the commit
+	// replaces: the previous snapshot of a full refresh, or the files a
+	// compaction rewrote. They are removed after Pending is published;
+	// on startup the host removes those still present, then clears both
+	// lists, so that a crash never leaves the old and the new set side by
+	// side.
+	Retire []string `json:"retire,omitempty"`
 }
 
 // Stream is the saved state of one stream.

@@ -39,6 +39,7 @@ func testSource() *Source {
 			"sites": {Mode: "full_refresh", RunID: "r1"},
 		},
 		Pending: []sink.File{{Temp: "/out/acme/employees/.part-r1-0001.parquet.tmp", Final: "/out/acme/employees/part-r1-0001.parquet", Rows: 1000, Bytes: 52011}},
+		Retire:  []string{"/out/acme/employees/part-r0-0001.parquet"},
 	}
 }
 
@@ -85,13 +86,14 @@ func TestStore_SaveLoad(t *testing.T) {
 			"temp": "/out/acme/employees/.part-r1-0001.parquet.tmp", "final": "/out/acme/employees/part-r1-0001.parquet",
 			"rows": 1000.0, "bytes": 52011.0,
 		}},
+		"retire": []any{"/out/acme/employees/part-r0-0001.parquet"},
 	}
 	if diff := cmp.Diff(want, raw); diff != "" {
 		t.Errorf("file content (-want +got):\n%s", diff)
 	}
 
-	// Clearing pending after publishing drops the key.
-	got.Pending = nil
+	// Clearing pending and retire after the commit drops the keys.
+	got.Pending, got.Retire = nil, nil
 	if err := s.Save(got); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +101,11 @@ func TestStore_SaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again.Pending) != 0 {
-		t.Errorf("Pending = %v after clearing", again.Pending)
+	if len(again.Pending) != 0 || len(again.Retire) != 0 {
+		t.Errorf("Pending = %v, Retire = %v after clearing", again.Pending, again.Retire)
+	}
+	if b, _ := os.ReadFile(s.Path("acme")); strings.Contains(string(b), "retire") || strings.Contains(string(b), "pending") {
+		t.Errorf("cleared lists are still in the file:\n%s", b)
 	}
 	assertOnly(t, s.Dir(), "acme.json")
 }

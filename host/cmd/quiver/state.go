@@ -39,6 +39,7 @@ type sourceState struct {
 	UpdatedAt *time.Time    `json:"updated_at,omitempty"`
 	Streams   []streamState `json:"streams"`
 	Pending   []string      `json:"pending,omitempty"` // files committed but not yet renamed into place
+	Retire    []string      `json:"retire,omitempty"`  // files a commit replaced but not yet removed
 	File      string        `json:"file"`
 	Locked    *lockedBy     `json:"locked,omitempty"`
 	raw       *state.Source // for the table
@@ -127,6 +128,7 @@ func loadStates(cfg *host.Config) ([]*sourceState, error) {
 		for _, f := range st.Pending {
 			ss.Pending = append(ss.Pending, f.Final)
 		}
+		ss.Retire = st.Retire
 		// A run holds the lock: try it without waiting, and let go at once.
 		release, err := store.Lock(name)
 		var le *state.LockedError
@@ -192,6 +194,9 @@ func printStates(g *globals, cfg *host.Config, states []*sourceState) {
 	for _, s := range states {
 		if len(s.Pending) > 0 {
 			fmt.Fprintf(w, "\n%s: %d committed files wait to be renamed into place; the next run does it\n", s.Source, len(s.Pending))
+		}
+		if len(s.Retire) > 0 {
+			fmt.Fprintf(w, "\n%s: %d replaced files wait to be removed; the next run does it\n", s.Source, len(s.Retire))
 		}
 	}
 }

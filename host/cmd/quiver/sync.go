@@ -72,6 +72,7 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		FullRefresh: f.fullRefresh,
 		Observer:    obs,
 		FileBytes:   fileBytes,
+		Files:       commitFiles(),
 	})
 	if progress != nil {
 		progress.stop() // the bars end before the summary is printed
