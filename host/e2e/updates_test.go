@@ -2,14 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
+	"github.com/quiver-etl/quiver/schemas"
 )
 
 // TestTrackTik_DayOfUpdates: sync, a day of changes at the vendor
@@ -108,5 +111,66 @@ func TestTrackVia_DayOfUpdates(t *testing.T) {
 			continue
 		}
 		diffKeys(t, "trackvia "+stream, want, latest(t, tb.rows, "id"))
+	}
+}
+
+// TestCapillary_DayOfUpdates: sync, a day of changes (customers change tier,
+// points or name; new customers; new bills), sync again: the latest
+// version of every customer and transaction equals the simulator's, and
+// the second run reads only the new transactions (cursor on billing time)
+// while the customer snapshot is read whole.
+func TestCapillary_DayOfUpdates(t *testing.T) {
+	t.Parallel()
+	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 31, Customers: 60, RequestsPerMinute: capillarysim.NoRateLimit})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, capillaryConfig(srv, out, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	r1 := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--json")
+	if r1.code != 0 {
+		t.Fatalf("first sync: exit %d\n%s", r1.code, tail(r1.stderr, 30))
+	}
+	changes := srv.ApplyDay()
+	t.Logf("a day of changes: inserted %v, updated %v", changes.Inserted, changes.Updated)
+	// New bills are billed now, a second apart; a run's window ends a
+	// whole second before the run starts.
+	last := time.Now().Add(time.Duration(changes.Inserted[capillarysim.StreamTransactions]+1) * time.Second)
+	waitFor(t, 30*time.Second, "the new bills' times to pass", func() bool { return time.Now().After(last) })
+	r2 := quiver(ctx, t, capillaryEnv, "sync", "-c", cfg, "--json")
+	if r2.code != 0 {
+		t.Fatalf("second sync: exit %d\n%s", r2.code, tail(r2.stderr, 30))
+	}
+	var first, second runResult
+	if json.Unmarshal([]byte(r1.stdout), &first) != nil || json.Unmarshal([]byte(r2.stdout), &second) != nil {
+		t.Fatalf("--json output:\n%s\n%s", r1.stdout, r2.stdout)
+	}
+	for _, name := range []string{capillarysim.StreamCustomers, capillarysim.StreamTransactions} {
+		a, b := first.stream(name), second.stream(name)
+		t.Logf("%s (%s): first run read %d records, the second %d", name, b.Mode, a.Records, b.Records)
+	}
+	if a, b := first.stream("transactions"), second.stream("transactions"); b.Records != int64(changes.Inserted["transactions"]) || b.Records*10 > a.Records {
+		t.Errorf("transactions: the second run read %d of %d; want the %d new ones", b.Records, a.Records, changes.Inserted["transactions"])
+	}
+	if b := second.stream("customers"); b.Records != int64(srv.Count("customers")) {
+		t.Errorf("customers: the second run read %d, want the whole snapshot, %d", b.Records, srv.Count("customers"))
+	}
+	for _, tt := range []struct{ stream, key string }{{"customers", "user_id"}, {"transactions", "id"}} {
+		st, err := schemas.Load("capillary", tt.stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]map[string]any{}
+		for i := range srv.Count(tt.stream) {
+			rec := srv.Record(tt.stream, i)
+			if tt.stream == capillarysim.StreamTransactions {
+				user, _ := srv.TransactionUser(int64(rec["id"].(float64)))
+				rec["user_id"] = float64(user)
+			}
+			row := jsonRow(t, st.Schema.Fields(), rfc3339Times(rec).(map[string]any))
+			want[fmt.Sprint(row[tt.key])] = row
+		}
+		tb := readStream(t, filepath.Join(out, "data", "loyal", tt.stream))
+		diffKeys(t, "capillary "+tt.stream, want, latest(t, tb.rows, tt.key))
 	}
 }

@@ -189,6 +189,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives a Debug line per request; nil discards.
 	Logger *slog.Logger
+	// Days applies this many days of changes (ApplyDay) at start.
+	Days int
 }
 
 // Stats counts what the server has seen. Requests and Pages are keyed by
@@ -341,6 +343,9 @@ func newServer(opts Options) (*Server, error) {
 		all:     opts.SearchAll,
 	}
 	s.data.alt = opts.Variant == VariantAlt
+	for range opts.Days {
+		s.ApplyDay()
+	}
 	return s, nil
 }
 

@@ -910,3 +910,26 @@ func BenchmarkEncode(b *testing.B) {
 		b.SetBytes(int64(len(e.b)))
 	}
 }
+
+// TestApplyDay: a day of changes is the same for the same seed (Options.Days
+// at start or ApplyDay later) and changes customers and adds bills.
+func TestApplyDay(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+	a := NewServer(t, Options{Seed: 5, Customers: 40, Days: 1, Now: now})
+	b := NewServer(t, Options{Seed: 5, Customers: 40, Now: now})
+	c := b.ApplyDay()
+	if c.Updated[StreamCustomers] == 0 || c.Inserted[StreamCustomers] == 0 || c.Inserted[StreamTransactions] == 0 {
+		t.Errorf("ApplyDay = %+v; want changed and new customers, new transactions", c)
+	}
+	for _, stream := range []string{StreamCustomers, StreamTransactions} {
+		if a.Count(stream) != b.Count(stream) {
+			t.Fatalf("%s: %d records after Days: 1, %d after ApplyDay", stream, a.Count(stream), b.Count(stream))
+		}
+		for i := range a.Count(stream) {
+			if diff := cmp.Diff(a.Record(stream, i), b.Record(stream, i)); diff != "" {
+				t.Fatalf("%s record %d differs (-a +b):\n%s", stream, i, diff)
+			}
+		}
+	}
+}

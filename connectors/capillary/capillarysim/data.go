@@ -90,6 +90,7 @@ type store struct {
 	extra    []extraTx    // appended transactions; global index prefix[base]+k
 	extraOf  map[int][]int
 	last     time.Time // latest billing time so far
+	days     int       // days of changes applied (ApplyDay)
 	custOver map[int]*override
 	txOver   map[int]*override
 }
