@@ -405,6 +405,9 @@ func (s *sourceRun) run(ctx context.Context) error {
 	if s.st, err = s.store.Load(s.cfg.Name); err != nil {
 		return err
 	}
+	if err := s.checkOwner(); err != nil {
+		return err
+	}
 	if err := s.recover(); err != nil {
 		return err
 	}
@@ -442,7 +445,8 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 			return err
 		}
 		streams[cs.Name] = sr
-		sreq := protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.res.StateBefore}
+		// A full refresh is a fresh start: the plugin gets no state.
+		sreq := protocol.StreamRequest{Name: cs.Name, Mode: sr.mode, State: sr.state}
 		if cs.Updates == protocol.Lookback {
 			sreq.Lookback = s.opts.Config.Lookback(s.idx, cs.Name)
 		}

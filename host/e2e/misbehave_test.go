@@ -5,6 +5,7 @@ package e2e
 // outside its folders nor double, lose or miscount data.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -246,5 +247,109 @@ func TestMisbehave_CountsCommittedRecords(t *testing.T) {
 	h := quiver(ctx, t, nil, "sync", "-c", cfg)
 	if h.code != 1 || !strings.Contains(h.stdout, "50 records read but not committed") {
 		t.Errorf("summary (exit %d) does not report the uncommitted records:\n%s", h.code, h.stdout)
+	}
+}
+
+// TestStateOwner: two configs that share a state folder and a source name
+// but not the account or the destination do not use each other's state: the
+// second is refused with exit 2 and told how to go on, and state written
+// before owners were recorded is adopted.
+func TestStateOwner(t *testing.T) {
+	t.Parallel()
+	ctx := misbehaveContext(t)
+	out := t.TempDir()
+	write := func(name, account, dest string) string {
+		t.Helper()
+		path := filepath.Join(out, name)
+		text := fmt.Sprintf("sources:\n%s\ndestination:\n  path: %s\nstate: %s\n",
+			misbehaveSource("m", fmt.Sprintf("{rows: 100, account: %s}", account), ""), filepath.Join(out, dest), filepath.Join(out, "state"))
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := write("first.yaml", "acme", "data")
+	misbehaveSync(ctx, t, 0, "-c", first)
+	stateFile := filepath.Join(out, "state", "m.json")
+	saved, err := os.ReadFile(stateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, account, dest, want string }{
+		{"other account", "globex", "data", "another account (this source's is identified by account)"},
+		{"other destination", "acme", "data2", "destination ../data, not ../data2"},
+	} {
+		cfg := write(tt.name+".yaml", tt.account, tt.dest)
+		_, r := misbehaveSync(ctx, t, 2, "-c", cfg)
+		for _, want := range []string{tt.want, stateFile, "quiver state reset m -c " + cfg} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: the error does not say %q:\n%s", tt.name, want, tail(r.stderr, 5))
+			}
+		}
+		if now, _ := os.ReadFile(stateFile); !bytes.Equal(now, saved) {
+			t.Errorf("%s: the state file changed", tt.name)
+		}
+		if _, err := os.Stat(filepath.Join(out, "data2", "m")); err == nil {
+			t.Errorf("%s: files written to data2", tt.name)
+		}
+	}
+	// The same account, written a little differently, is the same owner.
+	misbehaveSync(ctx, t, 0, "-c", write("again.yaml", "'acme/ '", "data"))
+
+	// State from before owners were recorded is adopted.
+	var raw map[string]any
+	if err := json.Unmarshal(saved, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["owner"] == nil {
+		t.Fatalf("the state file records no owner:\n%s", saved)
+	}
+	delete(raw, "owner")
+	old, _ := json.Marshal(raw)
+	if err := os.WriteFile(stateFile, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := write("other.yaml", "globex", "data")
+	res, _ := misbehaveSync(ctx, t, 0, "-c", other, "--full-refresh")
+	if st := res.stream("items"); st == nil || st.Records != 100 {
+		t.Errorf("the run adopting the state: %+v, want 100 records", st)
+	}
+	// ...and from then on belongs to the config that adopted it.
+	misbehaveSync(ctx, t, 2, "-c", first)
+	// A reset lets another config take it over.
+	if r := quiver(ctx, t, nil, "state", "reset", "m", "-c", first); r.code != 0 {
+		t.Fatalf("state reset: exit %d\n%s", r.code, r.stderr)
+	}
+	misbehaveSync(ctx, t, 0, "-c", first, "--full-refresh")
+}
+
+// TestCorruptState: a state file that cannot be read stops the run with
+// exit 2 (a person must act), and the hint it gives pairs the reset with a
+// full refresh, so that following it does not duplicate the files written.
+func TestCorruptState(t *testing.T) {
+	t.Parallel()
+	ctx := misbehaveContext(t)
+	out := t.TempDir()
+	cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{rows: 100}", "")))
+	misbehaveSync(ctx, t, 0, "-c", cfg)
+	if err := os.WriteFile(filepath.Join(out, "state", "m.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, r := misbehaveSync(ctx, t, 2, "-c", cfg)
+	for _, want := range []string{"m.json", "quiver state reset m", "--full-refresh"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the error does not say %q:\n%s", want, tail(r.stderr, 5))
+		}
+	}
+	if s := quiver(ctx, t, nil, "state", "show", "-c", cfg); s.code != 2 {
+		t.Errorf("state show: exit %d, want 2\n%s", s.code, s.stderr)
+	}
+	// Following the hint leaves each record once.
+	if r := quiver(ctx, t, nil, "state", "reset", "m", "-c", cfg); r.code != 0 {
+		t.Fatalf("state reset: exit %d\n%s", r.code, r.stderr)
+	}
+	misbehaveSync(ctx, t, 0, "-c", cfg, "--full-refresh")
+	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 100 {
+		t.Errorf("items holds %d rows after the reset and full refresh, want 100", len(ids))
 	}
 }

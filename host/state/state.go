@@ -9,6 +9,7 @@
 // renames that publish the data they cover (see package sink).
 //
 //	{"version":1,"source":"acme","updated_at":"…",
+//	 "owner":{"connector":"tracktik","account":"3f2a…","destination":"../out"},
 //	 "streams":{"employees":{"state":{…},"mode":"incremental","run_id":"…","updated_at":"…"}},
 //	 "pending":[{"temp":"…","final":"…","rows":1000,"bytes":52011}],
 //	 "retire":["…/part-20261123T101500.042Z-1a2b3c-0001.parquet"]}
@@ -49,6 +50,10 @@ type Source struct {
 	Source string `json:"source"`
 	// UpdatedAt is when the state was last saved; Save sets it.
 	UpdatedAt time.Time `json:"updated_at"`
+	// Owner says which configured source the state belongs to, so that two
+	// configs sharing a state folder cannot use each other's cursors. State
+	// written before owners were recorded has none: the host adopts it.
+	Owner *Owner `json:"owner,omitempty"`
 	// Streams maps stream names to their state. Load never returns a nil map.
 	Streams map[string]*Stream `json:"streams"`
 	// Pending lists the part files that were committed (this state covers
@@ -64,6 +69,18 @@ type Source struct {
 	// lists, so that a crash never leaves the old and the new set side by
 	// side.
 	Retire []string `json:"retire,omitempty"`
+}
+
+// Owner identifies what a source's state belongs to. It holds no secret.
+type Owner struct {
+	// Connector is the source's connector.
+	Connector string `json:"connector"`
+	// Account is a fingerprint of the non-secret identity of the account
+	// (its URLs and user or client ids); empty when the config has none.
+	Account string `json:"account,omitempty"`
+	// Destination is the output folder, relative to the state folder when
+	// it can be (so that moving both together keeps the owner).
+	Destination string `json:"destination"`
 }
 
 // Stream is the saved state of one stream.
@@ -169,9 +186,16 @@ func (s *Store) Load(source string) (*Source, error) {
 	return &src, nil
 }
 
-// corrupt returns the error for a state file that cannot be used.
+// ErrCorrupt is wrapped by the errors of state files that cannot be used:
+// a person must fix or reset them.
+var ErrCorrupt = errors.New("corrupt state file")
+
+// corrupt returns the error for a state file that cannot be used. Its hint
+// pairs the reset with a full refresh: after a reset alone, an incremental
+// run would append every record again to the files already written.
 func corrupt(path, source string, err error) error {
-	return fmt.Errorf("state: %s is corrupt (fix it, or run \"quiver state reset %s\" to extract everything again): %w", path, source, err)
+	return fmt.Errorf("state: %s: %w: %w (fix the file, or start the source over: run \"quiver state reset %s\", "+
+		"then \"quiver sync --full-refresh\", which replaces the files written so far instead of appending to them)", path, ErrCorrupt, err, source)
 }
 
 // Save writes src atomically: after a crash the file holds either the old

@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/host/state"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -90,7 +91,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, protocol.ErrCanceled) || errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &usage) || errors.Is(err, protocol.ErrConfig):
+	case errors.As(err, &usage) || errors.Is(err, protocol.ErrConfig) || errors.Is(err, state.ErrCorrupt):
 		return exitUsage
 	case errors.Is(err, protocol.ErrAuth):
 		return exitAuth

@@ -12,6 +12,7 @@
 //	  rows: 100                # rows per stream
 //	  batch: 50                # rows per batch; a checkpoint follows each
 //	  send_as: ../x            # message_names: the stream name in messages
+//	  account: acme            # stands for the vendor account's identity
 //
 // Modes:
 //
@@ -72,6 +73,7 @@ type config struct {
 	Rows    int64    `json:"rows"`
 	Batch   int64    `json:"batch"`
 	SendAs  string   `json:"send_as"`
+	Account string   `json:"account"` // unused: the host fingerprints it as an account id
 }
 
 type connector struct{}
@@ -81,7 +83,7 @@ func (connector) Spec() sdk.Spec {
 	names := slices.Sorted(maps.Keys(modes))
 	schema := fmt.Sprintf(`{"type":"object","properties":{"mode":{"enum":["%s"]},`+
 		`"streams":{"type":"array","items":{"type":"string"}},"rows":{"type":"integer","minimum":0},`+
-		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"}},"additionalProperties":false}`,
+		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"},"account":{"type":"string"}},"additionalProperties":false}`,
 		strings.Join(names, `","`))
 	return sdk.Spec{
 		Name:         "misbehave",
@@ -158,7 +160,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 // read sends one stream's rows under name.
 func (s *source) read(ctx context.Context, name string, sr sdk.StreamRequest, w sdk.Writer) error {
 	var from offset
-	if len(sr.State) > 0 {
+	if len(sr.State) > 0 && sr.Mode == sdk.Incremental {
 		if err := json.Unmarshal(sr.State, &from); err != nil {
 			return fmt.Errorf("misbehave: stream %s: state: %w", sr.Name, err)
 		}
