@@ -58,10 +58,11 @@ func misbehaveContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestMisbehave_StreamSelectedTwice: a stream listed twice in a source's
-// streams, or named twice by --streams (as NAME and SOURCE.NAME), is read
-// once, incrementally and under --full-refresh. (In the first case the
-// test plugin is honest, so the others see its misbehaviour alone.)
+// TestMisbehave_StreamSelectedTwice: a stream named twice by --streams (as
+// NAME and SOURCE.NAME) is read once, incrementally and under
+// --full-refresh; one listed twice in a source's streams is a config error
+// (exit 2) at its line. (In the first case the test plugin is honest, so
+// the others see its misbehaviour alone.)
 func TestMisbehave_StreamSelectedTwice(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -70,10 +71,10 @@ func TestMisbehave_StreamSelectedTwice(t *testing.T) {
 		args    []string
 	}{
 		{name: "once"},
-		{name: "config", streams: "    streams: [items, items]\n"},
+		{name: "config", streams: "    streams:\n      - items\n      - items\n"},
 		{name: "flag", args: []string{"--streams", "items,m.items"}},
 		{name: "flag twice", args: []string{"--streams", "items", "--streams", "items"}},
-		{name: "full refresh", streams: "    streams: [items, items]\n", args: []string{"--full-refresh", "--streams", "m.items,items"}},
+		{name: "full refresh", args: []string{"--full-refresh", "--streams", "m.items,items"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +82,13 @@ func TestMisbehave_StreamSelectedTwice(t *testing.T) {
 			ctx := misbehaveContext(t)
 			out := t.TempDir()
 			cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{rows: 150, batch: 50}", tt.streams)))
+			if tt.streams != "" {
+				_, r := misbehaveSync(ctx, t, 2, append([]string{"-c", cfg}, tt.args...)...)
+				if want := cfg + `:7: sources[0].streams[1]: stream "items" is listed twice`; !strings.Contains(r.stderr, want) {
+					t.Errorf("the error does not say %q:\n%s", want, tail(r.stderr, 5))
+				}
+				return
+			}
 			res, _ := misbehaveSync(ctx, t, 0, append([]string{"-c", cfg}, tt.args...)...)
 			if n := len(res.Sources[0].Streams); n != 1 {
 				t.Errorf("the summary lists %d streams, want 1", n)
