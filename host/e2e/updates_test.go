@@ -10,6 +10,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
+	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/schemas"
@@ -172,5 +173,47 @@ func TestCapillary_DayOfUpdates(t *testing.T) {
 		}
 		tb := readStream(t, filepath.Join(out, "data", "loyal", tt.stream))
 		diffKeys(t, "capillary "+tt.stream, want, latest(t, tb.rows, tt.key))
+	}
+}
+
+// TestTrackunit_DayOfUpdates: sync, a day at the fleet (assets renamed and
+// onboarded, machines moved, operating hours added, new events), sync
+// again: the latest version of every record equals the simulator's, with
+// no key missing or extra; the second run reads only the new events
+// (cursor on event time) and the fleet snapshots whole.
+func TestTrackunit_DayOfUpdates(t *testing.T) {
+	t.Parallel()
+	srv := trackunitsim.NewServer(t, trackunitsim.Options{
+		Seed:   37,
+		Counts: map[string]int{"assets": 150, "locations": 100, "fleet_snapshot": 120, "asset_events": 500},
+	})
+	out := t.TempDir()
+	cfg := writeConfig(t, out, trackunitConfig(srv, out, "      page_size: 100\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	first, _ := trackunitSync(ctx, t, cfg)
+	changes := srv.ApplyDay()
+	t.Logf("a day of changes: inserted %v, updated %v", changes.Inserted, changes.Updated)
+	second, _ := trackunitSync(ctx, t, cfg)
+	for _, name := range trackunitStreams {
+		a, b := first.stream(name), second.stream(name)
+		t.Logf("%s (%s): first run read %d records, the second %d", name, b.Mode, a.Records, b.Records)
+		if name == "asset_events" {
+			if b.Records != int64(changes.Inserted[name]) || b.Records*10 > a.Records {
+				t.Errorf("asset_events: the second run read %d of %d; want the %d new ones", b.Records, a.Records, changes.Inserted[name])
+			}
+		} else if b.Records != int64(srv.Count(name)) {
+			t.Errorf("%s: the second run read %d, want the whole snapshot, %d", name, b.Records, srv.Count(name))
+		}
+		if name != "asset_events" && changes.Updated[name] == 0 {
+			t.Errorf("the day changed no %s", name)
+		}
+		tb := readStream(t, filepath.Join(out, "data", "fleet", name))
+		rows := latest(t, tb.rows, trackunitKeys[name])
+		ids := srv.IDs(name)
+		if len(rows) != len(ids) {
+			t.Errorf("%s: %d keys in the files, %d in the simulator", name, len(rows), len(ids))
+		}
+		checkTrackunitValues(t, srv, name, rows)
 	}
 }

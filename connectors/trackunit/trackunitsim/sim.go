@@ -179,6 +179,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives a Debug line per request; nil discards.
 	Logger *slog.Logger
+	// Days applies this many days of changes (ApplyDay) at start.
+	Days int
 }
 
 // Stats counts what the simulator has seen. Maps are keyed by stream name.
@@ -222,6 +224,7 @@ type Server struct {
 	mu        sync.Mutex
 	counts    map[string]int
 	over      map[string]map[int]map[string]any // copy-on-write: stream -> index -> field path -> value
+	days      int                               // days of changes applied (ApplyDay)
 	tokenTTL  time.Duration
 	tokens    map[string]accessToken
 	refresh   map[string]refreshToken
@@ -337,6 +340,9 @@ func newServer(opts Options) *Server {
 	s.initialEvents = s.counts[StreamAssetEvents]
 	if s.eventAssets == 0 {
 		s.eventAssets = DefaultAssets
+	}
+	for range opts.Days {
+		s.ApplyDay()
 	}
 	return s
 }

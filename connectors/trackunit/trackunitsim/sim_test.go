@@ -379,3 +379,28 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.w.Write(p)
 }
+
+// TestApplyDay: a day of changes is the same for the same seed (Options.Days
+// at start or ApplyDay later) and touches every stream.
+func TestApplyDay(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC) }
+	opts := Options{Seed: 6, Counts: map[string]int{"assets": 60, "locations": 40, "fleet_snapshot": 50, "asset_events": 100}, Now: now}
+	b := NewServer(t, opts)
+	c := b.ApplyDay()
+	opts.Days = 1
+	a := NewServer(t, opts)
+	for _, stream := range Streams {
+		if c.Updated[stream]+c.Inserted[stream] == 0 {
+			t.Errorf("%s: the day changed nothing (%+v)", stream, c)
+		}
+		if diff := cmp.Diff(a.IDs(stream), b.IDs(stream)); diff != "" {
+			t.Fatalf("%s ids differ between Days: 1 and ApplyDay (-a +b):\n%s", stream, diff)
+		}
+		for i := range a.Count(stream) {
+			if diff := cmp.Diff(a.Record(stream, i), b.Record(stream, i)); diff != "" {
+				t.Fatalf("%s record %d differs (-a +b):\n%s", stream, i, diff)
+			}
+		}
+	}
+}
