@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +216,45 @@ func TestTrackunit_DayOfUpdates(t *testing.T) {
 			t.Errorf("%s: %d keys in the files, %d in the simulator", name, len(rows), len(ids))
 		}
 		checkTrackunitValues(t, srv, name, rows)
+	}
+}
+
+// TestUX_LookbackSetting: the lookback window comes from the stream's
+// default (7 days), the source's lookback, or the stream's own in streams:,
+// in that order of precedence; a lookback on a stream that has no window
+// is a config error at its line.
+func TestUX_LookbackSetting(t *testing.T) {
+	t.Parallel()
+	srv, out, _ := uxSetup(t, uxOptions{counts: map[string]int{"shifts": 400}, pageSize: 100})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	config := func(source string) string {
+		return writeConfig(t, out, trackTikConfig(srv, out, "      page_size: 100\n"+source))
+	}
+	if first, _ := syncJSON(ctx, t, 0, "-c", config("    streams: [shifts]\n")); first.stream("shifts").Records != 400 {
+		t.Fatalf("first run: %+v", first.stream("shifts"))
+	}
+	// 400 shifts over two years: one every 44 hours or so.
+	for _, tt := range []struct {
+		name, source string
+		min, max     int64
+	}{
+		{"default, 7 days", "    streams: [shifts]\n", 3, 5},
+		{"source, 30 days", "    lookback: 30d\n    streams: [shifts]\n", 15, 18},
+		{"stream over source, 60 days", "    lookback: 30d\n    streams: [{name: shifts, lookback: 1440h}]\n", 31, 35},
+	} {
+		res, _ := syncJSON(ctx, t, 0, "-c", config(tt.source))
+		st := res.stream("shifts")
+		t.Logf("%s: %d shifts read again", tt.name, st.Records)
+		if st.Records < tt.min || st.Records > tt.max {
+			t.Errorf("%s: %d shifts read, want %d to %d", tt.name, st.Records, tt.min, tt.max)
+		}
+	}
+	checkTrackTikLatest(t, srv, out, "shifts")
+
+	cfg := config("    streams:\n      - shifts\n      - {name: employees, lookback: 72h}\n")
+	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
+	if want := "quiver.yaml:14: sources[0].streams[1].lookback: stream employees is not read with a lookback window"; r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("lookback on a snapshot stream: exit %d, want 2 and %q\n%s", r.code, want, tail(r.stderr, 5))
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
@@ -151,3 +153,83 @@ func TestReadStreamsSelectFinish(t *testing.T) {
 		})
 	}
 }
+
+// TestReadStreamsLookback: a lookback stream's incremental read sets the
+// window filter from the saved mark, the clock and the window the host
+// asked for, never before the floor; a full refresh, a first read and a
+// mark it cannot read (a state of the stream's earlier cursor) read from
+// the floor as Request set it.
+func TestReadStreamsLookback(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Query().Get("startedOn:after"))
+		mu.Unlock()
+		fmt.Fprint(w, `{"data":[{"id":1,"at":"2025-08-31T10:00:00Z"}]}`)
+	}))
+	defer srv.Close()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "at", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
+	}, nil)
+	wm, err := NewWatermark(&schemas.Watermark{Cursor: "at", Filter: "startedOn:after", Lookback: 7 * 24 * time.Hour, Layout: time.DateTime}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		mode     sdk.SyncMode
+		state    string
+		lookback time.Duration
+		want     string
+	}{
+		{"mark in the past", sdk.Incremental, `{"at":"2025-08-20T06:00:00Z"}`, 0, "2025-08-13 06:00:00"},
+		{"scheduled shifts ahead: now, not the mark", sdk.Incremental, `{"at":"2026-01-01T00:00:00Z"}`, 0, "2025-08-25 12:00:00"},
+		{"window from the host", sdk.Incremental, `{"at":"2026-01-01T00:00:00Z"}`, 72 * time.Hour, "2025-08-29 12:00:00"},
+		{"never before the floor", sdk.Incremental, `{"at":"2025-01-03T00:00:00Z"}`, 0, "2025-01-01 00:00:00"},
+		{"first read", sdk.Incremental, "", 0, "2025-01-01 00:00:00"},
+		{"full refresh", sdk.FullRefresh, `{"at":"2025-08-20T06:00:00Z"}`, 0, "2025-01-01 00:00:00"},
+		{"an id mark of the old cursor", sdk.Incremental, `{"id":3072}`, 0, "2025-01-01 00:00:00"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			c, err := New(Options{BaseURL: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			st := &Stream{
+				Name: "s", Schema: schema, Records: []string{"data"}, Pager: onePageForTest{},
+				Request: func(json.RawMessage) (Request, error) {
+					return Request{Path: "/", Query: map[string][]string{"startedOn:after": {floor.Format(time.DateTime)}}}, nil
+				},
+				Lookback: wm, LookbackFloor: floor, Checkpoint: wm.Checkpoint,
+			}
+			w := &recordingWriter{}
+			req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "s", Mode: tt.mode, State: json.RawMessage(tt.state), Lookback: tt.lookback}}}
+			if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Now: func() time.Time { return now }}); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("startedOn:after = %q, want %q (events %v)", got, tt.want, w.events)
+			}
+			if last := w.events[len(w.events)-1]; last != "status complete" {
+				t.Errorf("the stream ended with %q: %v", last, w.events)
+			}
+		})
+	}
+}
+
+// onePageForTest pages a listing that comes in one response.
+type onePageForTest struct{}
+
+func (onePageForTest) Start() Paging               { return onePageForTest{} }
+func (onePageForTest) Apply(*Request)              {}
+func (onePageForTest) Next(PageInfo) (bool, error) { return false, nil }
