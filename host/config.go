@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -27,7 +28,7 @@ import (
 type Config struct {
 	Sources     []SourceConfig `yaml:"sources"`
 	Destination Destination    `yaml:"destination"`
-	State       string         `yaml:"state"` // state directory; default ./state
+	State       string         `yaml:"state"` // state directory; default ./state; relative to the config file's folder
 
 	file string    // for messages
 	ast  *ast.File // for line numbers
@@ -142,7 +143,7 @@ func (c *Config) checkStreams(i int) error {
 
 // Destination says where and how output is written.
 type Destination struct {
-	Path   string `yaml:"path"`   // default ./out
+	Path   string `yaml:"path"`   // default ./out; relative to the config file's folder
 	Format string `yaml:"format"` // parquet (default), arrow, jsonl or csv
 	// Partition splits each stream's files into Hive-style dt=YYYY-MM-DD
 	// folders: "extracted" by the extraction date, or the name of a date or
@@ -290,7 +291,17 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 	if c.State, err = c.expandString("state", c.State, lookup); err != nil {
 		return nil, err
 	}
+	d.Path, c.State = c.resolve(d.Path), c.resolve(c.State)
 	return c, nil
+}
+
+// resolve makes a relative path relative to the config file's folder, so
+// that a config means the same folders whatever the working directory.
+func (c *Config) resolve(path string) string {
+	if filepath.IsAbs(path) || strings.Contains(path, "://") {
+		return path
+	}
+	return filepath.Join(filepath.Dir(c.file), path)
 }
 
 var columnName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -46,8 +46,34 @@ func TestParseConfig(t *testing.T) {
 	if diff := cmp.Diff(want, c.Sources[0].Config); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
-	if c.Destination.Format != "parquet" || c.State != "./state" {
+	if c.Destination.Format != "parquet" || c.State != "state" {
 		t.Errorf("defaults: format %q state %q", c.Destination.Format, c.State)
+	}
+}
+
+// TestParseConfig_Paths: relative destination and state paths are resolved
+// against the config file's folder, not the working directory.
+func TestParseConfig_Paths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "project")
+	tests := []struct {
+		name, yaml, dest, state string
+	}{
+		{"defaults", "", filepath.Join(dir, "out"), filepath.Join(dir, "state")},
+		{"relative", "destination:\n  path: ./data/x\nstate: ../st\n", filepath.Join(dir, "data", "x"), filepath.Join(filepath.Dir(dir), "st")},
+		{"absolute", "destination:\n  path: /srv/out\nstate: /var/lib/q\n", "/srv/out", "/var/lib/q"},
+		{"variable", "destination:\n  path: ${OUT}/d\n", filepath.Join(dir, "rel", "d"), filepath.Join(dir, "state")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "sources:\n  - {name: a, connector: t}\n" + tt.yaml
+			c, err := ParseConfig(filepath.Join(dir, "quiver.yaml"), []byte(text), env(map[string]string{"OUT": "rel"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Destination.Path != tt.dest || c.State != tt.state {
+				t.Errorf("destination %q, state %q; want %q, %q", c.Destination.Path, c.State, tt.dest, tt.state)
+			}
+		})
 	}
 }
 

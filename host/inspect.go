@@ -12,6 +12,7 @@ import (
 type CheckResult struct {
 	Source    string `json:"source"`
 	Connector string `json:"connector"`
+	Status    string `json:"status"` // ok or failed
 	Error     string `json:"error,omitempty"`
 }
 
@@ -22,12 +23,12 @@ func Check(ctx context.Context, cfg *Config, plugins Plugins) ([]CheckResult, er
 	var results []CheckResult
 	var errs []error
 	for i, src := range cfg.Sources {
-		r := CheckResult{Source: src.Name, Connector: src.Connector}
+		r := CheckResult{Source: src.Name, Connector: src.Connector, Status: "ok"}
 		err := withPlugin(ctx, cfg, i, plugins, func(c *protocol.Client, config []byte) error {
 			return c.Check(ctx, config)
 		})
 		if err != nil {
-			r.Error = err.Error()
+			r.Status, r.Error = "failed", err.Error()
 			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
 		}
 		results = append(results, r)

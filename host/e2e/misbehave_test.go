@@ -361,3 +361,48 @@ func TestCorruptState(t *testing.T) {
 		t.Errorf("items holds %d rows after the reset and full refresh, want 100", len(ids))
 	}
 }
+
+// TestCheckJSON: `quiver check --json` prints one JSON object with a status
+// whether the check passes or fails, however early it fails.
+func TestCheckJSON(t *testing.T) {
+	t.Parallel()
+	ctx := misbehaveContext(t)
+	out := t.TempDir()
+	good := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{rows: 1}", "")))
+	bad := filepath.Join(out, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(misbehaveConfig(out, misbehaveSource("m", "{mode: nosuch}", ""))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, config string
+		code         int
+		status       string
+		sources      int
+	}{
+		{"ok", good, 0, "ok", 1},
+		{"invalid source config", bad, 2, "failed", 1},
+		{"no config file", filepath.Join(out, "missing.yaml"), 2, "failed", 0},
+	}
+	for _, tt := range tests {
+		r := quiver(ctx, t, nil, "check", "--json", "-c", tt.config)
+		var rep struct {
+			Status  string `json:"status"`
+			Error   string `json:"error"`
+			Sources []struct {
+				Source, Status string
+			} `json:"sources"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Errorf("%s: stdout is not a JSON object: %v\n%s", tt.name, err, r.stdout)
+			continue
+		}
+		if r.code != tt.code || rep.Status != tt.status || len(rep.Sources) != tt.sources || (tt.status == "failed") != (rep.Error != "") {
+			t.Errorf("%s: exit %d, %+v; want exit %d, status %s, %d sources", tt.name, r.code, rep, tt.code, tt.status, tt.sources)
+		}
+		for _, s := range rep.Sources {
+			if s.Status != tt.status {
+				t.Errorf("%s: source %s has status %q, want %q", tt.name, s.Source, s.Status, tt.status)
+			}
+		}
+	}
+}

@@ -160,24 +160,59 @@ func configCommand(g *globals, use, short string, run func(ctx context.Context, 
 }
 
 func newCheck(g *globals) *cobra.Command {
-	return configCommand(g, "check -c FILE", "Validate the config and test each source's credentials with one request",
-		func(ctx context.Context, cfg *host.Config, log *slog.Logger) error {
-			results, err := host.Check(ctx, cfg, g.plugins(log))
-			if g.jsonOut {
-				if jerr := printJSON(g.stdout, results); jerr != nil {
-					return jerr
-				}
-			} else if !g.quiet {
-				for _, r := range results {
-					if r.Error == "" {
-						fmt.Fprintf(g.stdout, "%-20s %-12s ok\n", r.Source, r.Connector)
-					} else {
-						fmt.Fprintf(g.stdout, "%-20s %-12s FAILED: %s\n", r.Source, r.Connector, r.Error)
-					}
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check -c FILE",
+		Short: "Validate the config and test each source's credentials with one request",
+		Args:  exactArgs(0, "check takes no arguments; the config file goes in -c FILE"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var results []host.CheckResult
+			log, err := g.logger()
+			if err == nil {
+				var cfg *host.Config
+				if cfg, err = host.LoadConfig(path); err == nil {
+					results, err = host.Check(cmd.Context(), cfg, g.plugins(log))
 				}
 			}
-			return err
-		})
+			return g.printCheck(results, err)
+		},
+	}
+	configFlag(cmd, &path)
+	return cmd
+}
+
+// checkReport is what `quiver check --json` prints, on success and failure.
+type checkReport struct {
+	Status  string             `json:"status"` // ok or failed
+	Error   string             `json:"error,omitempty"`
+	Sources []host.CheckResult `json:"sources"`
+}
+
+// printCheck prints the results of check and returns err.
+func (g *globals) printCheck(results []host.CheckResult, err error) error {
+	if g.jsonOut {
+		rep := checkReport{Status: "ok", Sources: results}
+		if rep.Sources == nil {
+			rep.Sources = []host.CheckResult{}
+		}
+		if err != nil {
+			rep.Status, rep.Error = "failed", err.Error()
+		}
+		if jerr := printJSON(g.stdout, rep); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	if !g.quiet {
+		for _, r := range results {
+			if r.Error == "" {
+				fmt.Fprintf(g.stdout, "%-20s %-12s ok\n", r.Source, r.Connector)
+			} else {
+				fmt.Fprintf(g.stdout, "%-20s %-12s FAILED: %s\n", r.Source, r.Connector, r.Error)
+			}
+		}
+	}
+	return err
 }
 
 func newDiscover(g *globals) *cobra.Command {

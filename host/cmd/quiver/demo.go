@@ -87,9 +87,13 @@ func (g *globals) demo(ctx context.Context, out string, rate float64, full bool)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	text := "# Written by `quiver demo`: the built-in simulators on loopback ports.\n# Secrets are ${VAR} references, never values.\nsources:\n" +
+	// Paths are relative to this file's folder, as every config's are.
+	text := "# A record of the last `quiver demo` run, not a config to reuse: the simulators it\n" +
+		"# names ran on loopback ports for that run only, and their ${VAR} credentials were\n" +
+		"# set by the demo. To try check, discover and sync yourself, run `quiver sim tracktik`\n" +
+		"# (it prints a ready source block and the variables to export).\nsources:\n" +
 		strings.Join(srcs, "") +
-		fmt.Sprintf("destination:\n  path: %q\n  format: parquet\nstate: %q\n", out, filepath.Join(dir, "state"))
+		"destination:\n  path: ..\n  format: parquet\nstate: state\n"
 	path := filepath.Join(dir, "quiver.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		return err

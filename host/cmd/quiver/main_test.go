@@ -81,8 +81,10 @@ func TestStateCommands(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "quiver.yaml")
-	text := fmt.Sprintf("sources:\n  - name: acme\n    connector: tracktik\n    config: {password: \"${QUIVER_TEST_UNSET_PASSWORD}\"}\n"+
-		"  - name: globex\n    connector: tracktik\nstate: %s\n", filepath.Join(dir, "state"))
+	// The state folder is relative to the config file's folder, not to
+	// the working directory.
+	text := "sources:\n  - name: acme\n    connector: tracktik\n    config: {password: \"${QUIVER_TEST_UNSET_PASSWORD}\"}\n" +
+		"  - name: globex\n    connector: tracktik\nstate: ./state\n"
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +107,10 @@ func TestStateCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := run1("state", "show", "-c", cfg)
+	// show is the default.
+	if code2, out2, _ := run1("state", "-c", cfg); code2 != code || out2 != out {
+		t.Errorf("state -c FILE: exit %d\n%s\nwant as state show: exit %d\n%s", code2, out2, code, out)
+	}
 	rows := map[string]bool{}
 	for _, l := range strings.Split(out, "\n") {
 		rows[strings.Join(strings.Fields(l), " ")] = true
@@ -125,6 +131,7 @@ func TestStateCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"state"}, exitUsage, "show or reset"},
+		{[]string{"state", "nosuch", "-c", cfg}, exitUsage, "show or reset"},
 		{[]string{"state", "reset", "-c", cfg}, exitUsage, "needs a source name"},
 		{[]string{"state", "reset", "initech", "-c", cfg}, exitUsage, `no source "initech"`},
 		{[]string{"state", "reset", "acme", "shifts", "-c", cfg}, exitUsage, "has no state for shifts (it has: clients, employees)"},

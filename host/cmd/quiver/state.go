@@ -20,14 +20,21 @@ import (
 )
 
 func newState(g *globals) *cobra.Command {
+	var path string
 	cmd := &cobra.Command{
-		Use:   "state",
-		Short: "Show or reset the saved incremental state",
-		Args:  exactArgs(0, "state needs a subcommand: show or reset"),
+		Use:   "state [-c FILE]",
+		Short: "Show (the default) or reset the saved incremental state",
+		Args:  exactArgs(0, "state takes a subcommand, show or reset, and the config file in -c FILE"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return &usageError{"state needs a subcommand: show or reset"}
+			if !cmd.Flags().Changed("config") {
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return &usageError{"state needs a config file (-c FILE; " + path + " does not exist) or a subcommand: show or reset"}
+				}
+			}
+			return g.stateShow(path)
 		},
 	}
+	configFlag(cmd, &path)
 	cmd.AddCommand(newStateShow(g), newStateReset(g))
 	return cmd
 }
@@ -67,23 +74,28 @@ func newStateShow(g *globals) *cobra.Command {
 		Short: "Print each source's streams with their mode, state, run id and update time",
 		Args:  exactArgs(0, "state show takes no arguments; the config file goes in -c FILE"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := host.LoadConfigWithoutSecrets(path)
-			if err != nil {
-				return err
-			}
-			states, err := loadStates(cfg)
-			if err != nil {
-				return err
-			}
-			if g.jsonOut {
-				return printJSON(g.stdout, map[string]any{"state": cfg.State, "sources": states})
-			}
-			printStates(g, cfg, states)
-			return nil
+			return g.stateShow(path)
 		},
 	}
 	configFlag(cmd, &path)
 	return cmd
+}
+
+// stateShow prints the state of the sources of the config file at path.
+func (g *globals) stateShow(path string) error {
+	cfg, err := host.LoadConfigWithoutSecrets(path)
+	if err != nil {
+		return err
+	}
+	states, err := loadStates(cfg)
+	if err != nil {
+		return err
+	}
+	if g.jsonOut {
+		return printJSON(g.stdout, map[string]any{"state": cfg.State, "sources": states})
+	}
+	printStates(g, cfg, states)
+	return nil
 }
 
 // loadStates reads the state of every configured source, then of sources
