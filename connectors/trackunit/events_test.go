@@ -233,3 +233,48 @@ func TestEventRead(t *testing.T) {
 		})
 	}
 }
+
+// TestEvents_AltVariant: against the simulator's alt variant, whose events
+// carry their time under other keys or none, every event lands once, with
+// its time where it has one, and a second read sends only the new ones.
+func TestEvents_AltVariant(t *testing.T) {
+	t.Parallel()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const n = 45 // less than the alt variant's block: no field changes type
+	srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
+		o.Counts = map[string]int{StreamAssetEvents: n}
+		o.Variant = trackunitsim.VariantAlt
+	}))
+	src := open(t, srv, map[string]any{"page_size": 10}, fast(mem), nil)
+	first := read(t, src, sdk.Incremental, nil, StreamAssetEvents)[StreamAssetEvents]
+	complete(t, map[string]*result{StreamAssetEvents: first})
+	if diff := cmp.Diff(srv.IDs(StreamAssetEvents), ids(first.rows, "id")); diff != "" {
+		t.Fatalf("ids mismatch (-want +got):\n%s", diff)
+	}
+	timeless := 0
+	for i, row := range first.rows {
+		rec := srv.Record(StreamAssetEvents, i)
+		_, hasTime := rec["timestamp"]
+		_, hasOccurred := rec["occurredAt"]
+		switch {
+		case !hasTime && !hasOccurred:
+			timeless++
+			if row["event_time"] != nil {
+				t.Errorf("event %d has no time, but event_time %v", i, row["event_time"])
+			}
+		case row["event_time"] == nil:
+			t.Errorf("event %d: event_time null, want %v", i, srv.EventTime(i))
+		}
+	}
+	if timeless == 0 {
+		t.Fatal("no event without a time: the test proves nothing")
+	}
+	if err := srv.Append(StreamAssetEvents, 3); err != nil {
+		t.Fatal(err)
+	}
+	second := read(t, src, sdk.Incremental, map[string]string{StreamAssetEvents: first.checkpoints[len(first.checkpoints)-1]}, StreamAssetEvents)[StreamAssetEvents]
+	if diff := cmp.Diff(srv.IDs(StreamAssetEvents)[n:], ids(second.rows, "id")); diff != "" {
+		t.Errorf("second read mismatch (-want +got):\n%s", diff)
+	}
+}

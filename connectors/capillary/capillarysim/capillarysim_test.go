@@ -933,3 +933,50 @@ func TestApplyDay(t *testing.T) {
 		}
 	}
 }
+
+// TestVariantAlt: the alt variant's search lists everyone only for an
+// empty q ("*" finds no one), its records carry keys no schema knows, and
+// loyaltyInfo and amount change their JSON type on every other run of
+// altBlock records. SearchAll without "" refuses an empty q.
+func TestVariantAlt(t *testing.T) {
+	h := newHarness(t, Options{Customers: 120, Variant: VariantAlt})
+	tok := h.token()
+	for q, want := range map[string]float64{"": 120, "*": 0} {
+		r := h.search(tok, "q="+url.QueryEscape(q)+"&limit=10")
+		if r.status != http.StatusOK || path(r.body, "pagination", "total") != want {
+			t.Errorf("q=%q: status %d total %v, want %v", q, r.status, path(r.body, "pagination", "total"), want)
+		}
+	}
+	arrays, objects := 0, 0
+	for i := range 120 {
+		cu := h.srv.Record(StreamCustomers, i)
+		if cu["tier"] == nil || cu["referralCount"] == nil {
+			t.Fatalf("customer %d lacks the extra keys: %v", i, cu)
+		}
+		if _, ok := cu["loyaltyInfo"].([]any); ok {
+			arrays++
+			if i/altBlock%2 != 1 {
+				t.Errorf("customer %d: loyaltyInfo an array outside an odd block", i)
+			}
+		}
+	}
+	for i := range h.srv.Count(StreamTransactions) {
+		tx := h.srv.Record(StreamTransactions, i)
+		if tx["channel"] == nil || tx["fraud_check"] == nil {
+			t.Fatalf("transaction %d lacks the extra keys", i)
+		}
+		if _, ok := tx["amount"].(map[string]any); ok {
+			objects++
+		}
+	}
+	if arrays == 0 || objects == 0 || objects == h.srv.Count(StreamTransactions) {
+		t.Errorf("%d loyaltyInfo arrays, %d of %d amounts objects: want both shapes", arrays, objects, h.srv.Count(StreamTransactions))
+	}
+	star := newHarness(t, Options{Customers: 5, SearchAll: []string{"*"}})
+	if r := star.search(star.token(), "q=&limit=10"); r.status != http.StatusBadRequest {
+		t.Errorf("an empty q with SearchAll [*]: status %d, want 400", r.status)
+	}
+	if _, err := Start("127.0.0.1:0", Options{Variant: "other"}); err == nil {
+		t.Error("Start with an unknown variant succeeded")
+	}
+}

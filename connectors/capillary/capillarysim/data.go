@@ -451,9 +451,25 @@ func (s *Server) IDs(stream string) []int64 {
 // transaction is the v1.1 transaction object. It returns nil when i is out
 // of range or the stream unknown.
 func (s *Server) Record(stream string, i int) map[string]any {
+	b := s.RecordJSON(stream, i)
+	if b == nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil // cannot happen: the encoder writes valid JSON
+	}
+	return m
+}
+
+// RecordJSON returns the i-th record of stream as Record finds it, but as
+// the raw JSON the API serves, for tests that compare values kept as the
+// vendor sent them; nil when there is no such record.
+func (s *Server) RecordJSON(stream string, i int) []byte {
 	d := s.data
 	e := enc{}
 	d.mu.RLock()
+	defer d.mu.RUnlock()
 	switch {
 	case stream == StreamCustomers && i >= 0 && i < d.customers():
 		cu := d.customer(i)
@@ -462,15 +478,10 @@ func (s *Server) Record(stream string, i int) map[string]any {
 		t := d.transaction(i)
 		d.writeTransaction(&e, &t, Plain)
 	}
-	d.mu.RUnlock()
 	if len(e.b) == 0 {
 		return nil
 	}
-	var m map[string]any
-	if err := json.Unmarshal(e.b, &m); err != nil {
-		return nil // cannot happen: the encoder writes valid JSON
-	}
-	return m
+	return e.b
 }
 
 // CustomerTransactions returns the ids of the customer's transactions in

@@ -603,9 +603,13 @@ func parseTime(s string) (int64, error) {
 func (s *Server) appendPage(b []byte, rw *row, si int, p *page) []byte {
 	d := s.w.defs[si]
 	n := p.items()
-	b = append(b, `{"meta":{"count":`...)
-	b = strconv.AppendInt(b, int64(p.total()), 10)
-	b = append(b, `,"request":[`...)
+	b = append(b, `{"meta":{`...)
+	if s.opts.Variant != VariantAlt {
+		b = append(b, `"count":`...)
+		b = strconv.AppendInt(b, int64(p.total()), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"request":[`...)
 	b = appendString(b, d.name)
 	b = append(b, `],"itemCount":`...)
 	b = strconv.AppendInt(b, int64(n), 10)
@@ -638,13 +642,34 @@ func (s *Server) appendRecord(b []byte, rw *row, si, i int) []byte {
 		extra = s.overlay[si][i]
 		s.applyOverlay(rw, si, i)
 	}
+	alt := s.opts.Variant == VariantAlt
+	expand := alt && i/altBlock%2 == 1
 	b = append(b, '{')
 	for f := range rw.v {
 		if f > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, d.keys[f]...)
+		if v := &rw.v[f]; expand && v.k == kInt && (d.fields[f] == "account" || d.fields[f] == "region") {
+			b = append(b, `{"id":`...)
+			b = strconv.AppendInt(b, v.n, 10)
+			if d.fields[f] == "region" {
+				b = append(b, `,"resource":"regions"}`...)
+			} else {
+				b = append(b, `,"resource":"clients"}`...)
+			}
+			continue
+		}
 		b = rw.appendValue(b, &rw.v[f])
+	}
+	if alt {
+		b = append(b, `,"uri":"/rest/v1/`...)
+		b = append(b, d.name...)
+		b = append(b, '/')
+		b = strconv.AppendInt(b, s.w.id(si, i), 10)
+		b = append(b, `","customFields":{"badge":`...)
+		b = strconv.AppendInt(b, int64(i%9000+1000), 10)
+		b = append(b, `,"note":null}`...)
 	}
 	for k := range extra {
 		if o := &extra[k]; o.fi < 0 {

@@ -85,7 +85,23 @@ type Options struct {
 	Logger *slog.Logger
 	// Days applies this many days of changes (ApplyDay) at start.
 	Days int
+	// Variant chooses the shapes served where the research gives none: ""
+	// for the default ones, VariantAlt for the other plausible ones.
+	Variant string
 }
+
+// VariantAlt is the Options.Variant of the other plausible shapes, where
+// the research (docs/vendors/tracktik.md) gives none: every record carries
+// keys no schema knows ("uri", "customFields"); list pages leave out
+// meta.count (the total), so a client must page to a short page; and the
+// related-entity ids "account" and "region" change their JSON type from
+// page to page: in every other run of altBlock records they are expanded
+// objects ({"id":N,"resource":"clients"}, as include= gives) instead of
+// numbers.
+const VariantAlt = "alt"
+
+// altBlock is the run of records that share a field's type in VariantAlt.
+const altBlock = 100
 
 // Stats count what the server has seen. Faults injected before a request
 // reaches the simulator are not counted here; see Server.Faults.Counts.
@@ -198,6 +214,9 @@ func (s *Server) Close() {
 }
 
 func newServer(opts Options) (*Server, error) {
+	if opts.Variant != "" && opts.Variant != VariantAlt {
+		return nil, fmt.Errorf("tracktiksim: variant %q: want \"\" or %q", opts.Variant, VariantAlt)
+	}
 	if opts.ClientID == "" {
 		opts.ClientID = ClientID
 	}
@@ -371,6 +390,23 @@ func (s *Server) Record(stream string, i int) map[string]any {
 		return nil // cannot happen: appendRecord writes valid JSON
 	}
 	return m
+}
+
+// RecordJSON returns the i-th record of stream as the API serves it, or
+// nil if there is none: the raw JSON, for tests that compare values kept as
+// the vendor sent them.
+func (s *Server) RecordJSON(stream string, i int) []byte {
+	si := streamIndex(stream)
+	if si < 0 {
+		return nil
+	}
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	if i < 0 || i >= s.count[si] {
+		return nil
+	}
+	var rw row
+	return s.appendRecord(nil, &rw, si, i)
 }
 
 // Append adds n records to stream, with ids above every existing one and

@@ -3,6 +3,7 @@ package tracktiksim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -989,5 +990,60 @@ func TestApplyDay(t *testing.T) {
 	back, prev := b.Record("shifts", n-1), b.Record("shifts", n-2)
 	if back["startedOn"].(string) >= prev["startedOn"].(string) {
 		t.Errorf("the last shift (back-filled) starts %v, not before the one before it (%v)", back["startedOn"], prev["startedOn"])
+	}
+}
+
+// TestServer_VariantAlt: the alt variant leaves meta.count out, adds keys
+// no schema knows to every record, and expands account and region into
+// objects on every other run of altBlock records; the records are the
+// default variant's otherwise.
+func TestServer_VariantAlt(t *testing.T) {
+	t.Parallel()
+	counts := map[string]int{"employees": 250, "shifts": 250}
+	def := NewServer(t, Options{Seed: 5, Counts: counts})
+	alt := NewServer(t, Options{Seed: 5, Counts: counts, Variant: VariantAlt})
+	c := newClient(t)
+	tok := login(t, c, alt).AccessToken
+	for _, stream := range []string{"employees", "shifts"} {
+		_, body := get(t, c, alt.URL+"/rest/v1/"+stream+"?limit=1000", tok)
+		if bytes.Contains(body, []byte(`"count":`)) {
+			t.Errorf("%s: meta.count served", stream)
+		}
+		lr := list(t, c, alt, tok, stream, "limit=1000")
+		expanded := 0
+		for i, rec := range lr.Data {
+			plain := def.Record(stream, i)
+			if rec["uri"] == nil || rec["customFields"] == nil {
+				t.Fatalf("%s record %d lacks the extra keys: %v", stream, i, rec)
+			}
+			for k, v := range rec {
+				switch {
+				case k == "uri" || k == "customFields":
+				case k == "account" || k == "region":
+					if m, ok := v.(map[string]any); ok {
+						expanded++
+						if i/altBlock%2 != 1 || m["id"] != plain[k] {
+							t.Errorf("%s record %d: %s %v, want the id %v expanded on odd blocks only", stream, i, k, v, plain[k])
+						}
+						continue
+					}
+					fallthrough
+				default:
+					if fmt.Sprint(v) != fmt.Sprint(plain[k]) {
+						t.Errorf("%s record %d: %s = %v, the default variant's %v", stream, i, k, v, plain[k])
+					}
+				}
+			}
+		}
+		if expanded == 0 {
+			t.Errorf("%s: no expanded id", stream)
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(alt.RecordJSON(stream, 150), &raw); err != nil || raw["uri"] == nil {
+			t.Errorf("RecordJSON: %v %s", err, raw["uri"])
+		}
+	}
+	if _, err := Start("127.0.0.1:0", Options{Variant: "other"}); err == nil {
+		t.Error("Start with an unknown variant succeeded")
 	}
 }

@@ -150,7 +150,11 @@ func (s *Server) appendAsset(b []byte, i int) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"productionYear":`...)
-	if a.year > 0 {
+	if a.year > 0 && s.alt() && i/altBlock%2 == 1 {
+		b = append(b, '"')
+		b = strconv.AppendInt(b, int64(a.year), 10)
+		b = append(b, ` (est.)"`...)
+	} else if a.year > 0 {
 		b = strconv.AppendInt(b, int64(a.year), 10)
 	} else {
 		b = append(b, "null"...)
@@ -527,6 +531,20 @@ func (s *Server) event(i int) eventData {
 	return e
 }
 
+// eventTimeKey is the key of event i's time, "" for none: "eventTime",
+// or in VariantAlt "timestamp", "occurredAt" or none.
+func (s *Server) eventTimeKey(i int) string {
+	switch {
+	case !s.alt():
+		return "eventTime"
+	case i%10 == 9:
+		return ""
+	case i%7 == 3:
+		return "occurredAt"
+	}
+	return "timestamp"
+}
+
 // appendEvent appends asset event i:
 // {"id","assetId","type","criticality","status","eventTime","timeOn",
 // "timeOff"|null,"assetEventDomainDetails":{"eventTypeName","faultCode"|null,
@@ -543,14 +561,25 @@ func (s *Server) appendEvent(b []byte, i int) []byte {
 	b = appendString(b, criticalities[e.crit])
 	b = append(b, `,"status":`...)
 	b = appendString(b, statuses[e.status])
-	b = append(b, `,"eventTime":`...)
-	b = appendTime(b, e.at, true)
+	switch key := s.eventTimeKey(i); key {
+	case "":
+	default:
+		b = append(b, `,"`...)
+		b = append(b, key...)
+		b = append(b, `":`...)
+		b = appendTime(b, e.at, true)
+	}
 	b = append(b, `,"timeOn":`...)
 	b = appendTime(b, e.at.Add(-time.Duration(e.onBefore)*time.Millisecond), true)
 	b = append(b, `,"timeOff":`...)
-	if e.status == 0 {
+	switch {
+	case e.status == 0:
 		b = append(b, "null"...)
-	} else {
+	case s.alt() && i/altBlock%2 == 1:
+		b = append(b, `{"time":`...)
+		b = appendTime(b, e.at.Add(time.Duration(e.offAfterMs)*time.Millisecond), true)
+		b = append(b, `,"by":"system"}`...)
+	default:
 		b = appendTime(b, e.at.Add(time.Duration(e.offAfterMs)*time.Millisecond), true)
 	}
 	b = append(b, `,"assetEventDomainDetails":{"eventTypeName":`...)

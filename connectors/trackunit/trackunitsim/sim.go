@@ -40,6 +40,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -168,6 +169,10 @@ type Options struct {
 	// EventLogWindow is the window of EventLogLimit; zero means 30m.
 	EventLogWindow time.Duration
 
+	// Variant chooses the shapes served where the research gives none: ""
+	// for the default ones, VariantAlt for the other plausible ones.
+	Variant string
+
 	// BareRateLimit leaves Retry-After out of the simulator's own 429s
 	// (Trackunit documents no rate-limit headers, so both shapes occur).
 	BareRateLimit bool
@@ -234,9 +239,25 @@ type Server struct {
 	eventRuns []eventRun // appended asset events
 }
 
+// VariantAlt is the Options.Variant of the other plausible shapes, where
+// the research (docs/vendors/trackunit.md) gives none: an asset event's
+// time comes under "timestamp" (every seventh under "occurredAt") instead
+// of "eventTime", and every tenth event has no time at all; every record
+// carries keys no schema knows ("etag", "tenantRef"); and fields change
+// their JSON type from page to page: in every other run of altBlock
+// records, an asset's productionYear is text ("2019 (est.)") and an
+// event's timeOff an object instead of a time.
+const VariantAlt = "alt"
+
+// altBlock is the run of records that share a field's type in VariantAlt.
+const altBlock = 50
+
 // Start runs a simulator with its API host on addr ("127.0.0.1:0" picks a
 // port) and its auth host on opts.AuthAddr. Close stops it.
 func Start(addr string, opts Options) (*Server, error) {
+	if opts.Variant != "" && opts.Variant != VariantAlt {
+		return nil, fmt.Errorf("trackunitsim: variant %q: want \"\" or %q", opts.Variant, VariantAlt)
+	}
 	apiLn, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("trackunitsim: listen api %s: %w", addr, err)
@@ -522,6 +543,21 @@ func (s *Server) Record(stream string, i int) map[string]any {
 	return m
 }
 
+// RecordJSON returns the i-th record of stream as the API serves it (Fleet
+// equipment with addMetadata=true), or nil if there is no such record: the
+// raw JSON, for tests that compare values kept as the vendor sent them.
+func (s *Server) RecordJSON(stream string, i int) []byte {
+	n, over := s.snapshot(stream)
+	if i < 0 || i >= n {
+		return nil
+	}
+	b, err := s.appendRecord(nil, stream, i, over[i], true)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // appendRecord appends the JSON of record i, applying overrides if any.
 func (s *Server) appendRecord(b []byte, stream string, i int, over map[string]any, meta bool) ([]byte, error) {
 	if len(over) == 0 {
@@ -570,18 +606,32 @@ func setPath(m map[string]any, path string, v any) error {
 }
 
 func (s *Server) appendBase(b []byte, stream string, i int, meta bool) []byte {
+	start := len(b)
 	switch stream {
 	case StreamAssets:
-		return s.appendAsset(b, i)
+		b = s.appendAsset(b, i)
 	case StreamLocations:
-		return s.appendLocation(b, i)
+		b = s.appendLocation(b, i)
 	case StreamFleetSnapshot:
-		return s.appendEquipment(b, i, meta)
+		b = s.appendEquipment(b, i, meta)
 	case StreamAssetEvents:
-		return s.appendEvent(b, i)
+		b = s.appendEvent(b, i)
+	default:
+		return append(b, "null"...)
 	}
-	return append(b, "null"...)
+	if s.alt() && len(b) > start && b[len(b)-1] == '}' {
+		// Keys no schema knows, on every record.
+		b = append(b[:len(b)-1], `,"etag":"W/\"`...)
+		b = strconv.AppendUint(b, mix(s.opts.Seed^uint64(i)<<8^uint64(len(stream)))%1e9, 36)
+		b = append(b, `\"","tenantRef":`...)
+		b = strconv.AppendInt(b, int64(4000+i%17), 10)
+		b = append(b, '}')
+	}
+	return b
 }
+
+// alt reports whether the server serves VariantAlt.
+func (s *Server) alt() bool { return s.opts.Variant == VariantAlt }
 
 func (s *Server) appendID(b []byte, stream string, i int) []byte {
 	switch stream {

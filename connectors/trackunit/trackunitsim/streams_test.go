@@ -2,6 +2,7 @@ package trackunitsim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -671,5 +672,74 @@ func TestLocations_Before(t *testing.T) {
 	}
 	if r := c.get(LocationsPath + "?after=" + url.QueryEscape(before) + "&before=" + url.QueryEscape(before)); r.status != 400 {
 		t.Errorf("after and before: status %d, want 400", r.status)
+	}
+}
+
+// TestVariantAlt: the alt variant serves the event time under another key
+// (or none), the same events in the same windows, keys no schema knows on
+// every record, and productionYear and timeOff in another JSON type on
+// every other run of altBlock records.
+func TestVariantAlt(t *testing.T) {
+	srv, c := newLoggedIn(t, Options{Seed: 13, Variant: VariantAlt, Counts: map[string]int{StreamAssets: 120, StreamAssetEvents: 120}})
+	r := c.do(http.MethodPost, srv.URL+EventLogPath+"?size=1000", eventBody(eventEpoch, eventEpoch.Add(365*24*time.Hour), ""), nil)
+	content := r.json(t)["content"].([]any)
+	if len(content) != 120 {
+		t.Fatalf("%d events, want 120", len(content))
+	}
+	keys := map[string]int{}
+	objects := 0
+	for i, e := range content {
+		m := e.(map[string]any)
+		if diff := cmp.Diff(srv.Record(StreamAssetEvents, i), m); diff != "" {
+			t.Fatalf("event %d differs from Record (-record +served):\n%s", i, diff)
+		}
+		if _, ok := m["eventTime"]; ok {
+			t.Fatalf("event %d has eventTime", i)
+		}
+		key := "none"
+		for _, k := range []string{"timestamp", "occurredAt"} {
+			if v, ok := m[k]; ok {
+				key = k
+				if at, err := time.Parse(time.RFC3339Nano, v.(string)); err != nil || !at.Equal(srv.EventTime(i)) {
+					t.Errorf("event %d: %s %v, want %v", i, k, v, srv.EventTime(i))
+				}
+			}
+		}
+		keys[key]++
+		if m["etag"] == nil || m["tenantRef"] == nil {
+			t.Errorf("event %d lacks the extra keys", i)
+		}
+		if _, ok := m["timeOff"].(map[string]any); ok {
+			objects++
+			if i/altBlock%2 != 1 {
+				t.Errorf("event %d: timeOff an object outside an odd block", i)
+			}
+		}
+	}
+	if keys["timestamp"] == 0 || keys["occurredAt"] == 0 || keys["none"] == 0 || objects == 0 {
+		t.Errorf("time keys %v, %d timeOff objects: want every shape", keys, objects)
+	}
+	years := map[string]int{}
+	for i := range 120 {
+		a := srv.Record(StreamAssets, i)
+		if a["etag"] == nil {
+			t.Errorf("asset %d lacks the extra keys", i)
+		}
+		switch a["productionYear"].(type) {
+		case string:
+			years["text"]++
+		case float64:
+			years["number"]++
+		}
+	}
+	if years["text"] == 0 || years["number"] == 0 {
+		t.Errorf("productionYear shapes %v, want text and numbers", years)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(srv.RecordJSON(StreamAssetEvents, 3), &raw); err != nil || string(raw["etag"]) == "" {
+		t.Errorf("RecordJSON: %v, %s", err, raw["etag"])
+	}
+	if _, err := Start("127.0.0.1:0", Options{Variant: "other"}); err == nil {
+		t.Error("Start with an unknown variant succeeded")
 	}
 }

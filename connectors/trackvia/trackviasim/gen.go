@@ -133,7 +133,43 @@ func (s *Server) appendRecord(b []byte, v *viewState, idx int) []byte {
 		}
 		b = s.appendValue(b, v, fd, idx, id)
 	}
+	if s.opts.Variant == VariantAlt {
+		// Keys the structure does not list.
+		b = append(b, `,"Record Owner":`...)
+		b = appendQuoted(b, displayName(1+id%97))
+		b = append(b, `,"Sync Token":"`...)
+		b = strconv.AppendUint(b, hash4(s.opts.Seed, uint64(v.view.ID), 0, uint64(idx))%1e9, 36)
+		b = append(b, '"')
+	}
 	return append(b, '}')
+}
+
+// displayName is the name of user id as VariantAlt shows it in user
+// fields: "Simon Black".
+func displayName(id int64) string {
+	return pick(firstNames, uint64(id)) + " " + pick(lastNames, uint64(id)/uint64(len(firstNames)))
+}
+
+// Display texts of VariantAlt's user groups and files.
+var groupNames = esc("Site North", "Site South", "Workshop Team", "Dispatch", "Field Service")
+
+// formatMoney writes cents as VariantAlt's formatted currency text,
+// "$1,234.56" (or "-$7.05"), which is not a number.
+func formatMoney(b []byte, cents int64) []byte {
+	b = append(b, '"')
+	if cents < 0 {
+		b, cents = append(b, '-'), -cents
+	}
+	b = append(b, '$')
+	whole := strconv.FormatInt(cents/100, 10)
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, byte(c))
+	}
+	b = append(b, '.', byte('0'+cents%100/10), byte('0'+cents%10))
+	return append(b, '"')
 }
 
 // appendValue appends the value of field fd in record idx;
@@ -177,6 +213,9 @@ func (s *Server) appendValue(b []byte, v *viewState, fd *vfield, idx int, id int
 		}
 		return appendNumber(b, float64(n)/100, c.alt)
 	case Currency:
+		if s.opts.Variant == VariantAlt && idx/altBlock%2 == 1 {
+			return formatMoney(b, int64(r%100000000))
+		}
 		return appendNumber(b, float64(r%100000000)/100, c.alt)
 	case Percentage:
 		return appendNumber(b, float64(r%10001)/10000, c.alt)
@@ -210,14 +249,31 @@ func (s *Server) appendValue(b []byte, v *viewState, fd *vfield, idx int, id int
 		}
 		return appendTime(b, t.In(mountain), layoutDateTime)
 	case Document, Image:
-		return strconv.AppendInt(b, 700000+int64(r%100000), 10)
+		file := 700000 + int64(r%100000)
+		if s.opts.Variant == VariantAlt {
+			b = append(b, `"scan-`...)
+			b = strconv.AppendInt(b, file, 10)
+			if fd.Type == Image {
+				return append(b, `.jpg"`...)
+			}
+			return append(b, `.pdf"`...)
+		}
+		return strconv.AppendInt(b, file, 10)
 	case User:
 		if s.users == 0 {
 			return append(b, "null"...)
 		}
-		return appendID(b, 1+int64(r%uint64(s.users)), c.alt)
+		user := 1 + int64(r%uint64(s.users))
+		if s.opts.Variant == VariantAlt {
+			return appendQuoted(b, displayName(user))
+		}
+		return appendID(b, user, c.alt)
 	case UserGroup:
-		return appendID(b, 1+int64(r%5), c.alt)
+		group := int64(r % 5)
+		if s.opts.Variant == VariantAlt {
+			return appendQuoted(b, groupNames[group])
+		}
+		return appendID(b, 1+group, c.alt)
 	case UserStatus:
 		return appendQuoted(b, pick(userStatuses, r))
 	case TimeZone:
@@ -225,7 +281,17 @@ func (s *Server) appendValue(b []byte, v *viewState, fd *vfield, idx int, id int
 	case Identifier:
 		return appendID(b, id, !c.alt) // text first: "Record ID": "51"
 	case Relationship:
-		return appendID(b, s.relatedID(fd, r), c.alt)
+		rel := s.relatedID(fd, r)
+		if s.opts.Variant == VariantAlt {
+			// The related record's display value: a site's or a
+			// company's name, numbered so that each is unique.
+			b = append(b, '"')
+			b = append(b, pick(companies, uint64(rel))...)
+			b = append(b, " #"...)
+			b = strconv.AppendInt(b, rel, 10)
+			return append(b, '"')
+		}
+		return appendID(b, rel, c.alt)
 	case Point:
 		lat := float64(39000000+int64(r%2000000)) / 1e6
 		lon := float64(-109000000+int64(r>>24%7000000)) / 1e6

@@ -91,6 +91,20 @@ func (s *Server) Record(viewID int64, i int) map[string]any {
 	return decode(b)
 }
 
+// RecordJSON returns record i of view viewID as the API serves it, or nil
+// if there is none: the raw JSON, for tests that compare values kept as
+// the vendor sent them.
+func (s *Server) RecordJSON(viewID int64, i int) []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v := s.views[viewID]
+	if v == nil || i < 0 || i >= v.live() {
+		return nil
+	}
+	idx, _ := v.seek(i)
+	return s.appendRecord(nil, v, idx)
+}
+
 // RecordByID returns the record with id in view viewID as decoded JSON, or
 // nil if there is none.
 func (s *Server) RecordByID(viewID, id int64) map[string]any {

@@ -84,6 +84,9 @@ type Options struct {
 	// Shapes chooses between the two JSON shapes of ambiguous values; the
 	// zero value mixes them.
 	Shapes Shapes
+	// Variant chooses the shapes served where the research gives none: ""
+	// for the default ones, VariantAlt for the other plausible ones.
+	Variant string
 	// LongTextEvery makes every n-th record's paragraph fields longer than
 	// 12 KB; default 40, negative means never.
 	LongTextEvery int
@@ -155,9 +158,25 @@ type Server struct {
 	pool sync.Pool // *[]byte page buffers
 }
 
+// VariantAlt is the Options.Variant of the other plausible shapes, where
+// the research (docs/vendors/trackvia.md) gives none: user, group,
+// relationship, document and image fields hold display text (a user's
+// name, a team, a related company's name, a file name) instead of ids;
+// every record carries keys its structure does not list ("Record Owner",
+// "Sync Token"); and currency fields change their JSON type from page to
+// page: in every other run of altBlock records they are formatted text
+// ("$1,234.56") instead of numbers.
+const VariantAlt = "alt"
+
+// altBlock is the run of records that share a field's type in VariantAlt.
+const altBlock = 100
+
 // Start listens on addr ("127.0.0.1:0" picks a port) and serves the
 // simulator until Close.
 func Start(addr string, opts Options) (*Server, error) {
+	if opts.Variant != "" && opts.Variant != VariantAlt {
+		return nil, fmt.Errorf("trackviasim: variant %q: want \"\" or %q", opts.Variant, VariantAlt)
+	}
 	s := newServer(opts)
 	srv, err := simhttp.Listen(addr, s.handler(), s.log)
 	if err != nil {

@@ -841,3 +841,66 @@ func TestApplyDay(t *testing.T) {
 		t.Errorf("deleted %v; want one user and no record of a view with Last Updated", c.Deleted)
 	}
 }
+
+// TestVariantAlt: the alt variant serves user, group, relationship and
+// file fields as display text, keys the structure lacks on every record,
+// and currency fields that are numbers on some pages and formatted text on
+// others; the default variant serves none of that. Both are repeatable.
+func TestVariantAlt(t *testing.T) {
+	fieldsOf := func(srv *Server, id int64) map[string]FieldType {
+		m := map[string]FieldType{}
+		for _, f := range srv.Structure(id) {
+			m[f.Name] = f.Type
+		}
+		return m
+	}
+	for _, variant := range []string{"", VariantAlt} {
+		srv := NewServer(t, Options{Seed: 7, Variant: variant, Records: map[int64]int{ViewWorkOrders: 250, ViewAllContacts: 250}})
+		alt := variant == VariantAlt
+		textTypes, numberPages := map[FieldType]int{}, map[bool]int{}
+		for _, id := range []int64{ViewAllContacts, ViewWorkOrders, ViewLager} {
+			types := fieldsOf(srv, id)
+			for i, rec := range all(t, srv, id, 100) {
+				_, extra := rec["Record Owner"]
+				if _, token := rec["Sync Token"]; extra != alt || token != alt {
+					t.Fatalf("variant %q view %d record %d: extra keys %v, want %v", variant, id, i, keys(rec), alt)
+				}
+				for name, v := range rec {
+					switch types[name] {
+					case User, UserGroup, Relationship, Document, Image:
+						if s, ok := v.(string); ok {
+							if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+								textTypes[types[name]]++
+							}
+						}
+					case Currency:
+						if s, ok := v.(string); ok && strings.HasPrefix(strings.TrimPrefix(s, "-"), "$") {
+							if i/altBlock%2 == 0 {
+								t.Errorf("view %d record %d: formatted currency %q on an even block", id, i, s)
+							}
+							numberPages[true]++
+						} else if v != nil {
+							numberPages[false]++
+						}
+					}
+				}
+			}
+		}
+		for _, ft := range []FieldType{User, UserGroup, Relationship, Document, Image} {
+			if (textTypes[ft] > 0) != alt {
+				t.Errorf("variant %q: %d %s values as display text", variant, textTypes[ft], ft)
+			}
+		}
+		if (numberPages[true] > 0) != alt || numberPages[false] == 0 {
+			t.Errorf("variant %q: %d formatted and %d numeric currency values", variant, numberPages[true], numberPages[false])
+		}
+		raw := srv.RecordJSON(ViewWorkOrders, 3)
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil || len(m) != len(srv.Record(ViewWorkOrders, 3)) {
+			t.Errorf("RecordJSON = %s (%v), want the record's JSON", raw, err)
+		}
+	}
+	if _, err := Start("127.0.0.1:0", Options{Variant: "other"}); err == nil {
+		t.Error("Start with an unknown variant succeeded")
+	}
+}

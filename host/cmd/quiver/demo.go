@@ -22,7 +22,36 @@ type simulator struct {
 	// start runs the simulator on addr and returns the source config (with
 	// ${VAR} references for secrets), the values of those variables, and a
 	// function that stops it.
-	start func(addr string, faults fault.Options) (*simRun, error)
+	start func(addr string, o simOptions) (*simRun, error)
+}
+
+// simOptions are what the demo and `quiver sim` ask of a simulator.
+type simOptions struct {
+	faults fault.Options
+	// variant is the simulator's Options.Variant: "" for the default
+	// shapes, variantAlt for the other plausible ones.
+	variant string
+}
+
+// variantAlt is the --variant that serves the other plausible shapes
+// where the research gives none (every simulator's VariantAlt).
+const variantAlt = "alt"
+
+// variantFlag adds --variant to cmd.
+func variantFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVar(v, "variant", "default", `the API shapes the simulators serve: "default", or "alt" for the other plausible shapes where the vendors' docs give none (display names for ids, another event-time key, unknown extra keys, fields whose type changes between pages)`)
+}
+
+// parseVariant checks a --variant value and returns the simulators'
+// Options.Variant for it.
+func parseVariant(v string) (string, error) {
+	switch v {
+	case "", "default":
+		return "", nil
+	case variantAlt:
+		return variantAlt, nil
+	}
+	return "", &usageError{fmt.Sprintf("--variant %q: want default or %s", v, variantAlt)}
 }
 
 // simRun is a running simulator.
@@ -55,25 +84,31 @@ func newDemo(g *globals) *cobra.Command {
 	var out string
 	var rate float64
 	var full bool
+	var variant string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Sync the built-in vendor simulators into ./out (no credentials needed)",
 		Args:  exactArgs(0, "demo takes no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.demo(cmd.Context(), out, rate, full)
+			v, err := parseVariant(variant)
+			if err != nil {
+				return err
+			}
+			return g.demo(cmd.Context(), out, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v}, full)
 		},
 	}
+	variantFlag(cmd, &variant)
 	cmd.Flags().StringVar(&out, "out", "./out", "output folder")
 	cmd.Flags().Float64Var(&rate, "faults", 0.01, "share of API requests that fail (429, 5xx, cut bodies, resets) to show the retries at work")
 	cmd.Flags().BoolVar(&full, "full-refresh", true, "replace the previous demo output (false: sync incrementally)")
 	return cmd
 }
 
-func (g *globals) demo(ctx context.Context, out string, rate float64, full bool) error {
+func (g *globals) demo(ctx context.Context, out string, o simOptions, full bool) error {
 	env := map[string]string{}
 	var srcs []string
 	for _, name := range simNames() {
-		run, err := simulators()[name].start("127.0.0.1:0", fault.Options{Rate: rate, Seed: 1})
+		run, err := simulators()[name].start("127.0.0.1:0", o)
 		if err != nil {
 			return fmt.Errorf("start the %s simulator: %w", name, err)
 		}
@@ -106,8 +141,12 @@ func (g *globals) demo(ctx context.Context, out string, rate float64, full bool)
 		return err
 	}
 	if !g.quiet && !g.jsonOut {
-		fmt.Fprintf(g.stdout, "quiver demo: simulators for %s on loopback; config %s; output %s\n\n",
-			strings.Join(simNames(), ", "), path, out)
+		shapes := ""
+		if o.variant != "" {
+			shapes = " (" + o.variant + " shapes)"
+		}
+		fmt.Fprintf(g.stdout, "quiver demo: simulators for %s%s on loopback; config %s; output %s\n\n",
+			strings.Join(simNames(), ", "), shapes, path, out)
 	}
 	return g.sync(ctx, cfg, syncFlags{fullRefresh: full})
 }
@@ -135,7 +174,7 @@ func yamlScalar(v any) string {
 }
 
 func newSim(g *globals) *cobra.Command {
-	var addr string
+	var addr, variant string
 	var rate float64
 	cmd := &cobra.Command{
 		Use:   "sim VENDOR",
@@ -146,7 +185,11 @@ func newSim(g *globals) *cobra.Command {
 			if !ok {
 				return &usageError{fmt.Sprintf("no simulator %q; have %s", args[0], strings.Join(simNames(), ", "))}
 			}
-			run, err := s.start(addr, fault.Options{Rate: rate, Seed: 1})
+			v, err := parseVariant(variant)
+			if err != nil {
+				return err
+			}
+			run, err := s.start(addr, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v})
 			if err != nil {
 				return err
 			}
@@ -172,5 +215,6 @@ func newSim(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (loopback)")
 	cmd.Flags().Float64Var(&rate, "faults", 0, "share of API requests that fail")
+	variantFlag(cmd, &variant)
 	return cmd
 }

@@ -155,3 +155,31 @@ func TestStateCommands(t *testing.T) {
 		t.Errorf("state reset while locked: exit %d %q, want 75", code, errOut)
 	}
 }
+
+// TestParseVariant: --variant takes default (or nothing) and alt, which
+// every simulator knows; anything else is a usage error.
+func TestParseVariant(t *testing.T) {
+	tests := []struct {
+		in, want string
+		usage    bool
+	}{
+		{"", "", false},
+		{"default", "", false},
+		{"alt", "alt", false},
+		{"other", "", true},
+	}
+	for _, tt := range tests {
+		got, err := parseVariant(tt.in)
+		var ue *usageError
+		if got != tt.want || errors.As(err, &ue) != tt.usage {
+			t.Errorf("parseVariant(%q) = %q, %v; want %q, usage error %v", tt.in, got, err, tt.want, tt.usage)
+		}
+	}
+	for _, s := range simulators() {
+		run, err := s.start("127.0.0.1:0", simOptions{variant: variantAlt})
+		if err != nil {
+			t.Fatalf("%s simulator with variant %s: %v", s.connector, variantAlt, err)
+		}
+		run.close()
+	}
+}

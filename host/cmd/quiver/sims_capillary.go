@@ -14,12 +14,14 @@ import (
 // connector waits 20 s after one, which would stall the demo (its tests
 // cover that wait).
 func capillarySim() simulator {
-	return simulator{connector: "capillary", start: func(addr string, faults fault.Options) (*simRun, error) {
+	return simulator{connector: "capillary", start: func(addr string, o simOptions) (*simRun, error) {
+		faults := o.faults
 		if faults.Kinds == nil {
 			faults.Kinds = slices.DeleteFunc(slices.Clone(fault.All), func(k fault.Kind) bool { return k == fault.RateLimitBare })
 		}
 		srv, err := capillarysim.Start(addr, capillarysim.Options{
 			Seed: 1, Faults: faults, RequestsPerMinute: capillarysim.NoRateLimit,
+			Variant: o.variant,
 		})
 		if err != nil {
 			return nil, err

@@ -2,12 +2,12 @@ package main
 
 import (
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
-	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
 func trackTikSim() simulator {
-	return simulator{connector: "tracktik", start: func(addr string, faults fault.Options) (*simRun, error) {
-		srv, err := tracktiksim.Start(addr, tracktiksim.Options{Seed: 1, Faults: faults, LagRequests: 1})
+	return simulator{connector: "tracktik", start: func(addr string, o simOptions) (*simRun, error) {
+		faults := o.faults
+		srv, err := tracktiksim.Start(addr, tracktiksim.Options{Seed: 1, Faults: faults, LagRequests: 1, Variant: o.variant})
 		if err != nil {
 			return nil, err
 		}

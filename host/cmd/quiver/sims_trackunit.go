@@ -14,7 +14,8 @@ import (
 // up to 15 minutes or a second), and so are injected 429s, after which the
 // connector waits at least five seconds (its tests cover them).
 func trackunitSim() simulator {
-	return simulator{connector: "trackunit", start: func(addr string, faults fault.Options) (*simRun, error) {
+	return simulator{connector: "trackunit", start: func(addr string, o simOptions) (*simRun, error) {
+		faults := o.faults
 		if faults.Kinds == nil {
 			faults.Kinds = slices.DeleteFunc(slices.Clone(fault.All), func(k fault.Kind) bool {
 				return k == fault.RateLimit || k == fault.RateLimitDate || k == fault.RateLimitBare
@@ -26,6 +27,7 @@ func trackunitSim() simulator {
 			AEMPWindow:       -1,
 			AEMPPerSecond:    -1,
 			LocationInterval: -1,
+			Variant:          o.variant,
 		})
 		if err != nil {
 			return nil, err

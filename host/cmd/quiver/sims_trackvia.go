@@ -12,11 +12,12 @@ import (
 // faults leave out 429s without Retry-After, after which the client waits
 // five seconds; that would stall the demo (the connector's tests cover it).
 func trackViaSim() simulator {
-	return simulator{connector: "trackvia", start: func(addr string, faults fault.Options) (*simRun, error) {
+	return simulator{connector: "trackvia", start: func(addr string, o simOptions) (*simRun, error) {
+		faults := o.faults
 		if faults.Kinds == nil {
 			faults.Kinds = slices.DeleteFunc(slices.Clone(fault.All), func(k fault.Kind) bool { return k == fault.RateLimitBare })
 		}
-		srv, err := trackviasim.Start(addr, trackviasim.Options{Seed: 1, Faults: faults})
+		srv, err := trackviasim.Start(addr, trackviasim.Options{Seed: 1, Faults: faults, Variant: o.variant})
 		if err != nil {
 			return nil, err
 		}
