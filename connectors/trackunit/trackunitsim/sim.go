@@ -528,12 +528,8 @@ func (s *Server) IDs(stream string) []string {
 // serves, with Update overrides applied; nil if there is no such record.
 // Fleet equipment is returned as served with addMetadata=true.
 func (s *Server) Record(stream string, i int) map[string]any {
-	n, over := s.snapshot(stream)
-	if i < 0 || i >= n {
-		return nil
-	}
-	b, err := s.appendRecord(nil, stream, i, over[i], true)
-	if err != nil {
+	b := s.RecordJSON(stream, i)
+	if b == nil {
 		return nil
 	}
 	var m map[string]any
