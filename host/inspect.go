@@ -52,7 +52,10 @@ type StreamCatalog struct {
 	PrimaryKey  []string `json:"primary_key"`
 	CursorField string   `json:"cursor_field,omitempty"`
 	SyncModes   []string `json:"sync_modes"`
-	Columns     []Column `json:"columns"`
+	// Updates is how the stream sees changes to records already read:
+	// cursor, snapshot or lookback.
+	Updates string   `json:"updates,omitempty"`
+	Columns []Column `json:"columns"`
 }
 
 // Column is one column of a stream: its name and Arrow type.
@@ -74,7 +77,7 @@ func Discover(ctx context.Context, cfg *Config, plugins Plugins) ([]SourceCatalo
 				return err
 			}
 			for _, s := range cat.Streams {
-				st := StreamCatalog{Name: s.Name, Description: s.Description, PrimaryKey: s.PrimaryKey, CursorField: s.CursorField}
+				st := StreamCatalog{Name: s.Name, Description: s.Description, PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, Updates: string(s.Updates)}
 				for _, m := range s.SyncModes {
 					st.SyncModes = append(st.SyncModes, string(m))
 				}

@@ -196,10 +196,10 @@ func TestTrackVia_SyncWithFaults(t *testing.T) {
 		t.Fatalf("quiver discover exit %d\n%s\n%s", d.code, d.stdout, tail(d.stderr, 30))
 	}
 	for _, want := range []string{
-		"tv.all_contacts  (primary key: id; cursor: Last Updated; modes: incremental, full_refresh)",
+		"tv.all_contacts  (primary key: id; cursor: Last Updated; modes: incremental, full_refresh; updates: cursor)",
 		"tv.all_contacts_102  (",
-		"tv.apps  (primary key: id; cursor: none; modes: full_refresh)",
-		"tv.users  (primary key: id; cursor: none; modes: full_refresh)",
+		"tv.apps  (primary key: id; cursor: none; modes: full_refresh; updates: snapshot)",
+		"tv.users  (primary key: id; cursor: none; modes: full_refresh; updates: snapshot)",
 		"    id                               int64 not null",
 		"    Größe                            float64",
 		"    Preis (€)                        float64",

@@ -227,8 +227,8 @@ func newDiscover(g *globals) *cobra.Command {
 			}
 			for _, c := range cats {
 				for _, s := range c.Streams {
-					fmt.Fprintf(g.stdout, "%s.%s  (primary key: %s; cursor: %s; modes: %s)\n",
-						c.Source, s.Name, strings.Join(s.PrimaryKey, ","), orNone(s.CursorField), strings.Join(s.SyncModes, ", "))
+					fmt.Fprintf(g.stdout, "%s.%s  (primary key: %s; cursor: %s; modes: %s; updates: %s)\n",
+						c.Source, s.Name, strings.Join(s.PrimaryKey, ","), orNone(s.CursorField), strings.Join(s.SyncModes, ", "), orNone(s.Updates))
 					for _, col := range s.Columns {
 						null := ""
 						if !col.Nullable {
