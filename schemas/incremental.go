@@ -18,7 +18,8 @@ import (
 // exclusive ("greater than"): an inclusive filter reads the record at the
 // mark again. Records that change without a new cursor value (an update to
 // an old record when the cursor is an id) are not read again: pick an
-// "updated at" cursor when the API has one.
+// "updated at" cursor when the API has one, or declare the stream's
+// "updates" as "snapshot" or "lookback" (see the package documentation).
 type Watermark struct {
 	// Cursor is the top-level column holding the mark: int64, string,
 	// date32 or timestamp. It equals the stream's CursorField.
@@ -28,8 +29,11 @@ type Watermark struct {
 	Filter string
 	// Lookback is subtracted from a date or timestamp mark before it is
 	// sent, to catch records that arrive late with an older cursor value.
-	// Records inside the window are read, and written, again: readers
-	// deduplicate by primary key. Zero for other cursor types.
+	// For a "lookback" stream it is the default window read again on every
+	// run, measured from the earlier of the mark and the run's start
+	// (sdk/rest.Watermark.Since). Records inside the window are read, and
+	// written, again: readers keep the latest version of each primary key.
+	// Zero for other cursor types.
 	Lookback time.Duration
 	// Layout is the Go time layout of a date or timestamp mark in the
 	// filter; default time.RFC3339 for timestamps (in UTC) and

@@ -11,6 +11,7 @@
 //	  "primary_key": ["id"],
 //	  "cursor_field": "id",
 //	  "sync_modes": ["incremental", "full_refresh"],
+//	  "updates": "cursor",
 //	  "fields": [
 //	    {"name": "id", "type": "int64", "nullable": false},
 //	    {"name": "first_name", "json": "firstName", "type": "string"},
@@ -39,6 +40,15 @@
 // It is generic: any connector can read it (sdk/rest.Watermark does), so it
 // does not go under "x". Its cursor is the stream's cursor_field (which may
 // then be left out), and the stream must list the incremental sync mode.
+//
+// "updates" is required: it says how the stream sees changes to records it
+// has already read, one of "cursor" (the incremental filter is on a field
+// every change moves), "snapshot" (no usable change filter: the stream is
+// read whole on every run and its files replaced; sync_modes is
+// ["full_refresh"]) or "lookback" (an append-mostly stream with a date
+// cursor, read again on every run from the earlier of the mark and the
+// run's start, less the incremental section's lookback, its default
+// window). Connector docs show it per stream.
 //
 // The JSON key of a column travels in its Arrow field metadata under
 // [MetaJSON] (only when it differs from the column name), which is what
