@@ -1,8 +1,13 @@
 package host
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/host/state"
@@ -77,4 +82,87 @@ func absPaths(paths []string) ([]string, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// recoverSource finishes what a crashed run of a source left half done,
+// before anything else touches its files: the commit saved in st is
+// rolled forward, then the temporary files no commit covers are removed
+// from every stream folder under dir. The caller holds the source's lock.
+func recoverSource(store *state.Store, files sink.Files, st *state.Source, dir string, log *slog.Logger) error {
+	for _, f := range st.Pending {
+		log.Info("publishing a file committed by an interrupted run", "file", f.Final)
+	}
+	for _, path := range st.Retire {
+		log.Info("removing a file replaced by an interrupted run", "file", path)
+	}
+	if err := rollForward(store, files, st); err != nil {
+		return fmt.Errorf("recover the commit of an interrupted run: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // nothing written yet
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		removed, err := sink.Cleanup(filepath.Join(dir, e.Name()), func(string) bool { return false })
+		if err != nil {
+			return err
+		}
+		for _, r := range removed {
+			log.Info("removed an uncommitted file left by an interrupted run", "file", r)
+		}
+		removeEmptyPartitions(filepath.Join(dir, e.Name()))
+	}
+	return nil
+}
+
+// partFiles lists the published part files of a stream folder and its
+// partition folders, leaving out names that start with except (the files
+// of the run that calls it; "" leaves out nothing), sorted by file name:
+// run ids sort by time, so this is the order the runs wrote them in.
+func partFiles(dir, except string) ([]string, error) {
+	var out []string
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			n := e.Name()
+			switch {
+			case e.IsDir() && depth == 0 && isPartitionDir(n):
+				if err := walk(filepath.Join(dir, n), depth+1); err != nil {
+					return err
+				}
+			case !e.IsDir() && strings.HasPrefix(n, "part-") && (except == "" || !strings.HasPrefix(n, except)):
+				out = append(out, filepath.Join(dir, n))
+			}
+		}
+		return nil
+	}
+	if err := walk(dir, 0); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return strings.Compare(filepath.Base(a), filepath.Base(b)) })
+	return out, nil
+}
+
+// removeEmptyPartitions removes the partition folders of a stream folder
+// that a replace left empty, so that readers do not see days without files.
+func removeEmptyPartitions(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() && isPartitionDir(e.Name()) {
+			_ = os.Remove(filepath.Join(dir, e.Name())) // fails, as it should, when not empty
+		}
+	}
 }

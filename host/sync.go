@@ -42,6 +42,9 @@ type SyncOptions struct {
 	Now         func() time.Time // default time.Now
 	Allocator   memory.Allocator // default the Go allocator
 	FileBytes   int64            // default DefaultFileBytes
+	// Compact compacts each stream of a source after the source synced
+	// without errors (see Compact); the format must be parquet or arrow.
+	Compact bool
 	// Files publishes and removes committed part files; default sink.OS.
 	// Tests inject faults here.
 	Files sink.Files
@@ -93,6 +96,8 @@ type StreamResult struct {
 	StateBefore json.RawMessage  `json:"state_before,omitempty"`
 	StateAfter  json.RawMessage  `json:"state_after,omitempty"`
 	Error       string           `json:"error,omitempty"`
+	// Compaction is what `quiver sync --compact` did to the stream's files.
+	Compaction *Compaction `json:"compaction,omitempty"`
 	// SchemaChanged says the stream's schema differs from the one its
 	// earlier files were written with; those files are left as they are.
 	SchemaChanged bool `json:"schema_changed,omitempty"`
@@ -129,6 +134,11 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	format, err := sink.ParseFormat(opts.Config.Destination.Format)
 	if err != nil {
 		return nil, opts.Config.errorf("destination.format", "%v", err)
+	}
+	if opts.Compact {
+		if _, err := compactFormat(opts.Config, "--compact"); err != nil {
+			return nil, err
+		}
 	}
 	if err := opts.checkStreamNames(); err != nil {
 		return nil, err
@@ -167,6 +177,9 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector, Streams: []*StreamResult{}}
 		res.Sources = append(res.Sources, s.res)
 		err := s.run(ctx)
+		if err == nil && opts.Compact && ctx.Err() == nil {
+			err = s.compact(ctx)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil && isCancel(err):
 			s.res.Status = "interrupted" // not a failure of the source: the run was stopped
@@ -300,18 +313,27 @@ func lockSources(store *state.Store, runs []*sourceRun) (release func() error, e
 		return errors.Join(errs...)
 	}
 	for _, s := range runs {
-		r, err := store.Lock(s.cfg.Name)
+		r, err := lockSource(store, s.cfg.Name)
 		if err != nil {
 			_ = release()
-			var le *state.LockedError
-			if errors.As(err, &le) {
-				return nil, fmt.Errorf("%w; this run refuses to start: try again when that one has finished: %w", err, protocol.ErrTemporary)
-			}
 			return nil, err
 		}
 		releases = append(releases, r)
 	}
 	return release, nil
+}
+
+// lockSource takes the state lock of a source, the lock every run that
+// writes the source's files or state holds (sync, compact): a source
+// locked by another run gives an error wrapping protocol.ErrTemporary and
+// the *state.LockedError.
+func lockSource(store *state.Store, source string) (release func() error, err error) {
+	release, err = store.Lock(source)
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		return nil, fmt.Errorf("%w; this run refuses to start: try again when that one has finished: %w", err, protocol.ErrTemporary)
+	}
+	return release, err
 }
 
 // isCancel reports whether err is only the cancellation of the run: every
@@ -418,6 +440,31 @@ func (s *sourceRun) run(ctx context.Context) error {
 	return withPlugin(ctx, s.opts.Config, s.idx, plugins, func(client *protocol.Client, config []byte) error {
 		return s.sync(ctx, client, config)
 	})
+}
+
+// compact compacts the streams the run completed; the caller holds the
+// source's lock. The new files are named by a run id of their own, later
+// than the sync's.
+func (s *sourceRun) compact(ctx context.Context) error {
+	c := &compactor{
+		runID: NewRunID(s.opts.Now()), format: s.format, allocator: s.opts.Allocator, fileBytes: s.opts.FileBytes,
+		files: s.opts.Files, store: s.store, log: s.log,
+	}
+	c.defaults()
+	var errs []error
+	for _, st := range s.res.Streams {
+		if st.Status != "complete" {
+			continue
+		}
+		dir := filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, st.Name)
+		cp, err := c.stream(ctx, s.st, s.cfg, dir, st.Name, s.log.With("stream", st.Name))
+		st.Compaction = cp
+		if err != nil {
+			cp.Status, cp.Error = "failed", err.Error()
+			errs = append(errs, fmt.Errorf("compact stream %s: %w", st.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // sync reads the selected streams of a started plugin.
@@ -580,33 +627,7 @@ func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, err
 // are published (the state that covers them is already saved), the files
 // they replace are removed, and other leftover temporary files are removed.
 func (s *sourceRun) recover() error {
-	for _, f := range s.st.Pending {
-		s.log.Info("publishing a file committed by an interrupted run", "file", f.Final)
-	}
-	for _, path := range s.st.Retire {
-		s.log.Info("removing a file replaced by an interrupted run", "file", path)
-	}
-	if err := rollForward(s.store, s.opts.Files, s.st); err != nil {
-		return fmt.Errorf("recover the commit of an interrupted run: %w", err)
-	}
-	dir := filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil // nothing written yet
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		removed, err := sink.Cleanup(filepath.Join(dir, e.Name()), func(string) bool { return false })
-		if err != nil {
-			return err
-		}
-		for _, r := range removed {
-			s.log.Info("removed an uncommitted file left by an interrupted run", "file", r)
-		}
-	}
-	return nil
+	return recoverSource(s.store, s.opts.Files, s.st, filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name), s.log)
 }
 
 // newStream prepares the run of a catalog stream.
@@ -621,15 +642,16 @@ func (s *sourceRun) newStream(cs protocol.Stream) (*streamRun, error) {
 		return nil, s.opts.Config.errorf(field, "stream %s: %v", cs.Name, err)
 	}
 	sr := &streamRun{
-		src:    s,
-		name:   cs.Name,
-		mode:   mode,
-		schema: cs.Schema,
-		dir:    filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, cs.Name),
-		log:    s.log.With("stream", cs.Name),
-		res:    &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
-		splits: parts,
-		parts:  map[string]sink.Part{},
+		src:        s,
+		name:       cs.Name,
+		mode:       mode,
+		schema:     cs.Schema,
+		primaryKey: cs.PrimaryKey,
+		dir:        filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, cs.Name),
+		log:        s.log.With("stream", cs.Name),
+		res:        &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
+		splits:     parts,
+		parts:      map[string]sink.Part{},
 	}
 	prev := s.st.Streams[cs.Name]
 	if prev != nil {
@@ -667,15 +689,16 @@ const maxOpenParts = 32
 // per partition folder), so the parts can always be committed together
 // with the latest checkpoint.
 type streamRun struct {
-	src     *sourceRun
-	name    string
-	mode    protocol.SyncMode
-	schema  *arrow.Schema
-	dir     string
-	log     *slog.Logger
-	res     *StreamResult
-	unknown string       // set when a plugin names a stream that was not requested
-	splits  *partitioner // nil: no partition folders
+	src        *sourceRun
+	name       string
+	mode       protocol.SyncMode
+	schema     *arrow.Schema
+	primaryKey []string
+	dir        string
+	log        *slog.Logger
+	res        *StreamResult
+	unknown    string       // set when a plugin names a stream that was not requested
+	splits     *partitioner // nil: no partition folders
 
 	tail     []piece              // lineage-stamped batches after the last checkpoint, split by partition
 	parts    map[string]sink.Part // open output files by partition folder ("" when not partitioned)
@@ -872,6 +895,7 @@ func (r *streamRun) publish(retire []string) error {
 	}
 	s.st.Streams[r.name] = &state.Stream{
 		State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now(), Schema: schemaID(r.schema),
+		PrimaryKey: r.primaryKey,
 	}
 	retire, err := absPaths(retire)
 	if err != nil {
@@ -893,7 +917,7 @@ func (r *streamRun) publish(retire []string) error {
 		return fmt.Errorf("stream %s: %w", r.name, err)
 	}
 	if len(retire) > 0 {
-		r.removeEmptyPartitions()
+		removeEmptyPartitions(r.dir)
 	}
 	return nil
 }
@@ -937,9 +961,9 @@ func (r *streamRun) finish() error {
 		return err
 	}
 	if r.mode == protocol.FullRefresh {
-		obsolete, err := r.previousFiles()
+		obsolete, err := partFiles(r.dir, "part-"+r.src.opts.RunID+"-")
 		if err != nil {
-			return err
+			return fmt.Errorf("stream %s: %w", r.name, err)
 		}
 		return r.publish(obsolete)
 	}
@@ -947,50 +971,6 @@ func (r *streamRun) finish() error {
 		r.res.StateAfter = r.state
 	}
 	return nil
-}
-
-// previousFiles lists the stream's files written by other runs, in the
-// stream's folder and its partition folders.
-func (r *streamRun) previousFiles() ([]string, error) {
-	mine := "part-" + r.src.opts.RunID + "-"
-	var out []string
-	var walk func(dir string, depth int) error
-	walk = func(dir string, depth int) error {
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			n := e.Name()
-			switch {
-			case e.IsDir() && depth == 0 && isPartitionDir(n):
-				if err := walk(filepath.Join(dir, n), depth+1); err != nil {
-					return err
-				}
-			case !e.IsDir() && strings.HasPrefix(n, "part-") && !strings.HasPrefix(n, mine):
-				out = append(out, filepath.Join(dir, n))
-			}
-		}
-		return nil
-	}
-	return out, walk(r.dir, 0)
-}
-
-// removeEmptyPartitions removes partition folders that a full refresh left
-// empty, so that readers do not see days without files.
-func (r *streamRun) removeEmptyPartitions() {
-	entries, err := os.ReadDir(r.dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if e.IsDir() && isPartitionDir(e.Name()) {
-			_ = os.Remove(filepath.Join(r.dir, e.Name())) // fails, as it should, when not empty
-		}
-	}
 }
 
 // writeManifest records the run in <out>/_runs/<run>.json.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 )
 
 // killEnv is the variable that makes quiver-fault kill itself after that
@@ -66,20 +68,20 @@ func TestReplace_KillAtEveryStep(t *testing.T) {
 	for after := 0; after <= oldFiles+newFiles; after++ {
 		t.Run(fmt.Sprintf("killed after %d operations", after), func(t *testing.T) {
 			t.Parallel()
-			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, pageSize: 100, streams: "[employees]"})
+			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, pageSize: 100, streams: "[employees, clients]"})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			dir := filepath.Join(out, "data", "acme", "employees")
 			stateFile := filepath.Join(out, "state", "acme.json")
 
-			syncJSON(ctx, t, 0, "-c", cfg, "--full-refresh", "--max-file-size", "1")
+			syncJSON(ctx, t, 0, "-c", cfg, "--full-refresh", "--max-file-size", "1", "--streams", "employees")
 			old := files(t, dir)
 			if len(old) != oldFiles {
 				t.Fatalf("first snapshot: %d files %v, want %d", len(old), old, oldFiles)
 			}
 			srv.Append("employees", 50)
 			r := quiverKilled(ctx, t, append([]string{fmt.Sprintf("%s=%d", killEnv, after)}, trackTikEnv...),
-				"sync", "-c", cfg, "--full-refresh", "--max-file-size", "1")
+				"sync", "-c", cfg, "--full-refresh", "--max-file-size", "1", "--streams", "employees")
 			if r.code != -1 {
 				t.Fatalf("quiver-fault exited %d; want it killed\n%s", r.code, tail(r.stderr, 20))
 			}
@@ -109,6 +111,193 @@ func TestReplace_KillAtEveryStep(t *testing.T) {
 			}
 			if st := readState(t, stateFile); len(st.Pending) != 0 || len(st.Retire) != 0 {
 				t.Errorf("state still has pending %v, retire %v", st.Pending, st.Retire)
+			}
+		})
+	}
+}
+
+// compactResult is the --json output of `quiver compact`.
+type compactResult struct {
+	RunID   string `json:"run_id"`
+	Status  string `json:"status"`
+	Streams []struct {
+		Source        string   `json:"source"`
+		Stream        string   `json:"stream"`
+		Status        string   `json:"status"`
+		FilesBefore   int      `json:"files_before"`
+		RecordsBefore int64    `json:"records_before"`
+		FilesAfter    int      `json:"files_after"`
+		RecordsAfter  int64    `json:"records_after"`
+		Files         []string `json:"files"`
+	} `json:"streams"`
+}
+
+// compactJSON runs `quiver compact --json` with args, wants exit code 0
+// and returns the result.
+func compactJSON(ctx context.Context, t *testing.T, args ...string) *compactResult {
+	t.Helper()
+	r := quiver(ctx, t, nil, append([]string{"compact", "--json"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("quiver compact %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, tail(r.stderr, 20))
+	}
+	var res compactResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res.Streams) != 1 {
+		t.Fatalf("compact --json output: %v\n%s", err, r.stdout)
+	}
+	return &res
+}
+
+// readTwice syncs shifts, forgets their state and syncs them again (with
+// 20 more), so that every earlier id has two versions. It returns the
+// second run's id.
+func readTwice(ctx context.Context, t *testing.T, srv *tracktiksim.Server, cfg string, args ...string) string {
+	t.Helper()
+	syncJSON(ctx, t, 0, "-c", cfg, "--max-file-size", "1")
+	if r := quiver(ctx, t, nil, "state", "reset", "acme", "shifts", "-c", cfg); r.code != 0 {
+		t.Fatalf("state reset: exit %d\n%s", r.code, r.stderr)
+	}
+	srv.Append("shifts", 20)
+	second, _ := syncJSON(ctx, t, 0, append([]string{"-c", cfg, "--max-file-size", "1"}, args...)...)
+	return second.RunID
+}
+
+// shiftsSetup is the simulator and config of the compaction tests: 300
+// shifts read in pages of 100.
+func shiftsSetup(t *testing.T) (*tracktiksim.Server, string, string) {
+	t.Helper()
+	return uxSetup(t, uxOptions{counts: map[string]int{"shifts": 300}, pageSize: 100, streams: "[shifts]"})
+}
+
+// latestOnly checks that a stream folder holds every id of the simulator
+// once, each as the given run read it.
+func latestOnly(t *testing.T, dir string, ids []int64, run string) {
+	t.Helper()
+	if diff := cmp.Diff(ids, sortedIDs(streamIDs(t, dir))); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	for _, row := range readStream(t, dir).rows {
+		if row["_quiver_run_id"] != run {
+			t.Errorf("id %v is the version of run %v, want the latest, %s", row["id"], row["_quiver_run_id"], run)
+			break
+		}
+	}
+}
+
+// TestCompact_KillAtEveryStep kills `quiver compact` (SIGKILL) before it
+// publishes the new file, after it does, and after each removal of an old
+// file. The next `quiver compact` finishes the commit: the stream holds
+// one file with the latest version of every key, and nothing is left to
+// do.
+func TestCompact_KillAtEveryStep(t *testing.T) {
+	t.Parallel()
+	// The files two reads of shifts leave; every subtest makes the same.
+	srv, out, cfg := shiftsSetup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	readTwice(ctx, t, srv, cfg)
+	oldFiles := len(files(t, filepath.Join(out, "data", "acme", "shifts")))
+	const newFiles = 1
+	if oldFiles < 3 {
+		t.Fatalf("two reads of shifts left %d files; the test wants several", oldFiles)
+	}
+	for after := 0; after <= oldFiles+newFiles; after++ {
+		t.Run(fmt.Sprintf("killed after %d operations", after), func(t *testing.T) {
+			t.Parallel()
+			srv, out, cfg := shiftsSetup(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			dir := filepath.Join(out, "data", "acme", "shifts")
+			latest := readTwice(ctx, t, srv, cfg)
+			if n := len(files(t, dir)); n != oldFiles {
+				t.Fatalf("%d files before the compaction, want %d", n, oldFiles)
+			}
+
+			r := quiverKilled(ctx, t, []string{fmt.Sprintf("%s=%d", killEnv, after)}, "compact", "-c", cfg)
+			if r.code != -1 {
+				t.Fatalf("quiver-fault compact exited %d; want it killed\n%s", r.code, tail(r.stderr, 20))
+			}
+			if st := readState(t, filepath.Join(out, "state", "acme.json")); len(st.Pending) != newFiles || len(st.Retire) != oldFiles {
+				t.Errorf("the killed compaction's state has %d pending and %d retired files, want %d and %d",
+					len(st.Pending), len(st.Retire), newFiles, oldFiles)
+			}
+			next := compactJSON(ctx, t, "-c", cfg, "acme.shifts")
+			if cp := next.Streams[0]; cp.Status != "unchanged" || cp.FilesBefore != newFiles || cp.RecordsBefore != 320 {
+				t.Errorf("the next compaction: %+v; want it to find the killed one's single file of 320 records", cp)
+			}
+			if got := files(t, dir); len(got) != newFiles {
+				t.Errorf("files after the next run: %v", got)
+			}
+			latestOnly(t, dir, srv.IDs("shifts"), latest)
+			if tmp := temps(dir); len(tmp) != 0 {
+				t.Errorf("temporary files left: %v", tmp)
+			}
+		})
+	}
+}
+
+// TestCompact_SyncCompact: `quiver sync --compact` leaves one file per
+// stream with the latest version of every key; after a later sync adds
+// files, `quiver compact` merges them again.
+func TestCompact_SyncCompact(t *testing.T) {
+	t.Parallel()
+	srv, out, cfg := shiftsSetup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(out, "data", "acme", "shifts")
+	// The compaction rolls files at --max-file-size too: this one is large.
+	latest := readTwice(ctx, t, srv, cfg, "--compact", "--max-file-size", "64MiB")
+	if got := files(t, dir); len(got) != 1 {
+		t.Errorf("files after sync --compact: %v, want one", got)
+	}
+	latestOnly(t, dir, srv.IDs("shifts"), latest)
+
+	srv.Append("shifts", 5)
+	syncJSON(ctx, t, 0, "-c", cfg)
+	cp := compactJSON(ctx, t, "-c", cfg).Streams[0]
+	if cp.Status != "compacted" || cp.FilesBefore < 2 || cp.RecordsAfter != 325 || cp.FilesAfter != 1 {
+		t.Errorf("compaction after another sync: %+v", cp)
+	}
+	if diff := cmp.Diff(srv.IDs("shifts"), sortedIDs(streamIDs(t, dir))); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+}
+
+// TestCompact_LockAndFormats: a compaction refuses to start while a sync
+// of the source runs (exit 75, naming the holder); compact and sync
+// --compact refuse a destination whose files cannot be read back (exit 2).
+func TestCompact_LockAndFormats(t *testing.T) {
+	t.Parallel()
+	t.Run("lock", func(t *testing.T) {
+		t.Parallel()
+		_, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"shifts": 1000}, slow: 100 * time.Millisecond, streams: "[shifts]"})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd, done := startQuiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--max-file-size", "1")
+		dir := filepath.Join(out, "data", "acme", "shifts")
+		waitFor(t, time.Minute, "the sync's files", func() bool { return len(files(t, dir)) >= 2 })
+		r := quiver(ctx, t, nil, "compact", "-c", cfg)
+		holder := fmt.Sprintf("(pid %d) holds the lock on source \"acme\"", cmd.Process.Pid)
+		if r.code != 75 || !strings.Contains(r.stderr, holder) {
+			t.Errorf("compact during a sync: exit %d, want 75 naming the holder\n%s", r.code, r.stderr)
+		}
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-done; r.code != 130 {
+			t.Errorf("the sync exited %d after SIGINT; want 130 (it was still running)", r.code)
+		}
+	})
+	for _, format := range []string{"jsonl", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			_, _, cfg := uxSetup(t, uxOptions{streams: "[shifts]", dest: "  format: " + format + "\n"})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, args := range [][]string{{"compact", "-c", cfg}, {"sync", "-c", cfg, "--compact"}} {
+				r := quiver(ctx, t, trackTikEnv, args...)
+				if r.code != 2 || !strings.Contains(r.stderr, "only parquet and arrow files allow exactly") {
+					t.Errorf("quiver %s with %s files: exit %d, want 2 with the reason\n%s", strings.Join(args, " "), format, r.code, tail(r.stderr, 5))
+				}
 			}
 		})
 	}

@@ -98,6 +98,10 @@ type Stream struct {
 	// Schema identifies the Arrow schema of the stream's last committed
 	// files (a hash), so that a run can say when the vendor's schema changed.
 	Schema string `json:"schema,omitempty"`
+	// PrimaryKey names the columns that identify a record of the stream,
+	// as its catalog declared them when the state was saved; `quiver
+	// compact` keeps the latest version of each key.
+	PrimaryKey []string `json:"primary_key,omitempty"`
 }
 
 // Store reads and writes state files in one directory. Its methods are
