@@ -71,7 +71,6 @@ type row struct {
 // stream folder): the rows, extracted at at.
 func (e *compactEnv) write(t *testing.T, folder, run string, at time.Time, rows ...row) {
 	t.Helper()
-	format := sink.Format(e.cfg.Destination.Format)
 	b := array.NewRecordBuilder(e.mem, employeeSchema)
 	defer b.Release()
 	for _, r := range rows {
@@ -80,8 +79,15 @@ func (e *compactEnv) write(t *testing.T, folder, run string, at time.Time, rows 
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
+	e.publish(t, folder, run, at, rec)
+}
+
+// publish writes rec, with its lineage, as the file of run in folder.
+func (e *compactEnv) publish(t *testing.T, folder, run string, at time.Time, rec arrow.Record) {
+	t.Helper()
 	stamped := sink.AddLineage(e.mem, rec, run, at)
 	defer stamped.Release()
+	format := sink.Format(e.cfg.Destination.Format)
 	p, err := sink.Create(filepath.Join(e.out, folder), "part-"+run+"-0001", stamped.Schema(), sink.Options{Format: format, Allocator: e.mem})
 	if err != nil {
 		t.Fatal(err)
@@ -242,22 +248,7 @@ func TestCompact_Refuses(t *testing.T) {
 			b.Field(0).(*array.Int64Builder).Append(9)
 			rec := b.NewRecord()
 			defer rec.Release()
-			stamped := sink.AddLineage(e.mem, rec, "r5", t2)
-			defer stamped.Release()
-			p, err := sink.Create(e.out, "part-r5-0001", stamped.Schema(), sink.Options{Format: sink.Parquet, Allocator: e.mem})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Write(stamped); err != nil {
-				t.Fatal(err)
-			}
-			f, err := p.Finish()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sink.Publish(f); err != nil {
-				t.Fatal(err)
-			}
+			e.publish(t, "", "r5", t2, rec)
 		}, nil, "has another schema than", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

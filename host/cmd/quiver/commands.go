@@ -75,6 +75,18 @@ func (g *globals) plugins(log *slog.Logger) host.Plugins {
 	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log}
 }
 
+// printResult prints a command's result on stdout: as JSON with --json,
+// else with human unless --quiet.
+func (g *globals) printResult(res any, human func(io.Writer)) error {
+	switch {
+	case g.jsonOut:
+		return printJSON(g.stdout, res)
+	case !g.quiet:
+		human(g.stdout)
+	}
+	return nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -43,13 +43,8 @@ func newCompact(g *globals) *cobra.Command {
 func (g *globals) compact(ctx context.Context, opts host.CompactOptions) error {
 	res, err := host.Compact(ctx, opts)
 	if res != nil {
-		switch {
-		case g.jsonOut:
-			if jerr := printJSON(g.stdout, res); jerr != nil {
-				return jerr
-			}
-		case !g.quiet:
-			printCompaction(g.stdout, res)
+		if perr := g.printResult(res, func(w io.Writer) { printCompaction(w, res) }); perr != nil {
+			return perr
 		}
 	}
 	return err

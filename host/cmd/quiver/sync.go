@@ -81,13 +81,8 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		progress.stop() // the bars end before the summary is printed
 	}
 	if res != nil {
-		switch {
-		case g.jsonOut:
-			if jerr := printJSON(g.stdout, res); jerr != nil {
-				return jerr
-			}
-		case !g.quiet:
-			printSummary(g.stdout, res)
+		if perr := g.printResult(res, func(w io.Writer) { printSummary(w, res) }); perr != nil {
+			return perr
 		}
 	}
 	return err
