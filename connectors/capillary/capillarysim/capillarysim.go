@@ -353,7 +353,8 @@ var errBadOption = errors.New("invalid option")
 
 // VariantAlt is the Options.Variant of the other plausible shapes, where
 // the research (docs/vendors/capillary.md) gives none: the customer search lists everyone only for an
-// empty q ("*" is searched for as text, and finds no one); every customer
+// empty q ("*" is searched for as text, and finds no one); envelopes leave
+// out their totals (pagination.total, count); every customer
 // and transaction carries keys no schema knows ("tier", "channel", ...);
 // and a field changes its JSON type from page to page: in every other run
 // of altBlock records, a customer's loyaltyInfo is a one-item array
