@@ -834,8 +834,11 @@ func (r *streamRun) part(dir string) (sink.Part, error) {
 		"quiver:connector": r.src.cfg.Connector,
 		"quiver:stream":    r.name,
 	}
+	// Row groups of at most a quarter of --max-file-size, so that a file
+	// rolled by size ends within a row group of it.
 	p, err := sink.Create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
 		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
+		RowGroupBytes: min(sink.DefaultRowGroupBytes, max(1, opts.FileBytes/4)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", r.name, err)

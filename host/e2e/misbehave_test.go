@@ -406,3 +406,31 @@ func TestCheckJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxFileSize: Parquet files rolled by --max-file-size end within a row
+// group (a quarter of the limit) and a footer of it, however small it is.
+func TestMaxFileSize(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int64{50 << 10, 100 << 10} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			t.Parallel()
+			ctx := misbehaveContext(t)
+			out := t.TempDir()
+			cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m", "{rows: 300000, batch: 5000}", "")))
+			res, _ := misbehaveSync(ctx, t, 0, "-c", cfg, "--max-file-size", fmt.Sprintf("%dB", limit), "--full-refresh")
+			st := res.stream("items")
+			if st == nil || st.Records != 300000 || len(st.Files) < 2 {
+				t.Fatalf("items: %+v, want 300000 records in several files", st)
+			}
+			for _, f := range st.Files {
+				fi, err := os.Stat(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if max := limit + limit/4 + 8<<10; fi.Size() > max {
+					t.Errorf("%s has %d bytes; --max-file-size %d allows %d", filepath.Base(f), fi.Size(), limit, max)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,18 @@ const dataPageSize = 1 << 20
 // shifts -30%) and a 1.3-1.5x faster writer.
 const dictPageLimit = 64 << 10
 
+// minPageSize is the smallest data and dictionary page limit pageSizes
+// gives, for tiny row groups.
+const minPageSize = 4 << 10
+
+// pageSizes returns the data page size and dictionary limit for row groups
+// of rgBytes: the defaults above, scaled down for small row groups so that
+// the pages in progress, which Bytes cannot see, stay a fraction of a row
+// group and a file rolled by size ends within a row group of its limit.
+func pageSizes(rgBytes int64) (data, dict int64) {
+	return min(dataPageSize, max(minPageSize, rgBytes/8)), min(dictPageLimit, max(minPageSize, rgBytes/4))
+}
+
 // parquetEncoder writes Parquet through pqarrow with buffered row groups,
 // cut by size or row count rather than once per incoming record (pqarrow's
 // Write starts a new row group per record, which would give one tiny row
@@ -39,13 +51,14 @@ type parquetEncoder struct {
 }
 
 func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts Options) (*parquetEncoder, error) {
+	pageSize, dictSize := pageSizes(opts.RowGroupBytes)
 	props := parquet.NewWriterProperties(
 		parquet.WithAllocator(opts.Allocator),
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithStats(true),
 		parquet.WithDictionaryDefault(true),
-		parquet.WithDictionaryPageSizeLimit(dictPageLimit),
-		parquet.WithDataPageSize(dataPageSize),
+		parquet.WithDictionaryPageSizeLimit(dictSize),
+		parquet.WithDataPageSize(pageSize),
 		parquet.WithMaxRowGroupLength(opts.MaxRowGroupRows),
 		parquet.WithCreatedBy(opts.CreatedBy),
 	)
