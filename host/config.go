@@ -466,12 +466,45 @@ func (c *Config) Validate(i int, schema json.RawMessage) error {
 				field += "." + k
 			}
 		}
+		// An unknown key is reported at its own line, with the keys there are.
+		if ap, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok {
+			for _, k := range ap.Properties {
+				errs = append(errs, c.errorf(field+"."+k, "unknown key; the keys of connector %s are: %s",
+					c.Sources[i].Connector, strings.Join(schemaKeys(schema, leaf.InstanceLocation), ", ")))
+			}
+			continue
+		}
 		errs = append(errs, c.errorf(field, "%s", describe(leaf.ErrorKind, p)))
 	}
 	sort.SliceStable(errs, func(a, b int) bool {
 		return errs[a].(*ConfigError).Line < errs[b].(*ConfigError).Line
 	})
 	return errors.Join(errs...)
+}
+
+// schemaKeys returns the property names the schema declares for the
+// object at loc (top-level or nested through properties), sorted.
+func schemaKeys(schema json.RawMessage, loc []string) []string {
+	type object struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	var o object
+	if json.Unmarshal(schema, &o) != nil {
+		return nil
+	}
+	for _, k := range loc {
+		var sub object
+		if json.Unmarshal(o.Properties[k], &sub) != nil {
+			return nil
+		}
+		o = sub
+	}
+	keys := make([]string, 0, len(o.Properties))
+	for k := range o.Properties {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // describe words a validation failure without quoting the value, which may

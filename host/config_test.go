@@ -131,7 +131,7 @@ func TestConfig_Validate(t *testing.T) {
 		"q.yaml:5: sources[0].config.base_url: does not match the pattern ^https?://",
 		"q.yaml:6: sources[0].config.password: minLength: got 7, want 12",
 		"q.yaml:7: sources[0].config.page_size: maximum: got 5,000, want 1,000",
-		"additional properties 'extra' not allowed",
+		"q.yaml:8: sources[0].config.extra: unknown key; the keys of connector tracktik are: base_url, client_id, page_size, password",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Validate() error lacks %q:\n%s", want, msg)

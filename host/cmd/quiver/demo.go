@@ -90,6 +90,9 @@ func newDemo(g *globals) *cobra.Command {
 		Short: "Sync the built-in vendor simulators into ./out (no credentials needed)",
 		Args:  exactArgs(0, "demo takes no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFaults(rate); err != nil {
+				return err
+			}
 			v, err := parseVariant(variant)
 			if err != nil {
 				return err
@@ -151,6 +154,14 @@ func (g *globals) demo(ctx context.Context, out string, o simOptions, full bool)
 	return g.sync(ctx, cfg, syncFlags{fullRefresh: full})
 }
 
+// checkFaults rejects a --faults share outside 0..1.
+func checkFaults(rate float64) error {
+	if !(rate >= 0 && rate <= 1) { // also NaN
+		return &usageError{fmt.Sprintf("--faults %v: want a share of requests between 0 and 1, e.g. 0.01", rate)}
+	}
+	return nil
+}
+
 // demoSource renders one source entry of the demo config.
 func demoSource(connector string, config map[string]any) string {
 	var keys []string
@@ -181,6 +192,9 @@ func newSim(g *globals) *cobra.Command {
 		Short: "Run a built-in vendor simulator until interrupted (" + strings.Join(simNames(), ", ") + ")",
 		Args:  exactArgs(1, "sim needs one vendor name: "+strings.Join(simNames(), ", ")),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFaults(rate); err != nil {
+				return err
+			}
 			s, ok := simulators()[args[0]]
 			if !ok {
 				return &usageError{fmt.Sprintf("no simulator %q; have %s", args[0], strings.Join(simNames(), ", "))}

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -77,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	// cobra's error for a command it does not know has no type of its own.
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		err = &usageError{err.Error()}
 	}
 	fmt.Fprintln(stderr, "quiver:", err)
 	return exitCode(err)

@@ -183,3 +183,26 @@ func TestParseVariant(t *testing.T) {
 		run.close()
 	}
 }
+
+// TestUsageErrors: mistakes on the command line exit 2 with a message,
+// before anything starts.
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nosuch"}, `unknown command "nosuch"`},
+		{[]string{"synk"}, "Did you mean this?"},
+		{[]string{"demo", "--faults", "2"}, "--faults 2: want a share of requests between 0 and 1"},
+		{[]string{"demo", "--faults", "-0.1"}, "--faults -0.1"},
+		{[]string{"demo", "--faults", "NaN"}, "--faults NaN"},
+		{[]string{"sim", "tracktik", "--faults", "1.5"}, "--faults 1.5"},
+		{[]string{"sync", "--nosuch"}, "unknown flag: --nosuch"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), tt.args, &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("quiver %s: exit %d %q, want %d %q", strings.Join(tt.args, " "), code, errOut.String(), exitUsage, tt.want)
+		}
+	}
+}
