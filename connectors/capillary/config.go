@@ -95,7 +95,7 @@ func (c *Config) Validate() error {
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("capillary: config: base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", c.BaseURL, sdk.ErrConfig)
+		return fmt.Errorf("capillary: config: base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
 	}
 	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
 		return fmt.Errorf("capillary: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)

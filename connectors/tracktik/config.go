@@ -67,7 +67,7 @@ func (c *Config) Validate() error {
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("tracktik: config: base_url %q is not a portal URL like https://acme.staffr.net: %w", c.BaseURL, sdk.ErrConfig)
+		return fmt.Errorf("tracktik: config: base_url %q is not a portal URL like https://acme.staffr.net: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
 	}
 	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
 		return fmt.Errorf("tracktik: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)

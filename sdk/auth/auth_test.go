@@ -247,3 +247,23 @@ func TestStatic(t *testing.T) {
 		t.Errorf("after Invalidate, Token().Value = %q, want k", tok2.Value.Reveal())
 	}
 }
+
+// TestStripQuery: URLs in messages lose their query, fragment and the
+// password of their user information, parsed or not.
+func TestStripQuery(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://acme.staffr.net/rest/v1/employees?access_token=x": "https://acme.staffr.net/rest/v1/employees",
+		"https://acme.staffr.net#frag":                             "https://acme.staffr.net",
+		"https://api:hunter2@acme.staffr.net/rest?x=1":             "https://api:***@acme.staffr.net/rest",
+		"http://api:hunter2@127.0.0.1:8080":                        "http://api:***@127.0.0.1:8080",
+		"https://api@acme.staffr.net/a@b":                          "https://api@acme.staffr.net/a@b",
+		"https://a:p@ss:w@rd@host/x":                               "https://a:***@host/x",
+		"https://api:hunter2@acme.staffr.net:port-not-a-number/":   "https://api:***@acme.staffr.net:port-not-a-number/",
+		"not a url":                                                "not a url",
+	} {
+		if got := StripQuery(in); got != want {
+			t.Errorf("StripQuery(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -73,12 +73,36 @@ func networkClass(err error) error {
 }
 
 // StripQuery returns rawURL without its query string and fragment, which may
-// carry credentials (api keys, access_token parameters).
+// carry credentials (api keys, access_token parameters), and with the
+// password of its user information, if any, replaced by ***.
 func StripQuery(rawURL string) string {
 	if i := strings.IndexAny(rawURL, "?#"); i >= 0 {
-		return rawURL[:i]
+		rawURL = rawURL[:i]
 	}
-	return rawURL
+	return redactPassword(rawURL)
+}
+
+// redactPassword replaces the password of a URL's user information
+// (https://user:password@host) with ***, as url.URL.Redacted does, also in
+// a URL that does not parse.
+func redactPassword(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return rawURL
+	}
+	authority := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndexByte(authority, '@')
+	if at < 0 {
+		return rawURL
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if !hasPassword {
+		return rawURL
+	}
+	return scheme + "://" + user + ":***" + rest[at:]
 }
 
 // SanitizeURLError returns err with the URL in a *url.Error (which

@@ -954,3 +954,21 @@ func TestVerdictString(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusErrorHidesPassword: a password in the base URL's user
+// information never appears in an error.
+func TestStatusErrorHidesPassword(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, status(500, "down"), status(404, "gone"))
+	h := newHarness(t, srv, func(o *Options) {
+		o.BaseURL = strings.Replace(srv.URL, "://", "://api:Hunter2Secret@", 1) + "/api/v1"
+		o.Policy.MaxAttempts = 1
+	})
+	err := h.get(context.Background(), &things{})
+	if err == nil || strings.Contains(err.Error(), "Hunter2Secret") || strings.Contains(h.logs.String(), "Hunter2Secret") {
+		t.Errorf("Do() = %v; the password must not appear in the error or the logs:\n%s", err, h.logs)
+	}
+	if err != nil && !strings.Contains(err.Error(), "api:***@") {
+		t.Errorf("Do() = %v, want the URL with its password redacted", err)
+	}
+}
