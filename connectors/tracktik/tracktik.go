@@ -104,10 +104,7 @@ func (s *source) Check(ctx context.Context) error {
 		Query: url.Values{"limit": {"1"}},
 		Label: "check",
 	}, nil)
-	if err != nil {
-		return fmt.Errorf("tracktik: check: %w", err)
-	}
-	return nil
+	return err // the client's errors already say "tracktik: check"
 }
 
 // Discover returns the static streams.

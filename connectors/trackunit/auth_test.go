@@ -40,6 +40,9 @@ func TestCheck(t *testing.T) {
 			case tt.wantClass != nil && !errors.Is(err, tt.wantClass):
 				t.Fatalf("Check() = %v, want %v", err, tt.wantClass)
 			}
+			if err != nil && strings.Count(err.Error(), "check:") != 1 {
+				t.Errorf("Check() = %v; want \"check:\" said once", err)
+			}
 			st := srv.Stats()
 			if st.TokenRequests != 1 {
 				t.Errorf("%d token requests, want 1 (a rejected login is never retried)", st.TokenRequests)

@@ -187,10 +187,7 @@ func (s *source) Check(ctx context.Context) error {
 		Query: url.Values{"page": {"0"}, "size": {"1"}},
 		Label: "check",
 	}, nil)
-	if err != nil {
-		return fmt.Errorf("trackunit: check: %w", err)
-	}
-	return nil
+	return err // the client's errors already say "trackunit: check"
 }
 
 // Discover returns the static streams.

@@ -413,6 +413,11 @@ func TestTrackTik_SpecCheckDiscover(t *testing.T) {
 	if bad.code != 4 || !strings.Contains(bad.stdout, "FAILED") {
 		t.Errorf("check with a wrong password: exit %d, want 4\n%s", bad.code, bad.stdout)
 	}
+	// Each part of the error is said once ("tracktik: check: ..." used to
+	// come out as "tracktik: check: rest: tracktik: check: ...").
+	if n := strings.Count(bad.stdout, "check:"); n != 1 {
+		t.Errorf("check with a wrong password says \"check:\" %d times, want once:\n%s", n, bad.stdout)
+	}
 
 	d := quiver(ctx, t, trackTikEnv, "discover", "-c", cfg)
 	if d.code != 0 {
