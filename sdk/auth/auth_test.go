@@ -260,7 +260,7 @@ func TestStripQuery(t *testing.T) {
 		"https://api@acme.staffr.net/a@b":                          "https://api@acme.staffr.net/a@b",
 		"https://a:p@ss:w@rd@host/x":                               "https://a:***@host/x",
 		"https://api:hunter2@acme.staffr.net:port-not-a-number/":   "https://api:***@acme.staffr.net:port-not-a-number/",
-		"not a url":                                                "not a url",
+		"not a url": "not a url",
 	} {
 		if got := StripQuery(in); got != want {
 			t.Errorf("StripQuery(%q) = %q, want %q", in, got, want)
