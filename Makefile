@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := $(CURDIR)/bin
 PLUGINS := $(notdir $(wildcard connectors/*/cmd/quiver-*))
 
-.PHONY: all build demo test bench clean docs docs-check demo-check
+.PHONY: all build cross demo test bench clean docs docs-check demo-check
 all: build
 
 include proto.mk
@@ -18,6 +18,18 @@ build:
 		v=$${p#quiver-}; \
 		echo "$(GO) build -o $(BIN)/$$p ./connectors/$$v/cmd/$$p"; \
 		$(GO) build -o $(BIN)/$$p ./connectors/$$v/cmd/$$p || exit 1; \
+	done
+
+## cross: compile every package, and link the host and every plugin, for
+## each platform in CROSS (analysts run quiver on Windows and macOS laptops);
+## the binaries go to a temporary folder
+CROSS ?= windows/amd64 darwin/arm64 linux/arm64
+cross:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for p in $(CROSS); do \
+		echo "== $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./... && \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o "$$tmp/$$p/" ./host/cmd/quiver $(foreach p,$(PLUGINS),./connectors/$(p:quiver-%=%)/cmd/$(p)) || exit 1; \
 	done
 
 ## demo: build, then sync the simulators into ./out and print a summary

@@ -48,8 +48,9 @@ func PluginDirs(dir string) []string {
 	return dirs
 }
 
-// BinaryName returns the plugin binary name of a connector.
-func BinaryName(connector string) string { return "quiver-" + connector }
+// BinaryName returns the plugin binary name of a connector:
+// quiver-<connector>, with ".exe" on Windows.
+func BinaryName(connector string) string { return "quiver-" + connector + exeSuffix }
 
 // Find returns the path of the plugin binary for connector.
 func (p Plugins) Find(connector string) (string, error) {
@@ -64,7 +65,7 @@ func (p Plugins) Find(connector string) (string, error) {
 		if err != nil {
 			continue
 		}
-		if st.IsDir() || st.Mode()&0o111 == 0 {
+		if st.IsDir() || !executable(st.Mode()) {
 			return "", fmt.Errorf("plugin %s at %s is not an executable file: %w", name, path, protocol.ErrConfig)
 		}
 		return path, nil
@@ -110,7 +111,7 @@ func (p Plugins) Installed() []string {
 			continue
 		}
 		for _, e := range entries {
-			name, ok := strings.CutPrefix(e.Name(), "quiver-")
+			name, ok := strings.CutPrefix(strings.TrimSuffix(e.Name(), exeSuffix), "quiver-")
 			if !ok || e.IsDir() || seen[name] || strings.Contains(name, ".") {
 				continue
 			}

@@ -34,7 +34,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/google/renameio/v2"
 )
 
 // Format is an output file format.
@@ -406,17 +405,10 @@ func Publish(f *File) error {
 }
 
 // SyncDir fsyncs directory dir, making renames, creations and removals in
-// it durable.
+// it durable. Where the OS cannot fsync a directory (Windows, whose NTFS
+// journals renames itself) it does nothing.
 func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sink: fsync directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("sink: fsync directory %s: %w", dir, err)
 	}
 	return nil
@@ -424,24 +416,35 @@ func SyncDir(dir string) error {
 
 // WriteFile replaces path with data atomically and durably, for small
 // files such as state and run manifests: it writes a temporary file in the
-// same directory (google/renameio names it ".<name><random digits>"),
-// fsyncs it, renames it over path and fsyncs the directory (which renameio
-// does not do). After a crash path holds the old or the new data, never a
-// mix. The file gets exactly perm, whatever the umask.
+// same directory, named ".<name><random digits>", fsyncs it, renames it
+// over path (os.Rename replaces an existing file on every OS, Windows
+// included) and fsyncs the directory. After a crash path holds the old or
+// the new data, never a mix. The file gets exactly perm, whatever the
+// umask (on Windows, only perm's write bit counts).
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(dir), // never probe os.TempDir: the rename must stay in dir
-		renameio.WithStaticPermissions(perm),
-	)
+	// The temporary file stays in dir, never os.TempDir: a rename across
+	// file systems is not atomic. os.CreateTemp puts random digits for *.
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"*")
 	if err != nil {
 		return fmt.Errorf("sink: write %s: %w", path, err)
 	}
-	defer f.Cleanup()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("sink: write %s: %w", path, err)
+	tmp := f.Name()
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
 	}
-	if err := f.CloseAtomicallyReplace(); err != nil {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("sink: write %s: %w", path, err)
 	}
 	return SyncDir(dir)

@@ -811,6 +811,16 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(filepath.Join(dir, "missing", "x.json"), nil, 0o600); err == nil {
 		t.Error("WriteFile into a missing directory succeeded")
 	}
+	// A rename that fails (over a folder) leaves no temporary file behind.
+	if err := os.MkdirAll(filepath.Join(dir, "busy", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(filepath.Join(dir, "busy"), []byte("new"), 0o600); err == nil {
+		t.Error("WriteFile over a folder succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("files left after a failed WriteFile: %v", entries)
+	}
 }
 
 func TestRelativePaths(t *testing.T) {

@@ -32,8 +32,9 @@ var errLocked = errors.New("lock held")
 // Lock takes the exclusive lock on source, without waiting: if another run
 // (another process, or another Store in this one) holds it, Lock fails at
 // once with a *LockedError. The lock is an flock(2) on <dir>/<source>.lock
-// (0600), so the kernel drops it when the process dies; the file is never
-// removed, because removing a lock file races with its next user.
+// (0600), or a LockFileEx byte lock on Windows, so the OS drops it when the
+// process dies; the file is never removed, because removing a lock file
+// races with its next user.
 //
 // Holding the lock, Lock removes temporary state files that an interrupted
 // Save of this source left behind. release unlocks; it is safe to call
@@ -85,7 +86,7 @@ func holder(path string) int {
 	return pid
 }
 
-// removeStaleTemps removes the temporary files renameio names
+// removeStaleTemps removes the temporary files sink.WriteFile names
 // ".<source>.json<random digits>" that a Save interrupted by a crash left
 // behind. The caller holds source's lock, so no Save of it is running.
 func (s *Store) removeStaleTemps(source string) {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
@@ -105,9 +104,8 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	ps := cmd.ProcessState
 	r.cpu = (ps.UserTime() + ps.SystemTime()).Seconds() + r.simCPU
 	r.rss, r.plugin = host, plugin
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && r.rss == 0 {
-		// Maxrss is max(quiver, its reaped children) in KiB: an upper bound.
-		r.rss = ru.Maxrss << 10
+	if r.rss == 0 {
+		r.rss = maxRSS(ps)
 	}
 	var res syncResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {

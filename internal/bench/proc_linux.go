@@ -104,3 +104,12 @@ func parentPID(stat []byte) (int, bool) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// maxRSS returns the peak RSS of a process that has exited, in bytes:
+// Maxrss is max(the process, its reaped children) in KiB, an upper bound.
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10
+	}
+	return 0
+}

@@ -2,12 +2,17 @@
 
 package main
 
-import "runtime"
+import (
+	"os"
+	"runtime"
+)
 
 // On systems without /proc the bench reports no RSS figures and no CPU.
 
-func peakRSS(int) int64 { return 0 }
-func resetPeakRSS()     {}
-func selfCPU() float64  { return 0 }
-func childOf(int) int   { return 0 }
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+func peakRSS(int) int64             { return 0 }
+func resetPeakRSS()                 {}
+func selfCPU() float64              { return 0 }
+func childOf(int) int               { return 0 }
+func runtimeProcs() int             { return runtime.GOMAXPROCS(0) }
+func comm(int) string               { return "" }
+func maxRSS(*os.ProcessState) int64 { return 0 }

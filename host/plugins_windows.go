@@ -1,0 +1,10 @@
+package host
+
+import "io/fs"
+
+// exeSuffix ends the name of an executable file.
+const exeSuffix = ".exe"
+
+// executable reports whether a file of mode m may be run: on Windows the
+// ".exe" suffix decides, and modes have no execute bits.
+func executable(m fs.FileMode) bool { return m.IsRegular() }
