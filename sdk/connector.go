@@ -69,7 +69,32 @@ type Stream = protocol.Stream
 // ReadRequest selects the streams to read and their saved state.
 type ReadRequest struct {
 	Streams []StreamRequest
+	// Contract says what to do with keys the schemas do not know and values
+	// that do not fit their columns; the zero value rescues both into the
+	// _quiver_rescued column (see package records).
+	Contract SchemaContract
+	// Limit, when positive, ends each stream once it has sent at least
+	// Limit records (a sample); the stream then reports Complete without a
+	// final checkpoint.
+	Limit int64
 }
+
+// SchemaContract says what a read does with what a stream's schema cannot
+// take.
+type SchemaContract = protocol.SchemaContract
+
+// ContractAction is one choice of a SchemaContract.
+type ContractAction = protocol.ContractAction
+
+// Contract actions.
+const (
+	Rescue = protocol.Rescue
+	Ignore = protocol.Ignore
+	Fail   = protocol.Fail
+)
+
+// Drift counts the values of one key that a stream's schema could not take.
+type Drift = protocol.Drift
 
 // StreamRequest selects one stream of a ReadRequest.
 type StreamRequest = protocol.StreamRequest

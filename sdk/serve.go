@@ -92,7 +92,7 @@ func (p *connectorPlugin) Discover(ctx context.Context, config []byte) (*protoco
 // Read opens a Source for req.Config and reads req.Streams into w.
 func (p *connectorPlugin) Read(ctx context.Context, req *protocol.ReadRequest, w protocol.Writer) error {
 	return p.with(ctx, req.Config, func(ctx context.Context, src Source) error {
-		return src.Read(ctx, ReadRequest{Streams: req.Streams}, w)
+		return src.Read(ctx, ReadRequest{Streams: req.Streams, Contract: req.Contract, Limit: req.Limit}, w)
 	})
 }
 

@@ -58,7 +58,7 @@ func (s *source) fleet(st *rest.Stream) error {
 	st.Info = func(p *records.Page) rest.PageInfo {
 		return rest.PageInfo{Items: int(p.Record.NumRows()), Next: nextLink(p.Envelope)}
 	}
-	out := st.Schema
+	out := records.WithRescue(st.Schema)
 	st.Select = func(p *records.Page) (arrow.Record, error) {
 		return flattenEquipment(s.mem, out, p)
 	}
@@ -134,7 +134,8 @@ func snapshotTime(env records.Envelope) (time.Time, bool) {
 
 // flattenEquipment turns a decoded fleet page into a record of out: the
 // page's SnapshotTime on every row, the header's columns lifted to the top
-// level, the other columns as they are (without copying).
+// level, the other columns (the rescued values too) as they are, without
+// copying.
 func flattenEquipment(mem memory.Allocator, out *arrow.Schema, p *records.Page) (arrow.Record, error) {
 	rec := p.Record
 	n := int(rec.NumRows())
@@ -159,7 +160,9 @@ func flattenEquipment(mem memory.Allocator, out *arrow.Schema, p *records.Page) 
 			continue
 		}
 		var c arrow.Array
-		if idx, ok := headerType.FieldIdx(f.Name); ok {
+		if f.Name == records.RescueColumn {
+			c = records.Rescued(rec)
+		} else if idx, ok := headerType.FieldIdx(f.Name); ok {
 			c = header.Field(idx)
 		} else if idx := rec.Schema().FieldIndices(f.Name); len(idx) == 1 {
 			c = rec.Column(idx[0])

@@ -42,7 +42,7 @@ func (s *source) locationsStream(st *rest.Stream) error {
 		next, _ := p.Envelope.String("after") // null or missing: the end
 		return rest.PageInfo{Items: int(p.Record.NumRows()), Next: next}
 	}
-	out := st.Schema
+	out := records.WithRescue(st.Schema)
 	st.Select = func(p *records.Page) (arrow.Record, error) {
 		return flattenLocations(s.mem, out, p.Record)
 	}
@@ -50,8 +50,11 @@ func (s *source) locationsStream(st *rest.Stream) error {
 }
 
 // geoJSONSchema returns the schema a page of the locations list decodes
-// with: {"geometry": {"coordinates": [lon, lat, alt]}, "properties": {...}},
-// where properties holds every column of out but the coordinates.
+// with: {"type": "Feature", "geometry": {"type": "Point", "coordinates":
+// [lon, lat, alt]}, "properties": {...}}, where properties holds every
+// column of out but the coordinates. The two GeoJSON types are decoded
+// (and dropped by flattenLocations) so that they are not rescued as
+// unknown keys on every record.
 func geoJSONSchema(out *arrow.Schema) (*arrow.Schema, error) {
 	var props []arrow.Field
 	for _, f := range out.Fields() {
@@ -63,17 +66,19 @@ func geoJSONSchema(out *arrow.Schema) (*arrow.Schema, error) {
 		}
 		props = append(props, f)
 	}
-	geometry := arrow.StructOf(arrow.Field{Name: "coordinates", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64), Nullable: true})
+	geoType := arrow.Field{Name: "type", Type: arrow.BinaryTypes.String, Nullable: true}
+	geometry := arrow.StructOf(arrow.Field{Name: "coordinates", Type: arrow.ListOf(arrow.PrimitiveTypes.Float64), Nullable: true}, geoType)
 	return arrow.NewSchema([]arrow.Field{
 		{Name: "geometry", Type: geometry, Nullable: true},
 		{Name: "properties", Type: arrow.StructOf(props...)},
+		geoType,
 	}, nil), nil
 }
 
 // flattenLocations turns a decoded page (geometry, properties) into a
 // record of out: the coordinates by position (null when a point has fewer,
-// as a Bluetooth tag's fix has no altitude), and the properties' columns as
-// they are, without copying.
+// as a Bluetooth tag's fix has no altitude), and the properties' columns
+// and the rescued values as they are, without copying.
 func flattenLocations(mem memory.Allocator, out *arrow.Schema, rec arrow.Record) (arrow.Record, error) {
 	geom, ok1 := rec.Column(0).(*array.Struct)
 	props, ok2 := rec.Column(1).(*array.Struct)
@@ -107,11 +112,14 @@ func flattenLocations(mem memory.Allocator, out *arrow.Schema, rec arrow.Record)
 			b.Release()
 			continue
 		}
-		idx, ok := propType.FieldIdx(f.Name)
-		if !ok {
-			return nil, fmt.Errorf("locations: no column %s in the decoded properties", f.Name)
+		c := records.Rescued(rec)
+		if f.Name != records.RescueColumn {
+			idx, ok := propType.FieldIdx(f.Name)
+			if !ok {
+				return nil, fmt.Errorf("locations: no column %s in the decoded properties", f.Name)
+			}
+			c = props.Field(idx)
 		}
-		c := props.Field(idx)
 		c.Retain()
 		cols = append(cols, c)
 	}

@@ -115,8 +115,8 @@ func TestUsersNeedSuperAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
-	if cat.Streams[2].Name != "users" || cat.Streams[2].Schema.NumFields() != 1 {
-		t.Errorf("users stream = %+v, want it listed with the id column only", cat.Streams[2])
+	if cat.Streams[2].Name != "users" || cat.Streams[2].Schema.NumFields() != 2 {
+		t.Errorf("users stream = %+v, want it listed with the id and rescue columns only", cat.Streams[2])
 	}
 	w := newMemWriter()
 	if err := read(ctx, t, src, w, nil, nil, "users", "leere_ansicht", "apps"); err != nil {

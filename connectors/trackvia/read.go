@@ -100,12 +100,12 @@ func (s *source) usable(t *target, st structure) error {
 	if st.err != nil {
 		return st.err
 	}
-	old := s.conn.discoveredSchema(s.key, t.stream)
-	if old == nil || old.Equal(st.layout.schema) {
+	old, now := s.conn.discoveredSchema(s.key, t.stream), records.WithRescue(st.layout.schema)
+	if old == nil || old.Equal(now) {
 		return nil
 	}
 	return fmt.Errorf("trackvia: %s: the structure changed between discover and read (%s); the next run reads it with the new structure: %w",
-		t.label(), diffColumns(old, st.layout.schema), sdk.ErrTemporary)
+		t.label(), diffColumns(old, now), sdk.ErrTemporary)
 }
 
 // fail reports a stream that cannot be read: started, then failed with err.

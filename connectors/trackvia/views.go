@@ -14,6 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
@@ -264,7 +265,8 @@ func warnLayout(ctx context.Context, t *target, l *layout) {
 }
 
 // catalogEntry is the catalog entry of target t with layout l; Discover
-// and Read build the stream from it alike.
+// and Read build the stream from it alike. Its schema has the rescue
+// column, as rest.Stream.Catalog's does.
 func catalogEntry(t *target, l *layout) sdk.Stream {
 	// A view's records are read through the view, which the API can
 	// neither filter nor sort: with a "Last Updated" field the view is a
@@ -277,7 +279,7 @@ func catalogEntry(t *target, l *layout) sdk.Stream {
 	return sdk.Stream{
 		Name:        t.stream,
 		Description: t.description(),
-		Schema:      l.schema,
+		Schema:      records.WithRescue(l.schema),
 		PrimaryKey:  []string{idColumn},
 		CursorField: l.cursorName(),
 		SyncModes:   modes,

@@ -228,6 +228,7 @@ func checkCapillary(t *testing.T, srv *capillarysim.Server, out, stream, key str
 		}
 		delete(row, "_quiver_run_id")
 		delete(row, "_quiver_extracted_at")
+		noneRescued(t, stream, id, row)
 		byID[id] = row
 	}
 	for i := range n {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/records"
 )
 
 // binDir holds the binaries TestMain builds.
@@ -193,6 +194,18 @@ func readStream(t *testing.T, dir string) *table {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
+// noneRescued checks that row has the rescue column (every stream of every
+// connector has it) holding null, as a record the simulators serve by
+// default has nothing to rescue, and removes it from row.
+func noneRescued(t *testing.T, stream string, key any, row map[string]any) {
+	t.Helper()
+	v, ok := row[records.RescueColumn]
+	if !ok || v != nil {
+		t.Errorf("%s: %v: %s = %v (present: %v), want null", stream, key, records.RescueColumn, v, ok)
+	}
+	delete(row, records.RescueColumn)
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)

@@ -74,6 +74,7 @@ func checkStream(t *testing.T, srv *tracktiksim.Server, out, stream string) {
 		}
 		delete(row, "_quiver_run_id")
 		delete(row, "_quiver_extracted_at")
+		noneRescued(t, stream, id, row)
 		byID[id] = row
 	}
 	for i := range n {

@@ -93,6 +93,7 @@ func checkOnce(t *testing.T, srv *trackunitsim.Server, out, stream string) map[s
 		}
 		delete(row, "_quiver_run_id")
 		delete(row, "_quiver_extracted_at")
+		noneRescued(t, stream, key, row)
 		byKey[key] = row
 	}
 	want := srv.IDs(stream)

@@ -289,7 +289,7 @@ func (b *bench) sink(_ context.Context, in any, _ *result) (int64, error) {
 	dir := filepath.Join(b.tmp, "sink")
 	defer os.RemoveAll(dir)
 	mem := memory.NewGoAllocator()
-	p, err := sink.Create(dir, "part-bench", sink.LineageSchema(b.sc.Schema), sink.Options{Format: sink.Parquet, Allocator: mem})
+	p, err := sink.Create(dir, "part-bench", sink.LineageSchema(records.WithRescue(b.sc.Schema)), sink.Options{Format: sink.Parquet, Allocator: mem})
 	if err != nil {
 		return 0, err
 	}

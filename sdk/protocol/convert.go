@@ -96,7 +96,11 @@ func fromProtoCatalog(mem memory.Allocator, p *connectorpb.Catalog) (*Catalog, e
 }
 
 func toProtoReadRequest(r *ReadRequest) (*connectorpb.Read_Request, error) {
-	out := &connectorpb.Read_Request{Config: r.Config}
+	contract, err := toProtoContract(r.Contract)
+	if err != nil {
+		return nil, err
+	}
+	out := &connectorpb.Read_Request{Config: r.Config, Contract: contract, Limit: r.Limit}
 	for _, s := range r.Streams {
 		mode, err := toProtoSyncMode(s.Mode)
 		if err != nil {
@@ -112,7 +116,11 @@ func toProtoReadRequest(r *ReadRequest) (*connectorpb.Read_Request, error) {
 }
 
 func fromProtoReadRequest(p *connectorpb.Read_Request) (*ReadRequest, error) {
-	out := &ReadRequest{Config: p.GetConfig()}
+	contract, err := fromProtoContract(p.GetContract())
+	if err != nil {
+		return nil, err
+	}
+	out := &ReadRequest{Config: p.GetConfig(), Contract: contract, Limit: p.GetLimit()}
 	for _, s := range p.GetStreams() {
 		mode, err := fromProtoSyncMode(s.GetMode())
 		if err != nil {
@@ -142,6 +150,15 @@ var syncModes = []wire[SyncMode, connectorpb.SyncMode]{
 	{"", connectorpb.SyncMode_SYNC_MODE_UNSPECIFIED},
 	{FullRefresh, connectorpb.SyncMode_SYNC_MODE_FULL_REFRESH},
 	{Incremental, connectorpb.SyncMode_SYNC_MODE_INCREMENTAL},
+}
+
+// contractActions maps contract actions; the empty action (the default,
+// rescue) is CONTRACT_ACTION_UNSPECIFIED.
+var contractActions = []wire[ContractAction, connectorpb.ContractAction]{
+	{"", connectorpb.ContractAction_CONTRACT_ACTION_UNSPECIFIED},
+	{Rescue, connectorpb.ContractAction_CONTRACT_ACTION_RESCUE},
+	{Ignore, connectorpb.ContractAction_CONTRACT_ACTION_IGNORE},
+	{Fail, connectorpb.ContractAction_CONTRACT_ACTION_FAIL},
 }
 
 var states = []wire[State, connectorpb.State]{
@@ -183,6 +200,43 @@ func fromProtoSyncMode(m connectorpb.SyncMode) (SyncMode, error) {
 		return g, nil
 	}
 	return "", fmt.Errorf("unknown sync mode %d", int32(m))
+}
+
+func toProtoContract(c SchemaContract) (*connectorpb.SchemaContract, error) {
+	if c == (SchemaContract{}) {
+		return nil, nil
+	}
+	unknown, ok1 := toWire(contractActions, c.OnUnknown)
+	mismatch, ok2 := toWire(contractActions, c.OnMismatch)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("unknown schema contract %+v", c)
+	}
+	return &connectorpb.SchemaContract{OnUnknown: unknown, OnMismatch: mismatch}, nil
+}
+
+func fromProtoContract(p *connectorpb.SchemaContract) (SchemaContract, error) {
+	unknown, ok1 := fromWire(contractActions, p.GetOnUnknown())
+	mismatch, ok2 := fromWire(contractActions, p.GetOnMismatch())
+	if !ok1 || !ok2 {
+		return SchemaContract{}, fmt.Errorf("unknown schema contract actions %d, %d", p.GetOnUnknown(), p.GetOnMismatch())
+	}
+	return SchemaContract{OnUnknown: unknown, OnMismatch: mismatch}, nil
+}
+
+func toProtoDrift(d []Drift) []*connectorpb.Drift {
+	var out []*connectorpb.Drift
+	for _, x := range d {
+		out = append(out, &connectorpb.Drift{Key: x.Key, Column: x.Column, Shapes: x.Shapes, Count: x.Count, RecordId: x.RecordID})
+	}
+	return out
+}
+
+func fromProtoDrift(p []*connectorpb.Drift) []Drift {
+	var out []Drift
+	for _, x := range p {
+		out = append(out, Drift{Key: x.GetKey(), Column: x.GetColumn(), Shapes: x.GetShapes(), Count: x.GetCount(), RecordID: x.GetRecordId()})
+	}
+	return out
 }
 
 func toProtoState(s State) (connectorpb.State, error) {
@@ -231,6 +285,7 @@ func toProtoProgress(stream string, p Progress) *connectorpb.Progress {
 		Total:     p.Total,
 		Retries:   p.Retries,
 		ElapsedMs: p.Elapsed.Milliseconds(),
+		Drift:     toProtoDrift(p.Drift),
 	}
 }
 
@@ -247,6 +302,7 @@ func fromProtoProgress(p *connectorpb.Progress) *StreamProgress {
 			Total:   p.GetTotal(),
 			Retries: retries,
 			Elapsed: time.Duration(p.GetElapsedMs()) * time.Millisecond,
+			Drift:   fromProtoDrift(p.GetDrift()),
 		},
 	}
 }

@@ -253,6 +253,12 @@ func readAll(t *testing.T, rs *ReadStream) ([]Message, error) {
 	return msgs, rs.Err()
 }
 
+// testDrift is a drift report with an unknown key and a mismatched column.
+var testDrift = []Drift{
+	{Key: "nickname", Shapes: []string{"string"}, Count: 3, RecordID: "41"},
+	{Key: "site", Column: "site", Shapes: []string{"object", "string"}, Count: 1, RecordID: "42"},
+}
+
 func TestRead(t *testing.T) {
 	t.Parallel()
 	pluginMem, hostMem := checkedAllocator(t), checkedAllocator(t)
@@ -263,6 +269,8 @@ func TestRead(t *testing.T) {
 			{Name: "shifts", Mode: FullRefresh},
 			{Name: "sites"},
 		},
+		Contract: SchemaContract{OnUnknown: Ignore, OnMismatch: Fail},
+		Limit:    100,
 	}
 	var gotReq *ReadRequest
 	shiftsErr := fmt.Errorf("fake: shifts page 3: %w", ErrTemporary)
@@ -279,6 +287,7 @@ func TestRead(t *testing.T) {
 					Records: 3, Pages: 1, Total: 10,
 					Retries: map[string]int64{"429": 2, "lag_401": 1},
 					Elapsed: 1500 * time.Millisecond,
+					Drift:   testDrift,
 				})
 			},
 			func() error { return w.Status(ctx, "employees", Status{State: Complete}) },
@@ -317,6 +326,7 @@ func TestRead(t *testing.T) {
 			Records: 3, Pages: 1, Total: 10,
 			Retries: map[string]int64{"429": 2, "lag_401": 1},
 			Elapsed: 1500 * time.Millisecond,
+			Drift:   testDrift,
 		}},
 		{Kind: "status", Stream: "employees", State: Complete},
 		{Kind: "status", Stream: "shifts", State: Failed, Err: shiftsErr.Error()},

@@ -90,8 +90,57 @@ const (
 
 // ReadRequest asks a plugin to read streams.
 type ReadRequest struct {
-	Config  []byte          // the connector's raw JSON config
-	Streams []StreamRequest // in the order the user listed them
+	Config   []byte          // the connector's raw JSON config
+	Streams  []StreamRequest // in the order the user listed them
+	Contract SchemaContract  // what to do with what the schemas cannot take
+	// Limit, when positive, ends each stream (as Complete, without a final
+	// checkpoint) once it has sent at least Limit records: a sample, as
+	// `quiver discover --sample` reads.
+	Limit int64
+}
+
+// A SchemaContract says what a read does with what a stream's schema cannot
+// take. The zero value rescues everything.
+type SchemaContract struct {
+	// OnUnknown is for a key the schema does not know: Rescue (keep it in
+	// the _quiver_rescued column), Ignore (drop it) or Fail (fail the
+	// stream).
+	OnUnknown ContractAction
+	// OnMismatch is for a value whose shape does not fit its column:
+	// Rescue (the column gets null, the value goes to _quiver_rescued) or
+	// Fail.
+	OnMismatch ContractAction
+}
+
+// A ContractAction is one choice of a SchemaContract; "" means Rescue.
+type ContractAction string
+
+// Contract actions.
+const (
+	Rescue ContractAction = "rescue"
+	Ignore ContractAction = "ignore"
+	Fail   ContractAction = "fail"
+)
+
+// Drift counts the values of one JSON key that a stream's schema could not
+// take, as rescued into the _quiver_rescued column: a key the schema does
+// not know, or a value whose shape does not fit its column. It holds shapes,
+// never values.
+type Drift struct {
+	// Key is the value's key in the record; inside structs and lists a
+	// path, as in "location.lat" or "contacts[2].email".
+	Key string
+	// Column is the column the value did not fit, as in "location.lat" or
+	// "tags[]"; "" for a key the schema does not know.
+	Column string
+	// Shapes are the JSON shapes seen, sorted: "array", "boolean",
+	// "number", "object", "string".
+	Shapes []string
+	// Count is how many values were rescued.
+	Count int64
+	// RecordID is the id of one record that held such a value, for the
+	// log; "" when the record has none.
+	RecordID string
 }
 
 // StreamRequest selects one stream of a ReadRequest.
@@ -161,6 +210,7 @@ type Progress struct {
 	Total   int64            // records the API says exist; 0 when unknown
 	Retries map[string]int64 // retries so far by reason ("429", "5xx", "lag_401", ...)
 	Elapsed time.Duration    // time since the stream started
+	Drift   []Drift          // what the schema could not take so far, by Key
 }
 
 // A Message is one item of a read as the host sees it: *Batch, *Checkpoint,

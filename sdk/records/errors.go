@@ -9,19 +9,28 @@ import (
 
 // A FieldError reports a value that does not fit its column: an object where
 // an int64 is expected, "abc" for an int64, a date that is not a date, or a
-// null or missing value for a non-nullable column. The page that held it is
-// not decoded.
+// null or missing value for a non-nullable column; or, when the contract
+// says fail, a value that is not a column's (Unknown). The page that held
+// it is not decoded.
 type FieldError struct {
 	Stream   string // Options.Stream
 	RecordID string // value of the record's Options.IDField, if it has one; at most 40 characters
 	Index    int    // 0-based index of the record in the page
-	Field    string // column name; dotted for struct fields, "[]" marks list elements ("contacts[].email")
-	Want     string // Arrow type wanted, e.g. "int64", "list<string>"
-	Got      string // the JSON text found, at most 40 characters, or "missing"
+	// Field is the column name, dotted for struct fields, "[]" marking list
+	// elements ("contacts[].email"); for an Unknown key, the key's path
+	// ("location.accuracy").
+	Field string
+	Want  string // Arrow type wanted, e.g. "int64", "list<string>"; "" if Unknown
+	// Got is the JSON text found, at most 40 characters, or "missing"; for
+	// an Unknown key only its JSON shape ("string", "object", ...).
+	Got     string
+	Unknown bool // Field is a key the schema does not know
 }
 
 // Error reads like
-// `records: stream employees record id=42: field start_date: want date32, got "31/12/2024"`.
+// `records: stream employees record id=42: field start_date: want date32, got "31/12/2024"`
+// or, for an unknown key,
+// `records: stream employees record id=42: key nickname is not in the schema (a string)`.
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	b.WriteString("records: ")
@@ -37,8 +46,20 @@ func (e *FieldError) Error() string {
 		b.WriteString("record #")
 		b.WriteString(strconv.Itoa(e.Index))
 	}
+	if e.Unknown {
+		fmt.Fprintf(&b, ": key %s is not in the schema (%s %s)", e.Field, article(e.Got), e.Got)
+		return b.String()
+	}
 	fmt.Fprintf(&b, ": field %s: want %s, got %s", e.Field, e.Want, e.Got)
 	return b.String()
+}
+
+// article returns "an" before a word that starts with a vowel, else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // maxShown is the most characters of a vendor value an error shows.

@@ -32,19 +32,19 @@ func TestDecode_FoldCase(t *testing.T) {
 			name: "pascal case, exact",
 			opts: records.Options{Records: []string{"Equipment"}, FoldCase: true},
 			body: `{"Links":[],"Equipment":[{"EquipmentHeader":{"OEMName":"JCB","PIN":"P1"},"Hours":1.5,"id":"a","ID":"A"}]}`,
-			want: [][]string{{`{"oem_name":"JCB","pin":"P1"}`, "1.5", "a", "A"}},
+			want: [][]string{{`{"oem_name":"JCB","pin":"P1"}`, "1.5", "a", "A", "(null)"}},
 		},
 		{
 			name: "camel case, folded, path too",
 			opts: records.Options{Records: []string{"Equipment"}, FoldCase: true},
 			body: `{"links":[],"equipment":[{"equipmentHeader":{"oemName":"Volvo","pin":"P2"},"hours":2},{"EQUIPMENTHEADER":{"pin":"P3"}}]}`,
-			want: [][]string{{`{"oem_name":"Volvo","pin":"P2"}`, "2", "(null)", "(null)"}, {`{"oem_name":null,"pin":"P3"}`, "(null)", "(null)", "(null)"}},
+			want: [][]string{{`{"oem_name":"Volvo","pin":"P2"}`, "2", "(null)", "(null)", "(null)"}, {`{"oem_name":null,"pin":"P3"}`, "(null)", "(null)", "(null)", "(null)"}},
 		},
 		{
 			name: "exact keys keep their columns; the first value for a column wins",
 			opts: records.Options{FoldCase: true},
 			body: `[{"EquipmentHeader":{"PIN":"P4"},"ID":"X","Id":"folded","id":"exact"}]`,
-			want: [][]string{{`{"oem_name":null,"pin":"P4"}`, "(null)", "folded", "X"}},
+			want: [][]string{{`{"oem_name":null,"pin":"P4"}`, "(null)", "folded", "X", "(null)"}},
 		},
 		{
 			name: "without FoldCase other casings are unknown keys",

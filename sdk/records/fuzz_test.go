@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -50,6 +51,8 @@ func FuzzDecode(f *testing.F) {
 		"[{\"id\":1,\"s\":\"\xff\"}]",
 		`[{"id":1},{"id":2`,
 		`[{"id":1,"id":2}]`,
+		`[{"id":1,"f":{"a":1},"s":[1],"l":[1,"x",{}],"o":{"x":"y","q":1,"p":"z"},"lo":[{"v":"w","u":[]}],"ll":[[{}]],"new":{ "k" : "\u00e9" }}]`,
+		`[{"id":1,"o":{"p":{"q":"never"}}}]`,
 	} {
 		f.Add([]byte(seed), false)
 		f.Add([]byte(seed), true)
@@ -100,6 +103,17 @@ func checkPage(t *testing.T, page *records.Page, rows int) {
 		}
 		for r := range col.Len() {
 			_ = col.ValueStr(r) // walks children: panics if they are inconsistent
+		}
+	}
+	// Every rescue value is a JSON object of at least one member.
+	rescued := page.Record.Column(page.Record.Schema().FieldIndices(records.RescueColumn)[0]).(*array.String)
+	for r := range rescued.Len() {
+		if rescued.IsNull(r) {
+			continue
+		}
+		v := jsontext.Value(rescued.Value(r))
+		if !v.IsValid(jsontext.AllowDuplicateNames(true)) || v.Kind() != '{' || len(v) < len(`{"":0}`) {
+			t.Errorf("row %d: %s = %s, want a JSON object", r, records.RescueColumn, v)
 		}
 	}
 }

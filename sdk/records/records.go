@@ -31,11 +31,29 @@
 //   - struct: an object; an empty array [] (PHP's empty object) is null.
 //
 // null is null for every type, and "" is null for every type but string.
-// A missing key is null. Unknown keys are skipped. If a key appears twice in
-// one object, the first value is used. A value of the wrong shape, or a null
-// for a non-nullable column, fails the page with a [*FieldError]; input that
-// is not JSON, is cut off, or does not have the expected shape fails it with
-// an error wrapping sdk.ErrMalformed.
+// A missing key is null. If a key appears twice in one object, the first
+// value is used.
+//
+// # Rescue
+//
+// What the schema cannot take is rescued, not dropped and not fatal: every
+// record gets a [RescueColumn] after the schema's columns, holding a JSON
+// object of the record's keys the schema does not know (schema drift) and
+// of its values whose shape does not fit their column (the column is then
+// null), each with its original JSON text, byte for byte; null when there
+// was nothing to rescue. A mismatch inside a struct or a list is rescued at
+// the value that does not fit, under its path: the struct's other fields
+// and the list's other elements keep their values, and the key is the path
+// of keys joined by "." with "[i]" for the i-th list element, as in
+// {"location.lat":"north","tags[2]":{"x":1}}. A key the schema does not
+// know inside a struct is rescued the same way ("location.accuracy").
+// Options.Contract may ignore unknown keys instead, or make either kind of
+// rescue fail the page with a [*FieldError].
+//
+// A page still fails when a value does not fit a non-nullable column (a
+// primary key, which cannot be null) or such a column has no value (a
+// [*FieldError]), and when its input is not JSON, is cut off, or does not
+// have the expected shape (an error wrapping sdk.ErrMalformed).
 package records
 
 import (
@@ -74,6 +92,12 @@ type Options struct {
 	// that "equipmentHeader" fills the column of "EquipmentHeader". It
 	// applies to the Records path too. An exact match always wins.
 	FoldCase bool
+	// Contract says what to do with keys the schema does not know and
+	// values that do not fit their column; the zero value rescues both
+	// (see Rescue in the package doc).
+	Contract sdk.SchemaContract
+	// Drift, if set, receives the count of what each page rescued.
+	Drift *DriftReport
 }
 
 // A Page is one decoded response body.
@@ -93,13 +117,18 @@ type Decoder struct {
 	mem     memory.Allocator
 	schema  *arrow.Schema
 	stream  string
-	path    []string
+	records []string // Options.Records
 	idField string
 	fold    bool  // Options.FoldCase
 	err     error // schema not supported; returned by every Decode
 
-	rb   *array.RecordBuilder
-	root *object
+	out      *arrow.Schema // the schema with RescueColumn
+	contract sdk.SchemaContract
+	report   *DriftReport
+
+	rb      *array.RecordBuilder
+	root    *object
+	rescued *array.StringBuilder // RescueColumn's builder
 
 	dec     jsontext.Decoder
 	opts    jsontext.Options
@@ -109,6 +138,12 @@ type Decoder struct {
 	folded  []byte // a key in lower case, for FoldCase lookups
 	env     Envelope
 	rows    int // records appended in the current page
+
+	recStart int               // offset of the current record in body
+	path     []seg             // the path from the record to the current value
+	resc     []byte            // the current record's rescue object so far
+	key      []byte            // scratch: a rescue key
+	drift    map[string]*drift // what the current page rescued, by key
 
 	lastRows int // records in the last page, to size the builders
 }
@@ -183,31 +218,40 @@ func (o *object) lookup(key []byte, after int) int {
 }
 
 // NewDecoder returns a Decoder of records of schema that allocates from mem.
+// Its records have the schema WithRescue(schema): schema's columns and then
+// RescueColumn (a schema that ends with RescueColumn is taken as it is).
 // Supported column types are int64, float64, bool, string, date32,
 // timestamp (any unit; a time without a zone is UTC), list and struct of
 // these; a schema with other types makes every Decode fail.
 func NewDecoder(mem memory.Allocator, schema *arrow.Schema, opts Options) *Decoder {
 	d := &Decoder{
-		mem:     mem,
-		schema:  schema,
-		stream:  opts.Stream,
-		path:    append([]string(nil), opts.Records...),
-		idField: opts.IDField,
-		fold:    opts.FoldCase,
-		opts:    jsontext.AllowDuplicateNames(true),
+		mem:      mem,
+		schema:   schema,
+		stream:   opts.Stream,
+		records:  append([]string(nil), opts.Records...),
+		idField:  opts.IDField,
+		fold:     opts.FoldCase,
+		opts:     jsontext.AllowDuplicateNames(true),
+		out:      WithRescue(schema),
+		contract: opts.Contract,
+		report:   opts.Drift,
 	}
 	if d.idField == "" {
 		d.idField = "id"
 	}
-	d.root, d.err = newObject(schema.Fields(), "")
+	d.root, d.err = newObject(d.out.Fields()[:d.out.NumFields()-1], "")
 	if d.err != nil {
 		d.err = fmt.Errorf("%s: %w", d.where(), d.err)
 		return d
 	}
-	d.rb = array.NewRecordBuilder(mem, schema)
+	d.rb = array.NewRecordBuilder(mem, d.out)
 	d.bind()
 	return d
 }
+
+// Schema returns the schema of the Decoder's records: its schema with
+// RescueColumn.
+func (d *Decoder) Schema() *arrow.Schema { return d.out }
 
 // newObject compiles the columns of fields; prefix is their parent's column
 // path plus ".", for errors.
@@ -279,6 +323,7 @@ func (d *Decoder) bind() {
 	for i, c := range d.root.cols {
 		c.bind(d.rb.Field(i))
 	}
+	d.rescued = d.rb.Field(len(d.root.cols)).(*array.StringBuilder)
 	clear(d.root.seen)
 }
 
@@ -346,8 +391,10 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 
 	if err := d.decodeBody(); err != nil {
 		d.reset()
+		d.reportDrift(false)
 		return nil, err
 	}
+	d.reportDrift(true)
 	d.lastRows = d.rows
 	for _, c := range d.root.cols {
 		if c.kind == kString {
@@ -374,11 +421,13 @@ func (d *Decoder) reserve() {
 		}
 		c.b.Reserve(d.lastRows)
 	}
+	d.rescued.Reserve(d.lastRows)
 }
 
 // forget drops the Decoder's references to the last body.
 func (d *Decoder) forget() {
 	d.body, d.env = nil, Envelope{}
+	d.resc, d.path = d.resc[:0], d.path[:0]
 	d.buf = bytes.Buffer{}
 	d.dec.Reset(&d.buf, d.opts)
 }
@@ -389,13 +438,13 @@ func (d *Decoder) forget() {
 func (d *Decoder) reset() {
 	d.forget()
 	d.rb.Release()
-	d.rb = array.NewRecordBuilder(d.mem, d.schema)
+	d.rb = array.NewRecordBuilder(d.mem, d.out)
 	d.bind()
 }
 
 // decodeBody decodes the whole body: envelope, records, and nothing after.
 func (d *Decoder) decodeBody() error {
-	if len(d.path) == 0 {
+	if len(d.records) == 0 {
 		if k := d.dec.PeekKind(); k != '[' && k != 0 {
 			return d.shapeError(k, "a JSON array of records")
 		}
@@ -430,7 +479,7 @@ func (d *Decoder) walk(depth int, prefix string) error {
 		return d.malformed(err)
 	}
 	found, empty := false, true
-	want := d.path[depth]
+	want := d.records[depth]
 	for {
 		switch k := d.dec.PeekKind(); k {
 		case '}':
@@ -439,7 +488,7 @@ func (d *Decoder) walk(depth int, prefix string) error {
 			}
 			if !found && !empty {
 				return fmt.Errorf("%s: offset %d: no %q in the response: %w",
-					d.where(), d.dec.InputOffset(), strings.Join(d.path[:depth+1], "."), sdk.ErrMalformed)
+					d.where(), d.dec.InputOffset(), strings.Join(d.records[:depth+1], "."), sdk.ErrMalformed)
 			}
 			return nil
 		case '"':
@@ -460,7 +509,7 @@ func (d *Decoder) walk(depth int, prefix string) error {
 				continue
 			}
 			found = true
-			if depth == len(d.path)-1 {
+			if depth == len(d.records)-1 {
 				err = d.decodeRecords()
 			} else {
 				err = d.walkInto(depth+1, prefix+key+".")
@@ -533,6 +582,7 @@ func (d *Decoder) decodeRecords() error {
 // stands alone for the records array and {} means no record.
 func (d *Decoder) decodeRecord(bare bool) error {
 	start := d.dec.InputOffset()
+	d.recStart = int(start)
 	if _, err := d.dec.ReadToken(); err != nil {
 		return d.malformed(err)
 	}
@@ -547,6 +597,7 @@ func (d *Decoder) decodeRecord(bare bool) error {
 		}
 		return err
 	}
+	d.endRescue()
 	d.rows++
 	return nil
 }
@@ -585,17 +636,42 @@ func (d *Decoder) members(o *object) error {
 		if i < 0 && d.fold {
 			i = o.lookupFold(key, &d.folded)
 		}
-		if i < 0 || o.seen[i] {
+		if i >= 0 && o.seen[i] { // a repeated key: the first value holds
 			if err := d.dec.SkipValue(); err != nil {
 				return d.malformed(err)
 			}
 			continue
 		}
-		o.seen[i], after = true, i+1
-		if err := d.value(o.cols[i]); err != nil {
+		d.pushKey(name)
+		if i < 0 {
+			err = d.unknown()
+		} else {
+			o.seen[i], after = true, i+1
+			err = d.value(o.cols[i])
+		}
+		if err != nil {
 			return err
 		}
+		d.pop()
 	}
+}
+
+// unknown handles the value of a key the schema does not know, as the
+// contract says.
+func (d *Decoder) unknown() error {
+	if d.contract.OnUnknown == sdk.Ignore {
+		return d.malformedIf(d.dec.SkipValue())
+	}
+	v, err := d.dec.ReadValue()
+	if err != nil {
+		return d.malformed(err)
+	}
+	if d.contract.OnUnknown == sdk.Fail {
+		d.keyPath()
+		return &FieldError{Field: string(d.key), Unknown: true, Got: shapeName(v.Kind())}
+	}
+	d.rescue(v, nil)
+	return nil
 }
 
 // value decodes the next JSON value into c.
@@ -644,14 +720,14 @@ func (d *Decoder) value(c *column) error {
 			c.lb.Append(true)
 			return nil
 		}
-		return mismatch(c, v)
+		return d.mismatch(c, v)
 	case '[':
 		if c.kind == kList {
 			if _, err := d.dec.ReadToken(); err != nil {
 				return d.malformed(err)
 			}
 			c.lb.Append(true)
-			for {
+			for i := 0; ; i++ {
 				switch d.dec.PeekKind() {
 				case ']':
 					_, err := d.dec.ReadToken()
@@ -659,9 +735,11 @@ func (d *Decoder) value(c *column) error {
 				case 0:
 					return d.malformed(d.readErr())
 				}
+				d.pushIndex(i)
 				if err := d.value(c.elem); err != nil {
 					return err
 				}
+				d.pop()
 			}
 		}
 		v, err := d.dec.ReadValue()
@@ -671,7 +749,7 @@ func (d *Decoder) value(c *column) error {
 		if c.kind == kStruct && isEmpty(v) {
 			return d.null(c, "[]")
 		}
-		return mismatch(c, v)
+		return d.mismatch(c, v)
 	default:
 		return d.malformed(d.readErr())
 	}
@@ -724,10 +802,43 @@ func (d *Decoder) scalar(c *column, k jsontext.Kind, v jsontext.Value) error {
 			}
 		}
 	case kList:
-		c.lb.Append(true)
-		return d.scalar(c.elem, k, v)
+		// A bare value as a one-item list, if it fits the item; else the
+		// whole value is rescued, since the list's entry cannot be undone.
+		if fits(c.elem, k, s) {
+			c.lb.Append(true)
+			return d.scalar(c.elem, k, v)
+		}
 	}
-	return mismatch(c, v)
+	return d.mismatch(c, v)
+}
+
+// fits reports whether the scalar s (of kind k, unquoted) fits c.
+func fits(c *column, k jsontext.Kind, s []byte) bool {
+	if k == '"' && len(s) == 0 {
+		return c.nullable || c.kind == kString
+	}
+	switch c.kind {
+	case kInt64:
+		_, ok := parseInt(s)
+		return ok && k != 't' && k != 'f'
+	case kFloat64:
+		_, ok := parseFloat(s)
+		return ok && k != 't' && k != 'f'
+	case kBool:
+		_, ok := parseBool(s)
+		return ok && (k != '0' || len(s) == 1)
+	case kString:
+		return true
+	case kDate32:
+		_, ok := parseDate32(s)
+		return ok && k == '"'
+	case kTimestamp:
+		_, ok := parseTimestamp(s, c.unit)
+		return ok && k != 't' && k != 'f'
+	case kList:
+		return fits(c.elem, k, s)
+	}
+	return false
 }
 
 // null appends a null to c, or fails if c is not nullable; got is the JSON
@@ -740,9 +851,16 @@ func (d *Decoder) null(c *column, got string) error {
 	return nil
 }
 
-// mismatch returns the FieldError for value v that does not fit c.
-func mismatch(c *column, v jsontext.Value) error {
-	return &FieldError{Field: c.name, Want: c.want, Got: shorten(v)}
+// mismatch handles the value v that does not fit c: c gets null and v is
+// rescued, unless c is not nullable or the contract says fail, when it
+// returns the FieldError.
+func (d *Decoder) mismatch(c *column, v jsontext.Value) error {
+	if !c.nullable || d.contract.OnMismatch == sdk.Fail {
+		return &FieldError{Field: c.name, Want: c.want, Got: shorten(v)}
+	}
+	c.b.AppendNull()
+	d.rescue(v, c)
+	return nil
 }
 
 // isEmpty reports whether v is {} or [] (maybe with blanks inside).

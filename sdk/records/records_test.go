@@ -161,11 +161,12 @@ func TestDecode_Types(t *testing.T) {
 		{"list empty string", strs, `""`, null},
 		{"list null", strs, `null`, null},
 		{"list bad item", ints, `[1,"x"]`, `error: field v[]: want int64, got "x"`},
+		{"list bare bad item", ints, `"x"`, `error: field v: want list<int64>, got "x"`},
 		{"list object of strings", strs, `{"a":1}`, `error: want list<string>`},
 		{"list of structs", pts, `[{"x":1,"y":"a"},{"x":2}]`, `[{"x":1,"y":"a"},{"x":2,"y":null}]`},
 		{"list bare struct", pts, `{"x":1,"y":"a"}`, `[{"x":1,"y":"a"}]`},
 		{"list bare empty struct", pts, `{}`, `[]`},
-		{"struct", pt, `{"y":"b","x":"3","z":[1,{}]}`, `{"x":3,"y":"b"}`},
+		{"struct", pt, `{"y":"b","x":"3"}`, `{"x":3,"y":"b"}`},
 		{"struct empty", pt, `{}`, `{"x":null,"y":null}`},
 		{"struct null", pt, `null`, null},
 		{"struct php empty", pt, `[]`, null},
@@ -174,22 +175,36 @@ func TestDecode_Types(t *testing.T) {
 		{"struct string", pt, `"x"`, `error: want struct`},
 		{"long value shortened", i64, `"` + strings.Repeat("é", 50) + `"`, `error: got "` + strings.Repeat("é", 38) + "…"},
 	}
+	// What the default contract makes of the values that fail with
+	// on_mismatch: fail, where it is not a null column and the value
+	// rescued under "v".
+	rescued := map[string][2]string{
+		"list bad item":     {`[1,null]`, `{"v[1]":"x"}`},
+		"struct bad member": {`{"x":null,"y":null}`, `{"v.x":"one"}`},
+	}
+	strict := records.Options{Stream: "s", Contract: sdk.SchemaContract{OnMismatch: sdk.Fail}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			schema := arrow.NewSchema([]arrow.Field{field("v", tt.typ, true, "")}, nil)
-			got, _, err := decodeOne(t, schema, records.Options{Stream: "s"}, `[{"v":`+tt.in+`}]`)
-			if want, ok := strings.CutPrefix(tt.want, "error: "); ok {
+			body := `[{"v":` + tt.in + `}]`
+			want := [][]string{{tt.want, null}}
+			if msg, ok := strings.CutPrefix(tt.want, "error: "); ok {
+				_, _, err := decodeOne(t, schema, strict, body)
 				var fe *records.FieldError
-				if !errors.As(err, &fe) || !strings.Contains(err.Error(), want) {
-					t.Fatalf("Decode(%s) error = %v, want a FieldError containing %q", tt.in, err, want)
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), msg) {
+					t.Fatalf("Decode(%s) with on_mismatch fail: error = %v, want a FieldError containing %q", tt.in, err, msg)
 				}
-				return
+				want = [][]string{{null, `{"v":` + tt.in + `}`}}
+				if r, ok := rescued[tt.name]; ok {
+					want = [][]string{{r[0], r[1]}}
+				}
 			}
+			got, _, err := decodeOne(t, schema, records.Options{Stream: "s"}, body)
 			if err != nil {
 				t.Fatalf("Decode(%s) error = %v", tt.in, err)
 			}
-			if diff := cmp.Diff([][]string{{tt.want}}, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Decode(%s) mismatch (-want +got):\n%s", tt.in, diff)
 			}
 		})
@@ -223,10 +238,10 @@ func TestDecode_NestedStructAndList(t *testing.T) {
 	}
 	want := [][]string{
 		{"1", `{"latitude":45.5,"longitude":-73.6,"seen_at":"2025-01-02 03:04:05Z"}`,
-			`[{"email":"a@x","phones":["1","2"]},{"email":"b@x","phones":["3"]}]`, `["x"]`},
-		{"2", "(null)", `[{"email":"c@x","phones":null}]`, `["solo"]`},
-		{"3", `{"latitude":null,"longitude":null,"seen_at":null}`, `[]`, `[]`},
-		{"4", "(null)", "(null)", "(null)"},
+			`[{"email":"a@x","phones":["1","2"]},{"email":"b@x","phones":["3"]}]`, `["x"]`, "(null)"},
+		{"2", "(null)", `[{"email":"c@x","phones":null}]`, `["solo"]`, "(null)"},
+		{"3", `{"latitude":null,"longitude":null,"seen_at":null}`, `[]`, `[]`, "(null)"},
+		{"4", "(null)", "(null)", "(null)", "(null)"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Decode mismatch (-want +got):\n%s", diff)
@@ -247,19 +262,19 @@ func TestDecode_Keys(t *testing.T) {
 	}{
 		{"order changes between records",
 			`[{"id":1,"firstName":"a","lastName":"b"},{"lastName":"d","id":2,"firstName":"c"},{"id":3,"lastName":"f"},{"firstName":"g","id":4,"lastName":"h"}]`,
-			[][]string{{"1", "a", "b"}, {"2", "c", "d"}, {"3", "(null)", "f"}, {"4", "g", "h"}}},
-		{"unknown keys skipped",
+			[][]string{{"1", "a", "b", "(null)"}, {"2", "c", "d", "(null)"}, {"3", "(null)", "f", "(null)"}, {"4", "g", "h", "(null)"}}},
+		{"unknown keys rescued",
 			`[{"x":{"firstName":"no"},"id":1,"y":[1,2,{"id":9}],"firstName":"a","z":null}]`,
-			[][]string{{"1", "a", "(null)"}}},
+			[][]string{{"1", "a", "(null)", `{"x":{"firstName":"no"},"y":[1,2,{"id":9}],"z":null}`}}},
 		{"column name is not the key",
 			`[{"id":1,"first_name":"no","firstName":"yes"}]`,
-			[][]string{{"1", "yes", "(null)"}}},
+			[][]string{{"1", "yes", "(null)", `{"first_name":"no"}`}}},
 		{"escaped key", `[{"id":1,"first\u004eame":"a","last\u004eame":"b"}]`,
-			[][]string{{"1", "a", "b"}}},
+			[][]string{{"1", "a", "b", "(null)"}}},
 		{"duplicate key: first wins", `[{"id":1,"firstName":"a","firstName":{"bad":1},"id":2}]`,
-			[][]string{{"1", "a", "(null)"}}},
+			[][]string{{"1", "a", "(null)", "(null)"}}},
 		{"empty", `[]`, [][]string{}},
-		{"blanks", " \n[ {\"id\" : 1 } ]\r\n", [][]string{{"1", "(null)", "(null)"}}},
+		{"blanks", " \n[ {\"id\" : 1 } ]\r\n", [][]string{{"1", "(null)", "(null)", "(null)"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,6 +297,7 @@ func TestDecode_FieldError(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := records.Options{Stream: "employees", Records: []string{"data"}}
+	strict := sdk.SchemaContract{OnUnknown: sdk.Fail, OnMismatch: sdk.Fail}
 	tests := []struct {
 		name string
 		opts records.Options
@@ -289,20 +305,24 @@ func TestDecode_FieldError(t *testing.T) {
 		want *records.FieldError
 		msg  string
 	}{
-		{"id after the bad field", opts,
+		{"id after the bad field", records.Options{Stream: "employees", Records: []string{"data"}, Contract: sdk.SchemaContract{OnMismatch: sdk.Fail}},
 			`{"data":[{"id":41},{"startDate":"31/12/2024","name":{"id":7},"id":42}]}`,
 			&records.FieldError{Stream: "employees", RecordID: "42", Index: 1, Field: "start_date", Want: "date32", Got: `"31/12/2024"`},
 			`records: stream employees record id=42: field start_date: want date32, got "31/12/2024"`},
-		{"string id", records.Options{Stream: "employees", Records: []string{"data"}, IDField: "customId"},
+		{"string id", records.Options{Stream: "employees", Records: []string{"data"}, IDField: "customId", Contract: strict},
 			`{"data":[{"region":"north","id":1,"customId":"a\"b"}]}`,
 			&records.FieldError{Stream: "employees", RecordID: `a"b`, Field: "region", Want: "int64", Got: `"north"`},
 			`records: stream employees record id=a"b: field region: want int64, got "north"`},
 		{"other id field", records.Options{Stream: "employees", IDField: "customId"},
 			`[{"id":1,"customId":"E-1","status":tru}]`, nil, ""},
-		{"other id field mismatch", records.Options{Stream: "employees", IDField: "customId"},
+		{"other id field mismatch", records.Options{Stream: "employees", IDField: "customId", Contract: strict},
 			`[{"id":1,"customId":"E-1","status":[]}]`,
 			&records.FieldError{Stream: "employees", RecordID: "E-1", Field: "status", Want: "string", Got: `[]`},
 			`records: stream employees record id=E-1: field status: want string, got []`},
+		{"unknown key", records.Options{Stream: "employees", Contract: sdk.SchemaContract{OnUnknown: sdk.Fail}},
+			`[{"id":1},{"id":2,"nickname":"sam"}]`,
+			&records.FieldError{Stream: "employees", RecordID: "2", Index: 1, Field: "nickname", Got: "string", Unknown: true},
+			`records: stream employees record id=2: key nickname is not in the schema (a string)`},
 		{"missing id", opts,
 			`{"data":[{"id":1},{"id":2},{"name":"x"}]}`,
 			&records.FieldError{Stream: "employees", Index: 2, Field: "id", Want: "int64", Got: "missing"},
@@ -519,7 +539,8 @@ func TestDecoder_Pages(t *testing.T) {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	dec := records.NewDecoder(mem, s.Schema, records.Options{Stream: "reports", Records: []string{"data"}})
+	dec := records.NewDecoder(mem, s.Schema, records.Options{Stream: "reports", Records: []string{"data"},
+		Contract: sdk.SchemaContract{OnMismatch: sdk.Fail}})
 	defer dec.Release()
 
 	pages := []struct {

@@ -73,7 +73,7 @@ func TestWallClock(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer out.Release()
-			if !out.Schema().Equal(schema) {
+			if !out.Schema().Equal(dec.Schema()) {
 				t.Errorf("schema changed: %v", out.Schema())
 			}
 			if diff := cmp.Diff(tt.want, rowsText(out)); diff != "" {

@@ -160,10 +160,11 @@ func (k ParentKey) id() json.RawMessage {
 	return b
 }
 
-// Catalog returns the child stream's catalog entry.
+// Catalog returns the child stream's catalog entry; its schema is Schema
+// with records.RescueColumn.
 func (s *Child) Catalog() sdk.Stream {
 	return sdk.Stream{
-		Name: s.Name, Description: s.Description, Schema: s.Schema,
+		Name: s.Name, Description: s.Description, Schema: records.WithRescue(s.Schema),
 		PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, SyncModes: s.SyncModes,
 		Updates: s.Updates,
 	}
@@ -199,6 +200,11 @@ func ReadAll(ctx context.Context, c *Client, streams []*Stream, children []*Chil
 			return newChildReader(c, ch, r, w, &opts)
 		}
 	}
+	reader := func(r sdk.StreamRequest) *streamReader {
+		sr := readers[r.Name](r)
+		sr.contract, sr.limit, sr.drift = req.Contract, req.Limit, &records.DriftReport{}
+		return sr
+	}
 	for _, r := range req.Streams {
 		if readers[r.Name] == nil {
 			return fmt.Errorf("%s: no stream %q: %w", c.name, r.Name, sdk.ErrConfig)
@@ -224,7 +230,7 @@ func ReadAll(ctx context.Context, c *Client, streams []*Stream, children []*Chil
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := readers[r.Name](r).run(ctx); err != nil {
+			if err := reader(r).run(ctx); err != nil {
 				mu.Lock()
 				if writeErr == nil {
 					writeErr = err
@@ -273,8 +279,9 @@ type childReader struct {
 	conc, batchRows int
 	every           time.Duration
 
-	sub    *arrow.Schema // Schema without the key columns: what pages decode to
-	keyOf  []int         // per column of Schema: the index in Keys, or -1
+	schema *arrow.Schema // Schema with records.RescueColumn: what batches hold
+	sub    *arrow.Schema // schema without the key columns: what pages decode to
+	keyOf  []int         // per column of schema: the index in Keys, or -1
 	pcols  []int         // per Key: the column of Parent.Schema
 	window json.RawMessage
 	done   []json.RawMessage // parents whose records are all sent, prior runs' included
@@ -325,7 +332,8 @@ func (r *childReader) prepare() error {
 	case ch.Window == nil && slices.Contains(ch.SyncModes, sdk.Incremental):
 		return errors.New("an incremental Child needs a Window")
 	}
-	r.keyOf = make([]int, ch.Schema.NumFields())
+	r.schema = records.WithRescue(ch.Schema)
+	r.keyOf = make([]int, r.schema.NumFields())
 	for i := range r.keyOf {
 		r.keyOf[i] = -1
 	}
@@ -356,12 +364,12 @@ func (r *childReader) prepare() error {
 		r.keyOf[ci[0]] = i
 	}
 	var fields []arrow.Field
-	for i, f := range ch.Schema.Fields() {
+	for i, f := range r.schema.Fields() {
 		if r.keyOf[i] < 0 {
 			fields = append(fields, f)
 		}
 	}
-	md := ch.Schema.Metadata()
+	md := r.schema.Metadata()
 	r.sub = arrow.NewSchema(fields, &md)
 	return nil
 }
@@ -496,7 +504,9 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: parent %s: %w", r.ch.Name, p.Name, err)
 	}
-	dec := records.NewDecoder(r.opts.Allocator, parentSchema(p), records.Options{Stream: p.Name, Records: p.Records, IDField: p.IDField, FoldCase: p.FoldCase})
+	// The parent stream reports its own drift, if it is read.
+	dec := records.NewDecoder(r.opts.Allocator, parentSchema(p), records.Options{Stream: p.Name, Records: p.Records, IDField: p.IDField, FoldCase: p.FoldCase,
+		Contract: r.contract})
 	defer dec.Release()
 	pg := p.Pager.Start()
 	listed := 0 // parent records, with or without a key, read or skipped
@@ -590,7 +600,8 @@ rows:
 // work reads the children of the parents on keys until keys closes or the
 // read fails.
 func (r *childReader) work(ctx context.Context, log *slog.Logger, keys <-chan ParentKey, out chan<- *parentResult, fail func(error)) {
-	dec := records.NewDecoder(r.opts.Allocator, r.sub, records.Options{Stream: r.ch.Name, Records: r.ch.Records, IDField: r.ch.IDField})
+	dec := records.NewDecoder(r.opts.Allocator, r.sub, records.Options{Stream: r.ch.Name, Records: r.ch.Records, IDField: r.ch.IDField,
+		Contract: r.contract, Drift: r.drift})
 	defer dec.Release()
 	for k := range keys {
 		if ctx.Err() != nil {
@@ -684,7 +695,7 @@ func (r *childReader) attach(rec arrow.Record, key ParentKey) arrow.Record {
 	n := int(rec.NumRows())
 	cols := make([]arrow.Array, 0, len(r.keyOf))
 	j := 0
-	for i, f := range r.ch.Schema.Fields() {
+	for i, f := range r.schema.Fields() {
 		if k := r.keyOf[i]; k >= 0 {
 			cols = append(cols, constant(r.opts.Allocator, f.Type, key[k], n))
 			continue
@@ -694,7 +705,7 @@ func (r *childReader) attach(rec arrow.Record, key ParentKey) arrow.Record {
 		cols = append(cols, c)
 		j++
 	}
-	out := array.NewRecord(r.ch.Schema, cols, int64(n))
+	out := array.NewRecord(r.schema, cols, int64(n))
 	for _, c := range cols {
 		c.Release()
 	}
@@ -766,7 +777,7 @@ func (r *childReader) collect(ctx context.Context, results <-chan *parentResult,
 // parents done so far, or with complete, the whole window.
 func (r *childReader) flush(ctx context.Context, complete bool) error {
 	if r.pendingRows > 0 {
-		rec, err := concat(r.opts.Allocator, r.ch.Schema, r.pending)
+		rec, err := concat(r.opts.Allocator, r.schema, r.pending)
 		r.releasePending()
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", r.ch.Name, err)

@@ -119,7 +119,7 @@ func (w *familyWriter) WriteBatch(_ context.Context, stream string, rec arrow.Re
 	ids := rec.Column(0).(*array.Int64)
 	for i := range ids.Len() {
 		row := strconv.FormatInt(ids.Value(i), 10)
-		if rec.NumCols() > 2 {
+		if rec.NumCols() > 3 { // a child: id, parent, its own column and the rescue column
 			row = strconv.FormatInt(rec.Column(1).(*array.Int64).Value(i), 10) + "/" + row
 		}
 		w.rows[stream] = append(w.rows[stream], row)

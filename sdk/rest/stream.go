@@ -45,7 +45,8 @@ type Stream struct {
 	// DecodeSchema, if set, is the schema pages are decoded with, when the
 	// vendor's JSON does not have Schema's shape (a GeoJSON point to flatten
 	// into columns, say); Select must then turn each page into a record of
-	// Schema. Nil decodes with Schema.
+	// records.WithRescue(Schema), passing the page's records.RescueColumn
+	// on. Nil decodes with Schema.
 	DecodeSchema *arrow.Schema
 	// FoldCase matches JSON keys to columns case-insensitively when no key
 	// matches exactly (records.Options.FoldCase), for vendors that mix key
@@ -71,7 +72,7 @@ type Stream struct {
 	// Select, if set, returns the records of page p to write: p.Record
 	// (retained), a part of it (an incremental read drops the records its
 	// state says were sent before, say), an empty record, or with
-	// DecodeSchema the page's records reshaped to Schema. The caller
+	// DecodeSchema the page's records reshaped to WithRescue(Schema). The caller
 	// releases what Select returns. An error fails the stream before
 	// anything of the page is written. Info and Checkpoint still see the
 	// whole page. Nil writes every record of every page.
@@ -85,10 +86,11 @@ type Stream struct {
 	Finish func(prev json.RawMessage) (json.RawMessage, error)
 }
 
-// Catalog returns the stream's catalog entry.
+// Catalog returns the stream's catalog entry. Its schema is Schema with
+// records.RescueColumn, as every page decodes to.
 func (s *Stream) Catalog() sdk.Stream {
 	return sdk.Stream{
-		Name: s.Name, Description: s.Description, Schema: s.Schema,
+		Name: s.Name, Description: s.Description, Schema: records.WithRescue(s.Schema),
 		PrimaryKey: s.PrimaryKey, CursorField: s.CursorField, SyncModes: s.SyncModes,
 		Updates: s.Updates,
 	}
@@ -128,6 +130,10 @@ type streamReader struct {
 	req  sdk.StreamRequest
 	w    sdk.Writer
 	opts *ReadOptions
+
+	contract sdk.SchemaContract   // the read's
+	limit    int64                // the read's sample size; 0 for all
+	drift    *records.DriftReport // what the stream's pages rescued
 
 	progress     sdk.Progress
 	lastProgress time.Time
@@ -187,7 +193,8 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	if s.DecodeSchema != nil {
 		schema = s.DecodeSchema
 	}
-	dec := records.NewDecoder(r.opts.Allocator, schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField, FoldCase: s.FoldCase})
+	dec := records.NewDecoder(r.opts.Allocator, schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField, FoldCase: s.FoldCase,
+		Contract: r.contract, Drift: r.drift})
 	defer dec.Release()
 	pg := s.Pager.Start()
 	for page := 1; ; page++ {
@@ -226,6 +233,9 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		p.Record.Release()
 		log.Debug("page", "page", page, "records", info.Items)
 		r.report(ctx, false)
+		if r.limit > 0 && r.progress.Records >= r.limit {
+			return nil // a sample: no more pages, and no final state
+		}
 		more, err := pg.Next(info)
 		if err != nil {
 			return fmt.Errorf("stream %s page %d: %w", s.Name, page, err)
@@ -330,6 +340,7 @@ func (r *streamReader) report(ctx context.Context, final bool) {
 	r.lastProgress = now
 	r.progress.Elapsed = now.Sub(r.started)
 	r.progress.Retries = retriesFrom(ctx)
+	r.progress.Drift = r.drift.Snapshot()
 	// Progress is advisory: a failure to send it shows up on the next
 	// batch or status, which are not.
 	_ = r.w.Progress(ctx, r.s.Name, r.progress)

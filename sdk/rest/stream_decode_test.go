@@ -55,17 +55,14 @@ func TestReadStreamsDecodeSchema(t *testing.T) {
 			return PageInfo{Items: int(p.Record.NumRows()), Next: next}
 		},
 		Checkpoint: func(_ json.RawMessage, p *records.Page) (json.RawMessage, error) {
-			if !p.Record.Schema().Equal(nested) {
+			if !p.Record.Schema().Equal(records.WithRescue(nested)) {
 				return nil, fmt.Errorf("Checkpoint sees schema %s, want the decoded one", p.Record.Schema())
 			}
 			return nil, nil
 		},
 		Select: func(p *records.Page) (arrow.Record, error) {
 			inner := p.Record.Column(0).(*array.Struct)
-			col := inner.Field(0)
-			col.Retain()
-			defer col.Release()
-			return array.NewRecord(flat, []arrow.Array{col}, p.Record.NumRows()), nil
+			return array.NewRecord(records.WithRescue(flat), []arrow.Array{inner.Field(0), records.Rescued(p.Record)}, p.Record.NumRows()), nil
 		},
 	}
 	c, err := New(Options{BaseURL: srv.URL, OnRetry: func(context.Context, string) {}})

@@ -80,6 +80,60 @@ func (SyncMode) EnumDescriptor() ([]byte, []int) {
 	return file_connector_proto_rawDescGZIP(), []int{0}
 }
 
+// ContractAction is one choice of a SchemaContract.
+type ContractAction int32
+
+const (
+	// Rescue, the default.
+	ContractAction_CONTRACT_ACTION_UNSPECIFIED ContractAction = 0
+	ContractAction_CONTRACT_ACTION_RESCUE      ContractAction = 1
+	ContractAction_CONTRACT_ACTION_IGNORE      ContractAction = 2
+	ContractAction_CONTRACT_ACTION_FAIL        ContractAction = 3
+)
+
+// Enum value maps for ContractAction.
+var (
+	ContractAction_name = map[int32]string{
+		0: "CONTRACT_ACTION_UNSPECIFIED",
+		1: "CONTRACT_ACTION_RESCUE",
+		2: "CONTRACT_ACTION_IGNORE",
+		3: "CONTRACT_ACTION_FAIL",
+	}
+	ContractAction_value = map[string]int32{
+		"CONTRACT_ACTION_UNSPECIFIED": 0,
+		"CONTRACT_ACTION_RESCUE":      1,
+		"CONTRACT_ACTION_IGNORE":      2,
+		"CONTRACT_ACTION_FAIL":        3,
+	}
+)
+
+func (x ContractAction) Enum() *ContractAction {
+	p := new(ContractAction)
+	*p = x
+	return p
+}
+
+func (x ContractAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ContractAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_connector_proto_enumTypes[1].Descriptor()
+}
+
+func (ContractAction) Type() protoreflect.EnumType {
+	return &file_connector_proto_enumTypes[1]
+}
+
+func (x ContractAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ContractAction.Descriptor instead.
+func (ContractAction) EnumDescriptor() ([]byte, []int) {
+	return file_connector_proto_rawDescGZIP(), []int{1}
+}
+
 // State is the life-cycle state of a stream within a read.
 type State int32
 
@@ -120,11 +174,11 @@ func (x State) String() string {
 }
 
 func (State) Descriptor() protoreflect.EnumDescriptor {
-	return file_connector_proto_enumTypes[1].Descriptor()
+	return file_connector_proto_enumTypes[2].Descriptor()
 }
 
 func (State) Type() protoreflect.EnumType {
-	return &file_connector_proto_enumTypes[1]
+	return &file_connector_proto_enumTypes[2]
 }
 
 func (x State) Number() protoreflect.EnumNumber {
@@ -133,7 +187,7 @@ func (x State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use State.Descriptor instead.
 func (State) EnumDescriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{1}
+	return file_connector_proto_rawDescGZIP(), []int{2}
 }
 
 // ErrorClass tells the host how to react to an error.
@@ -176,11 +230,11 @@ func (x ErrorClass) String() string {
 }
 
 func (ErrorClass) Descriptor() protoreflect.EnumDescriptor {
-	return file_connector_proto_enumTypes[2].Descriptor()
+	return file_connector_proto_enumTypes[3].Descriptor()
 }
 
 func (ErrorClass) Type() protoreflect.EnumType {
-	return &file_connector_proto_enumTypes[2]
+	return &file_connector_proto_enumTypes[3]
 }
 
 func (x ErrorClass) Number() protoreflect.EnumNumber {
@@ -189,7 +243,7 @@ func (x ErrorClass) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorClass.Descriptor instead.
 func (ErrorClass) EnumDescriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{2}
+	return file_connector_proto_rawDescGZIP(), []int{3}
 }
 
 type Spec struct {
@@ -551,6 +605,60 @@ func (x *StreamRequest) GetLookback() *durationpb.Duration {
 	return nil
 }
 
+// SchemaContract says what a read does with what a stream's schema cannot
+// take: keys it does not know, values whose shape does not fit.
+type SchemaContract struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OnUnknown     ContractAction         `protobuf:"varint,1,opt,name=on_unknown,json=onUnknown,proto3,enum=quiver.connector.v1.ContractAction" json:"on_unknown,omitempty"`
+	OnMismatch    ContractAction         `protobuf:"varint,2,opt,name=on_mismatch,json=onMismatch,proto3,enum=quiver.connector.v1.ContractAction" json:"on_mismatch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SchemaContract) Reset() {
+	*x = SchemaContract{}
+	mi := &file_connector_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaContract) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaContract) ProtoMessage() {}
+
+func (x *SchemaContract) ProtoReflect() protoreflect.Message {
+	mi := &file_connector_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaContract.ProtoReflect.Descriptor instead.
+func (*SchemaContract) Descriptor() ([]byte, []int) {
+	return file_connector_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SchemaContract) GetOnUnknown() ContractAction {
+	if x != nil {
+		return x.OnUnknown
+	}
+	return ContractAction_CONTRACT_ACTION_UNSPECIFIED
+}
+
+func (x *SchemaContract) GetOnMismatch() ContractAction {
+	if x != nil {
+		return x.OnMismatch
+	}
+	return ContractAction_CONTRACT_ACTION_UNSPECIFIED
+}
+
 // Batch is one Arrow record of a stream.
 type Batch struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -565,7 +673,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_connector_proto_msgTypes[7]
+	mi := &file_connector_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +685,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[7]
+	mi := &file_connector_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +698,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{7}
+	return file_connector_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Batch) GetStream() string {
@@ -625,7 +733,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_connector_proto_msgTypes[8]
+	mi := &file_connector_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +745,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[8]
+	mi := &file_connector_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +758,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{8}
+	return file_connector_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Checkpoint) GetStream() string {
@@ -681,7 +789,7 @@ type StreamStatus struct {
 
 func (x *StreamStatus) Reset() {
 	*x = StreamStatus{}
-	mi := &file_connector_proto_msgTypes[9]
+	mi := &file_connector_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +801,7 @@ func (x *StreamStatus) String() string {
 func (*StreamStatus) ProtoMessage() {}
 
 func (x *StreamStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[9]
+	mi := &file_connector_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +814,7 @@ func (x *StreamStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamStatus.ProtoReflect.Descriptor instead.
 func (*StreamStatus) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{9}
+	return file_connector_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StreamStatus) GetStream() string {
@@ -746,15 +854,17 @@ type Progress struct {
 	// Records the API says exist; 0 when unknown.
 	Total int64 `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
 	// Retries so far by reason ("429", "5xx", "lag_401", ...).
-	Retries       map[string]int64 `protobuf:"bytes,5,rep,name=retries,proto3" json:"retries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	ElapsedMs     int64            `protobuf:"varint,6,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	Retries   map[string]int64 `protobuf:"bytes,5,rep,name=retries,proto3" json:"retries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	ElapsedMs int64            `protobuf:"varint,6,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// What the schema could not take so far, one entry per key.
+	Drift         []*Drift `protobuf:"bytes,7,rep,name=drift,proto3" json:"drift,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_connector_proto_msgTypes[10]
+	mi := &file_connector_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +876,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[10]
+	mi := &file_connector_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +889,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{10}
+	return file_connector_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Progress) GetStream() string {
@@ -824,6 +934,95 @@ func (x *Progress) GetElapsedMs() int64 {
 	return 0
 }
 
+func (x *Progress) GetDrift() []*Drift {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+// Drift counts the values of one key that the stream's schema could not
+// take. It holds shapes, never values.
+type Drift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key in the record; a path inside structs and lists.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The column the value did not fit; empty for a key the schema lacks.
+	Column string `protobuf:"bytes,2,opt,name=column,proto3" json:"column,omitempty"`
+	// JSON shapes seen: array, boolean, number, object, string.
+	Shapes []string `protobuf:"bytes,3,rep,name=shapes,proto3" json:"shapes,omitempty"`
+	Count  int64    `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	// The id of one record that held such a value.
+	RecordId      string `protobuf:"bytes,5,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Drift) Reset() {
+	*x = Drift{}
+	mi := &file_connector_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Drift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Drift) ProtoMessage() {}
+
+func (x *Drift) ProtoReflect() protoreflect.Message {
+	mi := &file_connector_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Drift.ProtoReflect.Descriptor instead.
+func (*Drift) Descriptor() ([]byte, []int) {
+	return file_connector_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Drift) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Drift) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *Drift) GetShapes() []string {
+	if x != nil {
+		return x.Shapes
+	}
+	return nil
+}
+
+func (x *Drift) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Drift) GetRecordId() string {
+	if x != nil {
+		return x.RecordId
+	}
+	return ""
+}
+
 // Error is attached as a detail to every error status a plugin returns, so
 // the host can tell a plugin's own error from a transport failure.
 type Error struct {
@@ -835,7 +1034,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +1046,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +1059,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{11}
+	return file_connector_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Error) GetClass() ErrorClass {
@@ -878,7 +1077,7 @@ type Spec_Request struct {
 
 func (x *Spec_Request) Reset() {
 	*x = Spec_Request{}
-	mi := &file_connector_proto_msgTypes[12]
+	mi := &file_connector_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1089,7 @@ func (x *Spec_Request) String() string {
 func (*Spec_Request) ProtoMessage() {}
 
 func (x *Spec_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[12]
+	mi := &file_connector_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +1121,7 @@ type Spec_Response struct {
 
 func (x *Spec_Response) Reset() {
 	*x = Spec_Response{}
-	mi := &file_connector_proto_msgTypes[13]
+	mi := &file_connector_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1133,7 @@ func (x *Spec_Response) String() string {
 func (*Spec_Response) ProtoMessage() {}
 
 func (x *Spec_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[13]
+	mi := &file_connector_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1201,7 @@ type Check_Request struct {
 
 func (x *Check_Request) Reset() {
 	*x = Check_Request{}
-	mi := &file_connector_proto_msgTypes[14]
+	mi := &file_connector_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1213,7 @@ func (x *Check_Request) String() string {
 func (*Check_Request) ProtoMessage() {}
 
 func (x *Check_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[14]
+	mi := &file_connector_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1244,7 @@ type Check_Response struct {
 
 func (x *Check_Response) Reset() {
 	*x = Check_Response{}
-	mi := &file_connector_proto_msgTypes[15]
+	mi := &file_connector_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1256,7 @@ func (x *Check_Response) String() string {
 func (*Check_Response) ProtoMessage() {}
 
 func (x *Check_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[15]
+	mi := &file_connector_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1282,7 @@ type Discover_Request struct {
 
 func (x *Discover_Request) Reset() {
 	*x = Discover_Request{}
-	mi := &file_connector_proto_msgTypes[16]
+	mi := &file_connector_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1294,7 @@ func (x *Discover_Request) String() string {
 func (*Discover_Request) ProtoMessage() {}
 
 func (x *Discover_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[16]
+	mi := &file_connector_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1326,7 @@ type Discover_Response struct {
 
 func (x *Discover_Response) Reset() {
 	*x = Discover_Response{}
-	mi := &file_connector_proto_msgTypes[17]
+	mi := &file_connector_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1338,7 @@ func (x *Discover_Response) String() string {
 func (*Discover_Response) ProtoMessage() {}
 
 func (x *Discover_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[17]
+	mi := &file_connector_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,14 +1366,18 @@ type Read_Request struct {
 	// The connector's raw JSON config.
 	Config []byte `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
 	// The streams to read, in the order the user listed them.
-	Streams       []*StreamRequest `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
+	Streams []*StreamRequest `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
+	// What to do with what the stream schemas cannot take.
+	Contract *SchemaContract `protobuf:"bytes,3,opt,name=contract,proto3" json:"contract,omitempty"`
+	// When positive, each stream ends once it has sent this many records.
+	Limit         int64 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Read_Request) Reset() {
 	*x = Read_Request{}
-	mi := &file_connector_proto_msgTypes[18]
+	mi := &file_connector_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1389,7 @@ func (x *Read_Request) String() string {
 func (*Read_Request) ProtoMessage() {}
 
 func (x *Read_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[18]
+	mi := &file_connector_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,6 +1419,20 @@ func (x *Read_Request) GetStreams() []*StreamRequest {
 	return nil
 }
 
+func (x *Read_Request) GetContract() *SchemaContract {
+	if x != nil {
+		return x.Contract
+	}
+	return nil
+}
+
+func (x *Read_Request) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 type Read_Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Message:
@@ -1231,7 +1448,7 @@ type Read_Response struct {
 
 func (x *Read_Response) Reset() {
 	*x = Read_Response{}
-	mi := &file_connector_proto_msgTypes[19]
+	mi := &file_connector_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1460,7 @@ func (x *Read_Response) String() string {
 func (*Read_Response) ProtoMessage() {}
 
 func (x *Read_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[19]
+	mi := &file_connector_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,11 +1570,13 @@ const file_connector_proto_rawDesc = "" +
 	"\aRequest\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\fR\x06config\x1aB\n" +
 	"\bResponse\x126\n" +
-	"\acatalog\x18\x01 \x01(\v2\x1c.quiver.connector.v1.CatalogR\acatalog\"\xf0\x02\n" +
-	"\x04Read\x1a_\n" +
+	"\acatalog\x18\x01 \x01(\v2\x1c.quiver.connector.v1.CatalogR\acatalog\"\xc8\x03\n" +
+	"\x04Read\x1a\xb6\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\fR\x06config\x12<\n" +
-	"\astreams\x18\x02 \x03(\v2\".quiver.connector.v1.StreamRequestR\astreams\x1a\x86\x02\n" +
+	"\astreams\x18\x02 \x03(\v2\".quiver.connector.v1.StreamRequestR\astreams\x12?\n" +
+	"\bcontract\x18\x03 \x01(\v2#.quiver.connector.v1.SchemaContractR\bcontract\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x03R\x05limit\x1a\x86\x02\n" +
 	"\bResponse\x122\n" +
 	"\x05batch\x18\x01 \x01(\v2\x1a.quiver.connector.v1.BatchH\x00R\x05batch\x12A\n" +
 	"\n" +
@@ -1382,7 +1601,12 @@ const file_connector_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x121\n" +
 	"\x04mode\x18\x02 \x01(\x0e2\x1d.quiver.connector.v1.SyncModeR\x04mode\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\fR\x05state\x125\n" +
-	"\blookback\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\blookback\"K\n" +
+	"\blookback\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\blookback\"\x9a\x01\n" +
+	"\x0eSchemaContract\x12B\n" +
+	"\n" +
+	"on_unknown\x18\x01 \x01(\x0e2#.quiver.connector.v1.ContractActionR\tonUnknown\x12D\n" +
+	"\von_mismatch\x18\x02 \x01(\x0e2#.quiver.connector.v1.ContractActionR\n" +
+	"onMismatch\"K\n" +
 	"\x05Batch\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x16\n" +
 	"\x06record\x18\x02 \x01(\fR\x06record\x12\x12\n" +
@@ -1396,7 +1620,7 @@ const file_connector_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x1a.quiver.connector.v1.StateR\x05state\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12@\n" +
 	"\verror_class\x18\x04 \x01(\x0e2\x1f.quiver.connector.v1.ErrorClassR\n" +
-	"errorClass\"\x89\x02\n" +
+	"errorClass\"\xbb\x02\n" +
 	"\bProgress\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x03R\arecords\x12\x14\n" +
@@ -1404,16 +1628,28 @@ const file_connector_proto_rawDesc = "" +
 	"\x05total\x18\x04 \x01(\x03R\x05total\x12D\n" +
 	"\aretries\x18\x05 \x03(\v2*.quiver.connector.v1.Progress.RetriesEntryR\aretries\x12\x1d\n" +
 	"\n" +
-	"elapsed_ms\x18\x06 \x01(\x03R\telapsedMs\x1a:\n" +
+	"elapsed_ms\x18\x06 \x01(\x03R\telapsedMs\x120\n" +
+	"\x05drift\x18\a \x03(\v2\x1a.quiver.connector.v1.DriftR\x05drift\x1a:\n" +
 	"\fRetriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\">\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"|\n" +
+	"\x05Drift\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06column\x18\x02 \x01(\tR\x06column\x12\x16\n" +
+	"\x06shapes\x18\x03 \x03(\tR\x06shapes\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\x12\x1b\n" +
+	"\trecord_id\x18\x05 \x01(\tR\brecordId\">\n" +
 	"\x05Error\x125\n" +
 	"\x05class\x18\x01 \x01(\x0e2\x1f.quiver.connector.v1.ErrorClassR\x05class*\\\n" +
 	"\bSyncMode\x12\x19\n" +
 	"\x15SYNC_MODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16SYNC_MODE_FULL_REFRESH\x10\x01\x12\x19\n" +
-	"\x15SYNC_MODE_INCREMENTAL\x10\x02*m\n" +
+	"\x15SYNC_MODE_INCREMENTAL\x10\x02*\x83\x01\n" +
+	"\x0eContractAction\x12\x1f\n" +
+	"\x1bCONTRACT_ACTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16CONTRACT_ACTION_RESCUE\x10\x01\x12\x1a\n" +
+	"\x16CONTRACT_ACTION_IGNORE\x10\x02\x12\x18\n" +
+	"\x14CONTRACT_ACTION_FAIL\x10\x03*m\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_STARTED\x10\x01\x12\x12\n" +
@@ -1445,63 +1681,70 @@ func file_connector_proto_rawDescGZIP() []byte {
 	return file_connector_proto_rawDescData
 }
 
-var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_connector_proto_goTypes = []any{
 	(SyncMode)(0),               // 0: quiver.connector.v1.SyncMode
-	(State)(0),                  // 1: quiver.connector.v1.State
-	(ErrorClass)(0),             // 2: quiver.connector.v1.ErrorClass
-	(*Spec)(nil),                // 3: quiver.connector.v1.Spec
-	(*Check)(nil),               // 4: quiver.connector.v1.Check
-	(*Discover)(nil),            // 5: quiver.connector.v1.Discover
-	(*Read)(nil),                // 6: quiver.connector.v1.Read
-	(*Catalog)(nil),             // 7: quiver.connector.v1.Catalog
-	(*Stream)(nil),              // 8: quiver.connector.v1.Stream
-	(*StreamRequest)(nil),       // 9: quiver.connector.v1.StreamRequest
-	(*Batch)(nil),               // 10: quiver.connector.v1.Batch
-	(*Checkpoint)(nil),          // 11: quiver.connector.v1.Checkpoint
-	(*StreamStatus)(nil),        // 12: quiver.connector.v1.StreamStatus
-	(*Progress)(nil),            // 13: quiver.connector.v1.Progress
-	(*Error)(nil),               // 14: quiver.connector.v1.Error
-	(*Spec_Request)(nil),        // 15: quiver.connector.v1.Spec.Request
-	(*Spec_Response)(nil),       // 16: quiver.connector.v1.Spec.Response
-	(*Check_Request)(nil),       // 17: quiver.connector.v1.Check.Request
-	(*Check_Response)(nil),      // 18: quiver.connector.v1.Check.Response
-	(*Discover_Request)(nil),    // 19: quiver.connector.v1.Discover.Request
-	(*Discover_Response)(nil),   // 20: quiver.connector.v1.Discover.Response
-	(*Read_Request)(nil),        // 21: quiver.connector.v1.Read.Request
-	(*Read_Response)(nil),       // 22: quiver.connector.v1.Read.Response
-	nil,                         // 23: quiver.connector.v1.Progress.RetriesEntry
-	(*durationpb.Duration)(nil), // 24: google.protobuf.Duration
+	(ContractAction)(0),         // 1: quiver.connector.v1.ContractAction
+	(State)(0),                  // 2: quiver.connector.v1.State
+	(ErrorClass)(0),             // 3: quiver.connector.v1.ErrorClass
+	(*Spec)(nil),                // 4: quiver.connector.v1.Spec
+	(*Check)(nil),               // 5: quiver.connector.v1.Check
+	(*Discover)(nil),            // 6: quiver.connector.v1.Discover
+	(*Read)(nil),                // 7: quiver.connector.v1.Read
+	(*Catalog)(nil),             // 8: quiver.connector.v1.Catalog
+	(*Stream)(nil),              // 9: quiver.connector.v1.Stream
+	(*StreamRequest)(nil),       // 10: quiver.connector.v1.StreamRequest
+	(*SchemaContract)(nil),      // 11: quiver.connector.v1.SchemaContract
+	(*Batch)(nil),               // 12: quiver.connector.v1.Batch
+	(*Checkpoint)(nil),          // 13: quiver.connector.v1.Checkpoint
+	(*StreamStatus)(nil),        // 14: quiver.connector.v1.StreamStatus
+	(*Progress)(nil),            // 15: quiver.connector.v1.Progress
+	(*Drift)(nil),               // 16: quiver.connector.v1.Drift
+	(*Error)(nil),               // 17: quiver.connector.v1.Error
+	(*Spec_Request)(nil),        // 18: quiver.connector.v1.Spec.Request
+	(*Spec_Response)(nil),       // 19: quiver.connector.v1.Spec.Response
+	(*Check_Request)(nil),       // 20: quiver.connector.v1.Check.Request
+	(*Check_Response)(nil),      // 21: quiver.connector.v1.Check.Response
+	(*Discover_Request)(nil),    // 22: quiver.connector.v1.Discover.Request
+	(*Discover_Response)(nil),   // 23: quiver.connector.v1.Discover.Response
+	(*Read_Request)(nil),        // 24: quiver.connector.v1.Read.Request
+	(*Read_Response)(nil),       // 25: quiver.connector.v1.Read.Response
+	nil,                         // 26: quiver.connector.v1.Progress.RetriesEntry
+	(*durationpb.Duration)(nil), // 27: google.protobuf.Duration
 }
 var file_connector_proto_depIdxs = []int32{
-	8,  // 0: quiver.connector.v1.Catalog.streams:type_name -> quiver.connector.v1.Stream
+	9,  // 0: quiver.connector.v1.Catalog.streams:type_name -> quiver.connector.v1.Stream
 	0,  // 1: quiver.connector.v1.Stream.sync_modes:type_name -> quiver.connector.v1.SyncMode
 	0,  // 2: quiver.connector.v1.StreamRequest.mode:type_name -> quiver.connector.v1.SyncMode
-	24, // 3: quiver.connector.v1.StreamRequest.lookback:type_name -> google.protobuf.Duration
-	1,  // 4: quiver.connector.v1.StreamStatus.state:type_name -> quiver.connector.v1.State
-	2,  // 5: quiver.connector.v1.StreamStatus.error_class:type_name -> quiver.connector.v1.ErrorClass
-	23, // 6: quiver.connector.v1.Progress.retries:type_name -> quiver.connector.v1.Progress.RetriesEntry
-	2,  // 7: quiver.connector.v1.Error.class:type_name -> quiver.connector.v1.ErrorClass
-	7,  // 8: quiver.connector.v1.Discover.Response.catalog:type_name -> quiver.connector.v1.Catalog
-	9,  // 9: quiver.connector.v1.Read.Request.streams:type_name -> quiver.connector.v1.StreamRequest
-	10, // 10: quiver.connector.v1.Read.Response.batch:type_name -> quiver.connector.v1.Batch
-	11, // 11: quiver.connector.v1.Read.Response.checkpoint:type_name -> quiver.connector.v1.Checkpoint
-	12, // 12: quiver.connector.v1.Read.Response.status:type_name -> quiver.connector.v1.StreamStatus
-	13, // 13: quiver.connector.v1.Read.Response.progress:type_name -> quiver.connector.v1.Progress
-	15, // 14: quiver.connector.v1.Connector.Spec:input_type -> quiver.connector.v1.Spec.Request
-	17, // 15: quiver.connector.v1.Connector.Check:input_type -> quiver.connector.v1.Check.Request
-	19, // 16: quiver.connector.v1.Connector.Discover:input_type -> quiver.connector.v1.Discover.Request
-	21, // 17: quiver.connector.v1.Connector.Read:input_type -> quiver.connector.v1.Read.Request
-	16, // 18: quiver.connector.v1.Connector.Spec:output_type -> quiver.connector.v1.Spec.Response
-	18, // 19: quiver.connector.v1.Connector.Check:output_type -> quiver.connector.v1.Check.Response
-	20, // 20: quiver.connector.v1.Connector.Discover:output_type -> quiver.connector.v1.Discover.Response
-	22, // 21: quiver.connector.v1.Connector.Read:output_type -> quiver.connector.v1.Read.Response
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	27, // 3: quiver.connector.v1.StreamRequest.lookback:type_name -> google.protobuf.Duration
+	1,  // 4: quiver.connector.v1.SchemaContract.on_unknown:type_name -> quiver.connector.v1.ContractAction
+	1,  // 5: quiver.connector.v1.SchemaContract.on_mismatch:type_name -> quiver.connector.v1.ContractAction
+	2,  // 6: quiver.connector.v1.StreamStatus.state:type_name -> quiver.connector.v1.State
+	3,  // 7: quiver.connector.v1.StreamStatus.error_class:type_name -> quiver.connector.v1.ErrorClass
+	26, // 8: quiver.connector.v1.Progress.retries:type_name -> quiver.connector.v1.Progress.RetriesEntry
+	16, // 9: quiver.connector.v1.Progress.drift:type_name -> quiver.connector.v1.Drift
+	3,  // 10: quiver.connector.v1.Error.class:type_name -> quiver.connector.v1.ErrorClass
+	8,  // 11: quiver.connector.v1.Discover.Response.catalog:type_name -> quiver.connector.v1.Catalog
+	10, // 12: quiver.connector.v1.Read.Request.streams:type_name -> quiver.connector.v1.StreamRequest
+	11, // 13: quiver.connector.v1.Read.Request.contract:type_name -> quiver.connector.v1.SchemaContract
+	12, // 14: quiver.connector.v1.Read.Response.batch:type_name -> quiver.connector.v1.Batch
+	13, // 15: quiver.connector.v1.Read.Response.checkpoint:type_name -> quiver.connector.v1.Checkpoint
+	14, // 16: quiver.connector.v1.Read.Response.status:type_name -> quiver.connector.v1.StreamStatus
+	15, // 17: quiver.connector.v1.Read.Response.progress:type_name -> quiver.connector.v1.Progress
+	18, // 18: quiver.connector.v1.Connector.Spec:input_type -> quiver.connector.v1.Spec.Request
+	20, // 19: quiver.connector.v1.Connector.Check:input_type -> quiver.connector.v1.Check.Request
+	22, // 20: quiver.connector.v1.Connector.Discover:input_type -> quiver.connector.v1.Discover.Request
+	24, // 21: quiver.connector.v1.Connector.Read:input_type -> quiver.connector.v1.Read.Request
+	19, // 22: quiver.connector.v1.Connector.Spec:output_type -> quiver.connector.v1.Spec.Response
+	21, // 23: quiver.connector.v1.Connector.Check:output_type -> quiver.connector.v1.Check.Response
+	23, // 24: quiver.connector.v1.Connector.Discover:output_type -> quiver.connector.v1.Discover.Response
+	25, // 25: quiver.connector.v1.Connector.Read:output_type -> quiver.connector.v1.Read.Response
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_connector_proto_init() }
@@ -1509,7 +1752,7 @@ func file_connector_proto_init() {
 	if File_connector_proto != nil {
 		return
 	}
-	file_connector_proto_msgTypes[19].OneofWrappers = []any{
+	file_connector_proto_msgTypes[21].OneofWrappers = []any{
 		(*Read_Response_Batch)(nil),
 		(*Read_Response_Checkpoint)(nil),
 		(*Read_Response_Status)(nil),
@@ -1520,8 +1763,8 @@ func file_connector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_connector_proto_rawDesc), len(file_connector_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      4,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
