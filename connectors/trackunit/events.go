@@ -70,7 +70,7 @@ func (s *source) events(st *rest.Stream, start json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	read := &eventRead{mem: s.mem, schema: st.Schema, from: from, idCol: idCol, timeCol: timeCol}
+	read := &eventRead{mem: s.mem, schema: records.WithRescue(st.Schema), from: from, idCol: idCol, timeCol: timeCol}
 	read.decode, read.times = eventDecodeSchema(st.Schema, timeCol)
 	st.DecodeSchema = read.decode
 	st.Records = []string{"content"}
@@ -204,7 +204,7 @@ func parseEventState(b []byte) (eventState, error) {
 // methods are called by rest.ReadStreams from one goroutine.
 type eventRead struct {
 	mem            memory.Allocator
-	schema         *arrow.Schema // the stream's
+	schema         *arrow.Schema // the stream's, with records.RescueColumn
 	from           eventState    // the state the read started from
 	to             time.Time     // the window's end, set by the request
 	decode         *arrow.Schema // what pages decode to

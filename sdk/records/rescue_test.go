@@ -15,7 +15,7 @@ import (
 )
 
 // rescueSchema has a column of each kind a rescue can happen in.
-const rescueSchema = `{"name":"sites","path":"/sites","sync_modes":["full_refresh"],"fields":[
+const rescueSchema = `{"name":"sites","path":"/sites","sync_modes":["full_refresh"],"updates":"snapshot","fields":[
 	{"name":"id","type":"int64","nullable":false},
 	{"name":"name","type":"string"},
 	{"name":"site","type":"int64"},
