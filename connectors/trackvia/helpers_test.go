@@ -16,6 +16,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -140,7 +141,14 @@ func (w *memWriter) WriteBatch(_ context.Context, stream string, rec arrow.Recor
 	}
 	l.batches++
 	for i := range int(rec.NumRows()) {
-		l.rows = append(l.rows, arrowtest.Row(rec, i))
+		row := arrowtest.Row(rec, i)
+		// The simulator's records have nothing to rescue.
+		if v, ok := row[records.RescueColumn]; !ok || v != nil {
+			w.mu.Unlock()
+			return fmt.Errorf("stream %s row %d: %s = %v (present: %v), want null", stream, i, records.RescueColumn, v, ok)
+		}
+		delete(row, records.RescueColumn)
+		l.rows = append(l.rows, row)
 	}
 	hook := w.onBatch
 	w.mu.Unlock()

@@ -98,6 +98,7 @@ func checkTrackViaRows(t *testing.T, srv *trackviasim.Server, stream string, sch
 		}
 		delete(row, "_quiver_run_id")
 		delete(row, "_quiver_extracted_at")
+		noneRescued(t, stream, rid, row)
 		byID[rid] = row
 	}
 	for i := range n {

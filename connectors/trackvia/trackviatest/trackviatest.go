@@ -14,24 +14,16 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
-
-	"github.com/quiver-etl/quiver/sdk/records"
 )
 
 // Expect returns the row a stream of schema holds for rec, a simulator
 // record (trackviasim.Server.Record) in either value shape of
 // docs/vendors/trackvia.md#field-types-and-values: each column's value
 // is rec's value under the column's name, converted to the column's
-// type as Value returns it. The rescue column (records.RescueColumn) is
-// nil: a simulator record has nothing to rescue. Lineage columns
-// (_quiver_*) are left out.
+// type as Value returns it. Lineage columns (_quiver_*) are left out.
 func Expect(schema *arrow.Schema, rec map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range schema.Fields() {
-		if f.Name == records.RescueColumn {
-			out[f.Name] = nil
-			continue
-		}
 		if strings.HasPrefix(f.Name, "_quiver_") {
 			continue
 		}
