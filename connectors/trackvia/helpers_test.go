@@ -16,8 +16,8 @@ import (
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/sdk"
-	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/protocol"
+	"github.com/quiver-etl/quiver/sdk/records"
 )
 
 func TestMain(m *testing.M) {
