@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,5 +258,53 @@ func TestUX_LookbackSetting(t *testing.T) {
 	r := quiver(ctx, t, trackTikEnv, "sync", "-c", cfg)
 	if want := "quiver.yaml:14: sources[0].streams[1].lookback: stream employees is not read with a lookback window"; r.code != 2 || !strings.Contains(r.stderr, want) {
 		t.Errorf("lookback on a snapshot stream: exit %d, want 2 and %q\n%s", r.code, want, tail(r.stderr, 5))
+	}
+}
+
+// TestUX_SimDays: `quiver sim VENDOR --days 1` serves the simulator's data
+// after a day of changes: a sync against `quiver sim tracktik`, then one
+// against `quiver sim tracktik --days 1` on the same address, reads just
+// the changes of the lookback streams, and the files end equal to the
+// simulator's data after that day.
+func TestUX_SimDays(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	// The same seed and days as `quiver sim`, in process, to compare with.
+	want := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 1, Days: 1})
+	cfg := writeConfig(t, out, strings.Replace(trackTikConfig(want, out, ""), want.URL, "http://"+addr, 1))
+	var runs []*runResult
+	for _, days := range []string{"0", "1"} {
+		cmd, done := startQuiver(ctx, t, nil, "sim", "tracktik", "--addr", addr, "--days", days)
+		waitFor(t, 30*time.Second, "the simulator", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		res, _ := syncJSON(ctx, t, 0, "-c", cfg)
+		runs = append(runs, res)
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	for _, name := range []string{"shifts", "work-sessions", "reports"} {
+		a, b := runs[0].stream(name), runs[1].stream(name)
+		t.Logf("%s: %d records, then %d after a day", name, a.Records, b.Records)
+		if b.Records == 0 || b.Records*10 > a.Records {
+			t.Errorf("%s: the second sync read %d of %d; want the day's changes only", name, b.Records, a.Records)
+		}
+	}
+	for _, name := range trackTikStreams {
+		checkTrackTikLatest(t, want, out, name)
 	}
 }

@@ -31,6 +31,14 @@ type simOptions struct {
 	// variant is the simulator's Options.Variant: "" for the default
 	// shapes, variantAlt for the other plausible ones.
 	variant string
+	// days is the simulator's Options.Days: the days of changes (updates,
+	// inserts, deletes where the API shows them) applied to its data.
+	days int
+}
+
+// daysFlag adds --days to cmd.
+func daysFlag(cmd *cobra.Command, v *int) {
+	cmd.Flags().IntVar(v, "days", 0, "apply this many days of changes (updated, new and, where the API shows it, deleted records) to the simulators' data, the same for the same number: sync, then sync again with --days 1 to see the changes arrive")
 }
 
 // variantAlt is the --variant that serves the other plausible shapes
@@ -85,6 +93,7 @@ func newDemo(g *globals) *cobra.Command {
 	var rate float64
 	var full bool
 	var variant string
+	var days int
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Sync the built-in vendor simulators into ./out (no credentials needed)",
@@ -97,10 +106,14 @@ func newDemo(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.demo(cmd.Context(), out, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v}, full)
+			if days < 0 {
+				return &usageError{fmt.Sprintf("--days %d: want 0 or more", days)}
+			}
+			return g.demo(cmd.Context(), out, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v, days: days}, full)
 		},
 	}
 	variantFlag(cmd, &variant)
+	daysFlag(cmd, &days)
 	cmd.Flags().StringVar(&out, "out", "./out", "output folder")
 	cmd.Flags().Float64Var(&rate, "faults", 0.01, "share of API requests that fail (429, 5xx, cut bodies, resets) to show the retries at work")
 	cmd.Flags().BoolVar(&full, "full-refresh", true, "replace the previous demo output (false: sync incrementally)")
@@ -187,6 +200,7 @@ func yamlScalar(v any) string {
 func newSim(g *globals) *cobra.Command {
 	var addr, variant string
 	var rate float64
+	var days int
 	cmd := &cobra.Command{
 		Use:   "sim VENDOR",
 		Short: "Run a built-in vendor simulator until interrupted (" + strings.Join(simNames(), ", ") + ")",
@@ -203,7 +217,10 @@ func newSim(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			run, err := s.start(addr, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v})
+			if days < 0 {
+				return &usageError{fmt.Sprintf("--days %d: want 0 or more", days)}
+			}
+			run, err := s.start(addr, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v, days: days})
 			if err != nil {
 				return err
 			}
@@ -230,5 +247,6 @@ func newSim(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (loopback)")
 	cmd.Flags().Float64Var(&rate, "faults", 0, "share of API requests that fail")
 	variantFlag(cmd, &variant)
+	daysFlag(cmd, &days)
 	return cmd
 }

@@ -22,6 +22,7 @@ func capillarySim() simulator {
 		srv, err := capillarysim.Start(addr, capillarysim.Options{
 			Seed: 1, Faults: faults, RequestsPerMinute: capillarysim.NoRateLimit,
 			Variant: o.variant,
+			Days:    o.days,
 		})
 		if err != nil {
 			return nil, err

@@ -7,7 +7,7 @@ import (
 func trackTikSim() simulator {
 	return simulator{connector: "tracktik", start: func(addr string, o simOptions) (*simRun, error) {
 		faults := o.faults
-		srv, err := tracktiksim.Start(addr, tracktiksim.Options{Seed: 1, Faults: faults, LagRequests: 1, Variant: o.variant})
+		srv, err := tracktiksim.Start(addr, tracktiksim.Options{Seed: 1, Faults: faults, LagRequests: 1, Variant: o.variant, Days: o.days})
 		if err != nil {
 			return nil, err
 		}

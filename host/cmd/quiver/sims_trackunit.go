@@ -28,6 +28,7 @@ func trackunitSim() simulator {
 			AEMPPerSecond:    -1,
 			LocationInterval: -1,
 			Variant:          o.variant,
+			Days:             o.days,
 		})
 		if err != nil {
 			return nil, err

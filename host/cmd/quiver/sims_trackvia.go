@@ -17,7 +17,7 @@ func trackViaSim() simulator {
 		if faults.Kinds == nil {
 			faults.Kinds = slices.DeleteFunc(slices.Clone(fault.All), func(k fault.Kind) bool { return k == fault.RateLimitBare })
 		}
-		srv, err := trackviasim.Start(addr, trackviasim.Options{Seed: 1, Faults: faults, Variant: o.variant})
+		srv, err := trackviasim.Start(addr, trackviasim.Options{Seed: 1, Faults: faults, Variant: o.variant, Days: o.days})
 		if err != nil {
 			return nil, err
 		}
