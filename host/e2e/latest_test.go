@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -88,16 +89,62 @@ func diffKeys(t *testing.T, what string, want, got map[string]map[string]any) {
 // missing or extra; it returns the number of rows in the files.
 func checkTrackTikLatest(t *testing.T, srv *tracktiksim.Server, out, stream string) int {
 	t.Helper()
+	tb := readStream(t, filepath.Join(out, "data", "acme", stream))
+	diffKeys(t, "tracktik "+stream, trackTikWant(t, srv, stream), latest(t, tb.rows, "id"))
+	return len(tb.rows)
+}
+
+// checkTrackTikCompacted checks that a compacted TrackTik stream holds each
+// id once, equal to the simulator's record now.
+func checkTrackTikCompacted(t *testing.T, srv *tracktiksim.Server, out, stream string) {
+	t.Helper()
+	tb := readStream(t, filepath.Join(out, "data", "acme", stream))
+	what := "compacted tracktik " + stream
+	diffKeys(t, what, trackTikWant(t, srv, stream), byKey(t, what, tb.rows, "id"))
+}
+
+// trackTikWant returns the simulator's records of stream now, by id, as
+// the files should hold them.
+func trackTikWant(t *testing.T, srv *tracktiksim.Server, stream string) map[string]map[string]any {
+	t.Helper()
 	st, err := schemas.Load("tracktik", stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := readStream(t, filepath.Join(out, "data", "acme", stream))
 	want := map[string]map[string]any{}
 	for i := range srv.Count(stream) {
 		row := expected(t, st, srv.Record(stream, i))
 		want[fmt.Sprint(row["id"])] = row
 	}
-	diffKeys(t, "tracktik "+stream, want, latest(t, tb.rows, "id"))
-	return len(tb.rows)
+	return want
+}
+
+// byKey returns rows by key, without Quiver's own columns, failing on a
+// key that appears twice: what compacted files must hold.
+func byKey(t *testing.T, what string, rows []map[string]any, key string) map[string]map[string]any {
+	t.Helper()
+	out := make(map[string]map[string]any, len(rows))
+	for _, row := range rows {
+		k := fmt.Sprint(row[key])
+		if out[k] != nil {
+			t.Errorf("%s: key %s is in the compacted files twice", what, k)
+		}
+		clean := map[string]any{}
+		for c, v := range row {
+			if !strings.HasPrefix(c, "_quiver_") {
+				clean[c] = v
+			}
+		}
+		out[k] = clean
+	}
+	return out
+}
+
+// compactAll runs `quiver compact` on every stream of cfg; it needs no
+// secrets.
+func compactAll(ctx context.Context, t *testing.T, cfg string) {
+	t.Helper()
+	if r := quiver(ctx, t, nil, "compact", "-c", cfg); r.code != 0 {
+		t.Fatalf("quiver compact: exit %d\n%s\n%s", r.code, r.stdout, tail(r.stderr, 20))
+	}
 }

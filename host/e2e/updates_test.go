@@ -65,6 +65,11 @@ func TestTrackTik_DayOfUpdates(t *testing.T) {
 	if !found {
 		t.Errorf("the back-filled shift %d was not read", back)
 	}
+	// quiver compact leaves exactly the latest version of each record.
+	compactAll(ctx, t, cfg)
+	for _, name := range trackTikStreams {
+		checkTrackTikCompacted(t, srv, out, name)
+	}
 }
 
 // TestTrackVia_DayOfUpdates: sync, a day of edits, inserts and (in the
@@ -101,6 +106,7 @@ func TestTrackVia_DayOfUpdates(t *testing.T) {
 	if changes.Deleted[trackviasim.UsersViewID] == 0 {
 		t.Error("the day deleted no user")
 	}
+	wants := map[string]map[string]map[string]any{}
 	for stream, id := range trackViaViews {
 		tb := readStream(t, filepath.Join(out, "data", "tv", stream))
 		want := map[string]map[string]any{}
@@ -115,6 +121,13 @@ func TestTrackVia_DayOfUpdates(t *testing.T) {
 			continue
 		}
 		diffKeys(t, "trackvia "+stream, want, latest(t, tb.rows, "id"))
+		wants[stream] = want
+	}
+	// quiver compact leaves exactly the latest version of each record.
+	compactAll(ctx, t, cfg)
+	for stream, want := range wants {
+		tb := readStream(t, filepath.Join(out, "data", "tv", stream))
+		diffKeys(t, "compacted trackvia "+stream, want, byKey(t, "trackvia "+stream, tb.rows, "id"))
 	}
 }
 
@@ -159,6 +172,7 @@ func TestCapillary_DayOfUpdates(t *testing.T) {
 	if b := second.stream("customers"); b.Records != int64(srv.Count("customers")) {
 		t.Errorf("customers: the second run read %d, want the whole snapshot, %d", b.Records, srv.Count("customers"))
 	}
+	wants := map[string]map[string]map[string]any{}
 	for _, tt := range []struct{ stream, key string }{{"customers", "user_id"}, {"transactions", "id"}} {
 		st, err := schemas.Load("capillary", tt.stream)
 		if err != nil {
@@ -176,6 +190,13 @@ func TestCapillary_DayOfUpdates(t *testing.T) {
 		}
 		tb := readStream(t, filepath.Join(out, "data", "loyal", tt.stream))
 		diffKeys(t, "capillary "+tt.stream, want, latest(t, tb.rows, tt.key))
+		wants[tt.stream] = want
+	}
+	// quiver compact leaves exactly the latest version of each record.
+	compactAll(ctx, t, cfg)
+	for _, tt := range []struct{ stream, key string }{{"customers", "user_id"}, {"transactions", "id"}} {
+		tb := readStream(t, filepath.Join(out, "data", "loyal", tt.stream))
+		diffKeys(t, "compacted capillary "+tt.stream, wants[tt.stream], byKey(t, "capillary "+tt.stream, tb.rows, tt.key))
 	}
 }
 
@@ -216,6 +237,16 @@ func TestTrackunit_DayOfUpdates(t *testing.T) {
 		ids := srv.IDs(name)
 		if len(rows) != len(ids) {
 			t.Errorf("%s: %d keys in the files, %d in the simulator", name, len(rows), len(ids))
+		}
+		checkTrackunitValues(t, srv, name, rows)
+	}
+	// quiver compact leaves exactly the latest version of each record.
+	compactAll(ctx, t, cfg)
+	for _, name := range trackunitStreams {
+		tb := readStream(t, filepath.Join(out, "data", "fleet", name))
+		rows := byKey(t, "trackunit "+name, tb.rows, trackunitKeys[name])
+		if ids := srv.IDs(name); len(rows) != len(ids) {
+			t.Errorf("compacted %s: %d keys, %d in the simulator", name, len(rows), len(ids))
 		}
 		checkTrackunitValues(t, srv, name, rows)
 	}
