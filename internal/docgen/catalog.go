@@ -174,7 +174,8 @@ func updatesSeen(s *schemas.Stream) string {
 		return fmt.Sprintf("Every run reads again from %s before the earlier of the saved `%s` and the run's start "+
 			"(`%s` filter; set `lookback` on the source or the stream to change the window), through the end of the data: "+
 			"changes to records dated within the last %s, or in the future, are seen; older records are not read again. "+
-			"Records read again are appended: keep the latest `_quiver_extracted_at` per key.",
+			"Records read again are appended: the latest version of a key is its row with the latest `_quiver_extracted_at`, "+
+			"and `quiver compact` rewrites the stream to just those rows.",
 			days(w.Lookback), s.CursorField, w.Filter, days(w.Lookback))
 	case schemas.Cursor:
 		return fmt.Sprintf("Each run reads from the saved `%s` on: every change the vendor records by moving it is seen by the next run.", s.CursorField)
