@@ -49,8 +49,31 @@ type SourceConfig struct {
 	Lookback string `yaml:"lookback"`
 	// Partition overrides destination.partition for this source's streams.
 	Partition string `yaml:"partition"`
+	// MinSnapshotRatio is the shrink guard of streams whose files each run
+	// replaces (snapshot streams, and every stream under --full-refresh): a
+	// new snapshot with no records while the current one has some, or with
+	// fewer than this fraction of its records, is refused: the current
+	// snapshot is kept, the stream is reported "suspicious" and the run
+	// exits 3 (`quiver sync --allow-shrink` accepts it). A number from 0 to
+	// 1; default 0.5. 0 refuses only an empty snapshot; 1 refuses any
+	// shrink.
+	MinSnapshotRatio *float64 `yaml:"min_snapshot_ratio"`
 
 	lookback time.Duration // Lookback, parsed
+}
+
+// DefaultMinSnapshotRatio is the shrink guard's default: a snapshot that
+// lost half its records is far more likely an API or permissions problem
+// than real deletions.
+const DefaultMinSnapshotRatio = 0.5
+
+// MinSnapshotRatio returns the shrink guard ratio of source i (see
+// SourceConfig.MinSnapshotRatio).
+func (c *Config) MinSnapshotRatio(i int) float64 {
+	if r := c.Sources[i].MinSnapshotRatio; r != nil {
+		return *r
+	}
+	return DefaultMinSnapshotRatio
 }
 
 // StreamConfig selects one stream of a source.
@@ -107,11 +130,14 @@ func parseLookback(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// checkStreams parses the lookback settings of source i and checks its
-// stream list: names present, each listed once.
+// checkStreams checks the settings of source i (its shrink guard ratio,
+// lookback windows) and its stream list: names present, each listed once.
 func (c *Config) checkStreams(i int) error {
 	s := &c.Sources[i]
 	at := fmt.Sprintf("sources[%d]", i)
+	if r := s.MinSnapshotRatio; r != nil && !(*r >= 0 && *r <= 1) {
+		return c.errorf(at+".min_snapshot_ratio", "%v: want a fraction from 0 to 1, such as 0.5", *r)
+	}
 	if s.Lookback != "" {
 		d, err := parseLookback(s.Lookback)
 		if err != nil {

@@ -93,6 +93,9 @@ func TestParseConfig_Errors(t *testing.T) {
 		{"bad partition", strings.Replace(goodConfig, "path: ./out", "path: ./out\n  partition: by day", 1), `quiver.yaml:14: destination.partition: "by day": want "extracted", "none" or the name`},
 		{"bad source partition", "sources:\n  - name: a\n    connector: t\n    partition: 2024/01\n", `quiver.yaml:4: sources[0].partition`},
 		{"bad reference", "sources:\n  - name: a\n    connector: t\n    config: {k: \"${1X}\"}\n", "not a valid ${VAR} reference"},
+		{"ratio above 1", "sources:\n  - name: a\n    connector: t\n    min_snapshot_ratio: 1.5\n", "quiver.yaml:4: sources[0].min_snapshot_ratio: 1.5: want a fraction from 0 to 1"},
+		{"negative ratio", "sources:\n  - name: a\n    connector: t\n    min_snapshot_ratio: -0.1\n", "quiver.yaml:4: sources[0].min_snapshot_ratio: -0.1: want a fraction"},
+		{"ratio not a number", "sources:\n  - name: a\n    connector: t\n    min_snapshot_ratio: half\n", "min_snapshot_ratio"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,5 +246,27 @@ func TestParseConfig_Lookback(t *testing.T) {
 				t.Errorf("error %v does not wrap ErrConfig", err)
 			}
 		})
+	}
+}
+
+// TestConfig_MinSnapshotRatio: the shrink guard ratio defaults to 0.5 and
+// takes any fraction from 0 to 1, 0 included.
+func TestConfig_MinSnapshotRatio(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want float64
+	}{
+		{"", DefaultMinSnapshotRatio},
+		{"    min_snapshot_ratio: 0\n", 0},
+		{"    min_snapshot_ratio: 0.9\n", 0.9},
+		{"    min_snapshot_ratio: 1\n", 1},
+	} {
+		c, err := ParseConfig("quiver.yaml", []byte("sources:\n  - name: a\n    connector: t\n"+tt.line), env(nil))
+		if err != nil {
+			t.Fatalf("ParseConfig(%q): %v", tt.line, err)
+		}
+		if got := c.MinSnapshotRatio(0); got != tt.want {
+			t.Errorf("MinSnapshotRatio with %q = %v, want %v", tt.line, got, tt.want)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type SyncOptions struct {
 	Now         func() time.Time // default time.Now
 	Allocator   memory.Allocator // default the Go allocator
 	FileBytes   int64            // default DefaultFileBytes
+	// AllowShrink accepts new snapshots that the shrink guard would refuse
+	// (see SourceConfig.MinSnapshotRatio).
+	AllowShrink bool
 	// Compact compacts each stream of a source after the source synced
 	// without errors (see Compact); the format must be parquet or arrow.
 	Compact bool
@@ -83,7 +86,7 @@ type SourceResult struct {
 type StreamResult struct {
 	Name    string `json:"name"`
 	Mode    string `json:"mode"`
-	Status  string `json:"status"`  // complete, incomplete, failed
+	Status  string `json:"status"`  // complete, incomplete, failed, suspicious
 	Records int64  `json:"records"` // committed: in published files covered by the saved state
 	// Uncommitted counts the records read but not committed (after the last
 	// checkpoint, in a full refresh that did not complete, or lost to a
@@ -96,6 +99,9 @@ type StreamResult struct {
 	StateBefore json.RawMessage  `json:"state_before,omitempty"`
 	StateAfter  json.RawMessage  `json:"state_after,omitempty"`
 	Error       string           `json:"error,omitempty"`
+	// Suspicious is set when the shrink guard refused the stream's new
+	// snapshot (Status "suspicious"): the current snapshot is kept.
+	Suspicious *Suspicious `json:"suspicious,omitempty"`
 	// Compaction is what `quiver sync --compact` did to the stream's files.
 	Compaction *Compaction `json:"compaction,omitempty"`
 	// SchemaChanged says the stream's schema differs from the one its
@@ -105,6 +111,14 @@ type StreamResult struct {
 	started time.Time
 	read    int64 // records received from the plugin
 	err     error // the failure behind Error, with its class
+}
+
+// Suspicious describes a new snapshot the shrink guard refused (see
+// SourceConfig.MinSnapshotRatio).
+type Suspicious struct {
+	Records          int64   `json:"records"`            // in the new snapshot, which was dropped
+	SnapshotRecords  int64   `json:"snapshot_records"`   // in the current snapshot, which is kept
+	MinSnapshotRatio float64 `json:"min_snapshot_ratio"` // the source's setting
 }
 
 // Sync runs every configured source once. It returns the result, which is
@@ -362,10 +376,13 @@ func (e *PartialError) Unwrap() error { return e.Err }
 
 // outcome decides the run status and the error that carries its class.
 func outcome(ctx context.Context, res *Result, errs []error) (string, error) {
-	var failed, written int
+	var failed, written, suspicious int
 	for _, s := range res.Sources {
 		for _, st := range s.Streams {
 			switch {
+			case st.Status == "suspicious":
+				suspicious++
+				errs = append(errs, fmt.Errorf("source %s stream %s: %w", s.Name, st.Name, st.err))
 			case st.Status == "failed":
 				failed++
 				if st.err != nil && !strings.Contains(s.Error, st.Error) {
@@ -387,7 +404,9 @@ func outcome(ctx context.Context, res *Result, errs []error) (string, error) {
 			return "partial", err
 		}
 		return "failed", err
-	case written > 0:
+	case written > 0 || suspicious > 0:
+		// A refused snapshot is not a failure: the stream keeps its data,
+		// but someone should look (exit code 3).
 		return "partial", &PartialError{Err: err}
 	}
 	return "failed", err
@@ -925,6 +944,47 @@ func (r *streamRun) publish(retire []string) error {
 	return nil
 }
 
+// shrinkGuard refuses a new snapshot with no records, or with fewer than
+// the source's min_snapshot_ratio of the records of current (the files it
+// would replace), unless --allow-shrink: it drops the new files, keeps the
+// current ones with their state, and marks the stream suspicious. It
+// reports whether it refused.
+func (r *streamRun) shrinkGuard(current []string) (refused bool, err error) {
+	var have, next int64
+	for _, path := range current {
+		n, err := sink.CountRows(path)
+		if err != nil {
+			return false, fmt.Errorf("stream %s: count the current snapshot's records: %w", r.name, err)
+		}
+		have += n
+	}
+	for _, f := range r.finished {
+		next += f.Rows
+	}
+	opts := r.src.opts
+	ratio := opts.Config.MinSnapshotRatio(r.src.idx)
+	if have == 0 || (next > 0 && float64(next) >= ratio*float64(have)) {
+		return false, nil
+	}
+	if opts.AllowShrink {
+		r.log.Warn("replacing the snapshot with a much smaller one, as --allow-shrink says", "records", next, "snapshot_records", have)
+		return false, nil
+	}
+	var errs []error
+	for _, f := range r.finished {
+		if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	r.finished = nil
+	r.res.Status = "suspicious"
+	r.res.Suspicious = &Suspicious{Records: next, SnapshotRecords: have, MinSnapshotRatio: ratio}
+	r.res.err = fmt.Errorf("suspicious: the new snapshot has %d records, the current one %d (min_snapshot_ratio %g); the current snapshot is kept: if the source really lost them, run quiver sync --allow-shrink", next, have, ratio)
+	r.res.Error = r.res.err.Error()
+	r.log.Warn("refused a new snapshot much smaller than the current one; the current snapshot is kept", "records", next, "snapshot_records", have, "min_snapshot_ratio", ratio)
+	return true, errors.Join(errs...)
+}
+
 // finish ends the stream after the read: it commits what is covered and
 // drops what is not.
 func (r *streamRun) finish() error {
@@ -967,6 +1027,9 @@ func (r *streamRun) finish() error {
 		obsolete, err := partFiles(r.dir, "part-"+r.src.opts.RunID+"-")
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", r.name, err)
+		}
+		if refused, err := r.shrinkGuard(obsolete); refused || err != nil {
+			return err
 		}
 		return r.publish(obsolete)
 	}

@@ -7,10 +7,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -298,6 +303,130 @@ func TestCompact_LockAndFormats(t *testing.T) {
 				if r.code != 2 || !strings.Contains(r.stderr, "only parquet and arrow files allow exactly") {
 					t.Errorf("quiver %s with %s files: exit %d, want 2 with the reason\n%s", strings.Join(args, " "), format, r.code, tail(r.stderr, 5))
 				}
+			}
+		})
+	}
+}
+
+// switchProxy forwards every request to one of several simulators, the
+// one chosen last: a vendor whose data changes between runs at the same
+// URL (so the state's account fingerprint stays the same).
+type switchProxy struct {
+	URL     string
+	backend atomic.Pointer[url.URL]
+}
+
+func newSwitchProxy(t *testing.T, first string) *switchProxy {
+	t.Helper()
+	p := &switchProxy{}
+	p.use(t, first)
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(p.backend.Load())
+		r.Out.Host = r.In.Host
+	}}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+// use sends the following requests to the server at rawURL.
+func (p *switchProxy) use(t *testing.T, rawURL string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.backend.Store(u)
+}
+
+// TestShrinkGuard: a snapshot stream (employees, 300 records) whose next
+// read returns none, or fewer than min_snapshot_ratio of them, keeps its
+// files, is reported suspicious with both counts (summary, --json,
+// manifest) and the run exits 3; --allow-shrink accepts the new snapshot.
+// A smaller snapshot above the ratio replaces the old one, and an
+// incremental stream (shifts) that reads nothing is fine.
+func TestShrinkGuard(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		ratio      string // min_snapshot_ratio, "" for the default
+		next       int    // employees the vendor has on the second run
+		suspicious bool
+	}{
+		{"empty", "", 0, true},
+		{"empty with ratio 0", "0", 0, true},
+		{"a third", "", 100, true},
+		{"two thirds", "", 200, false},
+		{"two thirds with ratio 0.9", "0.9", 200, true},
+		{"a third with ratio 0", "0", 100, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var source string
+			if tt.ratio != "" {
+				source = "    min_snapshot_ratio: " + tt.ratio + "\n"
+			}
+			first, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300, "shifts": 40}, pageSize: 100,
+				streams: "[employees, shifts]", source: source})
+			second := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 17, Counts: map[string]int{"employees": tt.next, "shifts": 0}})
+			proxy := newSwitchProxy(t, first.URL)
+			text, err := os.ReadFile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(string(text), first.URL, proxy.URL)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			emp := filepath.Join(out, "data", "acme", "employees")
+			shifts := filepath.Join(out, "data", "acme", "shifts")
+
+			syncJSON(ctx, t, 0, "-c", cfg)
+			before, beforeShifts := files(t, emp), files(t, shifts)
+			proxy.use(t, second.URL)
+			if !tt.suspicious {
+				syncJSON(ctx, t, 0, "-c", cfg)
+				if diff := cmp.Diff(second.IDs("employees"), sortedIDs(streamIDs(t, emp))); diff != "" {
+					t.Errorf("employees after a shrink within the ratio (-want +got):\n%s", diff)
+				}
+				return
+			}
+			res, r := syncJSON(ctx, t, 3, "-c", cfg)
+			st := res.stream("employees")
+			want := fmt.Sprintf(`"suspicious":{"records":%d,"snapshot_records":300,`, tt.next)
+			if st.Status != "suspicious" || res.Status != "partial" || !strings.Contains(compact([]byte(r.stdout)), want) {
+				t.Errorf("run %s, employees %+v; want partial and suspicious with both counts:\n%s", res.Status, st, r.stdout)
+			}
+			manifest, err := os.ReadFile(filepath.Join(out, "data", "_runs", res.RunID+".json"))
+			if err != nil || !strings.Contains(compact(manifest), want) {
+				t.Errorf("the manifest does not report the suspicious stream (%v):\n%s", err, manifest)
+			}
+			if diff := cmp.Diff(before, files(t, emp)); diff != "" {
+				t.Errorf("the current snapshot's files changed (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(first.IDs("employees"), sortedIDs(streamIDs(t, emp))); diff != "" {
+				t.Errorf("the current snapshot's ids changed (-want +got):\n%s", diff)
+			}
+			if tmp := temps(emp); len(tmp) != 0 {
+				t.Errorf("temporary files left: %v", tmp)
+			}
+			if st := res.stream("shifts"); st.Status != "complete" || st.Records != 0 || !slices.Equal(beforeShifts, files(t, shifts)) {
+				t.Errorf("shifts, incremental with nothing new: %+v", st)
+			}
+
+			// The summary table says it too.
+			r = quiver(ctx, t, trackTikEnv, "sync", "-c", cfg, "--streams", "employees")
+			if r.code != 3 || !strings.Contains(r.stdout, "suspicious") ||
+				!strings.Contains(r.stdout, fmt.Sprintf("the new snapshot has %d records, the current one 300", tt.next)) ||
+				!strings.Contains(r.stdout, "--allow-shrink") {
+				t.Errorf("summary of a suspicious run: exit %d\n%s", r.code, r.stdout)
+			}
+
+			syncJSON(ctx, t, 0, "-c", cfg, "--allow-shrink")
+			if got := streamIDs(t, emp); len(got) != tt.next {
+				t.Errorf("--allow-shrink: %d employees, want the new snapshot's %d", len(got), tt.next)
 			}
 		})
 	}

@@ -20,6 +20,7 @@ type syncFlags struct {
 	streams     []string
 	fullRefresh bool
 	compact     bool
+	allowShrink bool
 	maxFileSize string
 	progress    time.Duration // between progress log lines when stderr is not a terminal
 }
@@ -41,6 +42,7 @@ func newSync(g *globals) *cobra.Command {
 	configFlag(cmd, &f.config)
 	cmd.Flags().StringSliceVar(&f.streams, "streams", nil, "only these streams (NAME or SOURCE.NAME, comma separated)")
 	cmd.Flags().BoolVar(&f.fullRefresh, "full-refresh", false, "ignore saved state; replace each stream's files when its new snapshot is complete")
+	cmd.Flags().BoolVar(&f.allowShrink, "allow-shrink", false, "accept new snapshots with no records or far fewer than the current ones (see min_snapshot_ratio)")
 	cmd.Flags().BoolVar(&f.compact, "compact", false, "after a source synced without errors, compact each of its streams (see quiver compact)")
 	cmd.Flags().StringVar(&f.maxFileSize, "max-file-size", "256MiB", "start a new output file (and commit state) past this size, e.g. 64MiB")
 	cmd.Flags().DurationVar(&f.progress, "progress-every", defaultProgressEvery, "time between progress log lines when stderr is not a terminal (a terminal shows bars)")
@@ -73,6 +75,7 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		Streams:     f.streams,
 		FullRefresh: f.fullRefresh,
 		Compact:     f.compact,
+		AllowShrink: f.allowShrink,
 		Observer:    obs,
 		FileBytes:   fileBytes,
 		Files:       commitFiles(),
