@@ -339,3 +339,65 @@ func TestUX_SimDays(t *testing.T) {
 		checkTrackTikLatest(t, want, out, name)
 	}
 }
+
+// TestTrackTik_LookbackWindow pins how far back a lookback stream sees
+// changes, against the real clock: shifts run from 2024 to two months from
+// now, so the saved mark (the latest startedOn) is in the future. The next
+// run reads from now - 7 days through the end of the data, whatever the
+// mark: a scheduled shift reassigned months ahead is read again, a shift
+// from last year changed today is not (the documented limit), and nothing
+// else is read.
+func TestTrackTik_LookbackWindow(t *testing.T) {
+	t.Parallel()
+	const base = 60 // shifts over 2024-2025, one every 12 days or so
+	srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"shifts": base}, pageSize: 100, streams: "[shifts]"})
+	start := func(i int) time.Time {
+		ts, err := time.Parse(time.RFC3339, srv.Record("shifts", i)["startedOn"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	step := start(base-1).Sub(start(0)) / (base - 1)
+	// Appended shifts continue at the same spacing: add them up to 60 days
+	// from now.
+	srv.Append("shifts", int(time.Now().Add(60*24*time.Hour).Sub(start(base-1))/step)+1)
+	n := srv.Count("shifts")
+	if !start(n - 1).After(time.Now().Add(59 * 24 * time.Hour)) {
+		t.Fatalf("the last shift starts %v; want two months ahead", start(n-1))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	first, _ := syncJSON(ctx, t, 0, "-c", cfg)
+	if st := first.stream("shifts"); st.Records != int64(n) {
+		t.Fatalf("first run: %d shifts, want %d", st.Records, n)
+	}
+
+	ids := srv.IDs("shifts")
+	ahead, old := ids[n-2], ids[base/2] // a scheduled shift; one from 2025
+	for _, id := range []int64{ahead, old} {
+		if err := srv.Update("shifts", id, "status", "REASSIGNED"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := time.Now().Add(-7 * 24 * time.Hour)
+	var window int64
+	for i := range n {
+		if start(i).After(from) {
+			window++
+		}
+	}
+	second, _ := syncJSON(ctx, t, 0, "-c", cfg)
+	st := second.stream("shifts")
+	t.Logf("first run read %d shifts, the second %d (%d start after now - 7 days)", first.stream("shifts").Records, st.Records, window)
+	if st.Records != window {
+		t.Errorf("second run read %d shifts, want the %d from now - 7 days on, though the mark is %s", st.Records, window, st.StateBefore)
+	}
+	rows := latest(t, readStream(t, filepath.Join(out, "data", "acme", "shifts")).rows, "id")
+	if got := rows[fmt.Sprint(ahead)]["status"]; got != "REASSIGNED" {
+		t.Errorf("the scheduled shift %d (starts %v) has status %v; a change ahead of now must be read", ahead, start(n-2), got)
+	}
+	if got := rows[fmt.Sprint(old)]["status"]; got == "REASSIGNED" {
+		t.Errorf("the shift %d of %v was read again; only the window's should be", old, start(base/2))
+	}
+}
