@@ -813,7 +813,6 @@ func (r *streamRun) status(st protocol.Status) error {
 			r.res.Error = st.Err.Error()
 			r.res.err = st.Err
 		}
-		r.log.Error("stream failed", "error", st.Err)
 	}
 	return nil
 }

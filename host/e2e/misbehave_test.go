@@ -399,6 +399,9 @@ func TestCheckJSON(t *testing.T) {
 		if r.code != tt.code || rep.Status != tt.status || len(rep.Sources) != tt.sources || (tt.status == "failed") != (rep.Error != "") {
 			t.Errorf("%s: exit %d, %+v; want exit %d, status %s, %d sources", tt.name, r.code, rep, tt.code, tt.status, tt.sources)
 		}
+		if strings.Contains(r.stderr, "plugin process exited") {
+			t.Errorf("%s: check logs the plugin's life cycle at the default level:\n%s", tt.name, r.stderr)
+		}
 		for _, s := range rep.Sources {
 			if s.Status != tt.status {
 				t.Errorf("%s: source %s has status %q, want %q", tt.name, s.Source, s.Status, tt.status)

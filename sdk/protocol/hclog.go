@@ -51,6 +51,11 @@ func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 	}
 	ctx := context.Background()
 	lv := slogLevel(level)
+	if lv == slog.LevelInfo && h.name == "" {
+		// go-plugin's own lifecycle lines ("plugin process exited") are for
+		// debugging; the plugin's lines come through a named logger.
+		lv = slog.LevelDebug
+	}
 	handler := h.l.Handler()
 	if !handler.Enabled(ctx, lv) {
 		return

@@ -37,7 +37,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.pluginDir, "plugin-dir", "", "folder holding quiver-<connector> plugins (also $"+host.PluginEnv+")")
-	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn on a terminal, where progress bars and the summary tell the story)")
 	pf.StringVar(&g.logFormat, "log-format", "", "log format on stderr: text or json (default text on a terminal, json otherwise)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress and no summary; errors only")
 	pf.BoolVar(&g.jsonOut, "json", false, "print the result as one JSON object on stdout")
@@ -48,8 +48,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 // logger builds the host logger from the flags.
 func (g *globals) logger() (*slog.Logger, error) {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return nil, &usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", g.logLevel)}
+	switch {
+	case g.logLevel == "" && isTerminal(g.stderr):
+		level = slog.LevelWarn
+	case g.logLevel == "":
+		level = slog.LevelInfo
+	default:
+		if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+			return nil, &usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", g.logLevel)}
+		}
 	}
 	if g.quiet && level < slog.LevelError {
 		level = slog.LevelError

@@ -83,8 +83,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if strings.HasPrefix(err.Error(), "unknown command ") {
 		err = &usageError{err.Error()}
 	}
-	fmt.Fprintln(stderr, "quiver:", err)
-	return exitCode(err)
+	code := exitCode(err)
+	var shown *shownError
+	if !errors.As(err, &shown) {
+		fmt.Fprintln(stderr, "quiver:", err)
+		return code
+	}
+	for _, line := range shown.unseen {
+		fmt.Fprintln(stderr, "quiver:", line)
+	}
+	fmt.Fprintf(stderr, "quiver: run %s (exit code %d); the summary above lists the errors\n", shown.status, code)
+	return code
 }
 
 // exitCode maps an error to the documented exit codes.

@@ -316,5 +316,15 @@ func (p *progressLog) StreamDone(source, stream string, r *host.StreamResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.last, [2]string{source, stream})
-	p.log.Info("stream done", "source", source, "stream", stream, "status", r.Status, "records", r.Records, "files", len(r.Files))
+	args := []any{"source", source, "stream", stream, "status", r.Status, "records", r.Records, "files", len(r.Files)}
+	if r.Uncommitted > 0 {
+		args = append(args, "uncommitted", r.Uncommitted)
+	}
+	if r.Status == "failed" {
+		// The one log line of a stream's failure (bars show it in the
+		// summary instead).
+		p.log.Error("stream failed", append(args, "error", r.Error)...)
+		return
+	}
+	p.log.Info("stream done", args...)
 }

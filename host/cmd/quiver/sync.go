@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -87,8 +88,46 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		if perr := g.printResult(res, func(w io.Writer) { printSummary(w, res) }); perr != nil {
 			return perr
 		}
+		if err != nil && !g.quiet && !g.jsonOut && isTerminal(g.stdout) && isTerminal(g.stderr) {
+			return newShownError(err, res)
+		}
 	}
 	return err
+}
+
+// shownError is the error of a run whose summary, on the same terminal,
+// has listed the failures already: main says only what the summary did
+// not, so that each error is printed once.
+type shownError struct {
+	err    error
+	status string   // the run's status
+	unseen []string // lines of err the summary did not show
+}
+
+func (e *shownError) Error() string { return e.err.Error() }
+
+func (e *shownError) Unwrap() error { return e.err }
+
+// newShownError returns err as shown by the summary of res.
+func newShownError(err error, res *host.Result) *shownError {
+	var shown []string
+	for _, s := range res.Sources {
+		if s.Error != "" {
+			shown = append(shown, s.Error)
+		}
+		for _, st := range s.Streams {
+			if st.Error != "" {
+				shown = append(shown, st.Error)
+			}
+		}
+	}
+	e := &shownError{err: err, status: res.Status}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !slices.ContainsFunc(shown, func(s string) bool { return strings.HasSuffix(line, s) || strings.Contains(s, line) }) {
+			e.unseen = append(e.unseen, line)
+		}
+	}
+	return e
 }
 
 // defaultProgressEvery is the time between progress log lines: often
