@@ -57,7 +57,10 @@ DUCKDB := examples/duckdb
 ## check its output with DuckDB (examples/duckdb/verify.mjs: every .sql example
 ## against its expected result, every stream against docs/catalog.json); then
 ## again with many injected faults, which must give the same results, since
-## retried pages are never written twice. Needs node and npm.
+## retried pages are never written twice; then with `--variant alt`, whose
+## simulators serve the other plausible API shapes, checked against the
+## queries of examples/duckdb/alt (what _quiver_rescued holds). Needs node
+## and npm.
 DEMO_FAULTS ?= 0.1
 demo-check: build $(DUCKDB)/node_modules/.package-lock.json
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -66,7 +69,10 @@ demo-check: build $(DUCKDB)/node_modules/.package-lock.json
 	node $(DUCKDB)/verify.mjs --dir "$$tmp/a" && \
 	echo "== quiver demo --faults $(DEMO_FAULTS)" && \
 	$(BIN)/quiver demo --out "$$tmp/b/out" --faults $(DEMO_FAULTS) --log-level error && \
-	node $(DUCKDB)/verify.mjs --dir "$$tmp/b"
+	node $(DUCKDB)/verify.mjs --dir "$$tmp/b" && \
+	echo "== quiver demo --variant alt" && \
+	$(BIN)/quiver demo --out "$$tmp/c/out" --variant alt --log-level error && \
+	node $(DUCKDB)/verify.mjs --dir "$$tmp/c" --examples $(DUCKDB)/alt
 
 # DuckDB for node, pinned by package.json and the committed package-lock.json
 # (not `npm ci`: the lock holds only the platforms it was made on, which

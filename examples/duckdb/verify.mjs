@@ -2,8 +2,9 @@
 // verify.mjs runs the DuckDB examples against the output of `quiver demo`
 // and checks them, so the examples and the docs stay true:
 //
-//  1. every *.sql file in this folder is run and its result compared with
-//     <name>.expected.csv (the demo is seeded, so results are exact);
+//  1. every *.sql file in this folder (or --examples DIR) is run and its
+//     result compared with <name>.expected.csv (the demo is seeded, so
+//     results are exact);
 //  2. every stream of the newest run in out/_runs/ is checked against
 //     docs/catalog.json (generated from the connectors' schemas by
 //     `make docs`): the columns and their DuckDB types, primary keys
@@ -16,6 +17,13 @@
 //   node examples/duckdb/verify.mjs --dir /tmp/x             # /tmp/x/out
 //   node examples/duckdb/verify.mjs --update                 # rewrite *.expected.csv
 //
+// The queries in alt/ read the output of `quiver demo --variant alt`, whose
+// simulators serve the other plausible API shapes, so that
+// _quiver_rescued holds values:
+//
+//   quiver demo --variant alt --out /tmp/y/out
+//   node examples/duckdb/verify.mjs --dir /tmp/y --examples examples/duckdb/alt
+//
 // The queries read 'out/...' relative to --dir (default: the repository
 // root), the way you would run them from a checkout after `make demo`.
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -27,14 +35,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const args = { dir: repo, update: false, catalog: join(repo, 'docs', 'catalog.json') };
+  const args = { dir: repo, update: false, catalog: join(repo, 'docs', 'catalog.json'), examples: here };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '--dir': args.dir = resolve(argv[++i] ?? ''); break;
+      case '--examples': args.examples = resolve(argv[++i] ?? ''); break;
       case '--catalog': args.catalog = resolve(argv[++i] ?? ''); break;
       case '--update': args.update = true; break;
       default:
-        console.error(`verify.mjs: unknown argument ${argv[i]}\nusage: node verify.mjs [--dir DIR] [--catalog FILE] [--update]`);
+        console.error(`verify.mjs: unknown argument ${argv[i]}\nusage: node verify.mjs [--dir DIR] [--examples DIR] [--catalog FILE] [--update]`);
         process.exit(2);
     }
   }
@@ -97,18 +106,19 @@ class Checker {
     return { columns: r.columnNames(), rows: r.getRowsJson() };
   }
 
-  // examples runs every .sql file and compares it with its expected result.
-  async examples(update) {
-    const files = readdirSync(here).filter((f) => f.endsWith('.sql')).sort();
-    if (files.length === 0) this.fail(`no .sql files in ${here}`);
-    for (const f of readdirSync(here).filter((f) => f.endsWith('.expected.csv'))) {
+  // examples runs every .sql file of folder and compares it with its
+  // expected result.
+  async examples(folder, update) {
+    const files = readdirSync(folder).filter((f) => f.endsWith('.sql')).sort();
+    if (files.length === 0) this.fail(`no .sql files in ${folder}`);
+    for (const f of readdirSync(folder).filter((f) => f.endsWith('.expected.csv'))) {
       if (!files.includes(f.replace(/\.expected\.csv$/, '.sql'))) {
         this.fail(`${f}: no ${f.replace(/\.expected\.csv$/, '.sql')} for it`);
       }
     }
     for (const f of files) {
-      const sql = readFileSync(join(here, f), 'utf8');
-      const expPath = join(here, f.replace(/\.sql$/, '.expected.csv'));
+      const sql = readFileSync(join(folder, f), 'utf8');
+      const expPath = join(folder, f.replace(/\.sql$/, '.expected.csv'));
       let got;
       try {
         const r = await this.rows(sql);
@@ -256,7 +266,7 @@ async function main() {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const c = new Checker(conn);
-  await c.examples(args.update);
+  await c.examples(args.examples, args.update);
   await c.outputs(args.dir, catalog);
   conn.closeSync();
   if (c.failures > 0) {
