@@ -13,6 +13,7 @@ import (
 	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/records"
 )
 
 // A connectorDoc is everything a connector's page shows.
@@ -156,7 +157,9 @@ func streamFrom(s *schemas.Stream) streamDoc {
 		Seen:        updatesSeen(s),
 		Columns:     flatten(s.Schema.Fields(), "", 0),
 	}
-	for _, f := range sink.LineageSchema(s.Schema).Fields() {
+	// Every stream is read through a records.Decoder, which adds the
+	// rescue column after the schema's own; the host adds lineage.
+	for _, f := range sink.LineageSchema(records.WithRescue(s.Schema)).Fields() {
 		d.Written = append(d.Written, columnOf(f, f.Name, 0))
 	}
 	return d
