@@ -20,11 +20,13 @@ import (
 )
 
 // TestTrackTik_DayOfUpdates: sync, a day of changes at the vendor
-// (statuses, job titles and phones; deactivated clients; reassigned,
-// scheduled and back-filled shifts; closed work sessions; approved
-// reports), sync again: the latest version of every record in the files
-// equals the simulator's, with no id missing or extra, and the second run
-// of a lookback stream reads only its window and the new records.
+// (statuses, job titles and phones; deactivated clients; a deleted
+// position; reassigned, scheduled and back-filled shifts; closed work
+// sessions; approved reports), sync again: the latest version of every
+// record in the files equals the simulator's, with no id missing or extra
+// (the deleted position is gone from the snapshot), and the second run of
+// a lookback stream reads only its window and the new records; quiver
+// compact then leaves exactly the simulator's records.
 func TestTrackTik_DayOfUpdates(t *testing.T) {
 	t.Parallel()
 	srv := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 23})
@@ -35,7 +37,10 @@ func TestTrackTik_DayOfUpdates(t *testing.T) {
 
 	first, _ := syncJSON(ctx, t, 0, "-c", cfg)
 	changes := srv.ApplyDay()
-	t.Logf("a day of changes: inserted %v, updated %v", changes.Inserted, changes.Updated)
+	t.Logf("a day of changes: inserted %v, updated %v, deleted %v", changes.Inserted, changes.Updated, changes.Deleted)
+	if changes.Deleted["positions"] != 1 {
+		t.Errorf("the day deleted %d positions, want 1: the snapshot must drop it", changes.Deleted["positions"])
+	}
 	for _, s := range trackTikStreams {
 		if changes.Updated[s] == 0 && s != "positions" {
 			t.Errorf("the day changed no %s", s)

@@ -75,7 +75,7 @@ func (s *Server) serveOne(w http.ResponseWriter, si int, idPart string) {
 	s.dmu.RLock()
 	n := s.count[si]
 	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
-	if err != nil || i >= n || s.w.id(si, i) != id {
+	if err != nil || i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
 		s.dmu.RUnlock()
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %q not found", streamNames[si], idPart))
 		return
@@ -280,10 +280,33 @@ func (s *Server) plan(si int, q url.Values) (*page, error) {
 		p.list = s.scan(si, q, p, preds)
 		p.useList = true
 	}
+	if len(s.gone[si]) > 0 {
+		s.dropGone(si, p)
+	}
 	if p.byTime && s.overlaid[si][d.timeField] {
 		s.sortByTime(si, p)
 	}
 	return p, nil
+}
+
+// dropGone leaves the deleted records out of p, as a list. The caller
+// holds s.dmu for reading.
+func (s *Server) dropGone(si int, p *page) {
+	var list []int32
+	if p.useList {
+		for _, i := range p.list {
+			if !s.isGone(si, int(i)) {
+				list = append(list, i)
+			}
+		}
+	} else {
+		for i := p.lo; i < p.hi; i++ {
+			if !s.isGone(si, i) {
+				list = append(list, int32(i))
+			}
+		}
+	}
+	p.list, p.useList = list, true
 }
 
 // sort reads the sort parameter: id, or the stream's time field then id,

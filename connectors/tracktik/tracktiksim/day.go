@@ -15,6 +15,7 @@ const recent = 2 * 24 * 3600
 type DayChanges struct {
 	Inserted map[string]int
 	Updated  map[string]int // records changed (a record counts once per day)
+	Deleted  map[string]int
 }
 
 // ApplyDay applies one day of changes, as a portal's users make them, and
@@ -25,7 +26,8 @@ type DayChanges struct {
 //   - employees: some change status (ACTIVE, INACTIVE, TERMINATED), job
 //     title or primary phone; new hires are added;
 //   - clients: some are deactivated (status INACTIVE); one is added;
-//   - positions: one is deactivated and one gets a new pay rate;
+//   - positions: one is deactivated, one gets a new pay rate and one is
+//     deleted (a post removed), which only a whole read of the list shows;
 //   - shifts: the shifts of the last two days (before the latest one) are
 //     reassigned to another employee, new ones are scheduled after the
 //     latest, and one is back-filled: a new id dated a day before the
@@ -35,14 +37,14 @@ type DayChanges struct {
 //   - reports: SUBMITTED reports of the last two days are APPROVED; new
 //     ones are filed (SUBMITTED).
 //
-// TrackTik reports no deletes, and nothing is deleted.
+// Shifts, work sessions and reports are never deleted.
 func (s *Server) ApplyDay() DayChanges {
 	s.dmu.Lock()
 	day := s.days
 	s.days++
 	s.dmu.Unlock()
 	r := rng(mix64(s.opts.Seed ^ saltDay<<40 ^ uint64(day+1)))
-	c := DayChanges{Inserted: map[string]int{}, Updated: map[string]int{}}
+	c := DayChanges{Inserted: map[string]int{}, Updated: map[string]int{}, Deleted: map[string]int{}}
 	touched := map[string]map[int64]bool{}
 	update := func(stream string, id int64, field string, v any) {
 		if s.Update(stream, id, field, v) != nil {
@@ -57,17 +59,17 @@ func (s *Server) ApplyDay() DayChanges {
 		}
 	}
 	insert := func(stream string, n int) (first int) {
-		first = s.Count(stream)
+		first = s.size(streamIndex(stream))
 		s.Append(stream, n)
 		c.Inserted[stream] += n
-		return first
+		return first // the index of the first new record
 	}
 	pick := func(stream string) (int64, bool) {
-		n := s.Count(stream)
-		if n == 0 {
+		ids := s.IDs(stream)
+		if len(ids) == 0 {
 			return 0, false
 		}
-		return s.w.id(streamIndex(stream), r.intn(n)), true
+		return ids[r.intn(len(ids))], true
 	}
 
 	// Employees: status, job title, phone; new hires.
@@ -97,6 +99,9 @@ func (s *Server) ApplyDay() DayChanges {
 	}
 	if id, ok := pick("positions"); ok {
 		update("positions", id, "payRate", float64(1700+25*r.intn(64))/100)
+	}
+	if id, ok := pick("positions"); ok && s.Delete("positions", id) == nil {
+		c.Deleted["positions"]++
 	}
 
 	// Shifts: reassign the recent ones, schedule new ones, back-fill one.
@@ -150,7 +155,7 @@ func (s *Server) ApplyDay() DayChanges {
 // the two days before its latest record (by the generator's time field)
 // for which keep holds.
 func (s *Server) recentRecords(si int, keep func(i int, t int64) bool) []int {
-	n := s.Count(streamNames[si])
+	n := s.size(si)
 	if n == 0 {
 		return nil
 	}
@@ -193,4 +198,12 @@ func (s *Server) fieldString(si, i int, field string) string {
 	s.applyOverlay(&rw, si, i)
 	str, _ := rw.str(&rw.v[d.fieldIdx[field]])
 	return str
+}
+
+// size returns the number of record indexes of stream si, deleted records
+// included: the index the next appended record gets.
+func (s *Server) size(si int) int {
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	return s.count[si]
 }

@@ -161,6 +161,7 @@ type Server struct {
 	overlaid [numStreams]map[int]bool           // field indexes with any overlay
 	version  [numStreams]uint64                 // bumped by Append and Update
 	days     int                                // days of changes applied (ApplyDay)
+	gone     [numStreams][]int                  // indexes of deleted records, ascending
 
 	cmu        sync.Mutex
 	cache      map[string][]int32 // materialized filter results
@@ -351,7 +352,7 @@ func (s *Server) Count(stream string) int {
 	}
 	s.dmu.RLock()
 	defer s.dmu.RUnlock()
-	return s.count[si]
+	return s.count[si] - len(s.gone[si])
 }
 
 // IDs returns the ids of stream's records in ascending order, or nil for
@@ -361,15 +362,37 @@ func (s *Server) IDs(stream string) []int64 {
 	if si < 0 {
 		return nil
 	}
-	n := s.Count(stream)
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = s.w.id(si, i)
+	s.dmu.RLock()
+	defer s.dmu.RUnlock()
+	ids := make([]int64, 0, s.count[si]-len(s.gone[si]))
+	for i := range s.count[si] {
+		if !s.isGone(si, i) {
+			ids = append(ids, s.w.id(si, i))
+		}
 	}
 	return ids
 }
 
-// Record returns record i (0-based, in id order) of stream as
+// isGone reports whether record index i of stream si was deleted. The
+// caller holds s.dmu.
+func (s *Server) isGone(si, i int) bool {
+	_, found := slices.BinarySearch(s.gone[si], i)
+	return found
+}
+
+// index returns the index of the i-th record of stream si that is not
+// deleted. The caller holds s.dmu.
+func (s *Server) index(si, i int) int {
+	for _, g := range s.gone[si] {
+		if g > i {
+			break
+		}
+		i++
+	}
+	return i
+}
+
+// Record returns record i (0-based, in id order, deleted records left out) of stream as
 // encoding/json decodes the page JSON: numbers are float64, lists []any,
 // null is nil. It returns nil for an unknown stream or index.
 func (s *Server) Record(stream string, i int) map[string]any {
@@ -378,12 +401,12 @@ func (s *Server) Record(stream string, i int) map[string]any {
 		return nil
 	}
 	s.dmu.RLock()
-	if i < 0 || i >= s.count[si] {
+	if i < 0 || i >= s.count[si]-len(s.gone[si]) {
 		s.dmu.RUnlock()
 		return nil
 	}
 	var rw row
-	b := s.appendRecord(nil, &rw, si, i)
+	b := s.appendRecord(nil, &rw, si, s.index(si, i))
 	s.dmu.RUnlock()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -402,11 +425,11 @@ func (s *Server) RecordJSON(stream string, i int) []byte {
 	}
 	s.dmu.RLock()
 	defer s.dmu.RUnlock()
-	if i < 0 || i >= s.count[si] {
+	if i < 0 || i >= s.count[si]-len(s.gone[si]) {
 		return nil
 	}
 	var rw row
-	return s.appendRecord(nil, &rw, si, i)
+	return s.appendRecord(nil, &rw, si, s.index(si, i))
 }
 
 // Append adds n records to stream, with ids above every existing one and
@@ -448,7 +471,7 @@ func (s *Server) Update(stream string, id int64, field string, value any) error 
 	defer s.dmu.Unlock()
 	n := s.count[si]
 	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
-	if i >= n || s.w.id(si, i) != id {
+	if i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
 		return fmt.Errorf("tracktiksim: update %s id %d: %w", stream, id, ErrNotFound)
 	}
 	fi, ok := s.w.defs[si].fieldIdx[field]
@@ -470,6 +493,28 @@ func (s *Server) Update(stream string, id int64, field string, value any) error 
 	if fi >= 0 {
 		s.overlaid[si][fi] = true
 	}
+	s.version[si]++
+	return nil
+}
+
+// Delete removes the record with id from stream: listings, counts and
+// single-record requests no longer show it. It reports ErrNotFound for an
+// unknown stream or id.
+func (s *Server) Delete(stream string, id int64) error {
+	si := streamIndex(stream)
+	if si < 0 {
+		return fmt.Errorf("tracktiksim: delete stream %q: %w", stream, ErrNotFound)
+	}
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	n := s.count[si]
+	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
+	if i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
+		return fmt.Errorf("tracktiksim: delete %s id %d: %w", stream, id, ErrNotFound)
+	}
+	k, _ := slices.BinarySearch(s.gone[si], i)
+	s.gone[si] = slices.Insert(s.gone[si], k, i)
+	delete(s.overlay[si], i)
 	s.version[si]++
 	return nil
 }

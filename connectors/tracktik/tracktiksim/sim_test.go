@@ -3,11 +3,13 @@ package tracktiksim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -1045,5 +1047,62 @@ func TestServer_VariantAlt(t *testing.T) {
 	}
 	if _, err := Start("127.0.0.1:0", Options{Variant: "other"}); err == nil {
 		t.Error("Start with an unknown variant succeeded")
+	}
+}
+
+// TestServer_DeleteAndSortByTime: a deleted record leaves listings (with
+// and without filters), the count and single-record requests; sort by the
+// time field follows an Update that moves it.
+func TestServer_DeleteAndSortByTime(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{Seed: 2, Counts: map[string]int{"positions": 10, "shifts": 10}})
+	c := newClient(t)
+	tok := login(t, c, s).AccessToken
+	all := s.IDs("positions")
+	gone := all[4]
+	if err := s.Delete("positions", gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("positions", gone); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Delete = %v, want ErrNotFound", err)
+	}
+	want := append(slices.Clone(all[:4]), all[5:]...)
+	for _, q := range []string{"limit=100", "limit=100&sort=-id", "limit=100&status:in=ACTIVE,INACTIVE", "limit=3&offset=3"} {
+		lr := list(t, c, s, tok, "positions", q)
+		got := ids(lr.Data)
+		w := want
+		switch q {
+		case "limit=100&sort=-id":
+			w = slices.Clone(want)
+			slices.Reverse(w)
+		case "limit=3&offset=3":
+			w = want[3:6]
+		}
+		if diff := cmp.Diff(w, got); diff != "" || lr.Meta.Count != 9 {
+			t.Errorf("%s: count %d, ids mismatch (-want +got):\n%s", q, lr.Meta.Count, diff)
+		}
+	}
+	if n := s.Count("positions"); n != 9 || int64(s.Record("positions", 4)["id"].(float64)) != all[5] {
+		t.Errorf("Count = %d, Record(4) = %v; want 9 and id %d", n, s.Record("positions", 4)["id"], all[5])
+	}
+	if code, _ := get(t, c, fmt.Sprintf("%s/rest/v1/positions/%d", s.URL, gone), tok); code != http.StatusNotFound {
+		t.Errorf("GET a deleted position: status %d, want 404", code)
+	}
+
+	shifts := s.IDs("shifts")
+	if err := s.Update("shifts", shifts[9], "startedOn", time.Date(2023, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	got := ids(list(t, c, s, tok, "shifts", "limit=100&sort=startedOn,id").Data)
+	if diff := cmp.Diff(append([]int64{shifts[9]}, shifts[:9]...), got); diff != "" {
+		t.Errorf("sort=startedOn,id after moving the last shift first (-want +got):\n%s", diff)
+	}
+	for _, r := range list(t, c, s, tok, "shifts", "limit=100&sort=startedOn,id&startedOn:after="+url.QueryEscape("2024-06-01 00:00:00")).Data {
+		if r["startedOn"].(string) < "2024-06-01" {
+			t.Errorf("startedOn:after=2024-06-01 listed %v", r)
+		}
+	}
+	if code, body := get(t, c, s.URL+"/rest/v1/shifts?sort=status", tok); code != http.StatusBadRequest {
+		t.Errorf("sort=status: %d %s, want 400", code, body)
 	}
 }
