@@ -53,6 +53,17 @@ type Options struct {
 // plugin unnoticed for too long.
 const defaultStartTimeout = 10 * time.Second
 
+// closeGrace is how long Close lets go-plugin stop the plugin before it
+// kills the plugin's process group: go-plugin waits two seconds for a
+// graceful exit, then kills the plugin process alone.
+const closeGrace = 3 * time.Second
+
+// pipeGrace bounds the wait, after the process group is killed, for the
+// plugin's stdout and stderr to close. A process that left the group
+// (setsid) can keep them open for good; go-plugin would wait for it, and
+// the host must not.
+const pipeGrace = 2 * time.Second
+
 // exitGrace is how long a failed call waits for go-plugin to notice that the
 // plugin process exited: the connection breaks a moment before the process
 // is reaped, and the error should say "exited" when that is what happened.
@@ -68,6 +79,8 @@ type Client struct {
 	mem    memory.Allocator
 	stub   *stub
 	pc     *plugin.Client // nil when not a subprocess (tests)
+	cmd    *exec.Cmd      // the plugin process; nil when pc is
+	log    *slog.Logger
 	cancel context.CancelFunc
 	once   sync.Once
 }
@@ -107,6 +120,8 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 	life, kill := context.WithCancel(context.WithoutCancel(ctx))
 	cmd := exec.CommandContext(life, path)
 	cmd.Env = slices.Clone(opts.Env)
+	ownGroup(cmd)
+	cmd.Cancel = func() error { return killGroup(cmd) }
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		VersionedPlugins: versionedPlugins(&grpcPlugin{}),
@@ -126,13 +141,47 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 		err = ctx.Err() // ctx ended while the plugin started
 	}
 	if err != nil {
-		pc.Kill()
+		// A plugin that failed to start gets no graceful exit.
+		if kerr := killGroup(cmd); kerr != nil {
+			logger.Warn("protocol: kill plugin", "plugin", name, "error", kerr)
+		}
+		stop(pc, cmd, name, logger)
 		kill()
 		return nil, fmt.Errorf("plugin %s: start: %w", name, err)
 	}
 	c := newClient(name, mem, raw)
-	c.pc, c.cancel = pc, kill
+	c.pc, c.cmd, c.log, c.cancel = pc, cmd, logger, kill
 	return c, nil
+}
+
+// stop has go-plugin stop the plugin (gracefully if it answers), kills
+// the plugin's process group if that takes longer than closeGrace, and
+// waits at most pipeGrace more for go-plugin to finish. Should a process
+// outside the group still hold the plugin's pipes then, stop returns
+// anyway and go-plugin's readers stay behind until that process exits.
+func stop(pc *plugin.Client, cmd *exec.Cmd, name string, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pc.Kill()
+	}()
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	// Also after a graceful exit: a process the plugin started and left
+	// behind in its group dies with it.
+	if err := killGroup(cmd); err != nil {
+		log.Warn("protocol: kill plugin", "plugin", name, "error", err)
+	}
+	t.Reset(pipeGrace)
+	select {
+	case <-done:
+	case <-t.C:
+		log.Warn("protocol: a process the plugin started holds its output open; not waiting for it", "plugin", name)
+	}
 }
 
 func dispense(pc *plugin.Client) (*stub, error) {
@@ -161,12 +210,15 @@ func (c *Client) Name() string { return c.name }
 // Exited reports whether the plugin process has exited.
 func (c *Client) Exited() bool { return c.pc != nil && c.pc.Exited() }
 
-// Close kills the plugin process, gracefully if it answers, and waits for it
-// to exit. Streams still open fail. Close is safe to call more than once.
+// Close stops the plugin process, gracefully if it answers within a few
+// seconds, then kills its process group (on Unix: the plugin and every
+// process it started that stayed in its group), and waits for it to exit,
+// a few seconds at most. Streams still open fail. Close is safe to call
+// more than once.
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		if c.pc != nil {
-			c.pc.Kill()
+			stop(c.pc, c.cmd, c.name, c.log)
 		}
 		if c.cancel != nil {
 			c.cancel()

@@ -13,6 +13,7 @@
 //	  batch: 50                # rows per batch; a checkpoint follows each
 //	  send_as: ../x            # message_names: the stream name in messages
 //	  account: acme            # stands for the vendor account's identity
+//	  pid_file: /tmp/x.pid     # hang: where to write the child's pid
 //
 // Modes:
 //
@@ -25,6 +26,14 @@
 //     names the stream send_as instead of the one requested.
 //   - uncommitted_tail: each stream sends its rows with checkpoints, then one
 //     more batch with no checkpoint after it, and then fails.
+//   - hang: Read starts a child process that inherits the plugin's stdout
+//     and stderr (the pipes to the host) and sleeps, writes the child's pid
+//     to pid_file, then blocks, deaf to cancellation. The child sleeps
+//     childSleep unless killed.
+//
+// A plugin learns its config only after the handshake, so one that hangs
+// before it is chosen by a file: if "<binary>.start-hang" exists, the
+// plugin starts the same child and never answers the handshake.
 //
 // A new mode is one constant, one entry in modes and, where it changes how
 // streams are read, a case in Read.
@@ -36,8 +45,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -46,7 +59,47 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 )
 
-func main() { sdk.Serve(connector{}) }
+func main() {
+	if os.Getenv(childEnv) != "" {
+		time.Sleep(childSleep)
+		return
+	}
+	if exe, err := os.Executable(); err == nil {
+		if _, err := os.Stat(exe + ".start-hang"); err == nil {
+			if _, err := startChild(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+			time.Sleep(childSleep) // never answer the handshake
+		}
+	}
+	sdk.Serve(connector{})
+}
+
+// childEnv marks the child process that mode hang starts.
+const childEnv = "QUIVER_MISBEHAVE_CHILD"
+
+// childSleep is how long the child holds the host's pipes unless killed:
+// longer than any test waits, short enough not to linger for long on a
+// machine where a failed test left it behind.
+const childSleep = 5 * time.Minute
+
+// startChild starts this binary again as a child that inherits the
+// process's first stdout and stderr, the pipes to the host (go-plugin's
+// Serve replaces os.Stdout and os.Stderr later), and sleeps. It returns
+// the child's pid.
+func startChild() (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Stdout, cmd.Stderr = os.NewFile(1, "stdout"), os.NewFile(2, "stderr")
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("misbehave: start child: %w", err)
+	}
+	return cmd.Process.Pid, nil
+}
 
 // The modes.
 const (
@@ -55,6 +108,7 @@ const (
 	modeDuplicate       = "duplicate_streams"
 	modeMessageNames    = "message_names"
 	modeUncommittedTail = "uncommitted_tail"
+	modeHang            = "hang"
 )
 
 // modes maps each mode to the catalog it has when streams is not set.
@@ -64,6 +118,7 @@ var modes = map[string][]string{
 	modeDuplicate:       {"items"},
 	modeMessageNames:    {"items"},
 	modeUncommittedTail: {"items"},
+	modeHang:            {"items"},
 }
 
 // config is the plugin's source config.
@@ -74,6 +129,7 @@ type config struct {
 	Batch   int64    `json:"batch"`
 	SendAs  string   `json:"send_as"`
 	Account string   `json:"account"` // unused: the host fingerprints it as an account id
+	PIDFile string   `json:"pid_file"`
 }
 
 type connector struct{}
@@ -83,7 +139,8 @@ func (connector) Spec() sdk.Spec {
 	names := slices.Sorted(maps.Keys(modes))
 	schema := fmt.Sprintf(`{"type":"object","properties":{"mode":{"enum":["%s"]},`+
 		`"streams":{"type":"array","items":{"type":"string"}},"rows":{"type":"integer","minimum":0},`+
-		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"},"account":{"type":"string"}},"additionalProperties":false}`,
+		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"},"account":{"type":"string"},`+
+		`"pid_file":{"type":"string"}},"additionalProperties":false}`,
 		strings.Join(names, `","`))
 	return sdk.Spec{
 		Name:         "misbehave",
@@ -145,6 +202,9 @@ type offset struct {
 }
 
 func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+	if s.cfg.Mode == modeHang {
+		return s.hang()
+	}
 	for _, sr := range req.Streams {
 		name := sr.Name
 		if s.cfg.Mode == modeMessageNames {
@@ -203,4 +263,21 @@ func (s *source) send(ctx context.Context, w sdk.Writer, name string, first, n i
 	rec := b.NewRecord()
 	defer rec.Release()
 	return w.WriteBatch(ctx, name, rec)
+}
+
+// hang starts the child, reports its pid and blocks for as long as the
+// child sleeps, ignoring cancellation as a plugin stuck in a system call
+// would.
+func (s *source) hang() error {
+	pid, err := startChild()
+	if err != nil {
+		return err
+	}
+	if s.cfg.PIDFile != "" {
+		if err := os.WriteFile(s.cfg.PIDFile, []byte(strconv.Itoa(pid)), 0o600); err != nil {
+			return fmt.Errorf("misbehave: pid file: %w", err)
+		}
+	}
+	time.Sleep(childSleep)
+	return errors.New("misbehave: hung for good")
 }
