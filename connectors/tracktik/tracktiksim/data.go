@@ -73,9 +73,8 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveOne(w http.ResponseWriter, si int, idPart string) {
 	id, err := strconv.ParseInt(idPart, 10, 64)
 	s.dmu.RLock()
-	n := s.count[si]
-	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
-	if err != nil || i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
+	i, found := s.find(si, id)
+	if err != nil || !found {
 		s.dmu.RUnlock()
 		writeError(w, http.StatusNotFound, fmt.Sprintf("%s %q not found", streamNames[si], idPart))
 		return

@@ -380,6 +380,14 @@ func (s *Server) isGone(si, i int) bool {
 	return found
 }
 
+// find returns the index of the record of stream si with id; ok is false
+// when there is none (or it was deleted). The caller holds s.dmu.
+func (s *Server) find(si int, id int64) (i int, ok bool) {
+	n := s.count[si]
+	i = sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
+	return i, i < n && s.w.id(si, i) == id && !s.isGone(si, i)
+}
+
 // index returns the index of the i-th record of stream si that is not
 // deleted. The caller holds s.dmu.
 func (s *Server) index(si, i int) int {
@@ -469,9 +477,8 @@ func (s *Server) Update(stream string, id int64, field string, value any) error 
 	}
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	n := s.count[si]
-	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
-	if i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
+	i, ok := s.find(si, id)
+	if !ok {
 		return fmt.Errorf("tracktiksim: update %s id %d: %w", stream, id, ErrNotFound)
 	}
 	fi, ok := s.w.defs[si].fieldIdx[field]
@@ -507,9 +514,8 @@ func (s *Server) Delete(stream string, id int64) error {
 	}
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	n := s.count[si]
-	i := sort.Search(n, func(i int) bool { return s.w.id(si, i) >= id })
-	if i >= n || s.w.id(si, i) != id || s.isGone(si, i) {
+	i, ok := s.find(si, id)
+	if !ok {
 		return fmt.Errorf("tracktiksim: delete %s id %d: %w", stream, id, ErrNotFound)
 	}
 	k, _ := slices.BinarySearch(s.gone[si], i)
