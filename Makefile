@@ -59,8 +59,11 @@ DUCKDB := examples/duckdb
 ## again with many injected faults, which must give the same results, since
 ## retried pages are never written twice; then with `--variant alt`, whose
 ## simulators serve the other plausible API shapes, checked against the
-## queries of examples/duckdb/alt (what _quiver_rescued holds). Needs node
-## and npm.
+## queries of examples/duckdb/alt (what _quiver_rescued holds); then
+## `quiver demo --resync` (a second sync after a day of changes re-reads the
+## lookback windows) and a compacted copy of it: the queries of
+## examples/duckdb/latest, and per stream the latest version of each key
+## equal to what `quiver compact` wrote. Needs node and npm.
 DEMO_FAULTS ?= 0.1
 demo-check: build $(DUCKDB)/node_modules/.package-lock.json
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -72,7 +75,12 @@ demo-check: build $(DUCKDB)/node_modules/.package-lock.json
 	node $(DUCKDB)/verify.mjs --dir "$$tmp/b" && \
 	echo "== quiver demo --variant alt" && \
 	$(BIN)/quiver demo --out "$$tmp/c/out" --variant alt --log-level error && \
-	node $(DUCKDB)/verify.mjs --dir "$$tmp/c" --examples $(DUCKDB)/alt
+	node $(DUCKDB)/verify.mjs --dir "$$tmp/c" --examples $(DUCKDB)/alt && \
+	echo "== quiver demo --resync; quiver compact on a copy" && \
+	$(BIN)/quiver demo --out "$$tmp/d/out" --resync --log-level error && \
+	mkdir "$$tmp/d/compacted" && cp -R "$$tmp/d/out" "$$tmp/d/compacted/out" && \
+	$(BIN)/quiver compact -c "$$tmp/d/compacted/out/_demo/quiver.yaml" --log-level error && \
+	node $(DUCKDB)/verify.mjs --dir "$$tmp/d" --examples $(DUCKDB)/latest --resync "$$tmp/d/compacted"
 
 # DuckDB for node, pinned by package.json and the committed package-lock.json
 # (not `npm ci`: the lock holds only the platforms it was made on, which

@@ -11,6 +11,19 @@
 //     unique and never null, every timestamp a TIMESTAMP WITH TIME ZONE,
 //     and the row count of the run's files equal to what the run reported.
 //
+// With --resync COMPACTED (for the output of `quiver demo --resync`, whose
+// second sync re-reads the lookback streams' windows, with COMPACTED a copy
+// of it after `quiver compact`), every stream's primary key may have
+// several versions: the latest version per key (latest
+// _quiver_extracted_at, then the later run) must equal the compacted files
+// exactly, and some stream must hold a record read twice, or the check
+// would prove nothing. The queries in latest/ read such output:
+//
+//   quiver demo --resync --out /tmp/z/out
+//   cp -R /tmp/z/out /tmp/z/compacted/out   # (mkdir /tmp/z/compacted first)
+//   quiver compact -c /tmp/z/compacted/out/_demo/quiver.yaml
+//   node examples/duckdb/verify.mjs --dir /tmp/z --examples examples/duckdb/latest --resync /tmp/z/compacted
+//
 // Usage (make demo-check does all of it in a temporary folder):
 //
 //   make demo && node examples/duckdb/verify.mjs            # ./out
@@ -35,15 +48,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
 
 function parseArgs(argv) {
-  const args = { dir: repo, update: false, catalog: join(repo, 'docs', 'catalog.json'), examples: here };
+  const args = { dir: repo, update: false, catalog: join(repo, 'docs', 'catalog.json'), examples: here, resync: '' };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '--dir': args.dir = resolve(argv[++i] ?? ''); break;
       case '--examples': args.examples = resolve(argv[++i] ?? ''); break;
       case '--catalog': args.catalog = resolve(argv[++i] ?? ''); break;
       case '--update': args.update = true; break;
+      case '--resync': args.resync = resolve(argv[++i] ?? ''); break;
       default:
-        console.error(`verify.mjs: unknown argument ${argv[i]}\nusage: node verify.mjs [--dir DIR] [--examples DIR] [--catalog FILE] [--update]`);
+        console.error(`verify.mjs: unknown argument ${argv[i]}\nusage: node verify.mjs [--dir DIR] [--examples DIR] [--catalog FILE] [--update] [--resync COMPACTED]`);
         process.exit(2);
     }
   }
@@ -87,9 +101,11 @@ const naiveTimestamp = /TIMESTAMP(_NS|_MS|_S)?(?! WITH TIME ZONE)/;
 const normType = (t) => t.replace(/"([a-z_][a-z0-9_]*)"/g, '$1');
 
 class Checker {
-  constructor(conn) {
+  constructor(conn, resync) {
     this.conn = conn;
     this.failures = 0;
+    this.resync = resync; // the compacted copy of a --resync demo, or ''
+    this.reread = 0; // streams holding a record read twice
   }
 
   ok(msg) {
@@ -227,7 +243,9 @@ class Checker {
     notes.push(`timestamps WITH TIME ZONE: ${zoned}`);
     // Primary keys: unique and never null.
     const pk = doc ? doc.primary_key : conn.primary_key ?? [];
-    if (pk.length > 0) {
+    if (pk.length > 0 && this.resync) {
+      if (!(await this.latest(name, files, pk, join(this.resync, glob), notes))) return;
+    } else if (pk.length > 0) {
       const key = pk.map(ident).join(', ');
       const nulls = pk.map((k) => `${ident(k)} IS NULL`).join(' OR ');
       const { rows } = await this.rows(
@@ -257,6 +275,28 @@ class Checker {
     }
     this.ok(`${name}: ${notes.join(', ')}`);
   }
+
+  // latest checks a stream of a --resync demo: the latest version of each
+  // key equals the compacted copy's rows. It reports whether it passed.
+  async latest(name, files, pk, compactedGlob, notes) {
+    const key = pk.map(ident).join(', ');
+    const latest = `(SELECT * FROM ${files} QUALIFY row_number() OVER (PARTITION BY ${key} ` +
+      'ORDER BY _quiver_extracted_at DESC, _quiver_run_id DESC) = 1)';
+    const compacted = `read_parquet(${sqlString(compactedGlob)}, hive_partitioning = false)`;
+    const { rows } = await this.rows(
+      `SELECT (SELECT count(*) FROM ${files}), (SELECT count(DISTINCT (${key})) FROM ${files}), ` +
+      `(SELECT count(*) FROM (FROM ${latest} EXCEPT ALL FROM ${compacted})), ` +
+      `(SELECT count(*) FROM (FROM ${compacted} EXCEPT ALL FROM ${latest}))`);
+    const [total, distinct, onlyLatest, onlyCompacted] = rows[0].map(Number);
+    if (onlyLatest !== 0 || onlyCompacted !== 0) {
+      this.fail(`${name}: the latest version per key and quiver compact disagree: ${onlyLatest} rows only in the view, ${onlyCompacted} only in the compacted files`);
+      return false;
+    }
+    if (total > distinct) this.reread++;
+    notes.unshift(`${total} rows, ${distinct} keys`);
+    notes.push(`latest version per key = quiver compact`);
+    return true;
+  }
 }
 
 async function main() {
@@ -265,9 +305,12 @@ async function main() {
   process.chdir(args.dir);
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  const c = new Checker(conn);
+  const c = new Checker(conn, args.resync);
   await c.examples(args.examples, args.update);
   await c.outputs(args.dir, catalog);
+  if (args.resync && c.reread === 0) {
+    c.fail('no stream holds a record read twice: the --resync demo did not re-read anything, so the latest-version check proves nothing');
+  }
   conn.closeSync();
   if (c.failures > 0) {
     console.log(`\n${c.failures} check(s) failed`);

@@ -431,3 +431,47 @@ func TestShrinkGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestCompact_DemoResync: `quiver demo --resync` syncs the four simulators,
+// applies a day of changes and syncs again, so that the lookback streams
+// hold two versions of the records they re-read; `quiver compact` on its
+// config then keeps one row per key in every stream of every connector
+// (nested lists and structs included, read back from Parquet).
+func TestCompact_DemoResync(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	if r := quiver(ctx, t, nil, "demo", "--out", out, "--resync", "--faults", "0", "-q"); r.code != 0 {
+		t.Fatalf("quiver demo --resync: exit %d\n%s", r.code, tail(r.stderr, 20))
+	}
+	shifts := filepath.Join(out, "demo-tracktik", "shifts")
+	rows := readStream(t, shifts).rows
+	ids := map[int64]bool{}
+	for _, row := range rows {
+		ids[row["id"].(int64)] = true
+	}
+	if len(files(t, shifts)) != 2 || len(rows) <= len(ids) {
+		t.Fatalf("shifts after --resync: %d files, %d rows for %d ids; want two runs' files and re-read shifts", len(files(t, shifts)), len(rows), len(ids))
+	}
+	r := quiver(ctx, t, nil, "compact", "-c", filepath.Join(out, "_demo", "quiver.yaml"), "--json")
+	var res compactResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); r.code != 0 || err != nil {
+		t.Fatalf("quiver compact: exit %d, %v\n%s\n%s", r.code, err, r.stdout, tail(r.stderr, 20))
+	}
+	compacted := 0
+	for _, cp := range res.Streams {
+		if cp.Status == "compacted" {
+			compacted++
+		}
+		if cp.Source == "demo-tracktik" && cp.Stream == "shifts" && (cp.Status != "compacted" || cp.RecordsAfter != int64(len(ids))) {
+			t.Errorf("shifts: %+v; want %d records after", cp, len(ids))
+		}
+	}
+	if compacted < 3 {
+		t.Errorf("only %d streams were compacted: %+v", compacted, res.Streams)
+	}
+	if got := streamIDs(t, shifts); len(got) != len(ids) {
+		t.Errorf("shifts after compact: %d rows, want %d", len(got), len(ids))
+	}
+}

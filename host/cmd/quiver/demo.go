@@ -68,6 +68,8 @@ type simRun struct {
 	config map[string]any
 	env    map[string]string
 	close  func()
+	// applyDay applies one more day of changes to the simulator's data.
+	applyDay func()
 }
 
 // simulators returns the built-in simulators by connector name.
@@ -94,6 +96,7 @@ func newDemo(g *globals) *cobra.Command {
 	var full bool
 	var variant string
 	var days int
+	var resync bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Sync the built-in vendor simulators into ./out (no credentials needed)",
@@ -109,7 +112,7 @@ func newDemo(g *globals) *cobra.Command {
 			if days < 0 {
 				return &usageError{fmt.Sprintf("--days %d: want 0 or more", days)}
 			}
-			return g.demo(cmd.Context(), out, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v, days: days}, full)
+			return g.demo(cmd.Context(), out, simOptions{faults: fault.Options{Rate: rate, Seed: 1}, variant: v, days: days}, full, resync)
 		},
 	}
 	variantFlag(cmd, &variant)
@@ -117,12 +120,14 @@ func newDemo(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "./out", "output folder")
 	cmd.Flags().Float64Var(&rate, "faults", 0.01, "share of API requests that fail (429, 5xx, cut bodies, resets) to show the retries at work")
 	cmd.Flags().BoolVar(&full, "full-refresh", true, "replace the previous demo output (false: sync incrementally)")
+	cmd.Flags().BoolVar(&resync, "resync", false, "after the sync, apply a day of changes to the simulators and sync again, incrementally: lookback streams then hold two versions of the records they re-read (see examples/duckdb/latest/shifts.sql and quiver compact)")
 	return cmd
 }
 
-func (g *globals) demo(ctx context.Context, out string, o simOptions, full bool) error {
+func (g *globals) demo(ctx context.Context, out string, o simOptions, full, resync bool) error {
 	env := map[string]string{}
 	var srcs []string
+	var days []func()
 	for _, name := range simNames() {
 		run, err := simulators()[name].start("127.0.0.1:0", o)
 		if err != nil {
@@ -133,6 +138,7 @@ func (g *globals) demo(ctx context.Context, out string, o simOptions, full bool)
 			env[k] = v
 		}
 		srcs = append(srcs, demoSource(name, run.config))
+		days = append(days, run.applyDay)
 	}
 	dir := filepath.Join(out, "_demo")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -164,7 +170,19 @@ func (g *globals) demo(ctx context.Context, out string, o simOptions, full bool)
 		fmt.Fprintf(g.stdout, "quiver demo: simulators for %s%s on loopback; config %s; output %s\n\n",
 			strings.Join(simNames(), ", "), shapes, path, out)
 	}
-	return g.sync(ctx, cfg, syncFlags{fullRefresh: full})
+	if err := g.sync(ctx, cfg, syncFlags{fullRefresh: full}); err != nil || !resync {
+		return err
+	}
+	// The simulators listen on new ports in every demo run, and state
+	// belongs to one account (URL included), so the second sync of the
+	// changed data runs here, against the same simulators.
+	for _, apply := range days {
+		apply()
+	}
+	if !g.quiet && !g.jsonOut {
+		fmt.Fprintf(g.stdout, "\nquiver demo: the simulators applied a day of changes; syncing again\n\n")
+	}
+	return g.sync(ctx, cfg, syncFlags{})
 }
 
 // checkFaults rejects a --faults share outside 0..1.

@@ -36,8 +36,9 @@ func capillarySim() simulator {
 				"start_date":          "2020-01-01",
 				"requests_per_minute": 60000,
 			},
-			env:   map[string]string{"CAPILLARY_SECRET": capillarysim.DefaultSecret},
-			close: srv.Close,
+			env:      map[string]string{"CAPILLARY_SECRET": capillarysim.DefaultSecret},
+			close:    srv.Close,
+			applyDay: func() { srv.ApplyDay() },
 		}, nil
 	}}
 }

@@ -25,7 +25,8 @@ func trackTikSim() simulator {
 				"TRACKTIK_CLIENT_SECRET": tracktiksim.ClientSecret,
 				"TRACKTIK_PASSWORD":      tracktiksim.Password,
 			},
-			close: srv.Close,
+			close:    srv.Close,
+			applyDay: func() { srv.ApplyDay() },
 		}, nil
 	}}
 }

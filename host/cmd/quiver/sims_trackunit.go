@@ -48,7 +48,8 @@ func trackunitSim() simulator {
 				"TRACKUNIT_CLIENT_SECRET": trackunitsim.DefaultClientSecret,
 				"TRACKUNIT_PASSWORD":      trackunitsim.DefaultPassword,
 			},
-			close: srv.Close,
+			close:    srv.Close,
+			applyDay: func() { srv.ApplyDay() },
 		}, nil
 	}}
 }

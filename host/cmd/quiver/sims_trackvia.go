@@ -32,7 +32,8 @@ func trackViaSim() simulator {
 				"TRACKVIA_USER_KEY":     trackviasim.DefaultUserKey,
 				"TRACKVIA_ACCESS_TOKEN": trackviasim.DefaultAccessToken,
 			},
-			close: srv.Close,
+			close:    srv.Close,
+			applyDay: func() { srv.ApplyDay() },
 		}, nil
 	}}
 }
