@@ -83,7 +83,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 		byName[t.stream] = v.stream(s.cfg.PageSize)
 	}
 	var streams []*rest.Stream
-	var ok sdk.ReadRequest
+	ok := sdk.ReadRequest{Contract: req.Contract, Limit: req.Limit}
 	for _, r := range req.Streams {
 		if st := byName[r.Name]; st != nil {
 			streams = append(streams, st)
