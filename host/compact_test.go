@@ -34,7 +34,7 @@ type compactEnv struct {
 	mem   *memory.CheckedAllocator
 }
 
-func newCompactEnv(t *testing.T, format string) *compactEnv {
+func newCompactEnv(t testing.TB, format string) *compactEnv {
 	t.Helper()
 	dir := t.TempDir()
 	text := fmt.Sprintf("sources:\n  - name: acme\n    connector: tracktik\n    config: {}\ndestination:\n  path: %s\n  format: %s\nstate: %s\n",
@@ -69,7 +69,7 @@ type row struct {
 
 // write publishes one part file of run into folder (relative to the
 // stream folder): the rows, extracted at at.
-func (e *compactEnv) write(t *testing.T, folder, run string, at time.Time, rows ...row) {
+func (e *compactEnv) write(t testing.TB, folder, run string, at time.Time, rows ...row) {
 	t.Helper()
 	b := array.NewRecordBuilder(e.mem, employeeSchema)
 	defer b.Release()
@@ -83,7 +83,7 @@ func (e *compactEnv) write(t *testing.T, folder, run string, at time.Time, rows 
 }
 
 // publish writes rec, with its lineage, as the file of run in folder.
-func (e *compactEnv) publish(t *testing.T, folder, run string, at time.Time, rec arrow.Record) {
+func (e *compactEnv) publish(t testing.TB, folder, run string, at time.Time, rec arrow.Record) {
 	t.Helper()
 	stamped := sink.AddLineage(e.mem, rec, run, at)
 	defer stamped.Release()
@@ -139,7 +139,7 @@ func (e *compactEnv) read(t *testing.T) (rows []row, files []string) {
 	return rows, files
 }
 
-func (e *compactEnv) compact(t *testing.T, runID string) (*CompactResult, error) {
+func (e *compactEnv) compact(t testing.TB, runID string) (*CompactResult, error) {
 	t.Helper()
 	return Compact(context.Background(), CompactOptions{Config: e.cfg, RunID: runID, Allocator: e.mem})
 }
@@ -293,4 +293,30 @@ func TestCompact_NoPrimaryKey(t *testing.T) {
 	if got, _ := e.read(t); len(got) != 2 {
 		t.Errorf("rows after a skipped compaction: %v", got)
 	}
+}
+
+// BenchmarkCompact compacts 8 Parquet files of 100,000 rows each in which
+// every key appears twice (800,000 rows, 400,000 keys), and reports rows
+// per second.
+//
+//	go test -run '^$' -bench Compact -benchtime 3x ./host/
+func BenchmarkCompact(b *testing.B) {
+	const files, rows = 8, 100_000
+	for range b.N {
+		b.StopTimer()
+		e := newCompactEnv(b, "parquet")
+		for f := range files {
+			batch := make([]row, rows)
+			for i := range batch {
+				batch[i] = row{ID: int64((f/2)*rows + i), Name: fmt.Sprintf("name %d", f)}
+			}
+			e.write(b, "", fmt.Sprintf("r%d", f), t1.Add(time.Duration(f)*time.Hour), batch...)
+		}
+		b.StartTimer()
+		res, err := e.compact(b, "r9")
+		if err != nil || res.Streams[0].RecordsAfter != files*rows/2 {
+			b.Fatalf("Compact = %+v, %v", res.Streams[0], err)
+		}
+	}
+	b.ReportMetric(float64(files*rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
