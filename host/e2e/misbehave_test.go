@@ -437,3 +437,48 @@ func TestMaxFileSize(t *testing.T) {
 		})
 	}
 }
+
+// TestMisbehave_StateSaveFails: when the state can no longer be saved (the
+// state folder is gone, as on a failing disk) after a stream's first
+// commit, the run fails and counts only the committed records; the rest
+// are reported as uncommitted, and the files hold exactly the committed
+// ones.
+func TestMisbehave_StateSaveFails(t *testing.T) {
+	t.Parallel()
+	ctx := misbehaveContext(t)
+	out := t.TempDir()
+	stateFile := filepath.Join(out, "state", "m.json")
+	cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("m",
+		fmt.Sprintf("{mode: break_state, rows: 150, batch: 50, state_file: %q}", stateFile), "")))
+	// A file per checkpoint: every checkpoint is a commit.
+	r := quiver(ctx, t, nil, "sync", "--json", "-c", cfg, "--max-file-size", "1B")
+	if r.code == 0 {
+		t.Fatalf("sync with a broken state folder: exit 0\n%s", tail(r.stderr, 10))
+	}
+	var res runResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("--json output: %v\n%s\n%s", err, r.stdout, tail(r.stderr, 10))
+	}
+	var manifest struct {
+		Sources []struct {
+			Streams []struct {
+				Records     int64 `json:"records"`
+				Uncommitted int64 `json:"uncommitted"`
+			} `json:"streams"`
+		} `json:"sources"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "data", "_runs", res.RunID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	got := manifest.Sources[0].Streams[0]
+	if st := res.stream("items"); st == nil || st.Records != 50 || got.Records != 50 || got.Uncommitted < 50 {
+		t.Errorf("summary %+v, manifest %+v; want 50 records committed and the rest uncommitted", st, got)
+	}
+	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 50 {
+		t.Errorf("items holds %d rows, want the 50 committed", len(ids))
+	}
+}

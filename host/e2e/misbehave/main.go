@@ -14,6 +14,7 @@
 //	  send_as: ../x            # message_names: the stream name in messages
 //	  account: acme            # stands for the vendor account's identity
 //	  pid_file: /tmp/x.pid     # hang: where to write the child's pid
+//	  state_file: st/m.json    # break_state: the source's state file
 //
 // Modes:
 //
@@ -26,6 +27,10 @@
 //     names the stream send_as instead of the one requested.
 //   - uncommitted_tail: each stream sends its rows with checkpoints, then one
 //     more batch with no checkpoint after it, and then fails.
+//   - break_state: after each stream's first checkpoint, waits until the
+//     host has committed it to state_file, then puts a file where the state
+//     folder was (moving the folder aside), so that every later save of the
+//     state fails, as on a full or failing disk; then goes on as normal.
 //   - hang: Read starts a child process that inherits the plugin's stdout
 //     and stderr (the pipes to the host) and sleeps, writes the child's pid
 //     to pid_file, then blocks, deaf to cancellation. The child sleeps
@@ -47,6 +52,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,6 +115,7 @@ const (
 	modeMessageNames    = "message_names"
 	modeUncommittedTail = "uncommitted_tail"
 	modeHang            = "hang"
+	modeBreakState      = "break_state"
 )
 
 // modes maps each mode to the catalog it has when streams is not set.
@@ -119,6 +126,7 @@ var modes = map[string][]string{
 	modeMessageNames:    {"items"},
 	modeUncommittedTail: {"items"},
 	modeHang:            {"items"},
+	modeBreakState:      {"items"},
 }
 
 // config is the plugin's source config.
@@ -130,6 +138,8 @@ type config struct {
 	SendAs  string   `json:"send_as"`
 	Account string   `json:"account"` // unused: the host fingerprints it as an account id
 	PIDFile string   `json:"pid_file"`
+	// StateFile is the source's state file, for break_state.
+	StateFile string `json:"state_file"`
 }
 
 type connector struct{}
@@ -140,7 +150,7 @@ func (connector) Spec() sdk.Spec {
 	schema := fmt.Sprintf(`{"type":"object","properties":{"mode":{"enum":["%s"]},`+
 		`"streams":{"type":"array","items":{"type":"string"}},"rows":{"type":"integer","minimum":0},`+
 		`"batch":{"type":"integer","minimum":1},"send_as":{"type":"string"},"account":{"type":"string"},`+
-		`"pid_file":{"type":"string"}},"additionalProperties":false}`,
+		`"pid_file":{"type":"string"},"state_file":{"type":"string"}},"additionalProperties":false}`,
 		strings.Join(names, `","`))
 	return sdk.Spec{
 		Name:         "misbehave",
@@ -239,6 +249,11 @@ func (s *source) read(ctx context.Context, name string, sr sdk.StreamRequest, w 
 		if err := w.Checkpoint(ctx, name, cp); err != nil {
 			return err
 		}
+		if s.cfg.Mode == modeBreakState && next == from.Offset+n {
+			if err := s.breakState(ctx, next); err != nil {
+				return err
+			}
+		}
 	}
 	if s.cfg.Mode == modeUncommittedTail {
 		if err := s.send(ctx, w, name, next, s.cfg.Batch); err != nil {
@@ -248,6 +263,28 @@ func (s *source) read(ctx context.Context, name string, sr sdk.StreamRequest, w 
 			Err: errors.New("misbehave: failed after a batch no checkpoint covers")})
 	}
 	return w.Status(ctx, name, sdk.Status{State: sdk.Complete})
+}
+
+// breakState waits until the state file holds offset with no pending
+// files, then replaces the state folder with a file.
+func (s *source) breakState(ctx context.Context, offset int64) error {
+	want := fmt.Sprintf(`"offset": %d`, offset)
+	for {
+		b, err := os.ReadFile(s.cfg.StateFile)
+		if err == nil && strings.Contains(string(b), want) && !strings.Contains(string(b), `"pending"`) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	dir := filepath.Dir(s.cfg.StateFile)
+	if err := os.Rename(dir, dir+".broken"); err != nil {
+		return fmt.Errorf("misbehave: break state: %w", err)
+	}
+	return os.WriteFile(dir, []byte("not a folder\n"), 0o600)
 }
 
 // send writes rows first+1 .. first+n of stream name.
