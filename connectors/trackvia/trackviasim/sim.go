@@ -169,7 +169,7 @@ type Server struct {
 const VariantAlt = "alt"
 
 // altBlock is the run of records that share a field's type in VariantAlt.
-const altBlock = 100
+const altBlock = 50
 
 // Start listens on addr ("127.0.0.1:0" picks a port) and serves the
 // simulator until Close.
