@@ -25,6 +25,9 @@ type Plugins struct {
 	Dirs      []string         // searched in order
 	Logger    *slog.Logger     // receives plugin log lines; nil discards them
 	Allocator memory.Allocator // for decoded batches; nil means the Go allocator
+	// Lock, if set, is the plugin lock file: Open starts only the plugins
+	// it names, with the checksums it gives.
+	Lock *PluginLock
 }
 
 // PluginDirs returns the directories to search for plugins, in order: dir
@@ -74,26 +77,57 @@ func (p Plugins) Find(connector string) (string, error) {
 		name, strings.Join(dirs, ", "), PluginEnv, protocol.ErrConfig)
 }
 
-// Open finds and starts the plugin for connector. The caller closes the
-// client, which stops the plugin process.
+// Open finds, verifies and starts the plugin for connector: with a Lock,
+// its binary must have the locked SHA-256 (else nothing is started), and
+// its Spec must name connector, as its file name does. Errors of either
+// check wrap protocol.ErrConfig. The caller closes the client, which stops
+// the plugin process.
 func (p Plugins) Open(ctx context.Context, connector string) (*protocol.Client, error) {
+	c, _, err := p.start(ctx, connector)
+	return c, err
+}
+
+// start is Open, also returning the plugin's Spec.
+func (p Plugins) start(ctx context.Context, connector string) (*protocol.Client, *protocol.Spec, error) {
+	name := BinaryName(connector)
 	path, err := p.Find(connector)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var sum []byte
+	if p.Lock != nil {
+		if sum, err = p.Lock.checksum(connector); err != nil {
+			return nil, nil, err
+		}
 	}
 	logger := p.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	c, err := protocol.Open(ctx, path, protocol.Options{
-		Name:      BinaryName(connector),
+		Name:      name,
 		Logger:    dedupeLogger(logger).With("connector", connector),
 		Allocator: p.Allocator,
+		Checksum:  sum,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("start plugin %s: %w", BinaryName(connector), err)
+	if errors.Is(err, protocol.ErrChecksum) {
+		return nil, nil, fmt.Errorf("plugin %s at %s is not the binary locked in %s (its SHA-256 differs), so it was not started; "+
+			"if you installed another version on purpose, run `quiver plugins lock` again: %w", name, path, p.Lock.path, protocol.ErrConfig)
 	}
-	return c, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("start plugin %s: %w", name, err)
+	}
+	spec, err := c.Spec(ctx)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	if spec.Name != connector {
+		c.Close()
+		return nil, nil, fmt.Errorf("plugin %s at %s says it is the connector %q, not %q: a plugin's file name must be quiver-<its name>; refusing to run it: %w",
+			name, path, spec.Name, connector, protocol.ErrConfig)
+	}
+	return c, spec, nil
 }
 
 // Installed lists the connectors whose plugins are found in the search

@@ -8,7 +8,6 @@ package e2e
 // and the plugin's whole process group dies with it.
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,14 +90,8 @@ func TestMisbehave_HangThenSIGTERM(t *testing.T) {
 func TestMisbehave_StartHang(t *testing.T) {
 	t.Parallel()
 	ctx := misbehaveContext(t)
-	out := t.TempDir()
-	plugins := filepath.Join(out, "plugins")
+	_, plugins, cfg := misbehaveCopy(t, "hang", "h", "{mode: normal}")
 	bin := filepath.Join(plugins, "quiver-misbehave")
-	copyFile(t, filepath.Join(binDir, "quiver-misbehave"), bin, 0o755)
-	if err := os.WriteFile(bin+".start-hang", nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := writeConfig(t, out, misbehaveConfig(out, misbehaveSource("h", "{mode: normal}", "")))
 	start := time.Now()
 	r := quiver(ctx, t, nil, "sync", "-c", cfg, "--plugin-dir", plugins)
 	took := time.Since(start)
@@ -130,27 +123,4 @@ func processesOf(path string) []int {
 		}
 	}
 	return pids
-}
-
-// copyFile copies src to dst with mode perm, creating dst's folder.
-func copyFile(t *testing.T, src, dst string, perm os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	o, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(o, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

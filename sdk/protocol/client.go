@@ -35,7 +35,8 @@ type Options struct {
 	// allocator.
 	Allocator memory.Allocator
 	// Checksum is the expected SHA-256 of the plugin binary. When set, Open
-	// refuses to start a binary with another checksum.
+	// refuses to start a binary with another checksum, with an error
+	// wrapping ErrChecksum.
 	Checksum []byte
 	// StartTimeout bounds the start of the plugin and its handshake. The
 	// default is 10 seconds.
@@ -147,6 +148,9 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 		}
 		stop(pc, cmd, name, logger)
 		kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			err = ErrChecksum
+		}
 		return nil, fmt.Errorf("plugin %s: start: %w", name, err)
 	}
 	c := newClient(name, mem, raw)

@@ -15,3 +15,7 @@ var (
 	// ErrCanceled means the work was cancelled before it finished.
 	ErrCanceled = errors.New("canceled")
 )
+
+// ErrChecksum means Open refused to start a plugin binary whose SHA-256 is
+// not Options.Checksum. It never crosses the plugin boundary.
+var ErrChecksum = errors.New("plugin checksum mismatch")

@@ -41,7 +41,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", "", "log format on stderr: text or json (default text on a terminal, json otherwise)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress and no summary; errors only")
 	pf.BoolVar(&g.jsonOut, "json", false, "print the result as one JSON object on stdout")
-	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newCompact(g), newState(g), newDemo(g), newSim(g))
+	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newCompact(g), newState(g), newDemo(g), newSim(g), newPlugins(g))
 	return root
 }
 
@@ -78,8 +78,15 @@ func (g *globals) logger() (*slog.Logger, error) {
 	return nil, &usageError{fmt.Sprintf("--log-format %q: want text or json", g.logFormat)}
 }
 
-func (g *globals) plugins(log *slog.Logger) host.Plugins {
-	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log}
+// plugins returns the plugins to run for the config at configPath: with
+// its plugin lock file, when there is one, every plugin is verified
+// against it before it starts.
+func (g *globals) plugins(log *slog.Logger, configPath string) (host.Plugins, error) {
+	lock, err := host.ReadPluginLock(host.PluginLockPath(configPath))
+	if err != nil {
+		return host.Plugins{}, err
+	}
+	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log, Lock: lock}, nil
 }
 
 // printResult prints a command's result on stdout: as JSON with --json,
@@ -101,16 +108,23 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func newSpec(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var path string
+	cmd := &cobra.Command{
 		Use:   "spec CONNECTOR",
 		Short: "Print a connector's description, config schema and streams",
-		Args:  exactArgs(1, "spec needs one connector name, e.g. quiver spec tracktik"),
+		Long: "Print a connector's description, config schema and streams. If the plugin lock file of " +
+			"the config (-c) exists, the plugin is verified against it first; the config itself is not read.",
+		Args: exactArgs(1, "spec needs one connector name, e.g. quiver spec tracktik"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			log, err := g.logger()
 			if err != nil {
 				return err
 			}
-			c, err := g.plugins(log).Open(cmd.Context(), args[0])
+			plugins, err := g.plugins(log, path)
+			if err != nil {
+				return err
+			}
+			c, err := plugins.Open(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -137,6 +151,8 @@ func newSpec(g *globals) *cobra.Command {
 			return printJSON(g.stdout, schema)
 		},
 	}
+	configFlag(cmd, &path)
+	return cmd
 }
 
 func exactArgs(n int, msg string) cobra.PositionalArgs {
@@ -189,8 +205,11 @@ func newCheck(g *globals) *cobra.Command {
 			log, err := g.logger()
 			if err == nil {
 				var cfg *host.Config
+				var plugins host.Plugins
 				if cfg, err = host.LoadConfig(path); err == nil {
-					results, err = host.Check(cmd.Context(), cfg, g.plugins(log))
+					if plugins, err = g.plugins(log, path); err == nil {
+						results, err = host.Check(cmd.Context(), cfg, plugins)
+					}
 				}
 			}
 			return g.printCheck(results, err)
@@ -237,7 +256,11 @@ func (g *globals) printCheck(results []host.CheckResult, err error) error {
 func newDiscover(g *globals) *cobra.Command {
 	return configCommand(g, "discover -c FILE", "List each source's streams with their columns and types",
 		func(ctx context.Context, cfg *host.Config, log *slog.Logger) error {
-			cats, err := host.Discover(ctx, cfg, g.plugins(log))
+			plugins, err := g.plugins(log, cfg.File())
+			if err != nil {
+				return err
+			}
+			cats, err := host.Discover(ctx, cfg, plugins)
 			if g.jsonOut {
 				if jerr := printJSON(g.stdout, cats); jerr != nil {
 					return jerr

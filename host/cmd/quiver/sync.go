@@ -69,9 +69,13 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		progress = g.newProgress(log, f.progress)
 		obs = progress
 	}
+	plugins, err := g.plugins(log, cfg.File())
+	if err != nil {
+		return err
+	}
 	res, err := host.Sync(ctx, host.SyncOptions{
 		Config:      cfg,
-		Plugins:     g.plugins(log),
+		Plugins:     plugins,
 		Logger:      log,
 		Streams:     f.streams,
 		FullRefresh: f.fullRefresh,

@@ -36,15 +36,20 @@
 //     to pid_file, then blocks, deaf to cancellation. The child sleeps
 //     childSleep unless killed.
 //
-// A plugin learns its config only after the handshake, so one that hangs
-// before it is chosen by a file: if "<binary>.start-hang" exists, the
-// plugin starts the same child and never answers the handshake.
+// A plugin learns its config only after the handshake and Spec, so what
+// goes wrong before them is chosen by a file next to the binary,
+// "<binary>.mode", holding one of these modes:
+//
+//   - hang: the plugin starts the same child and never answers the
+//     handshake.
+//   - wrong_name: Spec names the plugin "tracktik", whatever its file name.
 //
 // A new mode is one constant, one entry in modes and, where it changes how
 // streams are read, a case in Read.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,15 +75,31 @@ func main() {
 		time.Sleep(childSleep)
 		return
 	}
-	if exe, err := os.Executable(); err == nil {
-		if _, err := os.Stat(exe + ".start-hang"); err == nil {
-			if _, err := startChild(); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-			}
-			time.Sleep(childSleep) // never answer the handshake
+	var c connector
+	switch early() {
+	case modeHang:
+		if _, err := startChild(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 		}
+		time.Sleep(childSleep) // never answer the handshake
+		return
+	case modeWrongName:
+		c.name = "tracktik"
 	}
-	sdk.Serve(connector{})
+	sdk.Serve(c)
+}
+
+// early returns the mode in "<binary>.mode", or "".
+func early() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	b, err := os.ReadFile(exe + ".mode")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // childEnv marks the child process that mode hang starts.
@@ -116,6 +137,7 @@ const (
 	modeUncommittedTail = "uncommitted_tail"
 	modeHang            = "hang"
 	modeBreakState      = "break_state"
+	modeWrongName       = "wrong_name" // in "<binary>.mode" only: Spec has no config
 )
 
 // modes maps each mode to the catalog it has when streams is not set.
@@ -142,10 +164,12 @@ type config struct {
 	StateFile string `json:"state_file"`
 }
 
-type connector struct{}
+// connector is the plugin; name is what Spec calls it, "misbehave" if
+// empty.
+type connector struct{ name string }
 
 // Spec describes the plugin.
-func (connector) Spec() sdk.Spec {
+func (c connector) Spec() sdk.Spec {
 	names := slices.Sorted(maps.Keys(modes))
 	schema := fmt.Sprintf(`{"type":"object","properties":{"mode":{"enum":["%s"]},`+
 		`"streams":{"type":"array","items":{"type":"string"}},"rows":{"type":"integer","minimum":0},`+
@@ -153,7 +177,7 @@ func (connector) Spec() sdk.Spec {
 		`"pid_file":{"type":"string"},"state_file":{"type":"string"}},"additionalProperties":false}`,
 		strings.Join(names, `","`))
 	return sdk.Spec{
-		Name:         "misbehave",
+		Name:         cmp.Or(c.name, "misbehave"),
 		Version:      "0.0.0-test",
 		Description:  "a test plugin that misbehaves on purpose",
 		ConfigSchema: json.RawMessage(schema),
