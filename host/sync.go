@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -51,10 +52,17 @@ type SyncOptions struct {
 	// Files publishes and removes committed part files; default sink.OS.
 	// Tests inject faults here.
 	Files sink.Files
+	// Shard selects the sources this process runs when several split the
+	// config (see Shard); the zero value runs every source.
+	Shard Shard
+	// Parallel is how many sources run at once, each with its own plugin
+	// process and lock; 0 or 1 runs them one after another.
+	Parallel int
 }
 
-// An Observer follows a run's progress. Its methods are called from the
-// goroutine running the sync, so they must return quickly.
+// An Observer follows a run's progress. Its methods must return quickly;
+// with SyncOptions.Parallel above 1 they are called from several
+// goroutines at once, one per running source.
 type Observer interface {
 	// StreamStarted is called when a stream starts reading.
 	StreamStarted(source, stream string)
@@ -186,26 +194,10 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{RunID: opts.RunID, StartedAt: opts.Now(), Sources: []*SourceResult{}}
-	var errs []error
+	errs := runSources(ctx, runs, max(opts.Parallel, 1))
 	for _, s := range runs {
-		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector, Streams: []*StreamResult{}}
-		res.Sources = append(res.Sources, s.res)
-		err := s.run(ctx)
-		if err == nil && opts.Compact && ctx.Err() == nil {
-			err = s.compact(ctx)
-		}
-		switch {
-		case err != nil && ctx.Err() != nil && isCancel(err):
-			s.res.Status = "interrupted" // not a failure of the source: the run was stopped
-		case err != nil:
-			s.res.Status = "failed"
-			s.res.Error = err.Error()
-			errs = append(errs, fmt.Errorf("source %s: %w", s.cfg.Name, err))
-		case s.res.Status == "":
-			s.res.Status = "ok"
-		}
-		if ctx.Err() != nil {
-			break
+		if s.res != nil {
+			res.Sources = append(res.Sources, s.res)
 		}
 	}
 	res.FinishedAt = opts.Now()
@@ -214,6 +206,53 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 		err = errors.Join(err, merr)
 	}
 	return res, err
+}
+
+// runSources runs up to parallel sources at once, in config order, and
+// returns their failures in that order. Once ctx is done no further source
+// starts; a source that did not start keeps a nil res.
+func runSources(ctx context.Context, runs []*sourceRun, parallel int) []error {
+	errs := make([]error, len(runs))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, s := range runs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
+		s.res = &SourceResult{Name: s.cfg.Name, Connector: s.cfg.Connector, Streams: []*StreamResult{}}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = s.runAndRecord(ctx)
+		}()
+	}
+	wg.Wait()
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
+}
+
+// runAndRecord runs the source and sets its status; it returns the
+// source's failure, if any.
+func (s *sourceRun) runAndRecord(ctx context.Context) error {
+	err := s.run(ctx)
+	if err == nil && s.opts.Compact && ctx.Err() == nil {
+		err = s.compact(ctx)
+	}
+	switch {
+	case err != nil && ctx.Err() != nil && isCancel(err):
+		s.res.Status = "interrupted" // not a failure of the source: the run was stopped
+	case err != nil:
+		s.res.Status = "failed"
+		s.res.Error = err.Error()
+		return fmt.Errorf("source %s: %w", s.cfg.Name, err)
+	case s.res.Status == "":
+		s.res.Status = "ok"
+	}
+	return nil
 }
 
 // checkStreamNames rejects --streams entries that are empty or name no
@@ -272,6 +311,10 @@ func checkSelection(ctx context.Context, opts *SyncOptions, runs []*sourceRun) e
 			// The source that failed may hold it, unless n names another.
 			known = !qualified || !slices.ContainsFunc(runs, func(s *sourceRun) bool { return s.cfg.Name == src && s.cat != nil })
 		}
+		if !known && opts.Shard.Count > 1 {
+			// A source of another shard may hold it.
+			known = !qualified || !slices.ContainsFunc(runs, func(s *sourceRun) bool { return s.cfg.Name == src })
+		}
 		if !known {
 			return fmt.Errorf("--streams %s: no such stream; the streams are: %s: %w", n, strings.Join(all, ", "), protocol.ErrConfig)
 		}
@@ -299,9 +342,13 @@ func discover(ctx context.Context, client *protocol.Client, connector string, co
 	return cat, nil
 }
 
-// wantsSource reports whether --streams leaves anything to read in source:
-// it does unless every entry names another source (SOURCE.STREAM).
+// wantsSource reports whether source is in the run's shard and --streams
+// leaves anything to read in it: it does unless every entry names another
+// source (SOURCE.STREAM).
 func (o *SyncOptions) wantsSource(source string) bool {
+	if !o.Shard.Has(source) {
+		return false
+	}
 	if len(o.Streams) == 0 {
 		return true
 	}

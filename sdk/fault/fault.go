@@ -70,6 +70,9 @@ type Options struct {
 	RetryAfter time.Duration
 	// SlowDelay is how long Slow holds an answer; default 50ms.
 	SlowDelay time.Duration
+	// Latency holds every answer this long before anything else happens,
+	// fault or not, as a distant vendor's network would; 0 adds nothing.
+	Latency time.Duration
 	// MaxConsecutive caps faults in a row for the same method and URL, so a
 	// client that retries always gets through; default 2.
 	MaxConsecutive int
@@ -170,6 +173,13 @@ func (in *Injector) pick(r *http.Request) (Kind, Options) {
 func (in *Injector) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, opts := in.pick(r)
+		if opts.Latency > 0 {
+			select {
+			case <-time.After(opts.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		switch k {
 		case 0:
 			next.ServeHTTP(w, r)

@@ -1,12 +1,14 @@
 package fault
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 const okBody = `{"data":[{"id":1},{"id":2},{"id":3}],"meta":{"count":3}}`
@@ -133,5 +135,38 @@ func TestInjector_Seeded(t *testing.T) {
 	}
 	if faults < 10 || faults > 40 {
 		t.Errorf("%d faults in 50 draws at rate 0.5", faults)
+	}
+}
+
+// TestInjector_Latency checks that Latency holds every answer, with no
+// fault configured: a request whose context ends during the wait never
+// reaches the handler, and one under no latency does.
+func TestInjector_Latency(t *testing.T) {
+	tests := []struct {
+		latency  time.Duration
+		wantNext bool
+	}{
+		{0, true},
+		{time.Hour, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.latency.String(), func(t *testing.T) {
+			in := New(Options{Latency: tt.latency})
+			reached := false
+			h := in.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.latency > 0 {
+				cancel() // the client gives up: only the latency wait can see it
+			}
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			if reached != tt.wantNext {
+				t.Errorf("handler reached = %v, want %v", reached, tt.wantNext)
+			}
+			if in.Total() != 0 {
+				t.Errorf("%d faults injected, want 0: latency is not a fault", in.Total())
+			}
+		})
 	}
 }

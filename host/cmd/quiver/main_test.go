@@ -206,3 +206,37 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestShardFlags checks that plan prints every source under its shard and
+// that malformed --shard, --shards and --parallel values are usage errors.
+func TestShardFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "quiver.yaml")
+	text := "sources:\n"
+	for _, n := range []string{"acme", "globex", "initech", "umbrella"} {
+		text += "  - name: " + n + "\n    connector: none\n"
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"plan", "-c", cfg, "--shards", "3"}, exitOK, "--shard 0/3\tacme\n--shard 1/3\tglobex initech\n--shard 2/3\tumbrella\n"},
+		{[]string{"plan", "-c", cfg, "--shards", "2", "--json"}, exitOK, `"shard": "1/2"`},
+		{[]string{"plan", "-c", cfg, "--shards", "0"}, exitUsage, "at least 1"},
+		{[]string{"sync", "-c", cfg, "--shard", "3/3"}, exitUsage, "must be below 3"},
+		{[]string{"sync", "-c", cfg, "--shard", "x"}, exitUsage, "want I/N"},
+		{[]string{"sync", "-c", cfg, "--parallel", "0"}, exitUsage, "--parallel 0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tt.args, &stdout, &stderr)
+		if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.contains) {
+			t.Errorf("quiver %s: exit %d, want %d; output should contain %q:\n%s%s",
+				strings.Join(tt.args, " "), code, tt.code, tt.contains, stdout.String(), stderr.String())
+		}
+	}
+}

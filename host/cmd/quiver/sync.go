@@ -24,6 +24,8 @@ type syncFlags struct {
 	allowShrink bool
 	maxFileSize string
 	progress    time.Duration // between progress log lines when stderr is not a terminal
+	shard       string        // I/N: only the sources in shard I of N
+	parallel    int           // sources at once
 }
 
 func newSync(g *globals) *cobra.Command {
@@ -46,6 +48,8 @@ func newSync(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&f.allowShrink, "allow-shrink", false, "accept new snapshots with no records or far fewer than the current ones (see min_snapshot_ratio)")
 	cmd.Flags().BoolVar(&f.compact, "compact", false, "after a source synced without errors, compact each of its streams (see quiver compact)")
 	cmd.Flags().StringVar(&f.maxFileSize, "max-file-size", "256MiB", "start a new output file (and commit state) past this size, e.g. 64MiB")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "only the sources in shard I of N (I counts from 0), e.g. 2/3; see quiver plan --shards N")
+	cmd.Flags().IntVar(&f.parallel, "parallel", 1, "run up to this many sources at once, each with its own plugin process")
 	cmd.Flags().DurationVar(&f.progress, "progress-every", defaultProgressEvery, "time between progress log lines when stderr is not a terminal (a terminal shows bars)")
 	return cmd
 }
@@ -59,6 +63,15 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 	fileBytes, err := parseSize(f.maxFileSize)
 	if err != nil {
 		return &usageError{fmt.Sprintf("--max-file-size %q: %v", f.maxFileSize, err)}
+	}
+	var shard host.Shard
+	if f.shard != "" {
+		if shard, err = host.ParseShard(f.shard); err != nil {
+			return &usageError{"--" + err.Error()}
+		}
+	}
+	if f.parallel < 1 {
+		return &usageError{fmt.Sprintf("--parallel %d: want at least 1", f.parallel)}
 	}
 	if f.progress <= 0 {
 		f.progress = defaultProgressEvery
@@ -84,6 +97,8 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		Observer:    obs,
 		FileBytes:   fileBytes,
 		Files:       commitFiles(),
+		Shard:       shard,
+		Parallel:    f.parallel,
 	})
 	if progress != nil {
 		progress.stop() // the bars end before the summary is printed
