@@ -28,20 +28,9 @@ func shardedConfig(srv *tracktiksim.Server, names []string, out string) string {
 	var b strings.Builder
 	b.WriteString("sources:\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, `  - name: %s
-    connector: tracktik
-    streams: [employees, clients]
-    config:
-      base_url: %s
-      client_id: %s
-      client_secret: ${TT_SECRET}
-      username: %s
-      password: ${TT_PASSWORD}
-      start_date: "2024-01-01"
-`, n, srv.URL, tracktiksim.ClientID, tracktiksim.Username)
+		b.WriteString(trackTikSource(n, srv.URL, "    streams: [employees, clients]\n"))
 	}
-	fmt.Fprintf(&b, "destination:\n  path: %s\nstate: %s\n", filepath.Join(out, "data"), filepath.Join(out, "state"))
-	return b.String()
+	return b.String() + destinationAt(out)
 }
 
 // TestShard_UnionEqualsSingleRun runs a config of seven sources as three
@@ -201,22 +190,11 @@ func BenchmarkParallel(b *testing.B) {
 					Counts: map[string]int{"employees": 250, "clients": 40},
 					Faults: fault.Options{Latency: 50 * time.Millisecond},
 				})
-				fmt.Fprintf(&cfg, `  - name: tenant%d
-    connector: tracktik
-    streams: [employees, clients]
-    config:
-      base_url: %s
-      client_id: %s
-      client_secret: ${TT_SECRET}
-      username: %s
-      password: ${TT_PASSWORD}
-      start_date: "2024-01-01"
-      page_size: 20
-`, i, srv.URL, tracktiksim.ClientID, tracktiksim.Username)
+				cfg.WriteString(trackTikSource(fmt.Sprintf("tenant%d", i), srv.URL, "      page_size: 20\n    streams: [employees, clients]\n"))
 			}
 			for b.Loop() {
 				dir := b.TempDir()
-				text := cfg.String() + fmt.Sprintf("destination:\n  path: %s\nstate: %s\n", filepath.Join(dir, "data"), filepath.Join(dir, "state"))
+				text := cfg.String() + destinationAt(dir)
 				path := filepath.Join(dir, "quiver.yaml")
 				if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 					b.Fatal(err)

@@ -28,8 +28,14 @@ var trackTikEnv = []string{
 }
 
 func trackTikConfig(srv *tracktiksim.Server, out, extra string) string {
-	return fmt.Sprintf(`sources:
-  - name: acme
+	return "sources:\n" + trackTikSource("acme", srv.URL, extra) + destinationAt(out)
+}
+
+// trackTikSource is one TrackTik source of a config, reading the simulator
+// at baseURL; extra follows its config keys (indented by 6 for more config
+// keys, by 4 for keys of the source).
+func trackTikSource(name, baseURL, extra string) string {
+	return fmt.Sprintf(`  - name: %s
     connector: tracktik
     config:
       base_url: %s
@@ -38,10 +44,13 @@ func trackTikConfig(srv *tracktiksim.Server, out, extra string) string {
       username: %s
       password: ${TT_PASSWORD}
       start_date: "2024-01-01"
-%sdestination:
-  path: %s
-state: %s
-`, srv.URL, tracktiksim.ClientID, tracktiksim.Username, extra, filepath.Join(out, "data"), filepath.Join(out, "state"))
+%s`, name, baseURL, tracktiksim.ClientID, tracktiksim.Username, extra)
+}
+
+// destinationAt is the destination and state keys of a config writing
+// under out.
+func destinationAt(out string) string {
+	return fmt.Sprintf("destination:\n  path: %s\nstate: %s\n", filepath.Join(out, "data"), filepath.Join(out, "state"))
 }
 
 // checkStream compares a stream's Parquet rows with the simulator's records:
