@@ -22,7 +22,8 @@ build:
 
 ## cross: compile every package, and link the host and every plugin, for
 ## each platform in CROSS (analysts run quiver on Windows and macOS laptops);
-## the binaries go to a temporary folder
+## the binaries go to a temporary folder. Then vet every package but the
+## end-to-end tests (which need /proc and Unix signals) for Windows.
 CROSS ?= windows/amd64 darwin/arm64 linux/arm64
 cross:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -30,7 +31,9 @@ cross:
 		echo "== $$p"; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./... && \
 		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o "$$tmp/$$p/" ./host/cmd/quiver $(foreach p,$(PLUGINS),./connectors/$(p:quiver-%=%)/cmd/$(p)) || exit 1; \
-	done
+	done && \
+	echo "== vet windows/amd64" && \
+	GOOS=windows GOARCH=amd64 $(GO) vet $$($(GO) list ./... | grep -v '/host/e2e$$')
 
 ## demo: build, then sync the simulators into ./out and print a summary
 demo: build
