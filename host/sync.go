@@ -485,6 +485,9 @@ type sourceRun struct {
 	res    *SourceResult
 	st     *state.Source
 	cat    *protocol.Catalog // discovered before the run (see checkSelection), or nil
+	// create starts a part file; nil means sink.Create. Tests put slow or
+	// failing parts here.
+	create func(dir, name string, schema *arrow.Schema, opts sink.Options) (sink.Part, error)
 }
 
 // run syncs the source; the caller holds its lock.
@@ -568,7 +571,17 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 	for _, cs := range selected {
 		s.res.Streams = append(s.res.Streams, streams[cs.Name].res)
 	}
+	// Receiving, decoding and stamping batches stay on this goroutine;
+	// encoding and committing them go to the writer's, so that both run
+	// at once.
+	w := startWriter()
+	for _, sr := range streams {
+		sr.w = w
+	}
 	readErr := s.read(ctx, client, req, streams)
+	if werr := w.stop(); werr != nil && !errors.Is(readErr, werr) {
+		readErr = errors.Join(readErr, werr)
+	}
 	// Whatever happened, commit what is checkpointed and close every stream.
 	var errs []error
 	if readErr != nil {
@@ -765,6 +778,7 @@ type streamRun struct {
 	res        *StreamResult
 	unknown    string       // set when a plugin names a stream that was not requested
 	splits     *partitioner // nil: no partition folders
+	w          *writer      // runs what happens to parts, state and the result's status during the read
 
 	tail     []piece              // lineage-stamped batches after the last checkpoint, split by partition
 	parts    map[string]sink.Part // open output files by partition folder ("" when not partitioned)
@@ -795,12 +809,29 @@ func (r *streamRun) batch(rec arrow.Record) error {
 	// need not wait in memory for a checkpoint: writing them now bounds the
 	// host's memory however rarely the connector checkpoints.
 	if r.mode == protocol.FullRefresh {
-		if err := r.flushTail(); err != nil {
-			return err
-		}
-		if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
-			return r.commit()
-		}
+		pieces := r.takeTail()
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+			if err := r.write(pieces); err != nil {
+				return err
+			}
+			return r.roll()
+		}})
+	}
+	return nil
+}
+
+// takeTail returns the batches waiting in the tail and empties it.
+func (r *streamRun) takeTail() []piece {
+	pieces := r.tail
+	r.tail = nil
+	return pieces
+}
+
+// roll commits the open parts once they are large enough or too many;
+// it runs on the writer goroutine.
+func (r *streamRun) roll() error {
+	if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
+		return r.commit()
 	}
 	return nil
 }
@@ -809,14 +840,17 @@ func (r *streamRun) checkpoint(st json.RawMessage) error {
 	if r.unknown != "" {
 		return fmt.Errorf("plugin sent a checkpoint for stream %q, which was not requested", r.unknown)
 	}
-	if err := r.flushTail(); err != nil {
-		return err
-	}
-	r.state = append(json.RawMessage(nil), st...)
-	if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
-		return r.commit()
-	}
-	return nil
+	st = append(json.RawMessage(nil), st...)
+	pieces := r.takeTail()
+	// The checkpoint covers the batches before it: the writer writes them
+	// before it takes the state, so a commit never gets ahead of its data.
+	return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+		if err := r.write(pieces); err != nil {
+			return err
+		}
+		r.state = st
+		return r.roll()
+	}})
 }
 
 // openBytes returns the bytes written to the open parts so far.
@@ -847,41 +881,45 @@ func (r *streamRun) status(st protocol.Status) error {
 		if len(r.tail) > 0 && r.mode == protocol.Incremental {
 			r.log.Warn("connector sent batches after its last checkpoint; the next incremental run may fetch them again")
 		}
-		if err := r.flushTail(); err != nil {
-			return err
-		}
-		r.res.Status = "complete"
-		r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
-	case protocol.Incomplete:
-		r.res.Status = "incomplete"
-	case protocol.Failed:
-		r.res.Status = "failed"
-		if st.Err != nil {
-			r.res.Error = st.Err.Error()
-			r.res.err = st.Err
-		}
+		pieces := r.takeTail()
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+			if err := r.write(pieces); err != nil {
+				return err
+			}
+			r.res.Status = "complete"
+			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+			return nil
+		}})
+	case protocol.Incomplete, protocol.Failed:
+		// The status goes through the writer too, so that the result is
+		// only written by one goroutine at a time.
+		return r.w.enqueue(writeJob{do: func() error {
+			r.res.Status = "incomplete"
+			if st.State == protocol.Failed {
+				r.res.Status = "failed"
+				if st.Err != nil {
+					r.res.Error = st.Err.Error()
+					r.res.err = st.Err
+				}
+			}
+			return nil
+		}})
 	}
 	return nil
 }
 
-// flushTail moves the covered batches into the open parts.
-func (r *streamRun) flushTail() error {
-	for len(r.tail) > 0 {
-		pc := r.tail[0]
+// write writes covered batches into the open parts; it runs on the
+// writer goroutine, which releases the pieces.
+func (r *streamRun) write(pieces []piece) error {
+	for _, pc := range pieces {
 		p, err := r.part(pc.dir)
-		if err == nil {
-			err = p.Write(pc.rec)
-			if err != nil {
-				err = fmt.Errorf("stream %s: write %s: %w", r.name, filepath.Join(r.dir, pc.dir), err)
-			}
-		}
-		pc.rec.Release()
-		r.tail = r.tail[1:]
 		if err != nil {
 			return err
 		}
+		if err := p.Write(pc.rec); err != nil {
+			return fmt.Errorf("stream %s: write %s: %w", r.name, filepath.Join(r.dir, pc.dir), err)
+		}
 	}
-	r.tail = nil
 	return nil
 }
 
@@ -901,7 +939,11 @@ func (r *streamRun) part(dir string) (sink.Part, error) {
 	}
 	// Row groups of at most a quarter of --max-file-size, so that a file
 	// rolled by size ends within a row group of it.
-	p, err := sink.Create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
+	create := r.src.create
+	if create == nil {
+		create = sink.Create
+	}
+	p, err := create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
 		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
 		RowGroupBytes: min(sink.DefaultRowGroupBytes, max(1, opts.FileBytes/4)),
 	})

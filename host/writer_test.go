@@ -1,0 +1,211 @@
+package host
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/host/state"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// createFunc starts a part file, as sink.Create does.
+type createFunc = func(dir, name string, schema *arrow.Schema, opts sink.Options) (sink.Part, error)
+
+// writerEnv is an incremental stream "employees" of source "acme" whose
+// parts come from create, with a writer, and a file per checkpoint.
+type writerEnv struct {
+	mem    *memory.CheckedAllocator
+	store  *state.Store
+	src    *sourceRun
+	stream *streamRun
+	dir    string // the stream's folder
+}
+
+func newWriterEnv(t *testing.T, create createFunc) *writerEnv {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := state.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	cfg := &Config{
+		Destination: Destination{Path: filepath.Join(dir, "out"), Format: "parquet"},
+		Sources:     []SourceConfig{{Name: "acme", Connector: "tracktik"}},
+	}
+	opts := &SyncOptions{
+		Config: cfg, Now: time.Now, Allocator: mem, FileBytes: 1, Files: sink.OS{}, RunID: "r1",
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	st, err := store.Load("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sourceRun{opts: opts, cfg: &cfg.Sources[0], store: store, format: sink.Parquet, log: opts.Logger, st: st, res: &SourceResult{}, create: create}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	sr, err := s.newStream(protocol.Stream{Name: "employees", Schema: schema, SyncModes: []protocol.SyncMode{protocol.Incremental}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr.w = startWriter()
+	t.Cleanup(func() { _ = sr.w.stop() })
+	return &writerEnv{mem: mem, store: store, src: s, stream: sr, dir: sr.dir}
+}
+
+// batch sends a batch of ids from..from+n-1 to the stream.
+func (e *writerEnv) batch(t *testing.T, from, n int64) {
+	t.Helper()
+	b := array.NewInt64Builder(e.mem)
+	defer b.Release()
+	for i := range n {
+		b.Append(from + i)
+	}
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecord(e.stream.schema, []arrow.Array{col}, n)
+	defer rec.Release()
+	if err := e.stream.batch(rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// saved returns the saved state of the stream, nil if none.
+func (e *writerEnv) saved(t *testing.T) *state.Stream {
+	t.Helper()
+	st, err := e.store.Load("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Streams["employees"]
+}
+
+// files lists the stream folder's files, temporary ones included.
+func (e *writerEnv) files(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(e.dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, en := range entries {
+		out = append(out, en.Name())
+	}
+	return out
+}
+
+// gatedPart is a part whose writes wait for gate to close: an encoder
+// far slower than the receiving goroutine.
+type gatedPart struct {
+	sink.Part
+	gate <-chan struct{}
+}
+
+func (p *gatedPart) Write(rec arrow.Record) error {
+	<-p.gate
+	return p.Part.Write(rec)
+}
+
+// TestWriter_CheckpointWaitsForItsBatches: while the writer is stuck on the
+// batches before a checkpoint, the checkpoint is neither saved nor are any
+// files published; once they are written, the state and a file with every
+// record of those batches are committed together.
+func TestWriter_CheckpointWaitsForItsBatches(t *testing.T) {
+	gate := make(chan struct{})
+	e := newWriterEnv(t, func(dir, name string, schema *arrow.Schema, opts sink.Options) (sink.Part, error) {
+		p, err := sink.Create(dir, name, schema, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &gatedPart{Part: p, gate: gate}, nil
+	})
+	e.batch(t, 0, 100)
+	e.batch(t, 100, 50)
+	if err := e.stream.checkpoint(json.RawMessage(`{"page":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.saved(t); st != nil {
+		t.Fatalf("state saved while its batches are still queued: %s", st.State)
+	}
+	for _, f := range e.files(t) {
+		if !sink.IsTemp(f) {
+			t.Fatalf("file %s published while its batches are still queued", f)
+		}
+	}
+	close(gate)
+	if err := e.stream.w.stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.saved(t)
+	if st == nil || string(st.State) != `{"page":2}` {
+		t.Fatalf("saved state %+v, want the checkpoint {\"page\":2}", st)
+	}
+	if err := e.stream.finish(); err != nil {
+		t.Fatal(err)
+	}
+	files := e.files(t)
+	if len(files) != 1 || files[0] != "part-r1-0001.parquet" {
+		t.Fatalf("files %v, want part-r1-0001.parquet", files)
+	}
+	n, err := sink.CountRows(filepath.Join(e.dir, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 150 || e.stream.res.Records != 150 {
+		t.Errorf("file has %d rows, result %d records; want 150", n, e.stream.res.Records)
+	}
+	e.mem.AssertSize(t, 0)
+}
+
+// failingPart is a part whose writes fail, as on a full disk.
+type failingPart struct{ sink.Part }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (failingPart) Write(arrow.Record) error { return errDiskFull }
+
+// TestWriter_ErrorStopsTheStream: a write that fails on the writer
+// goroutine comes back, naming the stream, from the next message the
+// stream gets and from stopping the writer; nothing is committed, no file
+// is left behind, and the queued batches are released.
+func TestWriter_ErrorStopsTheStream(t *testing.T) {
+	e := newWriterEnv(t, func(dir, name string, schema *arrow.Schema, opts sink.Options) (sink.Part, error) {
+		p, err := sink.Create(dir, name, schema, opts)
+		if err != nil {
+			return nil, err
+		}
+		return failingPart{p}, nil
+	})
+	e.batch(t, 0, 10)
+	if err := e.stream.checkpoint(json.RawMessage(`{"page":1}`)); err != nil {
+		t.Fatal(err) // queued before the write failed
+	}
+	err := e.stream.w.stop()
+	if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "stream employees: write") {
+		t.Fatalf("stop: %v, want the write error naming the stream", err)
+	}
+	e.batch(t, 10, 10)
+	if err := e.stream.checkpoint(json.RawMessage(`{"page":2}`)); !errors.Is(err, errDiskFull) {
+		t.Fatalf("checkpoint after the failure: %v, want the write error", err)
+	}
+	if err := e.stream.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.saved(t); st != nil && st.State != nil {
+		t.Errorf("checkpoint saved after a failed write: %s", st.State)
+	}
+	if files := e.files(t); len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+	e.mem.AssertSize(t, 0)
+}
