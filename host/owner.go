@@ -84,11 +84,12 @@ func (c *Config) destinationFromState() string {
 // checkOwner makes sure the loaded state belongs to this source: state
 // without an owner is adopted (recorded with the next save); state of
 // another connector, account or destination is refused with an error
-// wrapping protocol.ErrConfig that says how to go on.
+// wrapping protocol.ErrConfig that says how to go on, unless the run takes
+// state over (SyncOptions.TakeOverState).
 func (s *sourceRun) checkOwner() error {
 	want := s.opts.Config.owner(s.idx)
 	got := s.st.Owner
-	if got == nil {
+	if got == nil || s.opts.TakeOverState {
 		s.st.Owner = want
 		return nil
 	}

@@ -58,6 +58,11 @@ type SyncOptions struct {
 	// Parallel is how many sources run at once, each with its own plugin
 	// process and lock; 0 or 1 runs them one after another.
 	Parallel int
+	// TakeOverState lets each source take over state recorded for another
+	// account instead of refusing it. Only `quiver demo` sets it: its
+	// simulators listen on new loopback ports every run, so the account
+	// fingerprint (which includes base URLs) changes while the data does not.
+	TakeOverState bool
 }
 
 // An Observer follows a run's progress. Its methods must return quickly;

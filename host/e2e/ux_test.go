@@ -982,3 +982,32 @@ func TestUX_Partitions(t *testing.T) {
 		}
 	})
 }
+
+// TestUX_DemoTwice: `make demo` run twice into the same folder works: the
+// demo's simulators come up on new ports each time, which changes the
+// account fingerprint its state records, and the demo takes its own state
+// over instead of refusing it. The full refresh leaves one snapshot, and an
+// incremental demo after it (--full-refresh=false --days 1) also works.
+func TestUX_DemoTwice(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	runs := [][]string{
+		{"demo", "--out", out, "--faults", "0", "-q"},
+		{"demo", "--out", out, "--faults", "0", "-q"},
+		{"demo", "--out", out, "--faults", "0", "-q", "--full-refresh=false", "--days", "1"},
+	}
+	var clients int
+	for i, args := range runs {
+		if r := quiver(ctx, t, nil, args...); r.code != 0 {
+			t.Fatalf("run %d, quiver %s: exit %d\n%s", i+1, strings.Join(args, " "), r.code, tail(r.stderr, 20))
+		}
+		if i == 1 {
+			clients = len(streamIDs(t, filepath.Join(out, "demo-tracktik", "clients")))
+		}
+	}
+	if clients == 0 {
+		t.Fatal("no clients after the second demo")
+	}
+}

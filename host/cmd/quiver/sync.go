@@ -26,6 +26,7 @@ type syncFlags struct {
 	progress    time.Duration // between progress log lines when stderr is not a terminal
 	shard       string        // I/N: only the sources in shard I of N
 	parallel    int           // sources at once
+	takeOver    bool          // take over state of another account (quiver demo only)
 }
 
 func newSync(g *globals) *cobra.Command {
@@ -87,18 +88,19 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		return err
 	}
 	res, err := host.Sync(ctx, host.SyncOptions{
-		Config:      cfg,
-		Plugins:     plugins,
-		Logger:      log,
-		Streams:     f.streams,
-		FullRefresh: f.fullRefresh,
-		Compact:     f.compact,
-		AllowShrink: f.allowShrink,
-		Observer:    obs,
-		FileBytes:   fileBytes,
-		Files:       commitFiles(),
-		Shard:       shard,
-		Parallel:    f.parallel,
+		Config:        cfg,
+		Plugins:       plugins,
+		Logger:        log,
+		Streams:       f.streams,
+		FullRefresh:   f.fullRefresh,
+		Compact:       f.compact,
+		AllowShrink:   f.allowShrink,
+		Observer:      obs,
+		FileBytes:     fileBytes,
+		Files:         commitFiles(),
+		Shard:         shard,
+		Parallel:      f.parallel,
+		TakeOverState: f.takeOver,
 	})
 	if progress != nil {
 		progress.stop() // the bars end before the summary is printed
