@@ -12,6 +12,15 @@ import (
 	"time"
 )
 
+// TB is the part of testing.TB a simulator's NewServer uses: *testing.T
+// and *testing.B satisfy it. Declaring it here keeps the testing package
+// out of the simulators' non-test code and so out of the quiver binary.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
 // CloseGrace bounds how long Close waits for requests in flight.
 const CloseGrace = 5 * time.Second
 

@@ -29,7 +29,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/quiver-etl/quiver/internal/simhttp"
@@ -260,7 +259,7 @@ func Start(addr string, opts Options) (*Server, error) {
 }
 
 // NewServer starts a Server on 127.0.0.1:0 and closes it when t's test ends.
-func NewServer(t testing.TB, opts Options) *Server {
+func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start("127.0.0.1:0", opts)
 	if err != nil {

@@ -32,7 +32,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/quiver-etl/quiver/internal/simhttp"
@@ -196,7 +195,7 @@ func Start(addr string, opts Options) (*Server, error) {
 
 // NewServer starts a server on 127.0.0.1 for a test and closes it when the
 // test ends. It fails the test if the server cannot start.
-func NewServer(t testing.TB, opts Options) *Server {
+func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start("127.0.0.1:0", opts)
 	if err != nil {

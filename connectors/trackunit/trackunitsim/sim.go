@@ -43,9 +43,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
+	"github.com/quiver-etl/quiver/internal/simhttp"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -290,7 +290,7 @@ func Start(addr string, opts Options) (*Server, error) {
 
 // NewServer starts a simulator on 127.0.0.1 with random ports and closes it
 // when the test ends. It fails the test if the simulator cannot start.
-func NewServer(t testing.TB, opts Options) *Server {
+func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start("127.0.0.1:0", opts)
 	if err != nil {
