@@ -58,6 +58,11 @@ type SourceConfig struct {
 	// 1; default 0.5. 0 refuses only an empty snapshot; 1 refuses any
 	// shrink.
 	MinSnapshotRatio *float64 `yaml:"min_snapshot_ratio"`
+	// SchemaContract says what a run does with what a stream's schema
+	// cannot take. By default both kinds are rescued: kept, with their
+	// original JSON, in the _quiver_rescued column, counted in the run's
+	// summary, and the stream completes.
+	SchemaContract SchemaContract `yaml:"schema_contract"`
 
 	lookback time.Duration // Lookback, parsed
 }
@@ -74,6 +79,43 @@ func (c *Config) MinSnapshotRatio(i int) float64 {
 		return *r
 	}
 	return DefaultMinSnapshotRatio
+}
+
+// SchemaContract is a source's schema_contract.
+type SchemaContract struct {
+	// OnUnknown is for a key the stream's schema does not know: rescue
+	// (default: keep it in _quiver_rescued), ignore (drop it) or fail
+	// (fail the stream, naming record and key).
+	OnUnknown string `yaml:"on_unknown"`
+	// OnMismatch is for a value whose shape does not fit its column:
+	// rescue (default: the column gets null, the value goes to
+	// _quiver_rescued) or fail (fail the stream, naming record and field).
+	OnMismatch string `yaml:"on_mismatch"`
+}
+
+// Contract returns the source's schema contract as the plugin takes it.
+func (s *SourceConfig) Contract() protocol.SchemaContract {
+	return protocol.SchemaContract{
+		OnUnknown:  protocol.ContractAction(s.SchemaContract.OnUnknown),
+		OnMismatch: protocol.ContractAction(s.SchemaContract.OnMismatch),
+	}
+}
+
+// checkContract checks the schema_contract of source i.
+func (c *Config) checkContract(i int) error {
+	sc := c.Sources[i].SchemaContract
+	at := fmt.Sprintf("sources[%d].schema_contract", i)
+	switch protocol.ContractAction(sc.OnUnknown) {
+	case "", protocol.Rescue, protocol.Ignore, protocol.Fail:
+	default:
+		return c.errorf(at+".on_unknown", "%q: want rescue, ignore or fail", sc.OnUnknown)
+	}
+	switch protocol.ContractAction(sc.OnMismatch) {
+	case "", protocol.Rescue, protocol.Fail:
+	default:
+		return c.errorf(at+".on_mismatch", "%q: want rescue or fail (a value that does not fit cannot be ignored: its column would be null without a trace)", sc.OnMismatch)
+	}
+	return nil
 }
 
 // StreamConfig selects one stream of a source.
@@ -282,6 +324,9 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 			return nil, err
 		}
 		if err := c.checkStreams(i); err != nil {
+			return nil, err
+		}
+		if err := c.checkContract(i); err != nil {
 			return nil, err
 		}
 		if s.Config == nil {

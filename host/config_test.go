@@ -270,3 +270,51 @@ func TestConfig_MinSnapshotRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfig_SchemaContract(t *testing.T) {
+	const text = `sources:
+  - name: strict
+    connector: tracktik
+    schema_contract:
+      on_unknown: ignore
+      on_mismatch: fail
+  - name: loose
+    connector: tracktik
+  - name: partly
+    connector: tracktik
+    schema_contract: {on_unknown: fail}
+`
+	c, err := ParseConfig("quiver.yaml", []byte(text), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []protocol.SchemaContract{
+		{OnUnknown: protocol.Ignore, OnMismatch: protocol.Fail},
+		{},
+		{OnUnknown: protocol.Fail},
+	}
+	for i, w := range want {
+		if got := c.Sources[i].Contract(); got != w {
+			t.Errorf("source %s: Contract() = %+v, want %+v", c.Sources[i].Name, got, w)
+		}
+	}
+
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"bad on_unknown", "sources:\n  - name: a\n    connector: t\n    schema_contract:\n      on_unknown: drop\n",
+			`quiver.yaml:5: sources[0].schema_contract.on_unknown: "drop": want rescue, ignore or fail`},
+		{"ignore a mismatch", "sources:\n  - name: a\n    connector: t\n    schema_contract:\n      on_unknown: rescue\n      on_mismatch: ignore\n",
+			`quiver.yaml:6: sources[0].schema_contract.on_mismatch: "ignore": want rescue or fail`},
+		{"unknown contract key", "sources:\n  - name: a\n    connector: t\n    schema_contract: {on_missing: fail}\n", "on_missing"},
+		{"under config", "sources:\n  - name: a\n    connector: t\n    schema_contract: fail\n", "schema_contract"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, protocol.ErrConfig) {
+				t.Errorf("error %v does not wrap ErrConfig", err)
+			}
+		})
+	}
+}

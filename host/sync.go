@@ -120,6 +120,10 @@ type StreamResult struct {
 	// SchemaChanged says the stream's schema differs from the one its
 	// earlier files were written with; those files are left as they are.
 	SchemaChanged bool `json:"schema_changed,omitempty"`
+	// Drift is what the stream's records held that its schema could not
+	// take: rescued into the _quiver_rescued column, per key; absent when
+	// there was none.
+	Drift *Drift `json:"drift,omitempty"`
 
 	started time.Time
 	read    int64 // records received from the plugin
@@ -559,7 +563,7 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 		return nil
 	}
 	streams := map[string]*streamRun{}
-	req := &protocol.ReadRequest{Config: config}
+	req := &protocol.ReadRequest{Config: config, Contract: s.cfg.Contract()}
 	for _, cs := range selected {
 		sr, err := s.newStream(cs)
 		if err != nil {
@@ -626,9 +630,12 @@ func (s *sourceRun) read(ctx context.Context, client *protocol.Client, req *prot
 		case *protocol.StreamStatus:
 			err = s.stream(streams, m.Stream).status(m.Status)
 		case *protocol.StreamProgress:
+			// Progress is advisory: that of a stream not requested is
+			// dropped (its batches fail the read).
 			sr := s.stream(streams, m.Stream)
-			if sr != nil {
+			if sr.unknown == "" {
 				sr.res.Retries = m.Progress.Retries
+				sr.noteDrift(m.Progress.Drift)
 				if o := s.opts.Observer; o != nil {
 					o.StreamProgress(s.cfg.Name, m.Stream, m.Progress)
 				}
@@ -791,6 +798,7 @@ type streamRun struct {
 	finished []sink.File          // full refresh: parts waiting for the stream to complete
 	state    json.RawMessage      // latest checkpoint, covering everything in parts
 	done     bool
+	warned   map[string]bool // drifted columns and keys logged in this run
 }
 
 func (r *streamRun) batch(rec arrow.Record) error {

@@ -128,7 +128,8 @@ const (
 // never values.
 type Drift struct {
 	// Key is the value's key in the record; inside structs and lists a
-	// path, as in "location.lat" or "contacts[2].email".
+	// path, with "[]" for any list element, as in "location.lat" or
+	// "contacts[].email".
 	Key string
 	// Column is the column the value did not fit, as in "location.lat" or
 	// "tags[]"; "" for a key the schema does not know.

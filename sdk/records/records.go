@@ -143,6 +143,7 @@ type Decoder struct {
 	path     []seg             // the path from the record to the current value
 	resc     []byte            // the current record's rescue object so far
 	key      []byte            // scratch: a rescue key
+	norm     []byte            // scratch: key with "[]" for list indexes
 	drift    map[string]*drift // what the current page rescued, by key
 
 	lastRows int // records in the last page, to size the builders

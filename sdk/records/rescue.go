@@ -162,7 +162,7 @@ func (d *Decoder) rescue(v jsontext.Value, c *column) {
 	d.resc = append(d.resc, ':')
 	d.resc = append(d.resc, v...)
 
-	e := d.drift[string(d.key)]
+	e := d.drift[string(d.norm)]
 	if e == nil {
 		e = &drift{id: recordID(d.body[d.recStart:], d.idField)}
 		if c != nil {
@@ -171,18 +171,20 @@ func (d *Decoder) rescue(v jsontext.Value, c *column) {
 		if d.drift == nil {
 			d.drift = map[string]*drift{}
 		}
-		d.drift[string(d.key)] = e
+		d.drift[string(d.norm)] = e
 	}
 	e.shapes |= shapeBit(v.Kind())
 	e.n++
 }
 
 // keyPath sets d.key to the path of the current value: its unquoted keys
-// joined by "." with "[i]" for list elements.
+// joined by "." with "[i]" for list elements; and d.norm to the same path
+// with "[]" for every list element, which names it in drift reports.
 func (d *Decoder) keyPath() {
-	d.key = d.key[:0]
+	d.key, d.norm = d.key[:0], d.norm[:0]
 	for i, s := range d.path {
 		if s.start < 0 {
+			d.norm = append(d.norm, "[]"...)
 			d.key = append(d.key, '[')
 			d.key = strconv.AppendInt(d.key, int64(s.end), 10)
 			d.key = append(d.key, ']')
@@ -190,12 +192,15 @@ func (d *Decoder) keyPath() {
 		}
 		if i > 0 {
 			d.key = append(d.key, '.')
+			d.norm = append(d.norm, '.')
 		}
+		n := len(d.key)
 		var err error
 		if d.key, err = jsontext.AppendUnquote(d.key, d.body[s.start:s.end]); err != nil {
 			// Cannot happen: the tokenizer has validated the key.
-			d.key = append(d.key, d.body[s.start+1:s.end-1]...)
+			d.key = append(d.key[:n], d.body[s.start+1:s.end-1]...)
 		}
+		d.norm = append(d.norm, d.key[n:]...)
 	}
 }
 

@@ -192,7 +192,7 @@ func TestDecode_DriftReport(t *testing.T) {
 	dec := records.NewDecoder(mem, s.Schema, records.Options{Stream: "sites", Records: []string{"data"}, Drift: &report})
 	defer dec.Release()
 	for _, body := range []string{
-		`{"data":[{"id":1,"site":"HQ","extra":1},{"id":2,"site":{"n":1},"tags":[1,"x"]}]}`,
+		`{"data":[{"id":1,"site":"HQ","extra":1},{"id":2,"site":{"n":1},"tags":[1,"x","y"]}]}`,
 		`{"data":[{"id":3,"site":"Annex","extra":"one"}]}`,
 		`{"data":[{"id":4,"site":"never counted","extra":[]},{"id":"bad"}]}`, // fails: counts nothing
 		`{"data":[{"id":5,"location":{"lat":"n/a"}}]}`,
@@ -206,7 +206,7 @@ func TestDecode_DriftReport(t *testing.T) {
 		{Key: "extra", Shapes: []string{"number", "string"}, Count: 2, RecordID: "1"},
 		{Key: "location.lat", Column: "location.lat", Shapes: []string{"string"}, Count: 1, RecordID: "5"},
 		{Key: "site", Column: "site", Shapes: []string{"object", "string"}, Count: 3, RecordID: "1"},
-		{Key: "tags[1]", Column: "tags[]", Shapes: []string{"string"}, Count: 1, RecordID: "2"},
+		{Key: "tags[]", Column: "tags[]", Shapes: []string{"string"}, Count: 2, RecordID: "2"},
 	}
 	if diff := cmp.Diff(want, report.Snapshot()); diff != "" {
 		t.Errorf("drift mismatch (-want +got):\n%s", diff)

@@ -240,3 +240,39 @@ func TestShardFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintSummary_Drift: the summary table counts the rescued values of
+// each stream, and a line after it names the keys and columns.
+func TestPrintSummary_Drift(t *testing.T) {
+	res := &host.Result{RunID: "r1", Status: "ok", Sources: []*host.SourceResult{{
+		Name: "tv", Status: "ok", Streams: []*host.StreamResult{
+			{Name: "sites", Status: "complete", Records: 10, Drift: &host.Drift{
+				Rescued: 7, UnknownKeys: []string{"badge", "nickname"}, MismatchedColumns: []string{"site"},
+			}},
+			{Name: "apps", Status: "complete", Records: 3},
+		},
+	}}}
+	var b bytes.Buffer
+	printSummary(&b, res)
+	out := b.String()
+	for _, want := range []string{
+		"RETRIES  RESCUED",
+		"tv.sites: 7 values kept in _quiver_rescued; keys the schema lacks: badge, nickname; values that did not fit (the column is null): site\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "tv.apps:") {
+		t.Errorf("summary has a drift line for a stream without drift:\n%s", out)
+	}
+	var rows []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && (f[1] == "sites" || f[1] == "apps") {
+			rows = append(rows, f[1]+"="+f[len(f)-1])
+		}
+	}
+	if strings.Join(rows, ",") != "sites=7,apps=0" {
+		t.Errorf("RESCUED column = %v, want sites=7, apps=0:\n%s", rows, out)
+	}
+}

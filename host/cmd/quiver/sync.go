@@ -183,16 +183,20 @@ func parseSize(s string) (int64, error) {
 // printSummary writes the human table of a run.
 func printSummary(w io.Writer, res *host.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tSTREAM\tSTATUS\tRECORDS\tFILES\tBYTES\tSECONDS\tRETRIES\t")
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tSTATUS\tRECORDS\tFILES\tBYTES\tSECONDS\tRETRIES\tRESCUED\t")
 	var records, bytes int64
 	var files int
 	for _, s := range res.Sources {
 		if len(s.Streams) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t%s\t0\t0\t0\t-\t-\t\n", s.Name, s.Status)
+			fmt.Fprintf(tw, "%s\t-\t%s\t0\t0\t0\t-\t-\t-\t\n", s.Name, s.Status)
 		}
 		for _, st := range s.Streams {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%s\t\n", s.Name, st.Name, st.Status,
-				st.Records, len(st.Files), humanBytes(st.Bytes), st.Seconds, retries(st.Retries))
+			var rescued int64
+			if st.Drift != nil {
+				rescued = st.Drift.Rescued
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%s\t%d\t\n", s.Name, st.Name, st.Status,
+				st.Records, len(st.Files), humanBytes(st.Bytes), st.Seconds, retries(st.Retries), rescued)
 			records += st.Records
 			bytes += st.Bytes
 			files += len(st.Files)
@@ -215,8 +219,23 @@ func printSummary(w io.Writer, res *host.Result) {
 			if st.SchemaChanged {
 				fmt.Fprintf(w, "  %s.%s: the schema changed since the last run; new files have the new columns\n", s.Name, st.Name)
 			}
+			if d := st.Drift; d != nil {
+				fmt.Fprintf(w, "  %s.%s: %s\n", s.Name, st.Name, driftLine(d))
+			}
 		}
 	}
+}
+
+// driftLine says what a stream's schema could not take.
+func driftLine(d *host.Drift) string {
+	var parts []string
+	if len(d.UnknownKeys) > 0 {
+		parts = append(parts, "keys the schema lacks: "+strings.Join(d.UnknownKeys, ", "))
+	}
+	if len(d.MismatchedColumns) > 0 {
+		parts = append(parts, "values that did not fit (the column is null): "+strings.Join(d.MismatchedColumns, ", "))
+	}
+	return fmt.Sprintf("%d values kept in %s; %s", d.Rescued, host.RescueColumn, strings.Join(parts, "; "))
 }
 
 func retries(m map[string]int64) string {
