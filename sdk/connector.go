@@ -73,9 +73,10 @@ type ReadRequest struct {
 	// that do not fit their columns; the zero value rescues both into the
 	// _quiver_rescued column (see package records).
 	Contract SchemaContract
-	// Limit, when positive, ends each stream once it has sent at least
-	// Limit records (a sample); the stream then reports Complete without a
-	// final checkpoint.
+	// Limit, when positive, makes the read a sample: each stream ends
+	// (Complete) once it has sent Limit records, the last page cut to fit.
+	// Its checkpoints do not cover what was left out; the host does not
+	// save them.
 	Limit int64
 }
 

@@ -93,9 +93,10 @@ type ReadRequest struct {
 	Config   []byte          // the connector's raw JSON config
 	Streams  []StreamRequest // in the order the user listed them
 	Contract SchemaContract  // what to do with what the schemas cannot take
-	// Limit, when positive, ends each stream (as Complete, without a final
-	// checkpoint) once it has sent at least Limit records: a sample, as
-	// `quiver discover --sample` reads.
+	// Limit, when positive, makes the read a sample, as `quiver discover
+	// --sample` reads: each stream ends (Complete) once it has sent Limit
+	// records, the last page cut to fit. Its checkpoints do not cover what
+	// was left out, so a sample's state must not be saved.
 	Limit int64
 }
 

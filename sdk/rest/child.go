@@ -294,6 +294,7 @@ type childReader struct {
 	// Owned by the collecting goroutine.
 	pending     []arrow.Record
 	pendingRows int
+	sampled     bool // the read has the records of a sample (ReadRequest.Limit)
 	dirty       bool // sent rows or done parents not yet checkpointed
 	lastFlush   time.Time
 	parents     int // parents read completely in this run
@@ -481,6 +482,10 @@ func (r *childReader) read(outer context.Context, log *slog.Logger) error {
 			first = outer.Err()
 		}
 		return first
+	case r.sampled:
+		// A sample, stopped once it had enough: what was read, no state.
+		r.dirty = false
+		return r.flush(outer, false)
 	case first != nil:
 		// Keep what is complete: the next run resumes after it.
 		if err := r.flush(outer, false); err != nil {
@@ -744,7 +749,7 @@ func repeat[T any](add func(T), v T, n int) {
 func (r *childReader) collect(ctx context.Context, results <-chan *parentResult, stop func()) error {
 	var werr error
 	for res := range results {
-		if werr != nil {
+		if werr != nil || r.sampled {
 			res.release()
 			continue
 		}
@@ -760,6 +765,10 @@ func (r *childReader) collect(ctx context.Context, results <-chan *parentResult,
 			if res.gone {
 				r.gone++
 			}
+		}
+		if r.limit > 0 && r.progress.Records+int64(r.pendingRows) >= r.limit {
+			r.sampled = true // enough for a sample: stop reading
+			stop()
 		}
 		if r.pendingRows >= r.batchRows || r.dirty && time.Since(r.lastFlush) >= r.every {
 			if err := r.flush(ctx, false); err != nil {
@@ -781,6 +790,12 @@ func (r *childReader) flush(ctx context.Context, complete bool) error {
 		r.releasePending()
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", r.ch.Name, err)
+		}
+		if left := r.limit - r.progress.Records; r.limit > 0 && rec.NumRows() > left {
+			// A sample takes the records it asked for, no more.
+			cut := rec.NewSlice(0, max(left, 0))
+			rec.Release()
+			rec = cut
 		}
 		err = r.w.WriteBatch(ctx, r.ch.Name, rec)
 		r.progress.Records += rec.NumRows()

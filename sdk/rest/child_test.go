@@ -602,3 +602,39 @@ func TestChildCancel(t *testing.T) {
 		t.Errorf("%d rows written after the cancel, want fewer than all", n)
 	}
 }
+
+// TestReadAll_Sample: a read with a Limit (quiver discover --sample) ends
+// each stream, parent and child, once it has sent that many records, and
+// reports it complete.
+func TestReadAll_Sample(t *testing.T) {
+	t.Parallel()
+	api, srv := newFamilyAPI(t, "1", "2", "3", "4", "5", "6", "7", "8", "9", "10")
+	for p := range int64(10) {
+		api.children[p+1] = 5
+	}
+	_, ch := family(3)
+	ch.BatchRows = 2
+	w := newFamilyWriter()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	req := sdk.ReadRequest{Limit: 4, Streams: []sdk.StreamRequest{{Name: "parents"}, {Name: "children", Mode: sdk.FullRefresh}}}
+	if err := ReadAll(context.Background(), c, []*Stream{ch.Parent}, []*Child{ch}, req, w, ReadOptions{Allocator: mem}); err != nil {
+		t.Fatalf("ReadAll: %v", err)
+	}
+	for _, s := range []string{"parents", "children"} {
+		if st := w.status[s]; st.State != sdk.Complete {
+			t.Errorf("%s: status %v (%v), want complete", s, st.State, st.Err)
+		}
+		if n := len(w.rows[s]); n != 4 {
+			t.Errorf("%s: %d rows sent, want the 4 of the sample", s, n)
+		}
+	}
+	if n := api.count("parents"); n > 6 {
+		t.Errorf("%d parent pages read for a sample of 4; the read did not stop", n)
+	}
+}

@@ -308,6 +308,11 @@ func (r *streamReader) emit(ctx context.Context, p *records.Page, state *json.Ra
 		}
 		defer rec.Release()
 	}
+	if left := r.limit - r.progress.Records; r.limit > 0 && rec.NumRows() > left {
+		// A sample takes the records it asked for, no more.
+		rec = rec.NewSlice(0, max(left, 0))
+		defer rec.Release()
+	}
 	written := rec.NumRows()
 	if written > 0 {
 		if err := r.w.WriteBatch(ctx, r.s.Name, rec); err != nil {

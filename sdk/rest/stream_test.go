@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
@@ -24,9 +26,10 @@ import (
 
 // recordingWriter is an sdk.Writer that keeps what a read reports.
 type recordingWriter struct {
-	mu     sync.Mutex
-	events []string // "batch ids", "checkpoint state", "status state"
-	errs   []error  // Failed statuses' errors
+	mu       sync.Mutex
+	events   []string       // "batch ids", "checkpoint state", "status state"
+	errs     []error        // Failed statuses' errors
+	progress []sdk.Progress // every progress report
 }
 
 func (w *recordingWriter) add(e string) {
@@ -56,7 +59,77 @@ func (w *recordingWriter) Status(_ context.Context, _ string, st sdk.Status) err
 	return nil
 }
 
-func (w *recordingWriter) Progress(context.Context, string, sdk.Progress) error { return nil }
+func (w *recordingWriter) Progress(_ context.Context, _ string, p sdk.Progress) error {
+	w.mu.Lock()
+	w.progress = append(w.progress, p)
+	w.mu.Unlock()
+	return nil
+}
+
+// TestReadStreamsContract: the read's contract reaches the decoder, what it
+// rescues is reported with the stream's progress, and a contract that says
+// fail fails the stream with the page, record and field.
+func TestReadStreamsContract(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `[{"id":1,"n":2},{"id":2,"n":"two","nick":"b"},{"id":3,"nick":{"x":1}}]`)
+	}))
+	t.Cleanup(srv.Close)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	st := &Stream{
+		Name: "items", Schema: schema, Pager: LimitOffset{Limit: 10},
+		Request: func(json.RawMessage) (Request, error) { return Request{Path: "/items"}, nil },
+	}
+	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	tests := []struct {
+		name     string
+		contract sdk.SchemaContract
+		events   []string
+		drift    []sdk.Drift
+		err      string
+	}{
+		{"rescue", sdk.SchemaContract{}, []string{"status started", "batch [1 2 3]", "status complete"}, []sdk.Drift{
+			{Key: "n", Column: "n", Shapes: []string{"string"}, Count: 1, RecordID: "2"},
+			{Key: "nick", Shapes: []string{"object", "string"}, Count: 2, RecordID: "2"},
+		}, ""},
+		{"ignore unknown", sdk.SchemaContract{OnUnknown: sdk.Ignore}, []string{"status started", "batch [1 2 3]", "status complete"}, []sdk.Drift{
+			{Key: "n", Column: "n", Shapes: []string{"string"}, Count: 1, RecordID: "2"},
+		}, ""},
+		{"fail", sdk.SchemaContract{OnMismatch: sdk.Fail}, []string{"status started", "status failed"}, []sdk.Drift{},
+			`stream items page 1: records: stream items record id=2: field n: want int64, got "two"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			w := &recordingWriter{}
+			req := sdk.ReadRequest{Contract: tt.contract, Streams: []sdk.StreamRequest{{Name: "items"}}}
+			if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Allocator: mem}); err != nil {
+				t.Fatalf("ReadStreams: %v", err)
+			}
+			if diff := cmp.Diff(tt.events, w.events); diff != "" {
+				t.Errorf("events mismatch (-want +got):\n%s", diff)
+			}
+			if len(w.progress) == 0 {
+				t.Fatal("no progress reported")
+			}
+			if diff := cmp.Diff(tt.drift, w.progress[len(w.progress)-1].Drift, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("drift mismatch (-want +got):\n%s", diff)
+			}
+			if tt.err != "" && (len(w.errs) != 1 || !strings.Contains(w.errs[0].Error(), tt.err)) {
+				t.Errorf("errors = %v, want one containing %q", w.errs, tt.err)
+			}
+		})
+	}
+}
 
 // TestReadStreamsSelectFinish: Select picks the records written (Info and
 // Checkpoint still see the whole page), Finish checkpoints after the last
