@@ -56,6 +56,29 @@ type StreamCatalog struct {
 	// cursor, snapshot or lookback.
 	Updates string   `json:"updates,omitempty"`
 	Columns []Column `json:"columns"`
+	// Sample is what `discover --sample N` found in the stream's first
+	// records; absent without --sample.
+	Sample *StreamSample `json:"sample,omitempty"`
+}
+
+// StreamSample is what the first records of a stream hold that its schema
+// cannot take.
+type StreamSample struct {
+	// Records is how many records were read (at most the sample's size).
+	Records int64 `json:"records"`
+	// Drift is what the schema could not take; absent when it took every
+	// value.
+	Drift *Drift `json:"drift,omitempty"`
+	// Error says why the stream could not be read, if it could not.
+	Error string `json:"error,omitempty"`
+}
+
+// DiscoverOptions configure Discover.
+type DiscoverOptions struct {
+	// Sample, when positive, reads up to Sample records of every stream
+	// (nothing is written, no state is saved) and reports what they hold
+	// that the schema cannot take.
+	Sample int64
 }
 
 // Column is one column of a stream: its name and Arrow type.
@@ -65,8 +88,9 @@ type Column struct {
 	Nullable bool   `json:"nullable"`
 }
 
-// Discover asks each source's plugin for its streams and schemas.
-func Discover(ctx context.Context, cfg *Config, plugins Plugins) ([]SourceCatalog, error) {
+// Discover asks each source's plugin for its streams and schemas, and with
+// opts.Sample reads a sample of each stream.
+func Discover(ctx context.Context, cfg *Config, plugins Plugins, opts DiscoverOptions) ([]SourceCatalog, error) {
 	var out []SourceCatalog
 	var errs []error
 	for i, src := range cfg.Sources {
@@ -85,6 +109,9 @@ func Discover(ctx context.Context, cfg *Config, plugins Plugins) ([]SourceCatalo
 					st.Columns = append(st.Columns, Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable})
 				}
 				sc.Streams = append(sc.Streams, st)
+			}
+			if opts.Sample > 0 {
+				return sample(ctx, c, config, cat, opts.Sample, sc.Streams)
 			}
 			return nil
 		})
@@ -117,4 +144,42 @@ func withPlugin(ctx context.Context, cfg *Config, i int, plugins Plugins, f func
 		return err
 	}
 	return f(c, config)
+}
+
+// sample reads up to n records of every stream of cat with c, discarding
+// them, and sets each stream's Sample. Every value the schemas cannot take
+// is rescued for the count, whatever the source's schema_contract says.
+func sample(ctx context.Context, c *protocol.Client, config []byte, cat *protocol.Catalog, n int64, streams []StreamCatalog) error {
+	req := &protocol.ReadRequest{Config: config, Limit: n}
+	byName := map[string]*StreamSample{}
+	for i, s := range cat.Streams {
+		req.Streams = append(req.Streams, protocol.StreamRequest{Name: s.Name, Mode: protocol.FullRefresh})
+		streams[i].Sample = &StreamSample{}
+		byName[s.Name] = streams[i].Sample
+	}
+	rs, err := c.Read(ctx, req)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		switch m := rs.Message().(type) {
+		case *protocol.Batch:
+			if s := byName[m.Stream]; s != nil {
+				s.Records += m.Record.NumRows()
+			}
+		case *protocol.StreamProgress:
+			if s := byName[m.Stream]; s != nil {
+				s.Drift = newDrift(m.Progress.Drift)
+			}
+		case *protocol.StreamStatus:
+			if s := byName[m.Stream]; s != nil && m.Status.Err != nil {
+				s.Error = m.Status.Err.Error()
+			}
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	return nil
 }

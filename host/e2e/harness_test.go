@@ -193,7 +193,6 @@ func readStream(t *testing.T, dir string) *table {
 	return tb
 }
 
-// waitFor polls cond until it holds or the deadline passes.
 // noneRescued checks that row has the rescue column (every stream of every
 // connector has it) holding null, as a record the simulators serve by
 // default has nothing to rescue, and removes it from row.
@@ -206,6 +205,7 @@ func noneRescued(t *testing.T, stream string, key any, row map[string]any) {
 	delete(row, records.RescueColumn)
 }
 
+// waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)

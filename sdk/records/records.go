@@ -98,6 +98,10 @@ type Options struct {
 	Contract sdk.SchemaContract
 	// Drift, if set, receives the count of what each page rescued.
 	Drift *DriftReport
+	// DriftRecords, when positive, counts in Drift only what the first
+	// DriftRecords records the Decoder decodes rescued: a sample's, when
+	// its last page holds more records than the sample.
+	DriftRecords int64
 }
 
 // A Page is one decoded response body.
@@ -125,6 +129,8 @@ type Decoder struct {
 	out      *arrow.Schema // the schema with RescueColumn
 	contract sdk.SchemaContract
 	report   *DriftReport
+	driftMax int64 // Options.DriftRecords
+	decoded  int64 // records of the pages decoded so far
 
 	rb      *array.RecordBuilder
 	root    *object
@@ -236,6 +242,7 @@ func NewDecoder(mem memory.Allocator, schema *arrow.Schema, opts Options) *Decod
 		out:      WithRescue(schema),
 		contract: opts.Contract,
 		report:   opts.Drift,
+		driftMax: opts.DriftRecords,
 	}
 	if d.idField == "" {
 		d.idField = "id"
@@ -396,6 +403,7 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 		return nil, err
 	}
 	d.reportDrift(true)
+	d.decoded += int64(d.rows)
 	d.lastRows = d.rows
 	for _, c := range d.root.cols {
 		if c.kind == kString {

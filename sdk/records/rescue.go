@@ -162,6 +162,9 @@ func (d *Decoder) rescue(v jsontext.Value, c *column) {
 	d.resc = append(d.resc, ':')
 	d.resc = append(d.resc, v...)
 
+	if d.driftMax > 0 && d.decoded+int64(d.rows) >= d.driftMax {
+		return // past the sample
+	}
 	e := d.drift[string(d.norm)]
 	if e == nil {
 		e = &drift{id: recordID(d.body[d.recStart:], d.idField)}

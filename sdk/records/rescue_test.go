@@ -231,3 +231,32 @@ func TestWithRescue(t *testing.T) {
 		t.Errorf("WithRescue changed its argument: %v", s)
 	}
 }
+
+// TestDecode_DriftRecords: with DriftRecords, only the first records count
+// in the drift report, though every record's values are rescued.
+func TestDecode_DriftRecords(t *testing.T) {
+	t.Parallel()
+	s, err := schemas.Parse([]byte(rescueSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var report records.DriftReport
+	dec := records.NewDecoder(mem, s.Schema, records.Options{Drift: &report, DriftRecords: 3})
+	defer dec.Release()
+	for _, body := range []string{`[{"id":1,"x":1},{"id":2,"x":2}]`, `[{"id":3,"x":3},{"id":4,"x":4,"y":5}]`} {
+		page, err := dec.Decode([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := page.Record.Column(page.Record.Schema().FieldIndices(records.RescueColumn)[0]).ValueStr(1); got == array.NullValueStr {
+			t.Errorf("record 2 of %s: nothing rescued", body)
+		}
+		page.Record.Release()
+	}
+	want := []sdk.Drift{{Key: "x", Shapes: []string{"number"}, Count: 3, RecordID: "1"}}
+	if diff := cmp.Diff(want, report.Snapshot()); diff != "" {
+		t.Errorf("drift mismatch (-want +got):\n%s", diff)
+	}
+}

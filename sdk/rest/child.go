@@ -606,7 +606,7 @@ rows:
 // read fails.
 func (r *childReader) work(ctx context.Context, log *slog.Logger, keys <-chan ParentKey, out chan<- *parentResult, fail func(error)) {
 	dec := records.NewDecoder(r.opts.Allocator, r.sub, records.Options{Stream: r.ch.Name, Records: r.ch.Records, IDField: r.ch.IDField,
-		Contract: r.contract, Drift: r.drift})
+		Contract: r.contract, Drift: r.drift, DriftRecords: r.limit})
 	defer dec.Release()
 	for k := range keys {
 		if ctx.Err() != nil {

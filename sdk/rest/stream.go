@@ -194,7 +194,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		schema = s.DecodeSchema
 	}
 	dec := records.NewDecoder(r.opts.Allocator, schema, records.Options{Stream: s.Name, Records: s.Records, IDField: s.IDField, FoldCase: s.FoldCase,
-		Contract: r.contract, Drift: r.drift})
+		Contract: r.contract, Drift: r.drift, DriftRecords: r.limit})
 	defer dec.Release()
 	pg := s.Pager.Start()
 	for page := 1; ; page++ {

@@ -254,13 +254,17 @@ func (g *globals) printCheck(results []host.CheckResult, err error) error {
 }
 
 func newDiscover(g *globals) *cobra.Command {
-	return configCommand(g, "discover -c FILE", "List each source's streams with their columns and types",
+	var sample int64
+	cmd := configCommand(g, "discover -c FILE", "List each source's streams with their columns and types",
 		func(ctx context.Context, cfg *host.Config, log *slog.Logger) error {
+			if sample < 0 {
+				return &usageError{fmt.Sprintf("--sample %d: want a positive number of records", sample)}
+			}
 			plugins, err := g.plugins(log, cfg.File())
 			if err != nil {
 				return err
 			}
-			cats, err := host.Discover(ctx, cfg, plugins)
+			cats, err := host.Discover(ctx, cfg, plugins, host.DiscoverOptions{Sample: sample})
 			if g.jsonOut {
 				if jerr := printJSON(g.stdout, cats); jerr != nil {
 					return jerr
@@ -278,10 +282,37 @@ func newDiscover(g *globals) *cobra.Command {
 						}
 						fmt.Fprintf(g.stdout, "    %-32s %s%s\n", col.Name, col.Type, null)
 					}
+					if s.Sample != nil {
+						printSample(g.stdout, s.Sample)
+					}
 				}
 			}
 			return err
 		})
+	cmd.Flags().Int64Var(&sample, "sample", 0, "also read up to N records of each stream (nothing is written) and list the keys the schema lacks and the columns whose values do not fit")
+	return cmd
+}
+
+// printSample writes what a stream's sample held that its schema cannot
+// take.
+func printSample(w io.Writer, s *host.StreamSample) {
+	switch {
+	case s.Error != "":
+		fmt.Fprintf(w, "  sample: %d records, then the read failed: %s\n", s.Records, s.Error)
+	case s.Drift == nil:
+		fmt.Fprintf(w, "  sample: %d records; the schema takes every value\n", s.Records)
+	}
+	if s.Drift == nil {
+		return
+	}
+	fmt.Fprintf(w, "  sample: %d records; %d values would go to %s:\n", s.Records, s.Drift.Rescued, host.RescueColumn)
+	for _, k := range s.Drift.Keys {
+		what := "key the schema lacks"
+		if k.Column != "" {
+			what = "does not fit column " + k.Column
+		}
+		fmt.Fprintf(w, "    %-32s %s (%s; %d values, e.g. record %s)\n", k.Key, what, strings.Join(k.Shapes, "/"), k.Count, orNone(k.RecordID))
+	}
 }
 
 func orNone(s string) string {
