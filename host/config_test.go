@@ -237,15 +237,7 @@ func TestParseConfig_Lookback(t *testing.T) {
 		{"stream twice", "sources:\n  - name: a\n    connector: t\n    streams: [shifts, {name: shifts}]\n", `stream "shifts" is listed twice`},
 		{"unknown stream key", "sources:\n  - name: a\n    connector: t\n    streams:\n      - {name: shifts, window: 1h}\n", "window"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(nil))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
-			}
-			if !errors.Is(err, protocol.ErrConfig) {
-				t.Errorf("error %v does not wrap ErrConfig", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantConfigError(t, tt.yaml, tt.want) })
 	}
 }
 
@@ -307,14 +299,19 @@ func TestParseConfig_SchemaContract(t *testing.T) {
 		{"unknown contract key", "sources:\n  - name: a\n    connector: t\n    schema_contract: {on_missing: fail}\n", "on_missing"},
 		{"under config", "sources:\n  - name: a\n    connector: t\n    schema_contract: fail\n", "schema_contract"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig("quiver.yaml", []byte(tt.yaml), env(nil))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
-			}
-			if !errors.Is(err, protocol.ErrConfig) {
-				t.Errorf("error %v does not wrap ErrConfig", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantConfigError(t, tt.yaml, tt.want) })
+	}
+}
+
+// wantConfigError checks that the config text yaml fails to parse with a
+// config error containing want.
+func wantConfigError(t *testing.T, yaml, want string) {
+	t.Helper()
+	_, err := ParseConfig("quiver.yaml", []byte(yaml), env(nil))
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, want)
+	}
+	if !errors.Is(err, protocol.ErrConfig) {
+		t.Errorf("error %v does not wrap ErrConfig", err)
 	}
 }

@@ -182,15 +182,8 @@ func TestDecode_RescueStillFails(t *testing.T) {
 
 func TestDecode_DriftReport(t *testing.T) {
 	t.Parallel()
-	s, err := schemas.Parse([]byte(rescueSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	var report records.DriftReport
-	dec := records.NewDecoder(mem, s.Schema, records.Options{Stream: "sites", Records: []string{"data"}, Drift: &report})
-	defer dec.Release()
+	dec := newRescueDecoder(t, records.Options{Stream: "sites", Records: []string{"data"}, Drift: &report})
 	for _, body := range []string{
 		`{"data":[{"id":1,"site":"HQ","extra":1},{"id":2,"site":{"n":1},"tags":[1,"x","y"]}]}`,
 		`{"data":[{"id":3,"site":"Annex","extra":"one"}]}`,
@@ -236,15 +229,8 @@ func TestWithRescue(t *testing.T) {
 // in the drift report, though every record's values are rescued.
 func TestDecode_DriftRecords(t *testing.T) {
 	t.Parallel()
-	s, err := schemas.Parse([]byte(rescueSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	var report records.DriftReport
-	dec := records.NewDecoder(mem, s.Schema, records.Options{Drift: &report, DriftRecords: 3})
-	defer dec.Release()
+	dec := newRescueDecoder(t, records.Options{Drift: &report, DriftRecords: 3})
 	for _, body := range []string{`[{"id":1,"x":1},{"id":2,"x":2}]`, `[{"id":3,"x":3},{"id":4,"x":4,"y":5}]`} {
 		page, err := dec.Decode([]byte(body))
 		if err != nil {
@@ -259,4 +245,21 @@ func TestDecode_DriftRecords(t *testing.T) {
 	if diff := cmp.Diff(want, report.Snapshot()); diff != "" {
 		t.Errorf("drift mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// newRescueDecoder returns a Decoder of rescueSchema over a checked
+// allocator; both are checked and released when the test ends.
+func newRescueDecoder(t *testing.T, opts records.Options) *records.Decoder {
+	t.Helper()
+	s, err := schemas.Parse([]byte(rescueSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	dec := records.NewDecoder(mem, s.Schema, opts)
+	t.Cleanup(func() {
+		dec.Release()
+		mem.AssertSize(t, 0)
+	})
+	return dec
 }
