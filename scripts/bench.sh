@@ -5,6 +5,10 @@
 # Extra arguments go to the bench program, e.g.
 #   ./scripts/bench.sh -runs 5 -records 500000
 #   ./scripts/bench.sh -stages "sink,end to end" -profile /tmp/prof
+#   ./scripts/bench.sh -latency 50ms -records 100000   # a distant vendor:
+#     quiver end to end against the sequential pager (the fetch stage)
+# The host's and plugin's peak RSS are also measured at -rss-records
+# (default 50000) for comparison with the main size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
@@ -157,5 +159,49 @@ func BenchmarkStages(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewBench_Latency: with -latency the simulator holds every data
+// response, so fetching the pages one at a time takes at least a latency
+// per page.
+func TestNewBench_Latency(t *testing.T) {
+	const latency = 40 * time.Millisecond
+	f := flags{stream: "employees", records: 1_500, pageSize: 500, latency: latency}
+	b, stop, err := newBench(context.Background(), f, "quiver", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	t0 := time.Now()
+	if _, err := b.fetchOnly(context.Background(), nil, &result{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(t0); b.pages != 3 || took < 3*latency {
+		t.Errorf("%d pages in %v; want 3 pages taking at least 3 x %v", b.pages, took, latency)
+	}
+}
+
+// TestReport_PagerAndRSS: the report puts quiver end to end next to the
+// sequential pager, and the peak RSS at two sizes, smaller first.
+func TestReport_PagerAndRSS(t *testing.T) {
+	b := &bench{flags: flags{records: 1000}, jsonBytes: 1e6}
+	stages, err := selectStages("fetch,end to end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	report(&out, b, stages, map[string][]result{
+		"fetch":      {{records: 1000, seconds: 2}},
+		"end to end": {{records: 1000, seconds: 1, rss: 40 << 20, plugin: 30 << 20}},
+	})
+	reportRSS(&out, 1000, []result{{rss: 40 << 20, plugin: 30 << 20}}, 500, result{rss: 20 << 20, plugin: 30 << 20})
+	for _, want := range []string{
+		"sequential pager (fetch: one request at a time, no output) 500 records/s; quiver end to end 1000 records/s; quiver / pager 2.00",
+		"peak RSS end to end at 500 and 1000 records: host 20 and 40 MiB (x2.00), plugin 30 and 30 MiB (x1.00)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
 }

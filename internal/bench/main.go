@@ -16,6 +16,13 @@
 //   - end to end: `quiver sync` as a child process, through the real plugin
 //     process, into Parquet.
 //
+// With -latency the simulator holds every data response that long, as a
+// distant vendor would. The report compares the fetch stage, the plain
+// sequential pager (one request at a time, no output), with quiver end to
+// end on the same records, and gives the host's and the plugin's peak RSS
+// at a second size (-rss-records) next to the first, to show whether
+// memory grows with the records.
+//
 // MB are the JSON bytes the simulator served (MB = 10^6 bytes). The
 // in-process stages share the process with the simulator, so their CPU
 // and peak RSS include it; end to end reports the host's and the plugin's
@@ -23,7 +30,7 @@
 //
 // Usage:
 //
-//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3]
+//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 50000]
 package main
 
 import (
@@ -35,6 +42,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"time"
+
+	"github.com/quiver-etl/quiver/sdk/fault"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 )
@@ -51,6 +60,8 @@ type flags struct {
 	profile   string
 	keep      bool
 	env       string
+	latency   time.Duration
+	rssAt     int // records of the second size for peak RSS; <= 0 skips it
 }
 
 func main() {
@@ -65,6 +76,8 @@ func main() {
 	flag.StringVar(&f.profile, "profile", "", "write a CPU profile of each in-process stage's last run into this folder")
 	flag.BoolVar(&f.keep, "keep", false, "keep the end-to-end output folder")
 	flag.StringVar(&f.env, "env", "", "comma-separated NAME=VALUE settings for quiver's environment, e.g. GOGC=400")
+	flag.DurationVar(&f.latency, "latency", 0, "added by the simulator to every data response, e.g. 50ms (a distant vendor)")
+	flag.IntVar(&f.rssAt, "rss-records", 50_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -75,8 +88,8 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, f flags) error {
-	if f.records <= 0 || f.runs <= 0 || f.pageSize < 1 || f.pageSize > 1000 {
-		return fmt.Errorf("-records and -runs must be positive and -page-size within 1..1000")
+	if f.records <= 0 || f.runs <= 0 || f.pageSize < 1 || f.pageSize > 1000 || f.latency < 0 {
+		return fmt.Errorf("-records and -runs must be positive, -page-size within 1..1000 and -latency not negative")
 	}
 	stages, err := selectStages(f.stages)
 	if err != nil {
@@ -89,14 +102,6 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if f.pluginDir == "" {
 		f.pluginDir = filepath.Dir(quiver)
 	}
-	srv, err := tracktiksim.Start("127.0.0.1:0", tracktiksim.Options{
-		Seed:   1,
-		Counts: map[string]int{f.stream: f.records},
-	})
-	if err != nil {
-		return fmt.Errorf("start the simulator: %w", err)
-	}
-	defer srv.Close()
 	tmp, err := os.MkdirTemp("", "quiver-bench-")
 	if err != nil {
 		return err
@@ -104,13 +109,13 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if !f.keep {
 		defer os.RemoveAll(tmp)
 	}
-	env := &bench{srv: srv, flags: f, quiver: quiver, tmp: tmp}
-	defer env.close()
-	if err := env.setup(ctx); err != nil {
+	env, stopEnv, err := newBench(ctx, f, quiver, tmp)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), %d runs, GOMAXPROCS=%d\n",
-		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.runs, procs())
+	defer stopEnv()
+	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, %d runs, GOMAXPROCS=%d\n",
+		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, f.runs, procs())
 
 	results := map[string][]result{}
 	for i := range f.runs {
@@ -126,10 +131,58 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 		}
 	}
 	report(out, env, stages, results)
+	if e2e, ok := results["end to end"]; ok && f.rssAt > 0 && f.rssAt != f.records {
+		second, err := rssAt(ctx, f, quiver, tmp)
+		if err != nil {
+			return fmt.Errorf("peak RSS at %d records: %w", f.rssAt, err)
+		}
+		reportRSS(out, f.records, e2e, f.rssAt, second)
+	}
 	if f.keep {
 		fmt.Fprintf(out, "end-to-end output kept in %s\n", tmp)
 	}
 	return nil
+}
+
+// newBench starts a simulator with f.records records of f.stream and sets
+// up a bench on it; stop closes both.
+func newBench(ctx context.Context, f flags, quiver, tmp string) (b *bench, stop func(), err error) {
+	srv, err := tracktiksim.Start("127.0.0.1:0", tracktiksim.Options{
+		Seed:   1,
+		Counts: map[string]int{f.stream: f.records},
+		Faults: fault.Options{Latency: f.latency},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start the simulator: %w", err)
+	}
+	b = &bench{srv: srv, flags: f, quiver: quiver, tmp: tmp}
+	stop = func() {
+		b.close()
+		srv.Close()
+	}
+	if err := b.setup(ctx); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return b, stop, nil
+}
+
+// rssAt runs quiver end to end once on f.rssAt records, in a folder of its
+// own under tmp, for its peak RSS.
+func rssAt(ctx context.Context, f flags, quiver, tmp string) (result, error) {
+	f.records = f.rssAt
+	dir := filepath.Join(tmp, "rss")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return result{}, err
+	}
+	b, stop, err := newBench(ctx, f, quiver, dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer stop()
+	var r result
+	_, err = b.endToEnd(ctx, nil, &r)
+	return r, err
 }
 
 // procs returns GOMAXPROCS without changing it.

@@ -43,6 +43,12 @@ func report(w io.Writer, b *bench, stages []stage, results map[string][]result) 
 	if len(ratios) > 0 {
 		fmt.Fprintf(w, "\nend to end / floor (throughput ratio): %s\n", strings.Join(ratios, ", "))
 	}
+	if rs, ok := results["fetch"]; ok {
+		pager := float64(b.records) / median(rs, func(r result) float64 { return r.seconds })
+		quiver := float64(b.records) / sec
+		fmt.Fprintf(w, "sequential pager (fetch: one request at a time, no output) %.0f records/s; quiver end to end %.0f records/s; quiver / pager %.2f\n",
+			pager, quiver, quiver/pager)
+	}
 	simCPU := median(e2e, func(r result) float64 { return r.simCPU })
 	fmt.Fprintf(w, "end to end: %.2f s wall of which the stream took %.2f s (the rest: plugin start, discover, commit); CPU %.2f s in quiver + plugin, %.2f s in the simulator\n",
 		sec, median(e2e, func(r result) float64 { return r.wall }),
@@ -62,6 +68,32 @@ process with the simulator: their CPU and PEAK RSS include it. End to end: PEAK
 RSS is quiver's (the host), PLUGIN RSS the plugin's (VmHWM sampled every 5 ms);
 CPU counts quiver, the plugin and the simulator. On a noisy 2-core VM runs vary
 by 10-30%: compare medians of several runs, not single figures.`)
+}
+
+// reportRSS prints the end-to-end peak RSS of host and plugin at two sizes
+// (the runs at n records, one run at m), smaller size first, and how much
+// they grow from it to the larger one.
+func reportRSS(w io.Writer, n int, runs []result, m int, at result) {
+	type size struct {
+		records      int
+		host, plugin float64
+	}
+	a := size{n, median(runs, func(r result) float64 { return float64(r.rss) }), median(runs, func(r result) float64 { return float64(r.plugin) })}
+	b := size{m, float64(at.rss), float64(at.plugin)}
+	if b.records < a.records {
+		a, b = b, a
+	}
+	fmt.Fprintf(w, "peak RSS end to end at %d and %d records: host %s and %s MiB (x%s), plugin %s and %s MiB (x%s)\n",
+		a.records, b.records, mib(a.host), mib(b.host), ratio(b.host, a.host),
+		mib(a.plugin), mib(b.plugin), ratio(b.plugin, a.plugin))
+}
+
+// ratio formats a/b, or "-" when either is unknown.
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", a/b)
 }
 
 // median returns the median of f over rs (the mean of the middle two for
