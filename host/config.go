@@ -366,9 +366,24 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 	return c, nil
 }
 
+// CheckLocal rejects a destination or state on an object store (s3://,
+// gs://, azblob://), which a sync cannot write to yet; file:// URLs were
+// turned into paths when the config was read.
+func (c *Config) CheckLocal() error {
+	for field, v := range map[string]string{"destination.path": c.Destination.Path, "state": c.State} {
+		if scheme, _, ok := strings.Cut(v, "://"); ok {
+			return c.errorf(field, "%q: %s:// destinations and state are not supported yet; use a local path or a file:// URL (package host/blobstore has the object-store seam they will use)", v, scheme)
+		}
+	}
+	return nil
+}
+
 // resolve makes a relative path relative to the config file's folder, so
 // that a config means the same folders whatever the working directory.
 func (c *Config) resolve(path string) string {
+	if rest, ok := strings.CutPrefix(path, "file://"); ok {
+		path = filepath.FromSlash(rest) // file:///abs or file://rel
+	}
 	if filepath.IsAbs(path) || strings.Contains(path, "://") {
 		return path
 	}

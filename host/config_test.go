@@ -315,3 +315,30 @@ func wantConfigError(t *testing.T, yaml, want string) {
 		t.Errorf("error %v does not wrap ErrConfig", err)
 	}
 }
+
+// TestConfigLocations: file:// URLs become paths; object-store URLs parse
+// (quiver plan needs only the names) but CheckLocal refuses them for a sync.
+func TestConfigLocations(t *testing.T) {
+	for _, tt := range []struct {
+		dest, state string
+		wantPath    string
+		wantErr     string
+	}{
+		{"file:///srv/out", "/srv/state", "/srv/out", ""},
+		{"s3://bucket/out?region=us-east-1", "/srv/state", "s3://bucket/out?region=us-east-1", "s3:// destinations and state are not supported yet"},
+		{"/srv/out", "gs://bucket/state", "/srv/out", "gs:// destinations"},
+	} {
+		text := "sources:\n  - name: acme\n    connector: tracktik\n    config: {}\ndestination:\n  path: " + tt.dest + "\nstate: " + tt.state + "\n"
+		c, err := ParseConfig("/etc/quiver.yaml", []byte(text), env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.dest, err)
+		}
+		if c.Destination.Path != filepath.FromSlash(tt.wantPath) {
+			t.Errorf("destination.path %s = %q, want %q", tt.dest, c.Destination.Path, tt.wantPath)
+		}
+		err = c.CheckLocal()
+		if (tt.wantErr == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, protocol.ErrConfig))) {
+			t.Errorf("CheckLocal(%s, %s) = %v, want %q", tt.dest, tt.state, err, tt.wantErr)
+		}
+	}
+}

@@ -171,6 +171,9 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 			return nil, err
 		}
 	}
+	if err := opts.Config.CheckLocal(); err != nil {
+		return nil, err
+	}
 	if err := opts.checkStreamNames(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,235 @@
+package blobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// RequireVersityEnv names the variable .ci/run sets: when it is set, the
+// tests against versitygw fail instead of skipping if the binary is missing.
+const RequireVersityEnv = "QUIVER_REQUIRE_VERSITYGW"
+
+// stores returns a store of every kind the tests run against, each opened
+// fresh under its own prefix.
+func stores(t *testing.T) map[string]func(t *testing.T) *Store {
+	t.Helper()
+	return map[string]func(t *testing.T) *Store{
+		"path":      func(t *testing.T) *Store { return open(t, filepath.Join(t.TempDir(), "out")) },
+		"file":      func(t *testing.T) *Store { return open(t, "file://"+filepath.ToSlash(t.TempDir())+"/out") },
+		"gofakes3":  func(t *testing.T) *Store { return open(t, fakeS3(t)) },
+		"versitygw": func(t *testing.T) *Store { return open(t, Versity(t)) },
+	}
+}
+
+func open(t *testing.T, location string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), location)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", location, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fakeS3 starts gofakes3 with a bucket and returns an s3:// URL with a
+// prefix for it.
+func fakeS3(t *testing.T) string {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("quiver"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	setAWSEnv(t)
+	return "s3://quiver/team/out?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1&disable_https=true"
+}
+
+func setAWSEnv(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", "quiver-test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "quiver-test-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+// Versity starts versitygw (github.com/versity/versitygw) on 127.0.0.1
+// with a POSIX backend in a temporary folder holding the bucket "quiver",
+// and returns an s3:// URL with a prefix for it. It skips the test when
+// the binary is not installed, unless $QUIVER_REQUIRE_VERSITYGW is set.
+func Versity(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		if gopath, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
+			cand := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "versitygw")
+			if _, serr := os.Stat(cand); serr == nil {
+				bin, err = cand, nil
+			}
+		}
+	}
+	if err != nil {
+		if os.Getenv(RequireVersityEnv) != "" {
+			t.Fatalf("versitygw is not installed but $%s says it must be: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0", RequireVersityEnv)
+		}
+		t.Skip("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0); skipping the tests against a real S3 server")
+	}
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "quiver"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	setAWSEnv(t)
+	cmd := exec.Command(bin, "--port", addr, "posix", root)
+	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=quiver-test", "ROOT_SECRET_KEY=quiver-test-secret")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start versitygw: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("versitygw did not answer on %s: %v\n%s", addr, err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "s3://quiver/team/out?endpoint=http://" + addr + "&use_path_style=true&region=us-east-1&disable_https=true"
+}
+
+func TestStore(t *testing.T) {
+	ctx := context.Background()
+	for name, openStore := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t)
+			if err := s.Put(ctx, "acme/employees/part-1.parquet", []byte("one")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Upload(ctx, "acme/employees/part-2.parquet", strings.NewReader("two")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Put(ctx, "acme/state/1.json", []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Read(ctx, "acme/employees/part-2.parquet")
+			if err != nil || string(got) != "two" {
+				t.Errorf("Read = %q, %v; want two", got, err)
+			}
+			objs, err := s.List(ctx, "acme/employees/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []Object{{"acme/employees/part-1.parquet", 3}, {"acme/employees/part-2.parquet", 3}}; fmt.Sprint(objs) != fmt.Sprint(want) {
+				t.Errorf("List = %v, want %v", objs, want)
+			}
+
+			// Create is create-only.
+			if err := s.Create(ctx, "acme/state/2.json", []byte(`{"n":2}`)); err != nil {
+				t.Fatalf("first Create: %v", err)
+			}
+			if err := s.Create(ctx, "acme/state/2.json", []byte(`{"n":3}`)); !errors.Is(err, ErrExist) {
+				t.Errorf("second Create: %v, want ErrExist", err)
+			}
+			if got, _ := s.Read(ctx, "acme/state/2.json"); string(got) != `{"n":2}` {
+				t.Errorf("after a refused Create the object holds %q", got)
+			}
+
+			if err := s.Delete(ctx, "acme/employees/part-1.parquet"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "acme/employees/part-1.parquet"); err != nil {
+				t.Errorf("deleting a missing key: %v", err)
+			}
+			if _, err := s.Read(ctx, "acme/employees/part-1.parquet"); !errors.Is(err, ErrNotExist) {
+				t.Errorf("Read of a deleted key: %v, want ErrNotExist", err)
+			}
+			if ok, err := s.Exists(ctx, "acme/employees/part-2.parquet"); !ok || err != nil {
+				t.Errorf("Exists = %v, %v", ok, err)
+			}
+			if err := s.Put(ctx, "../escape", nil); err == nil {
+				t.Error("a key escaping the prefix was accepted")
+			}
+		})
+	}
+}
+
+// TestCreateRace: of many concurrent Creates of one key exactly one wins,
+// and the object holds the winner's bytes.
+func TestCreateRace(t *testing.T) {
+	ctx := context.Background()
+	for name, openStore := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t)
+			const n = 8
+			var wins atomic.Int32
+			var winner atomic.Value
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					data := fmt.Sprintf("writer %d", i)
+					err := s.Create(ctx, "state/acme/00000000000000000001.json", []byte(data))
+					switch {
+					case err == nil:
+						wins.Add(1)
+						winner.Store(data)
+					case !errors.Is(err, ErrExist):
+						t.Errorf("writer %d: %v", i, err)
+					}
+				}()
+			}
+			wg.Wait()
+			if wins.Load() != 1 {
+				t.Fatalf("%d writers created the key, want 1", wins.Load())
+			}
+			if got, _ := s.Read(ctx, "state/acme/00000000000000000001.json"); string(got) != winner.Load() {
+				t.Errorf("object holds %q, the winner wrote %q", got, winner.Load())
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, loc := range []string{"ftp://host/x", "s3:///prefix", "file://remote/x"} {
+		if _, err := Open(context.Background(), loc); err == nil {
+			t.Errorf("Open(%q) succeeded", loc)
+		}
+	}
+	for loc, want := range map[string]bool{"s3://b/p": true, "GS://b": true, "azblob://c": true, "file:///x": true, "out/data": false, "C:/out": false, "http://x": false} {
+		if got := IsURL(loc); got != want {
+			t.Errorf("IsURL(%q) = %v, want %v", loc, got, want)
+		}
+	}
+}
