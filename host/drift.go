@@ -9,8 +9,9 @@ import (
 )
 
 // RescueColumn is the column every stream's records have after their data
-// columns: a JSON object of what the stream's schema could not take (see
-// package sdk/records), or null.
+// columns: a JSON object of what the stream's schema could not take, or
+// null. It is sdk/records.RescueColumn, repeated since the host's run path
+// does not import sdk.
 const RescueColumn = "_quiver_rescued"
 
 // Drift sums up what a stream's records held that its schema could not

@@ -45,11 +45,26 @@ func employeesPage(n, offset int) []byte {
 }
 
 func BenchmarkDecode(b *testing.B) {
+	benchmarkDecode(b, employeesPage(1000, 0), 1000)
+}
+
+// BenchmarkDecode_Rescued decodes a page whose every record has two keys
+// the schema lacks and a value that does not fit its column: the cost of
+// rescuing them.
+func BenchmarkDecode_Rescued(b *testing.B) {
+	body := strings.ReplaceAll(string(employeesPage(1000, 0)), `"avatar":`, `"uri":"/rest/v1/x","customFields":{"badge":1042,"note":null},"avatar":`)
+	body = strings.ReplaceAll(body, `"region":`, `"region":{"id":`)
+	body = strings.ReplaceAll(body, `,"employmentProfile":`, `},"employmentProfile":`)
+	benchmarkDecode(b, []byte(body), 0)
+}
+
+// benchmarkDecode decodes body, a page of 1000 employees of which nulls
+// have nothing rescued.
+func benchmarkDecode(b *testing.B, body []byte, nulls int) {
 	s, err := schemas.Load("tracktik", "employees")
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := employeesPage(1000, 0)
 	mem := memory.NewGoAllocator()
 	dec := records.NewDecoder(mem, s.Schema, records.Options{Stream: "employees", Records: []string{"data"}})
 	defer dec.Release()
@@ -62,6 +77,9 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		if page.Record.NumRows() != 1000 {
 			b.Fatalf("rows = %d, want 1000", page.Record.NumRows())
+		}
+		if n := records.Rescued(page.Record).NullN(); n != nulls {
+			b.Fatalf("%d records with nothing rescued, want %d", n, nulls)
 		}
 		page.Record.Release()
 	}
