@@ -206,13 +206,13 @@ func TestParseConfig(t *testing.T) {
 		{"missing secret", `{"base_url":"https://x.example","key":"k","start_date":"2024-01-01"}`, "secret is required"},
 		{"missing start date", `{"base_url":"https://x.example","key":"k","secret":"s"}`, "start_date is required"},
 		{"missing base url", `{"key":"k","secret":"s","start_date":"2024-01-01"}`, "base_url is required"},
-		{"bad base url", `{"base_url":"eu.api.capillarytech.com","key":"k","secret":"s","start_date":"2024-01-01"}`, "not a cluster URL"},
+		{"bad base url", `{"base_url":"eu.api.capillarytech.com","key":"k","secret":"s","start_date":"2024-01-01"}`, "base_url does not match the pattern"},
 		{"bad date", `{` + base[:len(base)-len(`"2024-01-01"`)] + `"2024-13-01"}`, "not a date"},
-		{"page size", `{` + base + `,"page_size":101}`, "page_size 101 is outside 1..100"},
-		{"rate", `{` + base + `,"requests_per_minute":-5}`, "requests_per_minute -5"},
+		{"page size", `{` + base + `,"page_size":101}`, "page_size is above its maximum 100"},
+		{"rate", `{` + base + `,"requests_per_minute":-5}`, "requests_per_minute is below its minimum 1"},
 		{"zone", `{` + base + `,"timezone":"Mars/Olympus"}`, "not an IANA time zone"},
-		{"settle", `{` + base + `,"settle_minutes":-1}`, "settle_minutes -1"},
-		{"unknown key", `{` + base + `,"password":"x"}`, "unknown field"},
+		{"settle", `{` + base + `,"settle_minutes":-1}`, "settle_minutes is below its minimum 0"},
+		{"unknown key", `{` + base + `,"password":"x"}`, `unknown key "password"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,8 +1,6 @@
 package capillary
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -48,51 +46,24 @@ type Config struct {
 	loc *time.Location // Timezone, loaded
 }
 
-// ParseConfig decodes and validates a raw JSON config. Errors wrap
+// ParseConfig validates a raw JSON config against config.schema.json,
+// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
 // sdk.ErrConfig and never quote secret values.
 func ParseConfig(raw []byte) (*Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("capillary: config: %v: %w", err, sdk.ErrConfig)
+	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
+		return nil, fmt.Errorf("capillary: %w", err)
 	}
 	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if c.PageSize == 0 {
-		c.PageSize = MaxPageSize
-	}
-	if c.RequestsPerMinute == 0 {
-		c.RequestsPerMinute = DefaultRequestsPerMinute
-	}
-	if c.Timezone == "" {
-		c.Timezone = "UTC"
-	}
-	if c.SettleMinutes == nil {
-		n := DefaultSettleMinutes
-		c.SettleMinutes = &n
-	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Validate checks the config without contacting Capillary, and loads the
-// time zone.
+// Validate checks what config.schema.json cannot, without contacting
+// Capillary, and loads the time zone; ParseConfig has checked the schema.
 func (c *Config) Validate() error {
-	missing := func(key string) error {
-		return fmt.Errorf("capillary: config: %s is required: %w", key, sdk.ErrConfig)
-	}
-	switch {
-	case c.BaseURL == "":
-		return missing("base_url")
-	case c.Key == "":
-		return missing("key")
-	case c.Secret == "":
-		return missing("secret")
-	case c.StartDate == "":
-		return missing("start_date")
-	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("capillary: config: base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)

@@ -1,8 +1,6 @@
 package tracktik
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -27,44 +25,24 @@ type Config struct {
 	PageSize     int         `json:"page_size"`     // records per request, 1..1000; default 1000
 }
 
-// ParseConfig decodes and validates a raw JSON config. Errors wrap
+// ParseConfig validates a raw JSON config against config.schema.json,
+// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
 // sdk.ErrConfig and never quote secret values.
 func ParseConfig(raw []byte) (*Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("tracktik: config: %v: %w", err, sdk.ErrConfig)
+	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
+		return nil, fmt.Errorf("tracktik: %w", err)
 	}
 	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if c.PageSize == 0 {
-		c.PageSize = MaxPageSize
-	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Validate checks the config without contacting TrackTik.
+// Validate checks what config.schema.json cannot, without contacting
+// TrackTik; ParseConfig has checked the schema.
 func (c *Config) Validate() error {
-	missing := func(key string) error {
-		return fmt.Errorf("tracktik: config: %s is required: %w", key, sdk.ErrConfig)
-	}
-	switch {
-	case c.BaseURL == "":
-		return missing("base_url")
-	case c.ClientID == "":
-		return missing("client_id")
-	case c.ClientSecret == "":
-		return missing("client_secret")
-	case c.Username == "":
-		return missing("username")
-	case c.Password == "":
-		return missing("password")
-	case c.StartDate == "":
-		return missing("start_date")
-	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("tracktik: config: base_url %q is not a portal URL like https://acme.staffr.net: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)

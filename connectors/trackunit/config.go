@@ -1,8 +1,6 @@
 package trackunit
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -40,52 +38,24 @@ type Config struct {
 	PageSize  int    `json:"page_size"`  // records per request, 1..1000; default 1000
 }
 
-// ParseConfig decodes and validates a raw JSON config and applies the
-// defaults. Errors wrap sdk.ErrConfig and never quote secret values.
+// ParseConfig validates a raw JSON config against config.schema.json,
+// applies its defaults, decodes it and checks what the schema cannot. Errors wrap sdk.ErrConfig and never quote secret values.
 func ParseConfig(raw []byte) (*Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("trackunit: config: %v: %w", err, sdk.ErrConfig)
+	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
+		return nil, fmt.Errorf("trackunit: %w", err)
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
-	if c.APIURL == "" {
-		c.APIURL = DefaultAPIURL
-	}
-	if c.TokenURL == "" {
-		c.TokenURL = DefaultTokenURL
-	}
 	c.Scope = strings.Join(strings.Fields(c.Scope), " ")
-	if c.Scope == "" {
-		c.Scope = DefaultScope
-	}
-	if c.PageSize == 0 {
-		c.PageSize = MaxPageSize
-	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Validate checks the config without contacting Trackunit.
+// Validate checks what config.schema.json cannot, without contacting
+// Trackunit; ParseConfig has checked the schema.
 func (c *Config) Validate() error {
-	missing := func(key string) error {
-		return fmt.Errorf("trackunit: config: %s is required: %w", key, sdk.ErrConfig)
-	}
-	switch {
-	case c.ClientID == "":
-		return missing("client_id")
-	case c.ClientSecret == "":
-		return missing("client_secret")
-	case c.Username == "":
-		return missing("username")
-	case c.Password == "":
-		return missing("password")
-	case c.StartDate == "":
-		return missing("start_date")
-	}
 	for _, u := range []struct{ key, val, example string }{
 		{"api_url", c.APIURL, DefaultAPIURL},
 		{"token_url", c.TokenURL, DefaultTokenURL},

@@ -1,7 +1,6 @@
 package trackvia
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -71,38 +70,26 @@ func (v ViewRef) id() (int64, bool) {
 	return n, err == nil && n > 0
 }
 
-// ParseConfig decodes and validates a raw JSON config. Errors wrap
+// ParseConfig validates a raw JSON config against config.schema.json,
+// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
 // sdk.ErrConfig and never quote secret values.
 func ParseConfig(raw []byte) (*Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("trackvia: config: %v: %w", err, sdk.ErrConfig)
-	}
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
+	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
+		return nil, fmt.Errorf("trackvia: %w", err)
 	}
 	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
-// Validate checks the config without contacting TrackVia.
+// Validate checks what config.schema.json cannot, without contacting
+// TrackVia; ParseConfig has checked the schema.
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("trackvia: config: "+format+": %w", append(args, sdk.ErrConfig)...)
-	}
-	switch {
-	case c.UserKey == "":
-		return bad("user_key is required: the account's API key (My Account, API Access)")
-	case c.AccessToken == "":
-		return bad("access_token is required: an auth token a Super Admin created for an API user")
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
