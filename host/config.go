@@ -21,6 +21,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/quiver-etl/quiver/internal/schemaerr"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -543,7 +544,7 @@ func (c *Config) Validate(i int, schema json.RawMessage) error {
 	}
 	p := message.NewPrinter(language.English)
 	var errs []error
-	for _, leaf := range leaves(ve) {
+	for _, leaf := range schemaerr.Leaves(ve) {
 		field := fmt.Sprintf("sources[%d].config", i)
 		for _, k := range leaf.InstanceLocation {
 			if _, err := strconv.Atoi(k); err == nil {
@@ -603,15 +604,4 @@ func describe(k jsonschema.ErrorKind, p *message.Printer) string {
 		return fmt.Sprintf("is not a valid %s", k.Want)
 	}
 	return k.LocalizedString(p)
-}
-
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
-		return []*jsonschema.ValidationError{e}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
 }

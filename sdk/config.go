@@ -13,6 +13,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/quiver-etl/quiver/internal/schemaerr"
 )
 
 // DecodeConfig validates raw, a connector's config as JSON, against schema,
@@ -77,7 +79,7 @@ func DecodeConfig(raw []byte, v any, schema []byte) error {
 func problems(ve *jsonschema.ValidationError, schema any) []string {
 	p := message.NewPrinter(language.English)
 	var out []string
-	for _, leaf := range leaves(ve) {
+	for _, leaf := range schemaerr.Leaves(ve) {
 		at := keyPath(leaf.InstanceLocation)
 		switch k := leaf.ErrorKind.(type) {
 		case *kind.Required:
@@ -116,18 +118,6 @@ func problems(ve *jsonschema.ValidationError, schema any) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// leaves returns the failures under e that have no causes of their own.
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
-		return []*jsonschema.ValidationError{e}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
 }
 
 // keyPath writes an instance location as a config key: "views[0]",
