@@ -73,7 +73,9 @@ func TestWarnWait(t *testing.T) {
 		{"off: a first retry is Debug", 0, nil, nil},
 		{"a long wait for a 429 is Warn", time.Second, nil, []string{"rest: retrying"}},
 		{"a short wait is Debug", time.Hour, nil, nil},
-		{"a long limiter wait is Warn", time.Millisecond, rate.NewLimiter(rate.Every(30*time.Millisecond), 1), []string{"rest: retrying", "rest: waiting for the rate limit"}},
+		// The limiter refills slowly enough that a loaded machine cannot take
+		// longer than a refill between the 429 and the retry.
+		{"a long limiter wait is Warn", time.Millisecond, rate.NewLimiter(rate.Every(500*time.Millisecond), 1), []string{"rest: retrying", "rest: waiting for the rate limit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
