@@ -209,15 +209,24 @@ func (s *Store) Create(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-// createLocal writes a temporary file next to key, fsyncs it and links it
-// to key: link fails if key exists, atomically between processes (fileblob
-// checks only within one process).
+// tempDir is the folder of a local store that holds Create's temporary
+// files: apart from the keys, so that listing a prefix never walks over a
+// file that is about to vanish.
+const tempDir = ".quiver-tmp"
+
+// createLocal writes a temporary file, fsyncs it and links it to key: link
+// fails if key exists, atomically between processes (fileblob checks only
+// within one process).
 func (s *Store) createLocal(key string, data []byte) error {
 	final := filepath.Join(s.dir, filepath.FromSlash(key))
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return fmt.Errorf("blobstore: create %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(final), ".create-*.tmp")
+	tmpDir := filepath.Join(s.dir, tempDir)
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return fmt.Errorf("blobstore: create %s: %w", key, err)
+	}
+	f, err := os.CreateTemp(tmpDir, "create-*.tmp")
 	if err != nil {
 		return fmt.Errorf("blobstore: create %s: %w", key, err)
 	}
@@ -282,28 +291,36 @@ type Object struct {
 // List returns the objects whose keys start with prefix, in key order,
 // at any depth. A local folder's temporary files are not listed.
 func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := s.list(ctx, prefix)
+		// A local walk fails when a file it saw vanishes before it is
+		// read (another process deleted or renamed it): walk again.
+		if err != nil && s.dir != "" && gcerrors.Code(err) == gcerrors.NotFound && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: list %s in %s: %w", prefix, s, err)
+		}
+		return out, nil
+	}
+}
+
+func (s *Store) list(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		o, err := it.Next(ctx)
 		if err == io.EOF {
-			break
+			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("blobstore: list %s in %s: %w", prefix, s, err)
+			return nil, err
 		}
-		if s.dir != "" && isTemp(path.Base(o.Key)) {
+		if s.dir != "" && (strings.HasPrefix(o.Key, tempDir+"/") || strings.HasSuffix(o.Key, ".tmp")) {
 			continue
 		}
 		out = append(out, Object{Key: o.Key, Size: o.Size})
 	}
-	return out, nil
-}
-
-// isTemp reports whether a local file name is a temporary file of Create
-// or of fileblob.
-func isTemp(name string) bool {
-	return strings.HasPrefix(name, ".create-") || strings.HasSuffix(name, ".tmp")
 }
 
 // Delete removes the object at key; a missing key is not an error.

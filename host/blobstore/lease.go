@@ -115,6 +115,10 @@ func (s *Store) AcquireLease(ctx context.Context, name string, opts LeaseOptions
 		}
 		top, _, err := l.latest(ctx)
 		if err != nil {
+			// We may hold it but cannot tell: give it up rather than leave
+			// it held until it expires.
+			l.seq = latest + 1
+			_ = l.Release(ctx)
 			return nil, err
 		}
 		if top != latest+1 {
