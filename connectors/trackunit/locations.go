@@ -38,6 +38,9 @@ func (s *source) locationsStream(st *rest.Stream) error {
 	st.Request = func(json.RawMessage) (rest.Request, error) {
 		return rest.Request{Path: LocationsPath, Limiter: s.locations}, nil
 	}
+	// The research leaves the prefix unsure (docs/vendors/trackunit.md#locations):
+	// a 404 under /public/api tries /api.
+	st.AltPaths = []string{LocationsAltPath}
 	st.Info = func(p *records.Page) rest.PageInfo {
 		next, _ := p.Envelope.String("after") // null or missing: the end
 		return rest.PageInfo{Items: int(p.Record.NumRows()), Next: next}

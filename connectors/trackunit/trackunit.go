@@ -43,8 +43,11 @@ const Version = "0.1.0"
 const (
 	AssetsPath    = "/api/asset/v1/assets"
 	LocationsPath = "/public/api/location/v1/locations"
-	FleetPath     = "/public/api/aemp/v2/15143/-3/Fleet/" // + page number, from 1
-	EventLogPath  = "/public/api/eventlog/v3/asset-event/log"
+	// LocationsAltPath is the other plausible path of the locations list,
+	// tried when LocationsPath answers 404.
+	LocationsAltPath = "/api/location/v1/locations"
+	FleetPath        = "/public/api/aemp/v2/15143/-3/Fleet/" // + page number, from 1
+	EventLogPath     = "/public/api/eventlog/v3/asset-event/log"
 )
 
 // Stream names.

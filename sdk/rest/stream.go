@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -56,6 +57,12 @@ type Stream struct {
 	IDField string
 	// Pager pages the listing.
 	Pager Pager
+	// AltPaths are other paths the listing may be under, for a vendor whose
+	// documentation leaves the path unsure (a prefix, say). When the first
+	// page answers 404, the first page is asked of the next path, and the
+	// path that answered is logged; a 404 after the first page is an error
+	// as always. Nil: the path Request returns is the only one.
+	AltPaths []string
 	// Request returns the listing's request for a read that resumes from
 	// state (nil: from the start): its path and filters. The pager adds
 	// its own parameters to it.
@@ -197,6 +204,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		Contract: r.contract, Drift: r.drift, DriftRecords: r.limit})
 	defer dec.Release()
 	pg := s.Pager.Start()
+	alts := s.AltPaths
 	for page := 1; ; page++ {
 		req := base
 		req.Query = cloneValues(base.Query)
@@ -210,8 +218,17 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 			pageURL = resp.URL
 			return err
 		})
+		if page == 1 && len(alts) > 0 && isNotFound(err) {
+			log.Info("listing not found; trying its other path", "path", base.Path, "next", alts[0])
+			base.Path, alts = alts[0], alts[1:]
+			page--
+			continue
+		}
 		if err != nil {
 			return err
+		}
+		if page == 1 && len(s.AltPaths) > 0 {
+			log.Debug("listing path", "path", base.Path)
 		}
 		info := PageInfo{Items: int(p.Record.NumRows())}
 		if s.Info != nil {
@@ -244,6 +261,12 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 			return r.finish(ctx, state)
 		}
 	}
+}
+
+// isNotFound reports whether err is an HTTP 404.
+func isNotFound(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusNotFound
 }
 
 // lookback sets a lookback stream's window filter in base from state and

@@ -306,3 +306,65 @@ type onePageForTest struct{}
 func (onePageForTest) Start() Paging               { return onePageForTest{} }
 func (onePageForTest) Apply(*Request)              {}
 func (onePageForTest) Next(PageInfo) (bool, error) { return false, nil }
+
+// TestReadStreamsAltPaths: a listing whose first page answers 404 is asked
+// again under each of its AltPaths in turn; the path that answers serves
+// the rest of the listing, and a 404 on every path (or on a later page)
+// fails the stream.
+func TestReadStreamsAltPaths(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api/items" && r.URL.Query().Get("offset") == "0":
+			fmt.Fprint(w, `[{"id":1},{"id":2}]`)
+		case r.URL.Path == "/api/items":
+			fmt.Fprint(w, `[{"id":3}]`)
+		case r.URL.Path == "/gone/items" && r.URL.Query().Get("offset") == "0":
+			fmt.Fprint(w, `[{"id":1},{"id":2}]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	tests := []struct {
+		name   string
+		path   string
+		alts   []string
+		events []string
+		err    string
+	}{
+		{"first path answers", "/api/items", []string{"/public/items"}, []string{"status started", "batch [1 2]", "batch [3]", "status complete"}, ""},
+		{"second path answers", "/public/api/items", []string{"/other/items", "/api/items"}, []string{"status started", "batch [1 2]", "batch [3]", "status complete"}, ""},
+		{"no path answers", "/public/api/items", []string{"/other/items"}, []string{"status started", "status failed"}, "404"},
+		{"no alternatives", "/public/api/items", nil, []string{"status started", "status failed"}, "404"},
+		{"a later page's 404 is an error", "/public/api/items", []string{"/gone/items"}, []string{"status started", "batch [1 2]", "status failed"}, "404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			st := &Stream{
+				Name: "items", Schema: schema, Pager: LimitOffset{Limit: 2}, AltPaths: tt.alts,
+				Request: func(json.RawMessage) (Request, error) { return Request{Path: tt.path}, nil },
+			}
+			w := &recordingWriter{}
+			req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "items", Mode: sdk.FullRefresh}}}
+			if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Allocator: mem}); err != nil {
+				t.Fatalf("ReadStreams: %v", err)
+			}
+			if diff := cmp.Diff(tt.events, w.events); diff != "" {
+				t.Errorf("events mismatch (-want +got):\n%s", diff)
+			}
+			if tt.err != "" && (len(w.errs) != 1 || !strings.Contains(w.errs[0].Error(), tt.err)) {
+				t.Errorf("errors = %v, want one containing %q", w.errs, tt.err)
+			}
+		})
+	}
+}

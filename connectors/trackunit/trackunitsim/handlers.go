@@ -25,7 +25,10 @@ func (s *Server) apiHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+AssetsPath, s.endpoint(StreamAssets, s.handleAssets))
 	locations := s.endpoint(StreamLocations, s.handleLocations)
-	mux.Handle("GET "+LocationsPath, locations)
+	// The alt variant serves the list under the other plausible prefix only.
+	if s.opts.Variant != VariantAlt {
+		mux.Handle("GET "+LocationsPath, locations)
+	}
 	mux.Handle("GET "+LocationsAltPath, locations)
 	mux.Handle("GET "+FleetPath+"{page}", s.endpoint(StreamFleetSnapshot, s.handleFleet))
 	mux.Handle("POST "+EventLogPath, s.endpoint(StreamAssetEvents, s.handleEvents))

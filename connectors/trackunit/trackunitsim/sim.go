@@ -7,8 +7,8 @@
 //   - assets: GET /api/asset/v1/assets, page-number paging (page from 0,
 //     size up to 1000, totalPages/content).
 //   - locations: GET /public/api/location/v1/locations (also under
-//     /api/location/v1/locations), cursor paging (limit/after, next cursor in
-//     "after"), GeoJSON points.
+//     /api/location/v1/locations; only there in the alt variant), cursor
+//     paging (limit/after, next cursor in "after"), GeoJSON points.
 //   - fleet_snapshot: GET /public/api/aemp/v2/15143/-3/Fleet/{page}, the
 //     ISO 15143-3 (AEMP 2.0) snapshot, pages from 1 with Links rel "next";
 //     JSON only (Accept: application/json), per-URL rate limits.

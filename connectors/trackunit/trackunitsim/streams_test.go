@@ -677,10 +677,16 @@ func TestLocations_Before(t *testing.T) {
 
 // TestVariantAlt: the alt variant serves the event time under another key
 // (or none), the same events in the same windows, keys no schema knows on
-// every record, and productionYear and timeOff in another JSON type on
-// every other run of altBlock records.
+// every record, productionYear and timeOff in another JSON type on every
+// other run of altBlock records, and the locations list under /api only.
 func TestVariantAlt(t *testing.T) {
 	srv, c := newLoggedIn(t, Options{Seed: 13, Variant: VariantAlt, Counts: map[string]int{StreamAssets: 120, StreamAssetEvents: 120}})
+	if r := c.get(LocationsPath); r.status != http.StatusNotFound {
+		t.Errorf("GET %s: %d, want 404 (the alt variant serves locations under the other prefix only)", LocationsPath, r.status)
+	}
+	if r := c.get(LocationsAltPath); r.status != http.StatusOK {
+		t.Errorf("GET %s: %d, want 200", LocationsAltPath, r.status)
+	}
 	r := c.do(http.MethodPost, srv.URL+EventLogPath+"?size=1000", eventBody(eventEpoch, eventEpoch.Add(365*24*time.Hour), ""), nil)
 	content := r.json(t)["content"].([]any)
 	if len(content) != 120 {
