@@ -275,11 +275,13 @@ type run struct {
 	decode func(*Response) error
 
 	attempts   int
-	last       *failure // the last attempt's failure; read by policyBackOff
-	lagRetries int      // same-token retries of the current token
-	lagged     bool     // the current token was refused while young
-	refreshed  bool     // the token has been replaced once
-	malformed  int      // ErrMalformed retries
+	last       *failure  // the last attempt's failure; read by policyBackOff
+	lagRetries int       // same-token retries of the current token
+	lagged     bool      // the current token was refused while young
+	refreshed  bool      // the token has been replaced once
+	refreshAt  time.Time // when it was replaced
+	stale      bool      // a cached token older than the replacement was replaced too
+	malformed  int       // ErrMalformed retries
 }
 
 // attempt is the backoff Operation: one try of the request.
@@ -513,6 +515,13 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 	if r.c.auth == nil || tok == nil {
 		return &failure{class: protocol.ErrAuth, msg: status + ", and the client has no credentials to send", err: se}
 	}
+	// A retry may carry a token another request put in the cache before
+	// this one asked for a new one, and that token may have expired in
+	// between: replace it once more. A token issued after the replacement
+	// was asked for is one the vendor refused fresh.
+	if r.refreshed && !r.stale && !tok.Issued.IsZero() && tok.Issued.Before(r.refreshAt) {
+		r.stale, r.refreshed = true, false
+	}
 	if r.refreshed {
 		if r.lagged && reason == ReasonRefresh401 {
 			// The login accepted the credentials and the vendor still
@@ -522,7 +531,7 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 		}
 		return &failure{class: protocol.ErrAuth, msg: status + " after a token refresh; check the API user's permissions", err: se}
 	}
-	r.refreshed = true
+	r.refreshed, r.refreshAt = true, r.c.pol.Now()
 	r.c.auth.Invalidate(tok)
 	fresh, err := r.c.auth.Token(r.ctx)
 	if err != nil {
