@@ -86,3 +86,16 @@ func (s *Server) CloseNow() {
 		<-s.done
 	})
 }
+
+// StartForTest runs start (a simulator's Start on 127.0.0.1:0), fails t if
+// it cannot, and closes the server when t's test ends: the body of every
+// simulator's NewServer. name prefixes the failure.
+func StartForTest[S interface{ Close() }](t TB, name string, start func() (S, error)) S {
+	t.Helper()
+	s, err := start()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}

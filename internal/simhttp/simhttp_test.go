@@ -2,6 +2,7 @@ package simhttp
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -66,5 +67,38 @@ func TestListenError(t *testing.T) {
 	var op interface{ Timeout() bool }
 	if !errors.As(err, &op) {
 		t.Errorf("Listen error %v does not wrap the net error", err)
+	}
+}
+
+// fakeTB records what StartForTest asks of its test.
+type fakeTB struct {
+	cleanups []func()
+	failed   string
+}
+
+func (f *fakeTB) Helper()                        {}
+func (f *fakeTB) Cleanup(fn func())              { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeTB) Fatalf(format string, a ...any) { f.failed = fmt.Sprintf(format, a...) }
+
+type closer struct{ closed bool }
+
+func (c *closer) Close() { c.closed = true }
+
+// TestStartForTest: a started server is closed by the test's cleanup; a
+// failed start fails the test with the name and the error.
+func TestStartForTest(t *testing.T) {
+	var ok fakeTB
+	c := StartForTest(&ok, "sim.NewServer", func() (*closer, error) { return &closer{}, nil })
+	if ok.failed != "" || len(ok.cleanups) != 1 {
+		t.Fatalf("after a start: failed %q, %d cleanups; want none and one", ok.failed, len(ok.cleanups))
+	}
+	ok.cleanups[0]()
+	if !c.closed {
+		t.Error("the cleanup did not close the server")
+	}
+	var bad fakeTB
+	StartForTest(&bad, "sim.NewServer", func() (*closer, error) { return nil, errors.New("listen: address in use") })
+	if want := "sim.NewServer: listen: address in use"; bad.failed != want {
+		t.Errorf("failure = %q, want %q", bad.failed, want)
 	}
 }

@@ -261,12 +261,7 @@ func Start(addr string, opts Options) (*Server, error) {
 // NewServer starts a Server on 127.0.0.1:0 and closes it when t's test ends.
 func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", opts)
-	if err != nil {
-		t.Fatalf("capillarysim.Start: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return simhttp.StartForTest(t, "capillarysim.NewServer", func() (*Server, error) { return Start("127.0.0.1:0", opts) })
 }
 
 // Close stops the server and waits for requests in flight to finish, like

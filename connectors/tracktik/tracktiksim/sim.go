@@ -197,12 +197,7 @@ func Start(addr string, opts Options) (*Server, error) {
 // test ends. It fails the test if the server cannot start.
 func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", opts)
-	if err != nil {
-		t.Fatalf("tracktiksim.NewServer: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return simhttp.StartForTest(t, "tracktiksim.NewServer", func() (*Server, error) { return Start("127.0.0.1:0", opts) })
 }
 
 // Close stops the server: it waits up to a few seconds for requests in

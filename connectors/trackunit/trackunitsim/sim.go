@@ -292,12 +292,7 @@ func Start(addr string, opts Options) (*Server, error) {
 // when the test ends. It fails the test if the simulator cannot start.
 func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", opts)
-	if err != nil {
-		t.Fatalf("trackunitsim.Start: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return simhttp.StartForTest(t, "trackunitsim.NewServer", func() (*Server, error) { return Start("127.0.0.1:0", opts) })
 }
 
 // Close stops both hosts, closes open connections and waits for the serving

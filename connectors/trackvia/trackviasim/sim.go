@@ -189,12 +189,7 @@ func Start(addr string, opts Options) (*Server, error) {
 // NewServer starts a Server on 127.0.0.1:0 and closes it when t ends.
 func NewServer(t simhttp.TB, opts Options) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", opts)
-	if err != nil {
-		t.Fatalf("trackviasim.NewServer: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return simhttp.StartForTest(t, "trackviasim.NewServer", func() (*Server, error) { return Start("127.0.0.1:0", opts) })
 }
 
 // Close stops the server, closes its connections and waits for it to exit.
