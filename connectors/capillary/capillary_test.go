@@ -478,7 +478,7 @@ func TestBadCredentials(t *testing.T) {
 // finishes. Faults add 429s without Retry-After and 5xx.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, capillarysim.Options{Customers: 20, RequestsPerMinute: 7})
+	h := newHarness(t, capillarysim.Options{Customers: 20, RequestsPerMinute: 15})
 	h.srv.Faults.FailNext(1, fault.RateLimitBare)
 	h.srv.Faults.FailNext(1, fault.ServerError)
 	src := h.open(t, nil)
