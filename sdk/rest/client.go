@@ -281,6 +281,7 @@ type run struct {
 	refreshed  bool      // the token has been replaced once
 	refreshAt  time.Time // when it was replaced
 	stale      bool      // a cached token older than the replacement was replaced too
+	expired    int       // tokens replaced because the vendor said they expired
 	malformed  int       // ErrMalformed retries
 }
 
@@ -503,8 +504,13 @@ func (r *run) unauthorized(resp *Response) *failure {
 	return r.refresh(resp, ReasonRefresh401)
 }
 
+// maxExpiredRenewals bounds how many tokens one request replaces on the
+// vendor's word that they expired.
+const maxExpiredRenewals = 3
+
 // refresh invalidates the token resp carried and gets a fresh one for an
-// immediate retry; a second time for one request, it fails.
+// immediate retry; a second time for one request, it fails, unless the
+// vendor said the token expired (up to maxExpiredRenewals times).
 func (r *run) refresh(resp *Response, reason string) *failure {
 	se := r.statusError(resp)
 	status := fmt.Sprintf("%d %s", se.StatusCode, http.StatusText(se.StatusCode))
@@ -522,6 +528,13 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 	if r.refreshed && !r.stale && !tok.Issued.IsZero() && tok.Issued.Before(r.refreshAt) {
 		r.stale, r.refreshed = true, false
 	}
+	// A vendor that says in so many words that a token expired is believed
+	// a few times over: tokens expire on the vendor's clock, and one may
+	// lapse between its login and its use. A bare 401 is not: a second one
+	// after a new token means the credentials lack the right.
+	if r.refreshed && reason == ReasonRefresh && r.expired < maxExpiredRenewals {
+		r.refreshed = false
+	}
 	if r.refreshed {
 		if r.lagged && reason == ReasonRefresh401 {
 			// The login accepted the credentials and the vendor still
@@ -532,6 +545,9 @@ func (r *run) refresh(resp *Response, reason string) *failure {
 		return &failure{class: protocol.ErrAuth, msg: status + " after a token refresh; check the API user's permissions", err: se}
 	}
 	r.refreshed, r.refreshAt = true, r.c.pol.Now()
+	if reason == ReasonRefresh {
+		r.expired++
+	}
 	r.c.auth.Invalidate(tok)
 	fresh, err := r.c.auth.Token(r.ctx)
 	if err != nil {
