@@ -131,3 +131,10 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 )
+
+// Upstream with the testing import taken out of a non-test file, so that
+// the binaries do not link the testing package; see third_party/README.md.
+replace (
+	github.com/apache/thrift => ./third_party/thrift
+	github.com/hashicorp/go-plugin => ./third_party/go-plugin
+)
