@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/host/state"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // commitFiles is the commit protocol of every change to a stream's files:
@@ -165,4 +167,123 @@ func removeEmptyPartitions(dir string) {
 			_ = os.Remove(filepath.Join(dir, e.Name())) // fails, as it should, when not empty
 		}
 	}
+}
+
+// commit makes the open parts durable. For an incremental stream they are
+// published with the state that covers them; for a full refresh they wait,
+// as finished temporary files, until the stream completes.
+func (r *streamRun) commit() error {
+	if len(r.parts) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, dir := range slices.Sorted(maps.Keys(r.parts)) {
+		p := r.parts[dir]
+		delete(r.parts, dir)
+		if len(errs) > 0 || p.Rows() == 0 {
+			errs = append(errs, p.Abort())
+			continue
+		}
+		f, err := p.Finish()
+		if err != nil {
+			_ = p.Abort()
+			errs = append(errs, fmt.Errorf("stream %s: finish file: %w", r.name, err))
+			continue
+		}
+		r.finished = append(r.finished, *f)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if r.mode == protocol.FullRefresh {
+		return nil
+	}
+	return r.publish(nil)
+}
+
+// abort drops the open parts.
+func (r *streamRun) abort() error {
+	var errs []error
+	for dir, p := range r.parts {
+		errs = append(errs, p.Abort())
+		delete(r.parts, dir)
+	}
+	return errors.Join(errs...)
+}
+
+// publish commits the finished files with the state that covers them
+// (see commitFiles); retire lists the published files they replace.
+func (r *streamRun) publish(retire []string) error {
+	s := r.src
+	if s.st.Streams == nil {
+		s.st.Streams = map[string]*state.Stream{}
+	}
+	s.st.Streams[r.name] = &state.Stream{
+		State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now(), Schema: schemaID(r.schema),
+		PrimaryKey: r.primaryKey,
+	}
+	retire, err := absPaths(retire)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	files := r.finished
+	r.finished = nil
+	committed, err := commitFiles(s.store, s.opts.Files, s.st, files, retire)
+	if committed {
+		// A failed publish or removal is finished by the next run.
+		for _, f := range files {
+			r.res.Records += f.Rows
+			r.res.Files = append(r.res.Files, f.Final)
+			r.res.Bytes += f.Bytes
+		}
+		r.res.StateAfter = r.state
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	if len(retire) > 0 {
+		removeEmptyPartitions(r.dir)
+	}
+	return nil
+}
+
+// shrinkGuard refuses a new snapshot with no records, or with fewer than
+// the source's min_snapshot_ratio of the records of current (the files it
+// would replace), unless --allow-shrink: it drops the new files, keeps the
+// current ones with their state, and marks the stream suspicious. It
+// reports whether it refused.
+func (r *streamRun) shrinkGuard(current []string) (refused bool, err error) {
+	var have, next int64
+	for _, path := range current {
+		n, err := sink.CountRows(path)
+		if err != nil {
+			return false, fmt.Errorf("stream %s: count the current snapshot's records: %w", r.name, err)
+		}
+		have += n
+	}
+	for _, f := range r.finished {
+		next += f.Rows
+	}
+	opts := r.src.opts
+	ratio := opts.Config.MinSnapshotRatio(r.src.idx)
+	if have == 0 || (next > 0 && float64(next) >= ratio*float64(have)) {
+		return false, nil
+	}
+	if opts.AllowShrink {
+		r.log.Warn("replacing the snapshot with a much smaller one, as --allow-shrink says", "records", next, "snapshot_records", have)
+		return false, nil
+	}
+	var errs []error
+	for _, f := range r.finished {
+		if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	r.finished = nil
+	r.res.Status = "suspicious"
+	r.res.Suspicious = &Suspicious{Records: next, SnapshotRecords: have, MinSnapshotRatio: ratio}
+	r.res.err = fmt.Errorf("suspicious: the new snapshot has %d records, the current one %d (min_snapshot_ratio %g); the current snapshot is kept: if the source really lost them, run quiver sync --allow-shrink", next, have, ratio)
+	r.res.Error = r.res.err.Error()
+	r.log.Warn("refused a new snapshot much smaller than the current one; the current snapshot is kept", "records", next, "snapshot_records", have, "min_snapshot_ratio", ratio)
+	return true, errors.Join(errs...)
 }

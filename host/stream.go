@@ -1,0 +1,275 @@
+package host
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// maxOpenParts bounds the partition files a stream keeps open at once:
+// each open Parquet file buffers a row group in memory, so a stream whose
+// rows span many days commits at its next checkpoint once it has this many.
+const maxOpenParts = 32
+
+// streamRun is the run of one stream. Batches wait in tail until a
+// checkpoint covers them; only covered batches go into the open parts (one
+// per partition folder), so the parts can always be committed together
+// with the latest checkpoint.
+type streamRun struct {
+	src        *sourceRun
+	name       string
+	mode       protocol.SyncMode
+	schema     *arrow.Schema
+	primaryKey []string
+	dir        string
+	log        *slog.Logger
+	res        *StreamResult
+	unknown    string       // set when a plugin names a stream that was not requested
+	splits     *partitioner // nil: no partition folders
+	w          *writer      // runs what happens to parts, state and the result's status during the read
+
+	tail     []piece              // lineage-stamped batches after the last checkpoint, split by partition
+	parts    map[string]sink.Part // open output files by partition folder ("" when not partitioned)
+	seq      int                  // parts started
+	finished []sink.File          // full refresh: parts waiting for the stream to complete
+	state    json.RawMessage      // latest checkpoint, covering everything in parts
+	done     bool
+	warned   map[string]bool // drifted columns and keys logged in this run
+}
+
+func (r *streamRun) batch(rec arrow.Record) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a batch for stream %q, which was not requested", r.unknown)
+	}
+	if !rec.Schema().Equal(r.schema) {
+		return fmt.Errorf("stream %s: batch schema differs from the discovered schema:\n got %s\nwant %s", r.name, rec.Schema(), r.schema)
+	}
+	opts := r.src.opts
+	at := opts.Now()
+	stamped := sink.AddLineage(opts.Allocator, rec, opts.RunID, at)
+	defer stamped.Release()
+	pieces, err := r.splits.split(opts.Allocator, stamped, at)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	r.tail = append(r.tail, pieces...)
+	r.res.read += rec.NumRows()
+	// A full refresh publishes nothing before it completes, so its batches
+	// need not wait in memory for a checkpoint: writing them now bounds the
+	// host's memory however rarely the connector checkpoints.
+	if r.mode == protocol.FullRefresh {
+		pieces := r.takeTail()
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+			if err := r.write(pieces); err != nil {
+				return err
+			}
+			return r.roll()
+		}})
+	}
+	return nil
+}
+
+// takeTail returns the batches waiting in the tail and empties it.
+func (r *streamRun) takeTail() []piece {
+	pieces := r.tail
+	r.tail = nil
+	return pieces
+}
+
+// roll commits the open parts once they are large enough or too many;
+// it runs on the writer goroutine.
+func (r *streamRun) roll() error {
+	if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
+		return r.commit()
+	}
+	return nil
+}
+
+func (r *streamRun) checkpoint(st json.RawMessage) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a checkpoint for stream %q, which was not requested", r.unknown)
+	}
+	st = append(json.RawMessage(nil), st...)
+	pieces := r.takeTail()
+	// The checkpoint covers the batches before it: the writer writes them
+	// before it takes the state, so a commit never gets ahead of its data.
+	return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+		if err := r.write(pieces); err != nil {
+			return err
+		}
+		r.state = st
+		return r.roll()
+	}})
+}
+
+// openBytes returns the bytes written to the open parts so far.
+func (r *streamRun) openBytes() int64 {
+	var n int64
+	for _, p := range r.parts {
+		n += p.Bytes()
+	}
+	return n
+}
+
+func (r *streamRun) status(st protocol.Status) error {
+	if r.unknown != "" {
+		return fmt.Errorf("plugin sent a status for stream %q, which was not requested", r.unknown)
+	}
+	switch st.State {
+	case protocol.Started:
+		r.res.started = r.src.opts.Now()
+		r.log.Info("stream started", "mode", r.mode)
+		if o := r.src.opts.Observer; o != nil {
+			o.StreamStarted(r.src.cfg.Name, r.name)
+		}
+	case protocol.Complete:
+		// The batches of a complete stream are all kept, even those after
+		// the last checkpoint: a connector checkpoints before Complete, so
+		// for incremental streams the tail is empty, and a full refresh
+		// needs every batch.
+		if len(r.tail) > 0 && r.mode == protocol.Incremental {
+			r.log.Warn("connector sent batches after its last checkpoint; the next incremental run may fetch them again")
+		}
+		pieces := r.takeTail()
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+			if err := r.write(pieces); err != nil {
+				return err
+			}
+			r.res.Status = "complete"
+			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+			return nil
+		}})
+	case protocol.Incomplete, protocol.Failed:
+		// The status goes through the writer too, so that the result is
+		// only written by one goroutine at a time.
+		return r.w.enqueue(writeJob{do: func() error {
+			r.res.Status = "incomplete"
+			if st.State == protocol.Failed {
+				r.res.Status = "failed"
+				if st.Err != nil {
+					r.res.Error = st.Err.Error()
+					r.res.err = st.Err
+				}
+			}
+			return nil
+		}})
+	}
+	return nil
+}
+
+// write writes covered batches into the open parts; it runs on the
+// writer goroutine, which releases the pieces.
+func (r *streamRun) write(pieces []piece) error {
+	for _, pc := range pieces {
+		p, err := r.part(pc.dir)
+		if err != nil {
+			return err
+		}
+		if err := p.Write(pc.rec); err != nil {
+			return fmt.Errorf("stream %s: write %s: %w", r.name, filepath.Join(r.dir, pc.dir), err)
+		}
+	}
+	return nil
+}
+
+// part returns the open part of a partition folder, starting one if needed.
+func (r *streamRun) part(dir string) (sink.Part, error) {
+	if p, ok := r.parts[dir]; ok {
+		return p, nil
+	}
+	opts := r.src.opts
+	r.seq++
+	name := fmt.Sprintf("part-%s-%04d", opts.RunID, r.seq)
+	meta := map[string]string{
+		"quiver:run_id":    opts.RunID,
+		"quiver:source":    r.src.cfg.Name,
+		"quiver:connector": r.src.cfg.Connector,
+		"quiver:stream":    r.name,
+	}
+	// Row groups of at most a quarter of --max-file-size, so that a file
+	// rolled by size ends within a row group of it.
+	create := r.src.create
+	if create == nil {
+		create = sink.Create
+	}
+	p, err := create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
+		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
+		RowGroupBytes: min(sink.DefaultRowGroupBytes, max(1, opts.FileBytes/4)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	r.parts[dir] = p
+	return p, nil
+}
+
+// finish ends the stream after the read: it commits what is covered and
+// drops what is not.
+func (r *streamRun) finish() error {
+	if r.done {
+		return nil
+	}
+	r.done = true
+	defer func() {
+		if r.res.Seconds == 0 {
+			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
+		}
+		r.res.Uncommitted = max(0, r.res.read-r.res.Records)
+		if o := r.src.opts.Observer; o != nil {
+			o.StreamDone(r.src.cfg.Name, r.name, r.res)
+		}
+	}()
+	for _, pc := range r.tail {
+		pc.rec.Release()
+	}
+	dropped := len(r.tail) > 0
+	r.tail = nil
+	if dropped {
+		r.log.Info("dropped batches after the last checkpoint; the next run fetches them again")
+	}
+	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
+		errs := []error{r.abort()}
+		for _, f := range r.finished {
+			if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		r.finished = nil
+		r.log.Warn("full refresh did not complete; the previous snapshot is kept")
+		return errors.Join(errs...)
+	}
+	if err := r.commit(); err != nil {
+		return err
+	}
+	if r.mode == protocol.FullRefresh {
+		obsolete, err := partFiles(r.dir, "part-"+r.src.opts.RunID+"-")
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", r.name, err)
+		}
+		if refused, err := r.shrinkGuard(obsolete); refused || err != nil {
+			return err
+		}
+		return r.publish(obsolete)
+	}
+	if r.res.StateAfter == nil {
+		r.res.StateAfter = r.state
+	}
+	return nil
+}
+
+// schemaID identifies a schema by a short hash of its text form, which
+// covers names, types, nullability and metadata.
+func schemaID(s *arrow.Schema) string {
+	sum := sha256.Sum256([]byte(s.String()))
+	return hex.EncodeToString(sum[:8])
+}
