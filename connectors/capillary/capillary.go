@@ -22,6 +22,7 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 	_ "time/tzdata" // IANA zones for the timezone setting, wherever the plugin runs
 
@@ -88,18 +89,11 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 		now = time.Now
 	}
 	log := sdk.Logger(ctx).With("connector", "capillary")
+	// The token endpoint's own client: no token, no rate limit.
+	tokenHTTP := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: auth.DefaultTokenTimeout}
+	grant := newGrant(cfg, tokenHTTP, log, now, cn.timer)
+	tokens := auth.NewCache(grant, auth.CacheOptions{MaxLogins: maxLogins, Logger: log, Now: now})
 	pol := rest.Policy{Timer: cn.timer, Now: now}
-	tokenClient, err := rest.New(rest.Options{
-		BaseURL: cfg.BaseURL,
-		Policy:  tokenPolicy(pol),
-		Logger:  log,
-		Name:    "capillary",
-	})
-	if err != nil {
-		return nil, err
-	}
-	tokens := auth.NewCache(&grant{client: tokenClient, key: cfg.Key, secret: cfg.Secret, now: now},
-		auth.CacheOptions{MaxLogins: maxLogins, Logger: log, Now: now})
 	pol.Classify = classify
 	pol.RateLimitFloor = rateLimitFloor
 	client, err := rest.New(rest.Options{
@@ -115,7 +109,7 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 		Name:    "capillary",
 	})
 	if err != nil {
-		tokenClient.CloseIdleConnections()
+		tokenHTTP.CloseIdleConnections()
 		return nil, err
 	}
 	customersSchema, err := schemas.Load("capillary", streamCustomers)
@@ -127,7 +121,7 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 		return nil, fmt.Errorf("capillary: %w", err)
 	}
 	return &source{
-		cfg: cfg, client: client, tokenClient: tokenClient, now: now,
+		cfg: cfg, client: client, grant: grant, tokenHTTP: tokenHTTP, now: now,
 		customersSchema: customersSchema, transactionsSchema: transactionsSchema,
 	}, nil
 }
@@ -136,7 +130,8 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 type source struct {
 	cfg                *Config
 	client             *rest.Client
-	tokenClient        *rest.Client
+	grant              *auth.JSONGrant // the token endpoint
+	tokenHTTP          *http.Client    // the grant's client
 	now                func() time.Time
 	customersSchema    *schemas.Stream
 	transactionsSchema *schemas.Stream
@@ -205,7 +200,7 @@ func failAll(ctx context.Context, w sdk.Writer, req sdk.ReadRequest, err error) 
 // Close releases nothing but idle connections.
 func (s *source) Close() error {
 	s.client.CloseIdleConnections()
-	s.tokenClient.CloseIdleConnections()
+	s.tokenHTTP.CloseIdleConnections()
 	return nil
 }
 

@@ -429,8 +429,7 @@ func TestTokenLifetime(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, capillarysim.Options{TokenTTL: 5 * time.Minute, Quirks: capillarysim.Quirks{OmitTTLSeconds: m}})
 			src := h.open(t, nil)
-			gr := &grant{client: src.tokenClient, key: capillarysim.DefaultKey, secret: capillarysim.DefaultSecret, now: h.clk.Now}
-			tok, err := gr.Fetch(context.Background(), nil)
+			tok, err := src.grant.Fetch(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -670,7 +669,7 @@ func TestHeaders(t *testing.T) {
 
 func TestTokenResponses(t *testing.T) {
 	t.Parallel()
-	g := &grant{secret: "the-secret-value", now: func() time.Time { return simStart }}
+	g := newGrant(&Config{BaseURL: "https://eu.api.capillarytech.com", Key: "k", Secret: "the-secret-value"}, nil, nil, func() time.Time { return simStart }, nil)
 	tests := []struct {
 		name   string
 		status int
@@ -687,20 +686,20 @@ func TestTokenResponses(t *testing.T) {
 		{"no token", 200, `{"data":{},"errors":null}`, sdk.ErrConfig, 0},
 		{"not a token endpoint", 404, `<html>Not Found</html>`, sdk.ErrConfig, 0},
 		{"gateway refusal", 403, `Forbidden`, sdk.ErrAuth, 0},
-		{"cut off", 200, `{"data":{"accessTok`, rest.ErrMalformed, 0},
+		{"cut off: asked again", 200, `{"data":{"accessTok`, sdk.ErrTemporary, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			tok, err := g.parse(&rest.Response{StatusCode: tt.status, Body: []byte(tt.body)})
+			tok, err := g.ParseResponse(tt.status, []byte(tt.body))
 			if tt.class != nil {
 				if !errors.Is(err, tt.class) {
-					t.Fatalf("parse = %v, want %v", err, tt.class)
+					t.Fatalf("ParseResponse = %v, want %v", err, tt.class)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("parse = %v", err)
+				t.Fatalf("ParseResponse = %v", err)
 			}
 			var want time.Time
 			if tt.expiry > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -140,4 +141,28 @@ func codeIn(dec *jsontext.Decoder) (int64, bool) {
 	}
 	n, err := s.Code.Int64()
 	return n, err == nil
+}
+
+// apiError is one entry of an errors list.
+type apiError struct {
+	Code    json.Number `json:"code"`
+	Message string      `json:"message"`
+}
+
+// apiErrors decodes an errors value: null or [] is none, a list its
+// entries, a bare object one entry. Anything else is one unnamed error.
+func apiErrors(raw json.RawMessage) []apiError {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" || s == "[]" {
+		return nil
+	}
+	var list []apiError
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var one apiError
+	if json.Unmarshal(raw, &one) == nil {
+		return []apiError{one}
+	}
+	return []apiError{{Code: "0", Message: "unreadable errors value"}}
 }

@@ -50,6 +50,7 @@ type tokenRequest struct {
 	Fields            map[string]string
 	BasicID, BasicPwd string
 	ContentType       string
+	APIKey            string // the X-Api-Key header
 }
 
 // tokenServer is a fake OAuth2 token endpoint on 127.0.0.1.
@@ -65,7 +66,7 @@ func newTokenServer(t *testing.T, respond func(n int, r tokenRequest) (int, stri
 	ts := &tokenServer{respond: respond}
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		tr := tokenRequest{Fields: map[string]string{}, ContentType: r.Header.Get("Content-Type")}
+		tr := tokenRequest{Fields: map[string]string{}, ContentType: r.Header.Get("Content-Type"), APIKey: r.Header.Get("X-Api-Key")}
 		if strings.HasPrefix(tr.ContentType, "application/json") {
 			if err := json.Unmarshal(body, &tr.Fields); err != nil {
 				t.Errorf("token request body is not JSON: %v", err)

@@ -1,5 +1,6 @@
 // Package auth provides the token sources that connectors authenticate with:
-// OAuth2 password and client-credentials grants, static keys, and a Cache
+// OAuth2 password and client-credentials grants, a JSONGrant for vendors'
+// own JSON or JWT token endpoints, static keys, and a Cache
 // that adds what x/oauth2's ReuseTokenSource lacks: compare-and-clear
 // invalidation after a rejected token, early refresh, single-flight fetches,
 // single-use rotating refresh tokens, and a hard cap on logins per run.
@@ -20,8 +21,10 @@
 // The Cache is an auth.Source; package rest takes one in its Options and
 // calls Invalidate when the vendor rejects a token.
 //
-// Vendor-specific token endpoints (a JSON body, a token in a nested envelope)
-// implement Grant in the connector's own package; the Cache does the rest.
+// A vendor's own token endpoint (credentials in a JSON body, the token in a
+// nested envelope, errors in a 200 body, the lifetime only in the JWT) is a
+// JSONGrant configured with the vendor's field names. One stranger still
+// implements Grant in the connector's own package; the Cache does the rest.
 //
 // # Secrets
 //

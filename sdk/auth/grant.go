@@ -240,19 +240,20 @@ func (e *endpoint) request(ctx context.Context, grant string, params map[string]
 		return nil, err
 	}
 	client := e.httpClient()
-	return retry(ctx, grant, e.attempts, e.wait, e.log, func() (*Token, error) {
+	return retry(ctx, grant, e.attempts, e.wait, nil, e.log, func() (*Token, error) {
 		return e.once(ctx, client, u, grant, params)
 	})
 }
 
 // retry runs one token request, op, retrying errors that wrap
 // protocol.ErrTemporary with exponential backoff, attempts times at most.
-func retry(ctx context.Context, grant string, attempts int, wait time.Duration, log *slog.Logger, op func() (*Token, error)) (*Token, error) {
+// timer times the waits; nil is a real one.
+func retry(ctx context.Context, grant string, attempts int, wait time.Duration, timer backoff.Timer, log *slog.Logger, op func() (*Token, error)) (*Token, error) {
 	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(wait), backoff.WithMaxElapsedTime(0))
 	// WithContext must be outermost: Retry finds the ctx for its waits there.
 	policy := backoff.WithContext(backoff.WithMaxRetries(b, uint64(attempts-1)), ctx)
 	tries := 0
-	tok, err := backoff.RetryNotifyWithData(func() (*Token, error) {
+	tok, err := backoff.RetryNotifyWithTimerAndData(func() (*Token, error) {
 		tries++
 		tok, err := op()
 		if err != nil && !errors.Is(err, protocol.ErrTemporary) {
@@ -261,7 +262,7 @@ func retry(ctx context.Context, grant string, attempts int, wait time.Duration, 
 		return tok, err
 	}, policy, func(err error, d time.Duration) {
 		log.DebugContext(ctx, "auth: retrying token request", "grant", grant, "attempt", tries, "wait", d.String(), "error", err)
-	})
+	}, timer)
 	switch {
 	case err == nil:
 		return tok, nil
@@ -279,12 +280,18 @@ func (e *endpoint) check() (*url.URL, error) {
 	if e.style != InParams && e.style != InHeader {
 		return nil, fmt.Errorf("auth: token request: Style must be InParams or InHeader (never guessed): %w", protocol.ErrConfig)
 	}
-	u, err := url.Parse(e.url)
+	return checkTokenURL(e.url, e.allowHTTP)
+}
+
+// checkTokenURL parses a token URL: absolute http(s), and plain http only
+// to loopback unless allowHTTP.
+func checkTokenURL(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("auth: token URL %q is not an absolute http(s) URL: %w", StripQuery(e.url), protocol.ErrConfig)
+		return nil, fmt.Errorf("auth: token URL %q is not an absolute http(s) URL: %w", StripQuery(raw), protocol.ErrConfig)
 	}
-	if u.Scheme == "http" && !e.allowHTTP && !IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("auth: token URL %q uses plain http to a non-loopback host; credentials would travel in clear text: %w", StripQuery(e.url), protocol.ErrConfig)
+	if u.Scheme == "http" && !allowHTTP && !IsLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("auth: token URL %q uses plain http to a non-loopback host; credentials would travel in clear text: %w", StripQuery(raw), protocol.ErrConfig)
 	}
 	return u, nil
 }
@@ -292,9 +299,15 @@ func (e *endpoint) check() (*url.URL, error) {
 // httpClient returns the client for token requests: the configured one (or
 // a default with a timeout) that refuses redirects to another host.
 func (e *endpoint) httpClient() *http.Client {
+	return tokenHTTPClient(e.client)
+}
+
+// tokenHTTPClient returns a copy of client (or a default with a timeout)
+// that refuses redirects to another host.
+func tokenHTTPClient(client *http.Client) *http.Client {
 	var c http.Client
-	if e.client != nil {
-		c = *e.client
+	if client != nil {
+		c = *client
 	} else {
 		c.Timeout = DefaultTokenTimeout
 	}
@@ -316,19 +329,65 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 			fields["client_secret"] = e.clientSecret.Reveal()
 		}
 	}
-	var body []byte
-	var ctype string
-	if e.body == JSON {
-		body, _ = json.Marshal(fields) // a map of strings always marshals
-		ctype = "application/json"
-	} else {
-		form := url.Values{}
-		for k, v := range fields {
-			form.Set(k, v)
+	body, ctype := encodeBody(e.body, fields)
+	resp, err := post(ctx, client, u, grant, body, ctype, func(req *http.Request) {
+		if e.style == InHeader {
+			// RFC 6749 §2.3.1: form-encode before Basic, as x/oauth2 does.
+			req.SetBasicAuth(url.QueryEscape(e.clientID), url.QueryEscape(e.clientSecret.Reveal()))
 		}
-		body = []byte(form.Encode())
-		ctype = "application/x-www-form-urlencoded"
+	})
+	if err != nil {
+		return nil, err
 	}
+	issued := time.Now()
+	raw := resp.body
+	tr := parseTokenResponse(resp.contentType, raw)
+	ok := resp.statusCode >= 200 && resp.statusCode < 300
+	if ok && tr.Error == "" {
+		if tr.AccessToken == "" {
+			return nil, &TokenError{Grant: grant, StatusCode: resp.statusCode, class: protocol.ErrConfig, Description: "the response has no access_token"}
+		}
+		t := &Token{Value: Secret(tr.AccessToken), Type: tr.TokenType, Issued: issued, Refresh: Secret(tr.RefreshToken)}
+		if tr.ExpiresIn > 0 {
+			t.Expiry = issued.Add(time.Duration(tr.ExpiresIn) * time.Second)
+		}
+		return t, nil
+	}
+	te := &TokenError{Grant: grant, StatusCode: resp.statusCode, Code: snippet(Scrub(tr.Error, e.secrets...), 64)}
+	desc := tr.Description
+	if desc == "" && te.Code == "" {
+		desc = string(raw) // no RFC 6749 fields: quote (a scrubbed start of) the body
+	}
+	te.Description = snippet(Scrub(desc, e.secrets...), descriptionLen)
+	te.class = tokenErrorClass(resp.statusCode, tr.Error)
+	return nil, te
+}
+
+// encodeBody encodes the fields of a token request as style says, and
+// returns the body and its content type.
+func encodeBody(style BodyStyle, fields map[string]string) ([]byte, string) {
+	if style == JSON {
+		body, _ := json.Marshal(fields) // a map of strings always marshals
+		return body, "application/json"
+	}
+	form := url.Values{}
+	for k, v := range fields {
+		form.Set(k, v)
+	}
+	return []byte(form.Encode()), "application/x-www-form-urlencoded"
+}
+
+// tokenReply is a token endpoint's answer, read in full.
+type tokenReply struct {
+	statusCode  int
+	contentType string
+	body        []byte // at most maxTokenBody bytes
+}
+
+// post sends one token request of grant type grant (for errors) and reads
+// the answer. auth, if set, adds credentials to the request's headers.
+// Errors are TokenErrors, or ctx's error.
+func post(ctx context.Context, client *http.Client, u *url.URL, grant string, body []byte, ctype string, auth func(*http.Request)) (*tokenReply, error) {
 	reqCtx := ctx
 	if client.Timeout == 0 {
 		// A client without a timeout would wait for a dead endpoint forever.
@@ -342,9 +401,8 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
-	if e.style == InHeader {
-		// RFC 6749 §2.3.1: form-encode before Basic, as x/oauth2 does.
-		req.SetBasicAuth(url.QueryEscape(e.clientID), url.QueryEscape(e.clientSecret.Reveal()))
+	if auth != nil {
+		auth(req)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -352,30 +410,10 @@ func (e *endpoint) once(ctx context.Context, client *http.Client, u *url.URL, gr
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
-	issued := time.Now()
 	if err != nil {
 		return nil, &TokenError{Grant: grant, StatusCode: resp.StatusCode, class: protocol.ErrTemporary, cause: fmt.Errorf("reading the response: %w", err)}
 	}
-	tr := parseTokenResponse(resp.Header.Get("Content-Type"), raw)
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if ok && tr.Error == "" {
-		if tr.AccessToken == "" {
-			return nil, &TokenError{Grant: grant, StatusCode: resp.StatusCode, class: protocol.ErrConfig, Description: "the response has no access_token"}
-		}
-		t := &Token{Value: Secret(tr.AccessToken), Type: tr.TokenType, Issued: issued, Refresh: Secret(tr.RefreshToken)}
-		if tr.ExpiresIn > 0 {
-			t.Expiry = issued.Add(time.Duration(tr.ExpiresIn) * time.Second)
-		}
-		return t, nil
-	}
-	te := &TokenError{Grant: grant, StatusCode: resp.StatusCode, Code: snippet(Scrub(tr.Error, e.secrets...), 64)}
-	desc := tr.Description
-	if desc == "" && te.Code == "" {
-		desc = string(raw) // no RFC 6749 fields: quote (a scrubbed start of) the body
-	}
-	te.Description = snippet(Scrub(desc, e.secrets...), descriptionLen)
-	te.class = tokenErrorClass(resp.StatusCode, tr.Error)
-	return nil, te
+	return &tokenReply{statusCode: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: raw}, nil
 }
 
 // requestError classifies an error from http.Client.Do.

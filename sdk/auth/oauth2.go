@@ -38,7 +38,7 @@ type OAuth2Grant struct {
 func (g *OAuth2Grant) Fetch(ctx context.Context, refresh *Token) (*Token, error) {
 	e := newEndpoint("", "", "", InParams, Form, nil, false, g.Attempts, g.RetryWait, g.Logger)
 	e.secrets = append(slices.Clone(g.Secrets), refreshSecret(refresh))
-	return retry(ctx, "oauth2", e.attempts, e.wait, e.log, func() (*Token, error) {
+	return retry(ctx, "oauth2", e.attempts, e.wait, nil, e.log, func() (*Token, error) {
 		t, err := g.Source(ctx, refresh).Token()
 		if err != nil {
 			return nil, e.oauth2Error(ctx, err)
