@@ -37,6 +37,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -179,10 +180,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Requests = make(map[string]int, len(s.stats.Requests))
-	for k, v := range s.stats.Requests {
-		st.Requests[k] = v
-	}
+	st.Requests = maps.Clone(s.stats.Requests)
 	return st
 }
 
