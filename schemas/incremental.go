@@ -31,7 +31,7 @@ type Watermark struct {
 	// sent, to catch records that arrive late with an older cursor value.
 	// For a "lookback" stream it is the default window read again on every
 	// run, measured from the earlier of the mark and the run's start
-	// (sdk/rest.Watermark.Since). Records inside the window are read, and
+	// (sdk/stream.Watermark.Since). Records inside the window are read, and
 	// written, again: readers keep the latest version of each primary key.
 	// Zero for other cursor types.
 	Lookback time.Duration

@@ -37,7 +37,7 @@
 //	"incremental": {"cursor": "updated_at", "filter": "updatedAfter", "lookback": "10m",
 //	                "layout": "2006-01-02 15:04:05"}
 //
-// It is generic: any connector can read it (sdk/rest.Watermark does), so it
+// It is generic: any connector can read it (sdk/stream.Watermark does), so it
 // does not go under "x". Its cursor is the stream's cursor_field (which may
 // then be left out), and the stream must list the incremental sync mode.
 //

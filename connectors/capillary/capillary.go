@@ -11,10 +11,10 @@
 // Requests are spaced to stay under the key's per-minute limit
 // (requests_per_minute), which the customers and transactions streams share.
 //
-// transactions is a child stream of customers (rest.Child): every run lists
+// transactions is a child stream of customers (stream.Child): every run lists
 // the customers and reads each one's transactions billed in the run's
 // window, several customers at a time. Its state is that window plus, while
-// a run is in progress, the customers done; see rest.Child.
+// a run is in progress, the customers done; see stream.Child.
 package capillary
 
 import (
@@ -36,6 +36,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk/auth"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // Version is the connector's release.
@@ -135,12 +136,12 @@ type source struct {
 	now                func() time.Time
 	customersSchema    *schemas.Stream
 	transactionsSchema *schemas.Stream
-	tune               func(*rest.Child) // tests: adjust the transactions stream
+	tune               func(*stream.Child) // tests: adjust the transactions stream
 }
 
 // streams declares the streams for a search query; log (nil in Discover)
 // receives their warnings.
-func (s *source) streams(query string, probed bool, log *slog.Logger) (*rest.Stream, *rest.Child) {
+func (s *source) streams(query string, probed bool, log *slog.Logger) (*stream.Stream, *stream.Child) {
 	customers := s.cfg.customers(s.customersSchema, query, log)
 	transactions := s.cfg.transactions(s.transactionsSchema, customers, s.now)
 	transactions.Empty = noCustomers(query, probed)
@@ -181,7 +182,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 	if s.cfg.loc != time.UTC {
 		w = &zoneWriter{Writer: w, mem: mem, loc: s.cfg.loc}
 	}
-	return rest.ReadAll(ctx, s.client, []*rest.Stream{customers}, []*rest.Child{transactions}, req, w, rest.ReadOptions{Allocator: mem})
+	return stream.ReadAll(ctx, s.client, []*stream.Stream{customers}, []*stream.Child{transactions}, req, w, stream.ReadOptions{Allocator: mem})
 }
 
 // failAll reports every requested stream as started, then failed with err.

@@ -28,6 +28,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk/fault"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 func TestMain(m *testing.M) {
@@ -544,7 +545,7 @@ func TestResume(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, capillarysim.Options{Customers: 50})
 	src := h.open(t, nil)
-	src.tune = func(c *rest.Child) {
+	src.tune = func(c *stream.Child) {
 		c.BatchRows = 10 // checkpoints every few customers
 		c.Concurrency = 2
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // searchForms are the customer search queries that may list every
@@ -32,9 +33,9 @@ var searchForms = []string{"", "*"}
 // transactions stream lists. A read of no customers is logged at Warn with
 // the query, since a search form the API does not take as "everything"
 // reads 0 customers rather than failing.
-func (c *Config) customers(sc *schemas.Stream, query string, log *slog.Logger) *rest.Stream {
+func (c *Config) customers(sc *schemas.Stream, query string, log *slog.Logger) *stream.Stream {
 	read := 0
-	return &rest.Stream{
+	return &stream.Stream{
 		Name:        sc.Name,
 		Description: sc.Description,
 		Schema:      sc.Schema,
@@ -67,7 +68,7 @@ func (c *Config) customers(sc *schemas.Stream, query string, log *slog.Logger) *
 	}
 }
 
-// noCustomers is the transactions stream's rest.Child.Empty: transactions
+// noCustomers is the transactions stream's stream.Child.Empty: transactions
 // are listed per customer, so a search that listed no one read none, and
 // the window is kept for a run that lists the customers.
 func noCustomers(query string, probed bool) func() error {

@@ -9,13 +9,14 @@ import (
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // v11Time is the layout of v1.1 times and date filters: the org's wall
 // clock, without an offset.
 const v11Time = "2006-01-02 15:04:05"
 
-// window is the transactions stream's run window (rest.Child.Window): the
+// window is the transactions stream's run window (stream.Child.Window): the
 // billing times read, inclusive at both ends, in the org's time zone. Each
 // complete run's window starts a second after the last one's end, so
 // complete runs read every transaction once.
@@ -28,8 +29,8 @@ type window struct {
 // /v1.1/customer/transactions by user id, limit and offset, count. v1.1 is
 // XML-converted JSON, so numbers may come as strings and a one-item list as
 // a bare object; package records reads both shapes.
-func (c *Config) transactions(sc *schemas.Stream, parent *rest.Stream, now func() time.Time) *rest.Child {
-	return &rest.Child{
+func (c *Config) transactions(sc *schemas.Stream, parent *stream.Stream, now func() time.Time) *stream.Child {
+	return &stream.Child{
 		Name:        sc.Name,
 		Description: sc.Description,
 		Schema:      sc.Schema,
@@ -38,7 +39,7 @@ func (c *Config) transactions(sc *schemas.Stream, parent *rest.Stream, now func(
 		SyncModes:   syncModes(sc),
 		Updates:     sdk.Updates(sc.Updates),
 		Parent:      parent,
-		Keys:        []rest.Key{{Parent: "user_id", Column: "user_id"}},
+		Keys:        []stream.Key{{Parent: "user_id", Column: "user_id"}},
 		Records:     []string{"response", "customer", "transactions", "transaction"},
 		Pager:       rest.LimitOffset{Limit: c.PageSize},
 		Request:     c.transactionsRequest,
@@ -87,7 +88,7 @@ func parseWindowEnd(raw json.RawMessage, w *window, loc *time.Location) (time.Ti
 
 // transactionsRequest lists one customer's transactions in a window,
 // oldest first, so that offsets are stable while the window's past is.
-func (c *Config) transactionsRequest(customer rest.ParentKey, raw json.RawMessage) (rest.Request, error) {
+func (c *Config) transactionsRequest(customer stream.ParentKey, raw json.RawMessage) (rest.Request, error) {
 	var w window
 	if _, err := parseWindowEnd(raw, &w, c.loc); err != nil {
 		return rest.Request{}, err

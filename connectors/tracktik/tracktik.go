@@ -26,6 +26,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // Version is the connector's release.
@@ -94,7 +95,7 @@ func (*Connector) Open(ctx context.Context, config []byte) (sdk.Source, error) {
 type source struct {
 	cfg     *Config
 	client  *rest.Client
-	streams []*rest.Stream
+	streams []*stream.Stream
 }
 
 // Check logs in and reads one employee.
@@ -118,7 +119,7 @@ func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
 
 // Read reads the requested streams.
 func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
-	return rest.ReadStreams(ctx, s.client, s.streams, req, w, rest.ReadOptions{Allocator: memory.NewGoAllocator()})
+	return stream.ReadStreams(ctx, s.client, s.streams, req, w, stream.ReadOptions{Allocator: memory.NewGoAllocator()})
 }
 
 // Close releases nothing: the client holds only idle connections.
@@ -144,7 +145,7 @@ func mustStreams() []*schemas.Stream {
 
 // streams declares every stream: limit/offset paging, the meta envelope,
 // and the update strategy its schema file declares (see state.go).
-func (cfg *Config) streams() ([]*rest.Stream, error) {
+func (cfg *Config) streams() ([]*stream.Stream, error) {
 	all, err := schemas.Vendor("tracktik")
 	if err != nil {
 		return nil, fmt.Errorf("tracktik: %w", err)
@@ -153,13 +154,13 @@ func (cfg *Config) streams() ([]*rest.Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracktik: config: start_date %q: %w", cfg.StartDate, sdk.ErrConfig)
 	}
-	var out []*rest.Stream
+	var out []*stream.Stream
 	for _, sc := range all {
 		modes := make([]sdk.SyncMode, 0, len(sc.SyncModes))
 		for _, m := range sc.SyncModes {
 			modes = append(modes, sdk.SyncMode(m))
 		}
-		st := &rest.Stream{
+		st := &stream.Stream{
 			Name:        sc.Name,
 			Description: sc.Description,
 			Schema:      sc.Schema,
@@ -175,7 +176,7 @@ func (cfg *Config) streams() ([]*rest.Stream, error) {
 		case schemas.Snapshot:
 			st.Request = snapshotRequest(sc)
 		case schemas.Lookback:
-			wm, err := rest.NewWatermark(sc.Incremental, sc.Schema)
+			wm, err := stream.NewWatermark(sc.Incremental, sc.Schema)
 			if err != nil {
 				return nil, fmt.Errorf("tracktik: stream %s: %w", sc.Name, err)
 			}
@@ -199,7 +200,7 @@ func snapshotRequest(sc *schemas.Stream) func(json.RawMessage) (rest.Request, er
 
 // windowRequest lists a date-keyed stream from start_date on, sorted by its
 // date field and then by id; an incremental read narrows the date filter
-// to its lookback window (rest.Stream.Lookback). The listing is paged on
+// to its lookback window (stream.Stream.Lookback). The listing is paged on
 // the date filter, not on id:gt, so that a record back-filled with a
 // higher id but an earlier date than one already read is still in the
 // window. /reports rejects a listing without a filter, so the filter is

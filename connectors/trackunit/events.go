@@ -15,6 +15,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // eventQuery is the JSON body of POST /asset-event/log: the time window
@@ -61,7 +62,7 @@ const (
 // names, so an event at the edge is neither lost nor read twice, whether
 // the API's window ends are inclusive or not. event_time is filled from the
 // first of eventTimeKeys a record has, and is null when it has none.
-func (s *source) events(st *rest.Stream, start json.RawMessage) error {
+func (s *source) events(st *stream.Stream, start json.RawMessage) error {
 	from, err := parseEventState(start)
 	if err != nil {
 		return err
@@ -201,7 +202,7 @@ func parseEventState(b []byte) (eventState, error) {
 
 // An eventRead is one read of asset_events: its window, the state it
 // started from, and the events it has seen at the window's end. Its
-// methods are called by rest.ReadStreams from one goroutine.
+// methods are called by stream.ReadStreams from one goroutine.
 type eventRead struct {
 	mem            memory.Allocator
 	schema         *arrow.Schema // the stream's, with records.RescueColumn

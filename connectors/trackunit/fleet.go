@@ -15,6 +15,7 @@ import (
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // headerColumns are the fleet snapshot's columns that come from each
@@ -39,7 +40,7 @@ const snapshotColumn = "snapshot_time"
 // and repeated syncs draw on the pool. When it is used up the API answers
 // 429 with a Retry-After above rest.DefaultMaxRetryAfter, and the stream
 // fails as temporary (exit code 75) rather than stall.
-func (s *source) fleet(st *rest.Stream) error {
+func (s *source) fleet(st *stream.Stream) error {
 	dec, err := aempSchema(st.Schema)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // coordinates are the columns of a GeoJSON point's coordinates, in GeoJSON
@@ -27,7 +28,7 @@ var coordinates = []string{"longitude", "latitude", "altitude"}
 // The listing ends at a page without an "after" cursor (null or missing)
 // or at an empty page; an API that sets "after" on every page ends with an
 // empty one.
-func (s *source) locationsStream(st *rest.Stream) error {
+func (s *source) locationsStream(st *stream.Stream) error {
 	dec, err := geoJSONSchema(st.Schema)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // Version is the connector's release.
@@ -208,7 +209,7 @@ func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
 
 // Read reads the requested streams.
 func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
-	var streams []*rest.Stream
+	var streams []*stream.Stream
 	for _, r := range req.Streams {
 		start := r.State
 		if r.Mode == sdk.FullRefresh {
@@ -220,7 +221,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 		}
 		streams = append(streams, st)
 	}
-	return rest.ReadStreams(ctx, s.client, streams, req, w, rest.ReadOptions{Allocator: s.mem})
+	return stream.ReadStreams(ctx, s.client, streams, req, w, stream.ReadOptions{Allocator: s.mem})
 }
 
 // Close releases the client's idle connections.
@@ -239,12 +240,12 @@ var streamNames = []string{StreamAssets, StreamLocations, StreamFleetSnapshot, S
 
 // stream declares the named stream for a read that starts from state (nil:
 // from the beginning). Errors wrap sdk.ErrConfig.
-func (s *source) stream(name string, start []byte) (*rest.Stream, error) {
+func (s *source) stream(name string, start []byte) (*stream.Stream, error) {
 	sc := s.schemas[name]
 	if sc == nil {
 		return nil, fmt.Errorf("trackunit: no stream %q: %w", name, sdk.ErrConfig)
 	}
-	st := &rest.Stream{
+	st := &stream.Stream{
 		Name:        sc.Name,
 		Description: sc.Description,
 		Schema:      sc.Schema,

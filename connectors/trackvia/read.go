@@ -17,6 +17,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // Read reads the requested streams. The structure of each view (and of the
@@ -32,7 +33,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 	if err != nil {
 		return err
 	}
-	byName := map[string]*rest.Stream{}
+	byName := map[string]*stream.Stream{}
 	for _, st := range static {
 		byName[st.Name] = st
 	}
@@ -82,7 +83,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 			overlap: overlapFor(s.cfg.PageSize)}
 		byName[t.stream] = v.stream(s.cfg.PageSize)
 	}
-	var streams []*rest.Stream
+	var streams []*stream.Stream
 	ok := sdk.ReadRequest{Contract: req.Contract, Limit: req.Limit}
 	for _, r := range req.Streams {
 		if st := byName[r.Name]; st != nil {
@@ -90,7 +91,7 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 			ok.Streams = append(ok.Streams, r)
 		}
 	}
-	return rest.ReadStreams(ctx, s.client, streams, ok, w, rest.ReadOptions{Allocator: mem, Logger: log})
+	return stream.ReadStreams(ctx, s.client, streams, ok, w, stream.ReadOptions{Allocator: mem, Logger: log})
 }
 
 // usable returns why the structure st of t cannot be read now, or nil:
@@ -129,7 +130,7 @@ func overlapFor(pageSize int) int {
 // A viewReader reads one view (or the users) once: it checks each page's
 // structure, drops the rows a page shares with the one before, keeps the
 // incremental cursor and filters by it. Its methods are called by
-// rest.ReadStreams from one goroutine.
+// stream.ReadStreams from one goroutine.
 type viewReader struct {
 	t       *target
 	l       *layout
@@ -149,10 +150,10 @@ type viewReader struct {
 	structure []byte  // the last structure that matched the layout
 }
 
-// stream returns the rest.Stream of the read.
-func (v *viewReader) stream(pageSize int) *rest.Stream {
+// stream returns the stream.Stream of the read.
+func (v *viewReader) stream(pageSize int) *stream.Stream {
 	e := catalogEntry(v.t, v.l)
-	st := &rest.Stream{
+	st := &stream.Stream{
 		Name: e.Name, Description: e.Description, Schema: e.Schema, PrimaryKey: e.PrimaryKey,
 		CursorField: e.CursorField, SyncModes: e.SyncModes, Updates: e.Updates,
 		Records: []string{"data"},

@@ -16,6 +16,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // A view is an entry of GET /openapi/views.
@@ -266,7 +267,7 @@ func warnLayout(ctx context.Context, t *target, l *layout) {
 
 // catalogEntry is the catalog entry of target t with layout l; Discover
 // and Read build the stream from it alike. Its schema has the rescue
-// column, as rest.Stream.Catalog's does.
+// column, as stream.Stream.Catalog's does.
 func catalogEntry(t *target, l *layout) sdk.Stream {
 	// A view's records are read through the view, which the API can
 	// neither filter nor sort: with a "Last Updated" field the view is a
@@ -289,14 +290,14 @@ func catalogEntry(t *target, l *layout) sdk.Stream {
 
 // staticStreams are apps and views: small bare arrays in one response,
 // with schemas from package schemas.
-func (s *source) staticStreams() ([]*rest.Stream, error) {
+func (s *source) staticStreams() ([]*stream.Stream, error) {
 	all, err := schemas.Vendor("trackvia")
 	if err != nil {
 		return nil, fmt.Errorf("trackvia: %w", err)
 	}
-	var out []*rest.Stream
+	var out []*stream.Stream
 	for _, sc := range all {
-		out = append(out, &rest.Stream{
+		out = append(out, &stream.Stream{
 			Name:        sc.Name,
 			Description: sc.Description,
 			Schema:      sc.Schema,

@@ -144,6 +144,10 @@ func bearer(req *http.Request, t *auth.Token) {
 	req.Header.Set("Authorization", typ+" "+t.Value.Reveal())
 }
 
+// Name returns the connector name the Client was made with (Options.Name),
+// for errors and logs.
+func (c *Client) Name() string { return c.name }
+
 // CloseIdleConnections closes the Client's idle connections.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 

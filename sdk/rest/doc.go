@@ -2,6 +2,8 @@
 // Client with authentication (package auth), a shared rate limiter, and one
 // retry loop per request driven by a Policy on cenkalti/backoff/v4; and
 // Pagers, the paging schemes of vendor list endpoints as pure logic.
+// Streams, the listings read page by page into Arrow records, are package
+// stream's, which reads them through a Client.
 //
 // # Getting started
 //
@@ -30,16 +32,6 @@
 // fetched again a couple of times. Everything else is final. Vendor quirks
 // (a "token expired" code in a 200 body, say) go in Policy.Classify; this
 // package knows no vendor.
-//
-// # Streams and child streams
-//
-// A Stream declares one paged listing; a Child declares a listing read once
-// per record of a parent Stream (each customer's transactions), with the
-// parent's keys in its requests and records, several parents at a time
-// within the Client's shared Limiter. ReadStreams and ReadAll read them,
-// decode the pages into Arrow records (package records), checkpoint and
-// report to an sdk.Writer. A Child's state is a window per run plus the
-// parents done while the run is in progress; see Child.
 //
 // Nothing in an error or log line holds a query string, a header, a token
 // or a secret: URLs are stripped of their query, quoted bodies are scrubbed

@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"encoding/json"

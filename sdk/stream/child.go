@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"context"
@@ -17,13 +17,14 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
 // Child stream defaults, used when the Child's field is zero.
 const (
 	// DefaultChildConcurrency: four listings in flight keep a rate limit of
 	// a few requests a second busy over slow round trips, while the
-	// Client's shared Limiter keeps them under the vendor's limit.
+	// rest.Client's shared limiter keeps them under the vendor's limit.
 	DefaultChildConcurrency = 4
 	// DefaultChildBatchRows: children are mostly a handful of records per
 	// parent; batching them to a couple of thousand rows keeps Arrow IPC
@@ -39,7 +40,7 @@ const (
 // a parent Stream, such as each customer's transactions. ReadAll lists the
 // parent's keys itself (every record of the parent, whether or not the
 // parent stream is read too), and reads the children of several parents at
-// once (Concurrency), every request waiting on the Client's shared Limiter.
+// once (Concurrency), every request waiting on the rest.Client's shared limiter.
 // The parent's key values flow to the child: into its Request, and into
 // the child's records through Keys.
 //
@@ -92,18 +93,18 @@ type Child struct {
 	// IDField is the JSON key of a record's id, for errors; default "id".
 	IDField string
 	// Pager pages one parent's listing.
-	Pager Pager
+	Pager rest.Pager
 	// Request returns the request listing parent's children in window (nil
 	// when Window is nil). The pager adds its own parameters to it.
-	Request func(parent ParentKey, window json.RawMessage) (Request, error)
+	Request func(parent ParentKey, window json.RawMessage) (rest.Request, error)
 	// Info reports what a decoded page says about the listing; p.Record
 	// lacks the Keys' columns. Default: Items is the page's row count.
-	Info func(p *records.Page) PageInfo
+	Info func(p *records.Page) rest.PageInfo
 	// Gone, if set, reports whether a response says that the parent no
 	// longer exists (deleted since it was listed). The parent is then
 	// skipped with a warning, and the response not decoded. Only responses
-	// the Client's Policy judges OK are shown to Gone.
-	Gone func(resp *Response) bool
+	// the rest.Client's Policy judges OK are shown to Gone.
+	Gone func(resp *rest.Response) bool
 	// Empty, if set, is called when the parent listing holds no records at
 	// all. A non-nil error fails the child stream, and its window stays
 	// where it was for the next run, instead of completing a window no
@@ -176,7 +177,7 @@ func (s *Child) Catalog() sdk.Stream {
 // stream is unknown, after every started stream has reported its end.
 // opts.Concurrency bounds the streams read at once; a child stream counts as
 // one, whatever its own Concurrency.
-func ReadAll(ctx context.Context, c *Client, streams []*Stream, children []*Child, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
+func ReadAll(ctx context.Context, c *rest.Client, streams []*Stream, children []*Child, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
 	}
@@ -207,7 +208,7 @@ func ReadAll(ctx context.Context, c *Client, streams []*Stream, children []*Chil
 	}
 	for _, r := range req.Streams {
 		if readers[r.Name] == nil {
-			return fmt.Errorf("%s: no stream %q: %w", c.name, r.Name, sdk.ErrConfig)
+			return fmt.Errorf("%s: no stream %q: %w", c.Name(), r.Name, sdk.ErrConfig)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -301,7 +302,7 @@ type childReader struct {
 	gone        int // parents gone before their first page
 }
 
-func newChildReader(c *Client, ch *Child, req sdk.StreamRequest, w sdk.Writer, opts *ReadOptions) *streamReader {
+func newChildReader(c *rest.Client, ch *Child, req sdk.StreamRequest, w sdk.Writer, opts *ReadOptions) *streamReader {
 	base := &streamReader{c: c, s: &Stream{Name: ch.Name}, req: req, w: w, opts: opts}
 	r := &childReader{
 		streamReader: base, ch: ch,
@@ -521,7 +522,7 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 		pg.Apply(&req)
 		req.Label = fmt.Sprintf("stream %s parents (%s) page %d", r.ch.Name, p.Name, page)
 		var pp *records.Page
-		err := r.c.Do(ctx, req, func(resp *Response) error {
+		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 			var err error
 			pp, err = dec.Decode(resp.Body)
 			return err
@@ -529,7 +530,7 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 		if err != nil {
 			return err
 		}
-		info := PageInfo{Items: int(pp.Record.NumRows())}
+		info := rest.PageInfo{Items: int(pp.Record.NumRows())}
 		if p.Info != nil {
 			info = p.Info(pp)
 		}
@@ -636,7 +637,7 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 		req.Label = fmt.Sprintf("stream %s parent %s page %d", ch.Name, key, page)
 		var p *records.Page
 		gone := false
-		err := r.c.Do(ctx, req, func(resp *Response) error {
+		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 			if ch.Gone != nil && ch.Gone(resp) {
 				gone = true
 				return nil
@@ -654,7 +655,7 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 			res.gone = page == 1
 			break
 		}
-		info := PageInfo{Items: int(p.Record.NumRows())}
+		info := rest.PageInfo{Items: int(p.Record.NumRows())}
 		if ch.Info != nil {
 			info = ch.Info(p)
 		}

@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // (schemas.Watermark). Use Filter in Stream.Request and Checkpoint as
 // Stream.Checkpoint:
 //
-//	wm, err := rest.NewWatermark(sc.Incremental, sc.Schema)
+//	wm, err := stream.NewWatermark(sc.Incremental, sc.Schema)
 //	...
 //	Request: func(state json.RawMessage) (rest.Request, error) {
 //		q := url.Values{"sort": {"id"}}
@@ -45,17 +45,17 @@ type Watermark struct {
 // sdk.ErrConfig.
 func NewWatermark(decl *schemas.Watermark, schema *arrow.Schema) (*Watermark, error) {
 	if decl == nil {
-		return nil, fmt.Errorf("rest: watermark: no incremental declaration: %w", sdk.ErrConfig)
+		return nil, fmt.Errorf("stream: watermark: no incremental declaration: %w", sdk.ErrConfig)
 	}
 	idx := schema.FieldIndices(decl.Cursor)
 	if len(idx) != 1 {
-		return nil, fmt.Errorf("rest: watermark: cursor %q is not a column: %w", decl.Cursor, sdk.ErrConfig)
+		return nil, fmt.Errorf("stream: watermark: cursor %q is not a column: %w", decl.Cursor, sdk.ErrConfig)
 	}
 	typ := schema.Field(idx[0]).Type
 	switch typ.ID() {
 	case arrow.INT64, arrow.STRING, arrow.DATE32, arrow.TIMESTAMP:
 	default:
-		return nil, fmt.Errorf("rest: watermark: cursor %q has type %s: %w", decl.Cursor, typ, sdk.ErrConfig)
+		return nil, fmt.Errorf("stream: watermark: cursor %q has type %s: %w", decl.Cursor, typ, sdk.ErrConfig)
 	}
 	return &Watermark{decl: *decl, col: idx[0], typ: typ}, nil
 }
@@ -126,7 +126,7 @@ func (w *Watermark) Since(state json.RawMessage, now time.Time, window time.Dura
 	case arrow.TIMESTAMP:
 		mark = arrow.Timestamp(m.n).ToTime(w.typ.(*arrow.TimestampType).Unit)
 	default:
-		return time.Time{}, false, fmt.Errorf("rest: watermark: a lookback window needs a date or timestamp cursor, not %s %s: %w", w.decl.Cursor, w.typ, sdk.ErrConfig)
+		return time.Time{}, false, fmt.Errorf("stream: watermark: a lookback window needs a date or timestamp cursor, not %s %s: %w", w.decl.Cursor, w.typ, sdk.ErrConfig)
 	}
 	if window <= 0 {
 		window = w.decl.Lookback
@@ -170,7 +170,7 @@ func (w *Watermark) Checkpoint(prev json.RawMessage, p *records.Page) (json.RawM
 		}
 		v := w.value(col, i)
 		if seen && w.less(v, last) {
-			return nil, fmt.Errorf("rest: watermark: %s goes down within a page (%s after %s): the listing is not sorted by it",
+			return nil, fmt.Errorf("stream: watermark: %s goes down within a page (%s after %s): the listing is not sorted by it",
 				w.decl.Cursor, w.format(v), w.format(last))
 		}
 		last, seen = v, true
@@ -180,7 +180,7 @@ func (w *Watermark) Checkpoint(prev json.RawMessage, p *records.Page) (json.RawM
 	}
 	if hasBefore && w.less(last, before) {
 		if w.decl.Lookback == 0 {
-			return nil, fmt.Errorf("rest: watermark: a page ends at %s %s, below the saved mark %s: the API ignored the %s filter or does not sort by %s",
+			return nil, fmt.Errorf("stream: watermark: a page ends at %s %s, below the saved mark %s: the API ignored the %s filter or does not sort by %s",
 				w.decl.Cursor, w.format(last), w.format(before), w.decl.Filter, w.decl.Cursor)
 		}
 		last = before
@@ -235,7 +235,7 @@ func (w *Watermark) parse(state json.RawMessage) (m mark, ok bool, err error) {
 		return m, false, nil
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("rest: watermark: saved state %s is not {%q: %s} (%s); reset it with quiver state reset: %w",
+		return fmt.Errorf("stream: watermark: saved state %s is not {%q: %s} (%s); reset it with quiver state reset: %w",
 			state, w.decl.Cursor, w.kind(), why, sdk.ErrConfig)
 	}
 	var obj map[string]json.RawMessage

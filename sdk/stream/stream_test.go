@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"context"
@@ -18,11 +18,17 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 // recordingWriter is an sdk.Writer that keeps what a read reports.
 type recordingWriter struct {
@@ -80,10 +86,10 @@ func TestReadStreamsContract(t *testing.T) {
 		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	}, nil)
 	st := &Stream{
-		Name: "items", Schema: schema, Pager: LimitOffset{Limit: 10},
-		Request: func(json.RawMessage) (Request, error) { return Request{Path: "/items"}, nil },
+		Name: "items", Schema: schema, Pager: rest.LimitOffset{Limit: 10},
+		Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/items"}, nil },
 	}
-	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,18 +201,18 @@ func TestReadStreamsSelectFinish(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			c, err := New(Options{BaseURL: srv.URL})
+			c, err := rest.New(rest.Options{BaseURL: srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.CloseIdleConnections()
 			st := &Stream{
 				Name: "s", Schema: schema, Records: []string{"data"},
-				Pager:   StartMax{Max: tt.max},
-				Request: func(json.RawMessage) (Request, error) { return Request{Path: "/"}, nil },
-				Info: func(p *records.Page) PageInfo {
+				Pager:   rest.StartMax{Max: tt.max},
+				Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/"}, nil },
+				Info: func(p *records.Page) rest.PageInfo {
 					total, _ := p.Envelope.Int("totalCount")
-					return PageInfo{Items: int(p.Record.NumRows()), Total: int(total)}
+					return rest.PageInfo{Items: int(p.Record.NumRows()), Total: int(total)}
 				},
 				Select: tt.sel, Checkpoint: tt.checkpoint, Finish: tt.finish,
 			}
@@ -271,15 +277,15 @@ func TestReadStreamsLookback(t *testing.T) {
 			mu.Lock()
 			got = nil
 			mu.Unlock()
-			c, err := New(Options{BaseURL: srv.URL})
+			c, err := rest.New(rest.Options{BaseURL: srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.CloseIdleConnections()
 			st := &Stream{
 				Name: "s", Schema: schema, Records: []string{"data"}, Pager: onePageForTest{},
-				Request: func(json.RawMessage) (Request, error) {
-					return Request{Path: "/", Query: map[string][]string{"startedOn:after": {floor.Format(time.DateTime)}}}, nil
+				Request: func(json.RawMessage) (rest.Request, error) {
+					return rest.Request{Path: "/", Query: map[string][]string{"startedOn:after": {floor.Format(time.DateTime)}}}, nil
 				},
 				Lookback: wm, LookbackFloor: floor, Checkpoint: wm.Checkpoint,
 			}
@@ -303,9 +309,9 @@ func TestReadStreamsLookback(t *testing.T) {
 // onePageForTest pages a listing that comes in one response.
 type onePageForTest struct{}
 
-func (onePageForTest) Start() Paging               { return onePageForTest{} }
-func (onePageForTest) Apply(*Request)              {}
-func (onePageForTest) Next(PageInfo) (bool, error) { return false, nil }
+func (onePageForTest) Start() rest.Paging               { return onePageForTest{} }
+func (onePageForTest) Apply(*rest.Request)              {}
+func (onePageForTest) Next(rest.PageInfo) (bool, error) { return false, nil }
 
 // TestReadStreamsAltPaths: a listing whose first page answers 404 is asked
 // again under each of its AltPaths in turn; the path that answers serves
@@ -327,7 +333,7 @@ func TestReadStreamsAltPaths(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
-	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,8 +357,8 @@ func TestReadStreamsAltPaths(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			st := &Stream{
-				Name: "items", Schema: schema, Pager: LimitOffset{Limit: 2}, AltPaths: tt.alts,
-				Request: func(json.RawMessage) (Request, error) { return Request{Path: tt.path}, nil },
+				Name: "items", Schema: schema, Pager: rest.LimitOffset{Limit: 2}, AltPaths: tt.alts,
+				Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: tt.path}, nil },
 			}
 			w := &recordingWriter{}
 			req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "items", Mode: sdk.FullRefresh}}}

@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
 // A Stream declares a stream that is read page by page from one listing.
@@ -56,7 +56,7 @@ type Stream struct {
 	// IDField is the JSON key of a record's id, for errors; default "id".
 	IDField string
 	// Pager pages the listing.
-	Pager Pager
+	Pager rest.Pager
 	// AltPaths are other paths the listing may be under, for a vendor whose
 	// documentation leaves the path unsure (a prefix, say). When the first
 	// page answers 404, the first page is asked of the next path, and the
@@ -66,11 +66,11 @@ type Stream struct {
 	// Request returns the listing's request for a read that resumes from
 	// state (nil: from the start): its path and filters. The pager adds
 	// its own parameters to it.
-	Request func(state json.RawMessage) (Request, error)
+	Request func(state json.RawMessage) (rest.Request, error)
 	// Info reports what a decoded page says about the listing. Default:
-	// Items is the page's row count and nothing else is known. A PageInfo
+	// Items is the page's row count and nothing else is known. A rest.PageInfo
 	// without URL gets the page's, for relative next links.
-	Info func(p *records.Page) PageInfo
+	Info func(p *records.Page) rest.PageInfo
 	// Checkpoint returns the state after page p given the state before it,
 	// or nil for no checkpoint after this page. A checkpoint must be such
 	// that a read resumed from it sends none of the records sent so far.
@@ -126,13 +126,13 @@ type ReadOptions struct {
 // an error only when w fails (the host has gone) or a requested stream is
 // unknown; it returns after every started stream has reported its end.
 // ReadAll does the same for a mix of streams and child streams.
-func ReadStreams(ctx context.Context, c *Client, streams []*Stream, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
+func ReadStreams(ctx context.Context, c *rest.Client, streams []*Stream, req sdk.ReadRequest, w sdk.Writer, opts ReadOptions) error {
 	return ReadAll(ctx, c, streams, nil, req, w, opts)
 }
 
 // streamReader reads one stream.
 type streamReader struct {
-	c    *Client
+	c    *rest.Client
 	s    *Stream
 	req  sdk.StreamRequest
 	w    sdk.Writer
@@ -143,6 +143,7 @@ type streamReader struct {
 	drift    *records.DriftReport // what the stream's pages rescued
 
 	progress     sdk.Progress
+	retries      rest.RetryCounter // the stream's retries, by reason
 	lastProgress time.Time
 	started      time.Time
 	// body reads the stream's records; nil means pages (a child stream
@@ -157,7 +158,7 @@ func (r *streamReader) run(ctx context.Context) error {
 	if err := r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Started}); err != nil {
 		return err
 	}
-	ctx = withRetryCounter(ctx, &retryCounter{})
+	ctx = rest.WithRetryCounter(ctx, &r.retries)
 	body := r.pages
 	if r.body != nil {
 		body = r.body
@@ -212,7 +213,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		req.Label = fmt.Sprintf("stream %s page %d", s.Name, page)
 		var p *records.Page
 		var pageURL *url.URL
-		err := r.c.Do(ctx, req, func(resp *Response) error {
+		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 			var err error
 			p, err = dec.Decode(resp.Body)
 			pageURL = resp.URL
@@ -230,7 +231,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if page == 1 && len(s.AltPaths) > 0 {
 			log.Debug("listing path", "path", base.Path)
 		}
-		info := PageInfo{Items: int(p.Record.NumRows())}
+		info := rest.PageInfo{Items: int(p.Record.NumRows())}
 		if s.Info != nil {
 			info = s.Info(p)
 		}
@@ -265,7 +266,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 
 // isNotFound reports whether err is an HTTP 404.
 func isNotFound(err error) bool {
-	var se *StatusError
+	var se *rest.StatusError
 	return errors.As(err, &se) && se.StatusCode == http.StatusNotFound
 }
 
@@ -274,7 +275,7 @@ func isNotFound(err error) bool {
 // read (one saved before the stream had this cursor, say) is dropped with
 // a warning: the read starts over, which reads records again but never
 // skips one.
-func (r *streamReader) lookback(base *Request, state json.RawMessage, log *slog.Logger) json.RawMessage {
+func (r *streamReader) lookback(base *rest.Request, state json.RawMessage, log *slog.Logger) json.RawMessage {
 	lb := r.s.Lookback
 	if lb == nil {
 		return state
@@ -367,7 +368,7 @@ func (r *streamReader) report(ctx context.Context, final bool) {
 	}
 	r.lastProgress = now
 	r.progress.Elapsed = now.Sub(r.started)
-	r.progress.Retries = retriesFrom(ctx)
+	r.progress.Retries = r.retries.Counts()
 	r.progress.Drift = r.drift.Snapshot()
 	// Progress is advisory: a failure to send it shows up on the next
 	// batch or status, which are not.
@@ -379,38 +380,4 @@ func cloneValues(v map[string][]string) map[string][]string {
 		return map[string][]string{}
 	}
 	return maps.Clone(v)
-}
-
-// retryCounter counts one stream's retries by reason.
-type retryCounter struct {
-	mu sync.Mutex
-	n  map[string]int64
-}
-
-type retryKey struct{}
-
-func withRetryCounter(ctx context.Context, c *retryCounter) context.Context {
-	return context.WithValue(ctx, retryKey{}, c)
-}
-
-// countRetry adds a retry with reason to the counter in ctx, if any.
-func countRetry(ctx context.Context, reason string) {
-	if c, ok := ctx.Value(retryKey{}).(*retryCounter); ok {
-		c.mu.Lock()
-		if c.n == nil {
-			c.n = map[string]int64{}
-		}
-		c.n[reason]++
-		c.mu.Unlock()
-	}
-}
-
-func retriesFrom(ctx context.Context) map[string]int64 {
-	c, ok := ctx.Value(retryKey{}).(*retryCounter)
-	if !ok {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.n)
 }

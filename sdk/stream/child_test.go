@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
 // familyAPI serves parents (GET /parents, limit/offset, total) and each
@@ -178,29 +179,29 @@ var (
 func family(pageSize int) (*Stream, *Child) {
 	parents := &Stream{
 		Name: "parents", Schema: parentSchemaT, SyncModes: []sdk.SyncMode{sdk.FullRefresh},
-		Records: []string{"data"}, Pager: LimitOffset{Limit: pageSize},
-		Request: func(json.RawMessage) (Request, error) { return Request{Path: "/parents"}, nil },
-		Info: func(p *records.Page) PageInfo {
+		Records: []string{"data"}, Pager: rest.LimitOffset{Limit: pageSize},
+		Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/parents"}, nil },
+		Info: func(p *records.Page) rest.PageInfo {
 			total, _ := p.Envelope.Int("total")
-			return PageInfo{Items: int(p.Record.NumRows()), Total: int(total)}
+			return rest.PageInfo{Items: int(p.Record.NumRows()), Total: int(total)}
 		},
 	}
 	children := &Child{
 		Name: "children", Schema: childSchemaT, SyncModes: []sdk.SyncMode{sdk.Incremental, sdk.FullRefresh},
 		Parent: parents, Keys: []Key{{Parent: "id", Column: "parent_id"}},
-		Records: []string{"items"}, Pager: LimitOffset{Limit: pageSize},
-		Request: func(k ParentKey, window json.RawMessage) (Request, error) {
+		Records: []string{"items"}, Pager: rest.LimitOffset{Limit: pageSize},
+		Request: func(k ParentKey, window json.RawMessage) (rest.Request, error) {
 			var w string
 			if err := json.Unmarshal(window, &w); err != nil {
-				return Request{}, err
+				return rest.Request{}, err
 			}
-			return Request{Path: "/children", Query: url.Values{"parent": {k.String()}, "window": {w}}}, nil
+			return rest.Request{Path: "/children", Query: url.Values{"parent": {k.String()}, "window": {w}}}, nil
 		},
-		Info: func(p *records.Page) PageInfo {
+		Info: func(p *records.Page) rest.PageInfo {
 			n, _ := p.Envelope.Int("count")
-			return PageInfo{Items: int(p.Record.NumRows()), Total: int(n)}
+			return rest.PageInfo{Items: int(p.Record.NumRows()), Total: int(n)}
 		},
-		Gone: func(resp *Response) bool { return strings.Contains(string(resp.Body), `"gone"`) },
+		Gone: func(resp *rest.Response) bool { return strings.Contains(string(resp.Body), `"gone"`) },
 		Window: func(last json.RawMessage) (json.RawMessage, error) {
 			if last == nil {
 				return json.RawMessage(`"w1"`), nil
@@ -222,7 +223,7 @@ func readFamily(t *testing.T, srv *httptest.Server, ch *Child, w *familyWriter, 
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +584,7 @@ func TestChildCancel(t *testing.T) {
 	ch.BatchRows = 2
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	c, err := New(Options{BaseURL: srv.URL})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +618,7 @@ func TestReadAll_Sample(t *testing.T) {
 	w := newFamilyWriter()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{MaxAttempts: 1}})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{MaxAttempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

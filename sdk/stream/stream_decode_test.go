@@ -1,4 +1,4 @@
-package rest
+package stream
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
 )
 
 // TestReadStreamsDecodeSchema: pages decoded with DecodeSchema (keys in
@@ -46,13 +47,13 @@ func TestReadStreamsDecodeSchema(t *testing.T) {
 	st := &Stream{
 		Name: "items", Schema: flat, DecodeSchema: nested, FoldCase: true,
 		Records: []string{"Items"},
-		Pager:   NextLink{},
-		Request: func(json.RawMessage) (Request, error) {
-			return Request{Path: "/v1/items", Query: map[string][]string{"page": {"1"}}}, nil
+		Pager:   rest.NextLink{},
+		Request: func(json.RawMessage) (rest.Request, error) {
+			return rest.Request{Path: "/v1/items", Query: map[string][]string{"page": {"1"}}}, nil
 		},
-		Info: func(p *records.Page) PageInfo {
+		Info: func(p *records.Page) rest.PageInfo {
 			next, _ := p.Envelope.String("Next")
-			return PageInfo{Items: int(p.Record.NumRows()), Next: next}
+			return rest.PageInfo{Items: int(p.Record.NumRows()), Next: next}
 		},
 		Checkpoint: func(_ json.RawMessage, p *records.Page) (json.RawMessage, error) {
 			if !p.Record.Schema().Equal(records.WithRescue(nested)) {
@@ -65,7 +66,7 @@ func TestReadStreamsDecodeSchema(t *testing.T) {
 			return array.NewRecord(records.WithRescue(flat), []arrow.Array{inner.Field(0), records.Rescued(p.Record)}, p.Record.NumRows()), nil
 		},
 	}
-	c, err := New(Options{BaseURL: srv.URL, OnRetry: func(context.Context, string) {}})
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, OnRetry: func(context.Context, string) {}})
 	if err != nil {
 		t.Fatal(err)
 	}

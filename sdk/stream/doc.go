@@ -1,0 +1,23 @@
+// Package stream is the stream engine of Quiver's connectors: a connector
+// declares its streams as values and ReadAll pages them through a
+// rest.Client, decodes the pages into Arrow records (package records),
+// checkpoints and reports to an sdk.Writer.
+//
+// # Streams and child streams
+//
+// A Stream declares one paged listing; a Child declares a listing read once
+// per record of a parent Stream (each customer's transactions), with the
+// parent's keys in its requests and records, several parents at a time
+// within the rest.Client's shared rate limiter. ReadStreams and ReadAll
+// read them; a stream that fails is reported as Failed and the others go
+// on. A Child's state is a window per run plus the parents done while the
+// run is in progress; see Child.
+//
+// # Incremental reads
+//
+// A Watermark reads a stream incrementally by the high-water mark of its
+// cursor column, as a schema file's "incremental" section declares it
+// (schemas.Watermark): Filter sets the API's filter from the saved state,
+// Checkpoint is a Stream.Checkpoint, and a Stream with Lookback reads a
+// trailing window again on every run.
+package stream
