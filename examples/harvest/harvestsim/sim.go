@@ -28,7 +28,7 @@
 //	// GET srv.URL + "/v2/time_entries" with
 //	//   Authorization: Bearer harvestsim.Token
 //	//   Harvest-Account-Id: harvestsim.AccountID
-//	want := srv.Records("time_entries") // every record, as decoded JSON
+//	want, err := srv.Records("time_entries") // every record, as decoded JSON
 package harvestsim
 
 import (
@@ -201,16 +201,19 @@ func (s *Server) ApplyDay() DayChanges {
 	return s.d.applyDay()
 }
 
-// Records returns every record of stream as decoded JSON, in ascending
-// id order; nil for an unknown stream.
-func (s *Server) Records(stream string) []map[string]any {
+// Records returns every record of stream as encoding/json decodes it, in
+// ascending id order. An unknown stream is an error.
+func (s *Server) Records(stream string) ([]map[string]any, error) {
+	if !slices.Contains(Streams(), stream) {
+		return nil, fmt.Errorf("harvestsim: no stream %q", stream)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []map[string]any
+	out := make([]map[string]any, 0, len(s.d.recs[stream]))
 	for _, rec := range s.d.recs[stream] {
 		out = append(out, s.decoded(stream, rec))
 	}
-	return out
+	return out, nil
 }
 
 // decoded returns rec as encoding/json decodes it. s.mu is held.

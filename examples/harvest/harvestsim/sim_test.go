@@ -77,6 +77,16 @@ func listAll(t *testing.T, srv *harvestsim.Server, stream, path string) ([]int64
 	return ids, pages
 }
 
+// records returns srv.Records(stream) or fails t.
+func records(t *testing.T, srv *harvestsim.Server, stream string) []map[string]any {
+	t.Helper()
+	recs, err := srv.Records(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
 func TestAuth(t *testing.T) {
 	t.Parallel()
 	srv := harvestsim.NewServer(t, harvestsim.Options{Seed: 1})
@@ -128,7 +138,7 @@ func TestPaging(t *testing.T) {
 					}
 					ids, pages := listAll(t, srv, stream, path)
 					var want []int64
-					for _, rec := range srv.Records(stream) {
+					for _, rec := range records(t, srv, stream) {
 						want = append(want, int64(rec["id"].(float64)))
 					}
 					got := slices.Clone(ids)
@@ -208,7 +218,7 @@ func TestPerPageTooLarge(t *testing.T) {
 func TestUpdatedSince(t *testing.T) {
 	t.Parallel()
 	srv := harvestsim.NewServer(t, harvestsim.Options{Seed: 5})
-	recs := srv.Records("time_entries")
+	recs := records(t, srv, "time_entries")
 	mark := recs[len(recs)/2]["updated_at"].(string)
 	want := 0
 	for _, rec := range recs {
@@ -264,9 +274,9 @@ func TestDeterministic(t *testing.T) {
 	b.ApplyDay()
 	c := harvestsim.NewServer(t, harvestsim.Options{Seed: 10, Counts: small})
 	for _, stream := range harvestsim.Streams() {
-		ja, _ := json.Marshal(a.Records(stream))
-		jb, _ := json.Marshal(b.Records(stream))
-		jc, _ := json.Marshal(c.Records(stream))
+		ja, _ := json.Marshal(records(t, a, stream))
+		jb, _ := json.Marshal(records(t, b, stream))
+		jc, _ := json.Marshal(records(t, c, stream))
 		if string(ja) != string(jb) {
 			t.Errorf("%s: Days: 2 differs from two ApplyDay calls", stream)
 		}
@@ -344,6 +354,10 @@ func TestBadOptions(t *testing.T) {
 			t.Errorf("Start(%+v) succeeded, want an error", opts)
 		}
 	}
+	srv := harvestsim.NewServer(t, harvestsim.Options{})
+	if _, err := srv.Records("invoices"); err == nil {
+		t.Error(`Records("invoices") succeeded, want an error`)
+	}
 }
 
 // TestRecordsMatchSchemas checks that the connector's schema files parse
@@ -364,7 +378,7 @@ func TestRecordsMatchSchemas(t *testing.T) {
 		if sc.Name != stream || sc.Path != "/v2/"+stream {
 			t.Errorf("streams/%s.json: name %q path %q", stream, sc.Name, sc.Path)
 		}
-		for _, rec := range srv.Records(stream) {
+		for _, rec := range records(t, srv, stream) {
 			if diff := keyDiff(sc.Schema.Fields(), rec); diff != "" {
 				t.Fatalf("%s record %v: %s", stream, rec["id"], diff)
 			}
