@@ -1,0 +1,268 @@
+package connectortest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+
+	"github.com/quiver-etl/quiver/connectors/tracktik"
+	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
+	"github.com/quiver-etl/quiver/sdk"
+)
+
+// The tests here run the kit, on a recording fakeT, on the TrackTik
+// connector broken on purpose in one way each, and check that the kit
+// fails it, where it should and for the right reason. Each runs only the
+// checks it needs (in process), to keep the package's tests short.
+
+// tiktok starts a small TrackTik simulator for the kit.
+func tiktok(t TB, o SimOptions) *Sim {
+	srv := tracktiksim.NewServer(t, tracktiksim.Options{
+		Seed:     3,
+		Counts:   map[string]int{"employees": 12, "clients": 5, "positions": 6, "shifts": 20, "work-sessions": 9, "reports": 7},
+		TokenTTL: o.TokenTTL,
+	})
+	cfg, err := json.Marshal(map[string]any{
+		"base_url": srv.URL, "client_id": tracktiksim.ClientID, "client_secret": tracktiksim.ClientSecret,
+		"username": tracktiksim.Username, "password": tracktiksim.Password, "start_date": "2021-06-01", "page_size": 4,
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return &Sim{
+		Config:  cfg,
+		Secrets: []string{tracktiksim.ClientSecret, tracktiksim.Password},
+		Records: func(stream string) ([]map[string]any, error) {
+			var out []map[string]any
+			for i := range srv.Count(stream) {
+				out = append(out, srv.Record(stream, i))
+			}
+			return out, nil
+		},
+		Faults: srv.Faults,
+		Logins: func() int { return srv.Stats().TokenRequests },
+		SetLag: srv.SetLag,
+	}
+}
+
+// broken is the TrackTik connector with one defect.
+type broken struct {
+	sdk.Connector
+	// writer wraps the Writer of each Read; nil keeps it.
+	writer func(sdk.Writer) sdk.Writer
+	// open runs before the inner Open and may change its ctx and config.
+	open func(ctx context.Context, config []byte) (context.Context, []byte, func(), error)
+}
+
+func (b *broken) Open(ctx context.Context, config []byte) (sdk.Source, error) {
+	done := func() {}
+	if b.open != nil {
+		var err error
+		if ctx, config, done, err = b.open(ctx, config); err != nil {
+			return nil, err
+		}
+	}
+	src, err := b.Connector.Open(ctx, config)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &brokenSource{Source: src, b: b, done: done}, nil
+}
+
+type brokenSource struct {
+	sdk.Source
+	b    *broken
+	done func()
+}
+
+func (s *brokenSource) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+	if s.b.writer != nil {
+		w = s.b.writer(w)
+	}
+	return s.Source.Read(ctx, req, w)
+}
+
+func (s *brokenSource) Close() error {
+	defer s.done()
+	return s.Source.Close()
+}
+
+// onceWriter changes the first batch of stream that has at least two rows,
+// once per read, with edit.
+type onceWriter struct {
+	sdk.Writer
+	stream string
+	edit   func(ctx context.Context, w sdk.Writer, rec arrow.Record) error
+	once   sync.Once
+}
+
+func (w *onceWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
+	var err error
+	edited := false
+	if stream == w.stream && rec.NumRows() >= 2 {
+		w.once.Do(func() { edited, err = true, w.edit(ctx, w.Writer, rec) })
+	}
+	if edited {
+		return err
+	}
+	return w.Writer.WriteBatch(ctx, stream, rec)
+}
+
+// TestRun_DroppedRecord: a connector that loses one employee fails the
+// full read, which names the missing key.
+func TestRun_DroppedRecord(t *testing.T) {
+	t.Parallel()
+	c := &broken{Connector: tracktik.New(), writer: func(w sdk.Writer) sdk.Writer {
+		return &onceWriter{Writer: w, stream: "employees", edit: func(ctx context.Context, w sdk.Writer, rec arrow.Record) error {
+			cut := rec.NewSlice(1, rec.NumRows())
+			defer cut.Release()
+			return w.WriteBatch(ctx, "employees", cut)
+		}}
+	}}
+	got := runFake([]string{"fake/inprocess/read", "fake/inprocess/resume"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
+	wantFailure(t, got, "fake/inprocess/read", "stream employees: key", "is missing")
+	wantFailure(t, got, "fake/inprocess/resume", "stream employees: key", "is missing")
+}
+
+// TestRun_DoubledRecord: a connector that sends one employee twice fails
+// the full read.
+func TestRun_DoubledRecord(t *testing.T) {
+	t.Parallel()
+	c := &broken{Connector: tracktik.New(), writer: func(w sdk.Writer) sdk.Writer {
+		return &onceWriter{Writer: w, stream: "employees", edit: func(ctx context.Context, w sdk.Writer, rec arrow.Record) error {
+			if err := w.WriteBatch(ctx, "employees", rec); err != nil {
+				return err
+			}
+			again := rec.NewSlice(0, 1)
+			defer again.Release()
+			return w.WriteBatch(ctx, "employees", again)
+		}}
+	}}
+	got := runFake([]string{"fake/inprocess/read"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
+	wantFailure(t, got, "fake/inprocess/read", "stream employees: key", "landed more than once in one read")
+}
+
+// TestRun_NewLoginOnLag401: a connector that answers a 401 on a fresh
+// token with a new login, inside the replication-lag grace window, fails
+// the lag_401 case, and only it. The defect sits in front of the
+// connector's HTTP client: a proxy that logs in again whenever the API
+// answers 401, as a client without the grace would, and passes the 401 on.
+func TestRun_NewLoginOnLag401(t *testing.T) {
+	t.Parallel()
+	c := &broken{Connector: tracktik.New(), open: reloginProxy}
+	got := runFake([]string{"fake/inprocess/read", "fake/inprocess/faults/lag_401"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
+	wantFailure(t, got, "fake/inprocess/faults/lag_401", "logged in", "must be retried with the same token")
+	if f := got.failures("fake/inprocess/read"); len(f) > 0 {
+		t.Errorf("the full read without lag failed too:\n%s", strings.Join(f, "\n"))
+	}
+	// The control: the connector itself passes the same case.
+	ok := runFake([]string{"fake/inprocess/faults/lag_401"}, func(t tb) { run(t, Suite{Connector: tracktik.New(), Start: tiktok}) })
+	if f := ok.failures("fake"); len(f) > 0 {
+		t.Errorf("the TrackTik connector fails the lag_401 case:\n%s", strings.Join(f, "\n"))
+	}
+}
+
+// reloginProxy points the config's base_url at a proxy to the real one
+// that, on every 401 of a data request, asks the token endpoint for a new
+// token with the config's credentials.
+func reloginProxy(ctx context.Context, config []byte) (context.Context, []byte, func(), error) {
+	var cfg map[string]any
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	base, err := url.Parse(fmt.Sprint(cfg["base_url"]))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	login := url.Values{
+		"grant_type": {"password"}, "client_id": {fmt.Sprint(cfg["client_id"])}, "client_secret": {fmt.Sprint(cfg["client_secret"])},
+		"username": {fmt.Sprint(cfg["username"])}, "password": {fmt.Sprint(cfg["password"])},
+	}
+	proxy := httputil.NewSingleHostReverseProxy(base)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusUnauthorized && resp.Request.URL.Path != tracktiksim.TokenPath {
+			r, err := http.PostForm(base.String()+tracktiksim.TokenPath, login)
+			if err != nil {
+				return err
+			}
+			_ = r.Body.Close()
+		}
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	cfg["base_url"] = srv.URL
+	config, err = json.Marshal(cfg)
+	if err != nil {
+		srv.Close()
+		return nil, nil, nil, err
+	}
+	return ctx, config, srv.Close, nil
+}
+
+// TestRun_LeakedSecret: a connector that logs its config at Debug level
+// leaks the password and client secret; every check that reads fails.
+func TestRun_LeakedSecret(t *testing.T) {
+	t.Parallel()
+	c := &broken{Connector: tracktik.New(), open: func(ctx context.Context, config []byte) (context.Context, []byte, func(), error) {
+		sdk.Logger(ctx).Debug("open", "config", string(config))
+		return ctx, config, func() {}, nil
+	}}
+	got := runFake([]string{"fake/inprocess/check", "fake/inprocess/read"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
+	wantFailure(t, got, "fake/inprocess/check", "secret 0 of Sim.Secrets", "appears in the logs")
+	wantFailure(t, got, "fake/inprocess/read", "secret 1 of Sim.Secrets", "appears in the logs")
+}
+
+// TestRun_SecretInState: a connector that puts a secret into its
+// checkpoints fails the resume check.
+func TestRun_SecretInState(t *testing.T) {
+	t.Parallel()
+	c := &broken{Connector: tracktik.New(), writer: func(w sdk.Writer) sdk.Writer { return stateLeak{w} }}
+	got := runFake([]string{"fake/inprocess/resume"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
+	wantFailure(t, got, "fake/inprocess/resume", "secret 1 of Sim.Secrets", "appears in the state")
+}
+
+// stateLeak adds the simulator's password to every checkpoint.
+type stateLeak struct{ sdk.Writer }
+
+func (w stateLeak) Checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
+	leaky, err := json.Marshal(map[string]any{"state": state, "password": tracktiksim.Password})
+	if err != nil {
+		return err
+	}
+	return w.Writer.Checkpoint(ctx, stream, leaky)
+}
+
+// wantFailure fails t unless the kit reported, under the test called
+// name, a line holding every one of parts.
+func wantFailure(t *testing.T, r *record, name string, parts ...string) {
+	t.Helper()
+	lines := r.failures(name)
+	for _, l := range lines {
+		if containsAll(l, parts) {
+			return
+		}
+	}
+	r.mu.Lock()
+	ran := strings.Join(r.ran, "\n")
+	r.mu.Unlock()
+	t.Errorf("the kit reported no failure holding %q under %s; it reported:\n%s\n(tests run:\n%s)", parts, name, strings.Join(r.failures("fake"), "\n"), ran)
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

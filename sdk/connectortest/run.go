@@ -1,0 +1,610 @@
+package connectortest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/protocol"
+)
+
+// callTimeout bounds one call into the connector: a read of a small data
+// set with one fault each takes seconds (a 429 without Retry-After costs
+// the client's rate-limit floor), so a minute means it hangs.
+const callTimeout = time.Minute
+
+// resumeAfter is how many checkpoints the interrupted read of the resume
+// check sends before it is cancelled.
+const resumeAfter = 2
+
+// maxReports bounds the records a check reports per stream, so that a
+// connector that drops everything does not flood the log.
+const maxReports = 5
+
+// tokenTTL is the token lifetime of the token-expiry case: short enough
+// that a read of a few pages outlives several tokens.
+const tokenTTL = 2 * time.Second
+
+// lagRequests is how many data requests with each fresh token the
+// simulator refuses in the replication-lag case.
+const lagRequests = 2
+
+// run is Run on any tb.
+func run(t tb, s Suite) {
+	t.Helper()
+	if s.Connector == nil || s.Start == nil {
+		t.Fatalf("connectortest: the Suite needs a Connector and a Start function")
+	}
+	modes := []mode{{name: "inprocess", open: func(tb) target { return newInProcess(s.Connector) }}}
+	if s.Plugin != "" {
+		bin := buildPlugin(t, s.Plugin)
+		modes = append(modes, mode{name: "plugin", open: func(t tb) target { return openPlugin(t, bin) }})
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t tb) {
+			t.Parallel()
+			c := &checker{s: s, mode: m}
+			c.all(t)
+		})
+	}
+}
+
+// checker runs the checks of one mode.
+type checker struct {
+	s    Suite
+	mode mode
+}
+
+// all runs every check as a parallel subtest of t.
+func (c *checker) all(t tb) {
+	leaf := func(name string, f func(tb)) {
+		t.Run(name, func(t tb) {
+			t.Parallel()
+			f(t)
+		})
+	}
+	leaf("spec", c.spec)
+	leaf("check", c.check)
+	leaf("discover", c.discover)
+	leaf("read", func(t tb) { c.read(t, readCase{values: true}) })
+	t.Run("faults", func(t tb) {
+		for _, fc := range faultCases() {
+			t.Run(fc.name, func(t tb) {
+				t.Parallel()
+				c.read(t, fc)
+			})
+		}
+	})
+	if len(c.s.Variants) > 0 {
+		t.Run("variant", func(t tb) {
+			for _, v := range c.s.Variants {
+				t.Run(v, func(t tb) {
+					t.Parallel()
+					c.read(t, readCase{opts: SimOptions{Variant: v}})
+				})
+			}
+		})
+	}
+	leaf("resume", c.resume)
+}
+
+// start starts a simulator and a target for one check.
+func (c *checker) start(t tb, opts SimOptions) (*Sim, target) {
+	t.Helper()
+	sim := c.s.Start(t, opts)
+	if sim == nil || sim.Config == nil || sim.Records == nil {
+		t.Fatalf("Suite.Start returned a Sim without Config or Records")
+	}
+	return sim, c.mode.open(t)
+}
+
+func callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), callTimeout)
+}
+
+// spec checks the Spec and the config schema.
+func (c *checker) spec(t tb) {
+	sim, tg := c.start(t, SimOptions{})
+	ctx, cancel := callCtx()
+	defer cancel()
+	spec, err := tg.spec(ctx)
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	if spec.Name == "" || spec.Version == "" {
+		t.Errorf("Spec() name %q, version %q: want both set", spec.Name, spec.Version)
+	}
+	if spec.ProtocolVersion != protocol.Version {
+		t.Errorf("Spec() protocol version %d, want %d", spec.ProtocolVersion, protocol.Version)
+	}
+	if c.s.Plugin != "" && path.Base(c.s.Plugin) != "quiver-"+spec.Name {
+		t.Errorf("plugin main %s: the binary of connector %q must be quiver-%s", c.s.Plugin, spec.Name, spec.Name)
+	}
+	if len(spec.ConfigSchema) == 0 {
+		t.Fatalf("Spec() has no config schema")
+	}
+	for _, cfg := range []struct {
+		name string
+		raw  []byte
+	}{{"Config", sim.Config}, {"BadConfig", sim.BadConfig}} {
+		if cfg.raw == nil {
+			continue
+		}
+		var v map[string]any
+		if err := sdk.DecodeConfig(cfg.raw, &v, spec.ConfigSchema); err != nil {
+			t.Errorf("the simulator's %s does not validate against the config schema: %v", cfg.name, err)
+		}
+	}
+	var schema struct {
+		Properties map[string]struct {
+			WriteOnly bool `json:"writeOnly"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(spec.ConfigSchema, &schema); err != nil {
+		t.Fatalf("config schema: %v", err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(sim.Config, &cfg); err != nil {
+		t.Fatalf("Sim.Config: %v", err)
+	}
+	for key, v := range cfg {
+		if s, ok := v.(string); ok && slices.Contains(sim.Secrets, s) && !schema.Properties[key].WriteOnly {
+			t.Errorf("config key %q holds a secret but is not \"writeOnly\" in the config schema", key)
+		}
+	}
+}
+
+// check checks Check with good and bad credentials.
+func (c *checker) check(t tb) {
+	sim, tg := c.start(t, SimOptions{})
+	ctx, cancel := callCtx()
+	defer cancel()
+	var errs []string
+	if err := tg.check(ctx, sim.Config); err != nil {
+		t.Errorf("Check with good credentials: %v", err)
+		errs = append(errs, err.Error())
+	}
+	if sim.BadConfig != nil {
+		err := tg.check(ctx, sim.BadConfig)
+		switch {
+		case err == nil:
+			t.Errorf("Check with bad credentials passed, want an error wrapping sdk.ErrAuth")
+		case !errors.Is(err, sdk.ErrAuth):
+			t.Errorf("Check with bad credentials = %v, want an error wrapping sdk.ErrAuth", err)
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	noSecrets(t, sim, map[string]string{"logs": tg.logs(), "errors": strings.Join(errs, "\n")})
+}
+
+// discover checks that the catalog has every stream, well formed.
+func (c *checker) discover(t tb) {
+	sim, tg := c.start(t, SimOptions{})
+	ctx, cancel := callCtx()
+	defer cancel()
+	spec, err := tg.spec(ctx)
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	cat, err := tg.discover(ctx, sim.Config)
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	names := map[string]bool{}
+	for _, st := range cat.Streams {
+		if names[st.Name] {
+			t.Errorf("Discover returned stream %q twice", st.Name)
+		}
+		names[st.Name] = true
+		checkStream(t, st)
+	}
+	want := sim.Streams
+	if want == nil {
+		want = spec.Streams
+	}
+	for _, name := range append(slices.Clone(want), spec.Streams...) {
+		if !names[name] {
+			t.Errorf("Discover did not return stream %q", name)
+		}
+	}
+	noSecrets(t, sim, map[string]string{"logs": tg.logs(), "catalog": catalogText(cat)})
+}
+
+// checkStream checks one catalog stream.
+func checkStream(t tb, st protocol.Stream) {
+	t.Helper()
+	if st.Schema == nil {
+		t.Errorf("stream %s has no schema", st.Name)
+		return
+	}
+	if len(st.PrimaryKey) == 0 {
+		t.Errorf("stream %s has no primary key", st.Name)
+	}
+	for _, k := range st.PrimaryKey {
+		if st.Schema.FieldIndices(k) == nil {
+			t.Errorf("stream %s: primary key column %q is not in the schema", st.Name, k)
+		}
+	}
+	if st.CursorField != "" && st.Schema.FieldIndices(st.CursorField) == nil {
+		t.Errorf("stream %s: cursor field %q is not in the schema", st.Name, st.CursorField)
+	}
+	if len(st.SyncModes) == 0 {
+		t.Errorf("stream %s has no sync modes", st.Name)
+	}
+	for _, m := range st.SyncModes {
+		if m != protocol.FullRefresh && m != protocol.Incremental {
+			t.Errorf("stream %s: unknown sync mode %q", st.Name, m)
+		}
+	}
+}
+
+// catalogText is everything a catalog says, for the secrets check.
+func catalogText(cat *protocol.Catalog) string {
+	var b strings.Builder
+	for _, st := range cat.Streams {
+		fmt.Fprintln(&b, st.Name, st.Description, st.PrimaryKey, st.CursorField)
+		if st.Schema != nil {
+			fmt.Fprintln(&b, st.Schema.String())
+		}
+	}
+	return b.String()
+}
+
+// A readCase is one full read: the simulator's options, what to script,
+// and what to check beyond every record landing exactly once.
+type readCase struct {
+	name string
+	opts SimOptions
+	// needs reports whether the simulator supports the case; nil means
+	// always.
+	needs func(*Sim) bool
+	// before runs before the read, firstBatch at its first batch.
+	before, firstBatch func(*Sim)
+	// logins: the read must log in at most once.
+	logins bool
+	// renews: the read must ask for more than one token.
+	renews bool
+	// values: compare values, not only keys.
+	values bool
+}
+
+// faultCases is the fault matrix: one case per fault, each scripted once
+// at the start of the read and once after its first batch.
+func faultCases() []readCase {
+	hasFaults := func(s *Sim) bool { return s.Faults != nil }
+	cases := []readCase{
+		{
+			name:   "lag_401",
+			needs:  func(s *Sim) bool { return s.SetLag != nil && s.Logins != nil },
+			before: func(s *Sim) { s.SetLag(lagRequests) },
+			logins: true,
+		},
+		{
+			// Tokens that live tokenTTL, over a read that takes several
+			// times as long: the connector must renew them as it goes.
+			name:   "token_expiry",
+			opts:   SimOptions{TokenTTL: tokenTTL},
+			needs:  func(s *Sim) bool { return s.Logins != nil && s.Faults != nil },
+			before: func(s *Sim) { s.Faults.Set(fault.Options{Latency: tokenTTL / 8}) },
+			renews: true,
+		},
+	}
+	for _, k := range []fault.Kind{fault.RateLimit, fault.RateLimitDate, fault.RateLimitBare, fault.ServerError, fault.Reset, fault.Truncate, fault.Malformed, fault.Slow} {
+		script := func(s *Sim) { s.Faults.FailNext(1, k) }
+		cases = append(cases, readCase{name: k.String(), needs: hasFaults, before: script, firstBatch: script})
+	}
+	for i := range cases {
+		cases[i].opts.Faults = true
+		cases[i].values = true
+	}
+	return cases
+}
+
+// read runs one full read of every stream and checks that every record
+// lands exactly once.
+func (c *checker) read(t tb, rc readCase) {
+	sim, tg := c.start(t, rc.opts)
+	if rc.needs != nil && !rc.needs(sim) {
+		t.Logf("the simulator has no hook for this case; skipped")
+		return
+	}
+	ctx, cancel := callCtx()
+	defer cancel()
+	cat, err := tg.discover(ctx, sim.Config)
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	if rc.before != nil {
+		rc.before(sim)
+	}
+	col := newCollector(cat)
+	if rc.firstBatch != nil {
+		col.firstBatch = func() { rc.firstBatch(sim) }
+	}
+	logins := 0
+	if sim.Logins != nil {
+		logins = sim.Logins()
+	}
+	err = tg.read(ctx, sim.Config, readRequest(cat, nil), col)
+	if err != nil {
+		t.Errorf("Read: %v", err)
+	}
+	if rc.renews && sim.Logins()-logins < 2 {
+		t.Errorf("the read asked for %d tokens, want a new one after the first expired: the case did not test what it should (is SimOptions.TokenTTL applied?)", sim.Logins()-logins)
+	}
+	if rc.logins {
+		if n := sim.Logins() - logins; n > 1 {
+			t.Errorf("the read logged in %d times while the simulator answered the first %d requests of each new token with 401: a 401 on a token inside its replication-lag grace must be retried with the same token, not with a new login", n, lagRequests)
+		}
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	for _, p := range col.problems {
+		t.Errorf("%s", p)
+	}
+	for _, st := range cat.Streams {
+		l := col.stream(st.Name)
+		if l.final() != sdk.Complete {
+			t.Errorf("stream %s ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
+		}
+		c.exactlyOnce(t, sim, st, rowsOf(l.rows), nil, rc.values)
+	}
+	noSecrets(t, sim, readTexts(tg, col, err))
+}
+
+// rowsOf wraps rows as one read's.
+func rowsOf(rows []map[string]any) [][]map[string]any { return [][]map[string]any{rows} }
+
+// readRequest asks for every stream of cat in the mode the host would
+// choose (incremental where the stream has it), from states.
+func readRequest(cat *protocol.Catalog, states map[string]json.RawMessage) sdk.ReadRequest {
+	var req sdk.ReadRequest
+	for _, st := range cat.Streams {
+		req.Streams = append(req.Streams, sdk.StreamRequest{Name: st.Name, Mode: modeOf(st), State: states[st.Name]})
+	}
+	return req
+}
+
+// modeOf is the mode the host reads st in.
+func modeOf(st protocol.Stream) sdk.SyncMode {
+	if slices.Contains(st.SyncModes, protocol.Incremental) {
+		return sdk.Incremental
+	}
+	return sdk.FullRefresh
+}
+
+// exactlyOnce checks the rows of one stream, from one or more reads (the
+// committed part of an interrupted read and its resumption), against what
+// the simulator holds: every record once, by primary key, within each
+// read and across them (across them twice is allowed when repeat says so
+// for a key), and with the simulator's values when values is set.
+func (c *checker) exactlyOnce(t tb, sim *Sim, st protocol.Stream, reads [][]map[string]any, repeat func(key string) bool, values bool) {
+	t.Helper()
+	if st.Schema == nil || len(st.PrimaryKey) == 0 {
+		return // discover reports it
+	}
+	reports := 0
+	report := func(format string, args ...any) {
+		if reports++; reports <= maxReports {
+			t.Errorf("stream %s: "+format, append([]any{st.Name}, args...)...)
+		}
+	}
+	got := map[string]map[string]any{}
+	seen := map[string]int{}
+	for _, rows := range reads {
+		inRead := map[string]int{}
+		for _, row := range rows {
+			k := keyOf(st.PrimaryKey, row)
+			inRead[k]++
+			if inRead[k] == 2 {
+				report("key %s landed more than once in one read", k)
+			}
+			got[k] = row
+		}
+		for k := range inRead {
+			seen[k]++
+		}
+	}
+	for k, n := range seen {
+		if n > 1 && (repeat == nil || !repeat(k)) {
+			report("key %s landed in %d reads, want once", k, n)
+		}
+	}
+	recs, err := sim.Records(st.Name)
+	if errors.Is(err, ErrNotHeld) {
+		return
+	}
+	if err != nil {
+		t.Errorf("Sim.Records(%q): %v", st.Name, err)
+		return
+	}
+	ignore := c.s.Ignore[st.Name]
+	want := map[string]bool{}
+	for _, rec := range recs {
+		exp, err := Expect(st.Schema, rec)
+		if err != nil {
+			t.Errorf("stream %s: Expect: %v", st.Name, err)
+			return
+		}
+		k := keyOf(st.PrimaryKey, exp)
+		want[k] = true
+		row, ok := got[k]
+		if !ok {
+			report("key %s is missing: the simulator holds it and the read did not land it", k)
+			continue
+		}
+		if !values {
+			continue
+		}
+		if diff := cmp.Diff(exp, forCompare(row, ignore, exp)); diff != "" {
+			report("key %s mismatch (-simulator +read):\n%s", k, diff)
+		}
+	}
+	var extra []string
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		report("key %s landed but the simulator does not hold it", k)
+	}
+}
+
+// forCompare returns row without lineage columns and ignored columns
+// (which are set to exp's values), for comparing with exp. A rescued value
+// stays and fails the comparison: the simulator's default shapes fit the
+// schema.
+func forCompare(row map[string]any, ignore []string, exp map[string]any) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if strings.HasPrefix(k, "_quiver_") && k != rescueColumn {
+			continue
+		}
+		out[k] = v
+	}
+	if out[rescueColumn] == nil {
+		delete(out, rescueColumn)
+	}
+	for _, k := range ignore {
+		if v, ok := exp[k]; ok {
+			out[k] = v
+		} else {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// rescueColumn is the column holding what a schema could not take
+// (records.RescueColumn).
+const rescueColumn = "_quiver_rescued"
+
+// keyOf renders the primary key of row.
+func keyOf(pk []string, row map[string]any) string {
+	parts := make([]string, len(pk))
+	for i, k := range pk {
+		parts[i] = fmt.Sprint(row[k])
+	}
+	return strings.Join(parts, "/")
+}
+
+// resume interrupts a read after resumeAfter checkpoints, resumes it from
+// the last checkpoint of each stream, and checks that together the
+// committed part and the resumption land every record once.
+func (c *checker) resume(t tb) {
+	sim, tg := c.start(t, SimOptions{})
+	ctx, cancel := callCtx()
+	defer cancel()
+	cat, err := tg.discover(ctx, sim.Config)
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	first := newCollector(cat)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	first.onCheckpoint = func(n int) error {
+		if n < resumeAfter {
+			return nil
+		}
+		first.stop(context.Canceled)
+		stop()
+		return context.Canceled
+	}
+	err1 := tg.read(rctx, sim.Config, readRequest(cat, nil), first)
+	first.mu.Lock()
+	ncp := first.ncp
+	first.mu.Unlock()
+	if ncp < resumeAfter {
+		t.Fatalf("the read sent %d checkpoints before it ended, so it could not be interrupted after %d (read error: %v): have the simulator hold more records or use a smaller page size", ncp, resumeAfter, err1)
+	}
+
+	states := map[string]json.RawMessage{}
+	committed := map[string][]map[string]any{}
+	for _, st := range cat.Streams {
+		if modeOf(st) != sdk.Incremental {
+			continue // a full refresh that did not complete is dropped whole
+		}
+		rows, state := first.stream(st.Name).committed()
+		committed[st.Name], states[st.Name] = rows, state
+	}
+	second := newCollector(cat)
+	err2 := tg.read(ctx, sim.Config, readRequest(cat, states), second)
+	if err2 != nil {
+		t.Errorf("resumed Read: %v", err2)
+	}
+	for _, p := range append(first.problems, second.problems...) {
+		t.Errorf("%s", p)
+	}
+	for _, st := range cat.Streams {
+		l := second.stream(st.Name)
+		if l.final() != sdk.Complete {
+			t.Errorf("stream %s: the resumed read ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
+		}
+		var repeat func(string) bool
+		if st.Updates == protocol.Lookback {
+			repeat = func(string) bool { return true } // the window is read again by design
+		}
+		c.exactlyOnce(t, sim, st, [][]map[string]any{committed[st.Name], l.rows}, repeat, true)
+	}
+	texts := readTexts(tg, first, err1)
+	for k, v := range readTexts(tg, second, err2) {
+		texts[k] += v
+	}
+	noSecrets(t, sim, texts)
+}
+
+// readTexts is everything a read produced, by where it went, for the
+// secrets check. The caller holds col.mu or is done with col.
+func readTexts(tg target, col *collector, err error) map[string]string {
+	var errs, states, rows strings.Builder
+	if err != nil {
+		fmt.Fprintln(&errs, err)
+	}
+	for _, l := range col.streams {
+		for _, e := range l.errs {
+			fmt.Fprintln(&errs, e)
+		}
+		for _, cp := range l.checkpoints {
+			fmt.Fprintln(&states, string(cp.state))
+		}
+		for _, r := range l.rows {
+			fmt.Fprintln(&rows, r)
+		}
+	}
+	return map[string]string{"logs": tg.logs(), "errors": errs.String(), "state": states.String(), "records": rows.String()}
+}
+
+// noSecrets fails t for every secret of sim found in texts (by where they
+// went). It names the secret by its length, never by its value.
+func noSecrets(t tb, sim *Sim, texts map[string]string) {
+	t.Helper()
+	where := make([]string, 0, len(texts))
+	for w := range texts {
+		where = append(where, w)
+	}
+	sort.Strings(where)
+	for i, s := range sim.Secrets {
+		if s == "" {
+			continue
+		}
+		for _, w := range where {
+			if strings.Contains(texts[w], s) {
+				t.Errorf("secret %d of Sim.Secrets (%d bytes) appears in the %s", i, len(s), w)
+			}
+		}
+	}
+}

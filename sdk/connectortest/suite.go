@@ -1,0 +1,128 @@
+package connectortest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/fault"
+)
+
+// A Suite says how to test one connector: the connector, its plugin main
+// and how to start its simulator. Run checks the rest through the public
+// interfaces alone (sdk.Connector in process, the plugin protocol through
+// the plugin process), so a Suite never depends on how the connector is
+// built inside.
+type Suite struct {
+	// Connector is the connector under test, run in process.
+	Connector sdk.Connector
+	// Plugin is the import path of the connector's plugin main package,
+	// e.g. "github.com/quiver-etl/quiver/connectors/tracktik/cmd/quiver-tracktik".
+	// Run builds it once per test binary and runs every check again
+	// through the plugin process. Empty skips the plugin runs.
+	Plugin string
+	// Start starts a simulator for one check, with opts, and stops it when
+	// t's test ends (simulators' NewServer do both). Run calls it once per
+	// check, concurrently; keep the data small (tens of records per stream
+	// and a small page size), so that a read takes many pages in well
+	// under a second.
+	Start func(t TB, opts SimOptions) *Sim
+	// Variants are the simulator variants (SimOptions.Variant) besides
+	// the default "": each gets a full read checked for every record
+	// exactly once, by key; their values are not compared, since a
+	// variant is free to serve shapes the schema cannot take.
+	Variants []string
+	// Ignore names, by stream, columns whose values a full read does not
+	// compare, such as a time the connector takes from its own clock.
+	Ignore map[string][]string
+}
+
+// SimOptions configure the simulator of one check.
+type SimOptions struct {
+	// Faults turns on the simulator's own faults: the vendor's rate limits
+	// and whatever random faults the suite's author chooses. When it is
+	// false the simulator should answer every request at once, so that the
+	// faults Run scripts (Sim.Faults) are the only ones.
+	Faults bool
+	// TokenTTL, when positive, is the lifetime of the access tokens the
+	// simulator issues; zero leaves its default.
+	TokenTTL time.Duration
+	// Variant chooses the simulator's variant: "" for the default shapes,
+	// else one of Suite.Variants.
+	Variant string
+}
+
+// A Sim is a running simulator as Run sees it. Config, Secrets and Records
+// are required; Faults and the hooks may be nil where the vendor has no such thing,
+// and then the checks that need them are skipped.
+type Sim struct {
+	// Config is the connector's config (JSON) for reading this simulator
+	// with good credentials.
+	Config []byte
+	// BadConfig is Config with wrong credentials; nil skips the check that
+	// a bad login fails with sdk.ErrAuth.
+	BadConfig []byte
+	// Secrets are the secret values of Config and BadConfig: none may
+	// appear in logs, errors, records, state or the catalog.
+	Secrets []string
+	// Streams names every stream this simulator's account has; Discover
+	// must return each. Nil means the Spec's static streams.
+	Streams []string
+	// Records returns what the simulator holds for stream, each record as
+	// encoding/json decodes it, keyed by the vendor's JSON keys (see
+	// Expect). A full read must land each exactly once, by the stream's
+	// primary key, with the same values. Records returns ErrNotHeld for a
+	// stream whose records the suite does not describe; such a stream is
+	// only checked for duplicate keys.
+	Records func(stream string) ([]map[string]any, error)
+	// Faults is the simulator's fault injector (sdk/fault), for the fault
+	// matrix.
+	Faults *fault.Injector
+	// Logins returns how many tokens the simulator has been asked for so
+	// far (its token requests), for the replication-lag and token-expiry
+	// cases.
+	Logins func() int
+	// SetLag makes the first requests data requests with each token issued
+	// from now on fail with 401, as a vendor's read replica does before it
+	// knows a new token.
+	SetLag func(requests int)
+}
+
+// ErrNotHeld is what Sim.Records returns for a stream whose records the
+// suite does not describe.
+var ErrNotHeld = errors.New("connectortest: the simulator does not say what this stream holds")
+
+// Run runs the conformance checks on s, as subtests of t: first in process
+// (t.Run("inprocess")), then through the plugin process (t.Run("plugin"))
+// when s.Plugin is set. Each mode checks, in parallel subtests:
+//
+//   - spec: name, version and protocol version; the config schema compiles,
+//     Config and BadConfig validate against it, and every config key that
+//     holds a secret is "writeOnly";
+//   - check: Check passes with Config and fails with a sdk.ErrAuth error
+//     with BadConfig;
+//   - discover: every stream the Sim names, with a schema, a primary key
+//     and sync modes;
+//   - read: a full read of every stream lands every record exactly once
+//     with the simulator's values, each stream ends Complete, and every
+//     batch has its catalog schema;
+//   - faults/<kind>: the same under one fault each, scripted at the first
+//     request and again after the first batch: a replication-lag 401 on a
+//     fresh token (which must be retried without a new login), 429 with
+//     Retry-After in seconds, as a date and without it, 5xx, a reset
+//     connection, a truncated and a malformed body, a slow answer, and
+//     tokens expiring in the middle of the read (SimOptions.TokenTTL,
+//     with every answer delayed by an eighth of it);
+//   - variant/<name>: a full read of each of s.Variants, every key once;
+//   - resume: a read cancelled after its second checkpoint, resumed from
+//     the last checkpoint of each stream as the host would, loses no
+//     record and repeats none (a "lookback" stream may read its window
+//     again);
+//
+// and, in every read, that no secret appears in the logs (at Debug level),
+// errors, records, checkpoints or catalog.
+func Run(t *testing.T, s Suite) {
+	t.Helper()
+	run(testingT{t}, s)
+}
