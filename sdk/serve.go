@@ -46,7 +46,19 @@ func Serve(c Connector, opts ...ServeOption) {
 	}
 	spec := c.Spec()
 	logger := slog.New(newPluginHandler(cfg.stderr, cfg.level)).With("connector", spec.Name)
-	protocol.Serve(&connectorPlugin{c: c, name: spec.Name, logger: logger}, protocol.ServeOptions{Logger: logger})
+	protocol.Serve(NewPlugin(c, logger), protocol.ServeOptions{Logger: logger})
+}
+
+// NewPlugin returns c as the protocol.Plugin that Serve serves: each call
+// opens a Source with the config it carries, with logger in its ctx (see
+// Logger), runs one method and closes the Source. Serve uses it; tests use
+// it to drive a connector in process exactly as the plugin process would
+// (package sdk/connectortest). logger may be nil to discard the logs.
+func NewPlugin(c Connector, logger *slog.Logger) protocol.Plugin {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &connectorPlugin{c: c, name: c.Spec().Name, logger: logger}
 }
 
 // connectorPlugin adapts a Connector to protocol.Plugin.

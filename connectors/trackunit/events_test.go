@@ -13,9 +13,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
-	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
 
@@ -211,7 +211,7 @@ func TestEventRead(t *testing.T) {
 					t.Errorf("selectRows schema = %s, want the stream's", out.Schema())
 				}
 				for i := range int(out.NumRows()) {
-					row := arrowtest.Row(out, i)
+					row := connectortest.Row(out, i)
 					at := "-"
 					if v, ok := row["event_time"].(time.Time); ok {
 						at = v.Format(time.RFC3339Nano)

@@ -13,9 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
-	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
-	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
@@ -141,7 +140,7 @@ func (w *memWriter) WriteBatch(_ context.Context, stream string, rec arrow.Recor
 	}
 	l.batches++
 	for i := range int(rec.NumRows()) {
-		row := arrowtest.Row(rec, i)
+		row := connectortest.Row(rec, i)
 		// The simulator's records have nothing to rescue.
 		if v, ok := row[records.RescueColumn]; !ok || v != nil {
 			w.mu.Unlock()
@@ -197,7 +196,7 @@ func read(ctx context.Context, t *testing.T, src sdk.Source, w *memWriter, modes
 // record.
 func expect(t *testing.T, schema *arrow.Schema, rec map[string]any) map[string]any {
 	t.Helper()
-	row, err := trackviatest.Expect(schema, rec)
+	row, err := connectortest.Expect(schema, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
-	"github.com/quiver-etl/quiver/internal/arrowtest"
 	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/records"
 )
 
@@ -183,7 +183,7 @@ func readStream(t *testing.T, dir string) *table {
 				for i := 0; i < int(rec.NumRows()); i++ {
 					row := map[string]any{}
 					for c, f := range rec.Schema().Fields() {
-						row[f.Name] = arrowtest.Value(rec.Column(c), i)
+						row[f.Name] = connectortest.Value(rec.Column(c), i)
 					}
 					tb.rows = append(tb.rows, row)
 				}

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
-	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -102,7 +102,7 @@ func checkTrackViaRows(t *testing.T, srv *trackviasim.Server, stream string, sch
 		byID[rid] = row
 	}
 	for i := range n {
-		want, err := trackviatest.Expect(schema, srv.Record(id, i))
+		want, err := connectortest.Expect(schema, srv.Record(id, i))
 		if err != nil {
 			t.Fatal(err)
 		}

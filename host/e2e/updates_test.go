@@ -15,8 +15,8 @@ import (
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
-	"github.com/quiver-etl/quiver/connectors/trackvia/trackviatest"
 	"github.com/quiver-etl/quiver/schemas"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 )
 
 // TestTrackTik_DayOfUpdates: sync, a day of changes at the vendor
@@ -116,7 +116,7 @@ func TestTrackVia_DayOfUpdates(t *testing.T) {
 		tb := readStream(t, filepath.Join(out, "data", "tv", stream))
 		want := map[string]map[string]any{}
 		for i := range srv.Count(id) {
-			row, err := trackviatest.Expect(tb.schema, srv.Record(id, i))
+			row, err := connectortest.Expect(tb.schema, srv.Record(id, i))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -108,8 +108,19 @@ func (c *checker) start(t tb, opts SimOptions) (*Sim, target) {
 	return sim, c.mode.open(t)
 }
 
+// callCtx bounds one check's calls into the connector.
 func callCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), callTimeout)
+}
+
+// mustSpec returns the target's Spec or ends the test.
+func mustSpec(ctx context.Context, t tb, tg target) *protocol.Spec {
+	t.Helper()
+	spec, err := tg.spec(ctx)
+	if err != nil {
+		t.Fatalf("Spec: %v", err)
+	}
+	return spec
 }
 
 // spec checks the Spec and the config schema.
@@ -117,10 +128,7 @@ func (c *checker) spec(t tb) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
-	spec, err := tg.spec(ctx)
-	if err != nil {
-		t.Fatalf("Spec: %v", err)
-	}
+	spec := mustSpec(ctx, t, tg)
 	if spec.Name == "" || spec.Version == "" {
 		t.Errorf("Spec() name %q, version %q: want both set", spec.Name, spec.Version)
 	}
@@ -194,10 +202,7 @@ func (c *checker) discover(t tb) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
-	spec, err := tg.spec(ctx)
-	if err != nil {
-		t.Fatalf("Spec: %v", err)
-	}
+	spec := mustSpec(ctx, t, tg)
 	cat, err := tg.discover(ctx, sim.Config)
 	if err != nil {
 		t.Fatalf("Discover: %v", err)

@@ -3,7 +3,6 @@ package connectortest
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,8 +15,9 @@ import (
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
-// A target is the connector as one mode of Run reaches it. Every method
-// opens what it needs and closes it again, as the host's calls do.
+// A target is the connector as one mode of Run reaches it: the plugin
+// protocol's calls, each of which opens a Source for its config and closes
+// it again.
 type target interface {
 	spec(ctx context.Context) (*protocol.Spec, error)
 	check(ctx context.Context, config []byte) error
@@ -53,65 +53,31 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// inProcess runs c in the test's process, logging at Debug level into a
-// buffer, and opens a Source for each call as sdk.Serve does.
+// inProcess runs the connector in the test's process through the same
+// adapter as sdk.Serve, logging at Debug level into a buffer.
 type inProcess struct {
-	c   sdk.Connector
+	p   protocol.Plugin
 	buf logBuffer
-	log *slog.Logger
 }
 
 func newInProcess(c sdk.Connector) *inProcess {
-	p := &inProcess{c: c}
-	p.log = slog.New(slog.NewJSONHandler(&p.buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return p
+	ip := &inProcess{}
+	ip.p = sdk.NewPlugin(c, slog.New(slog.NewJSONHandler(&ip.buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return ip
 }
 
-func (p *inProcess) logs() string { return p.buf.String() }
+func (ip *inProcess) logs() string { return ip.buf.String() }
 
-func (p *inProcess) spec(context.Context) (*protocol.Spec, error) {
-	s := p.c.Spec()
-	return &protocol.Spec{
-		Name:            s.Name,
-		Version:         s.Version,
-		ProtocolVersion: protocol.Version,
-		Description:     s.Description,
-		ConfigSchema:    s.ConfigSchema,
-		Streams:         s.Streams,
-	}, nil
+func (ip *inProcess) spec(ctx context.Context) (*protocol.Spec, error) { return ip.p.Spec(ctx) }
+
+func (ip *inProcess) check(ctx context.Context, config []byte) error { return ip.p.Check(ctx, config) }
+
+func (ip *inProcess) discover(ctx context.Context, config []byte) (*protocol.Catalog, error) {
+	return ip.p.Discover(ctx, config)
 }
 
-// with opens a Source for config, calls f with it and closes it.
-func (p *inProcess) with(ctx context.Context, config []byte, f func(context.Context, sdk.Source) error) (err error) {
-	ctx = sdk.WithLogger(ctx, p.log)
-	src, err := p.c.Open(ctx, config)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := src.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close: %w", cerr)
-		}
-	}()
-	return f(ctx, src)
-}
-
-func (p *inProcess) check(ctx context.Context, config []byte) error {
-	return p.with(ctx, config, func(ctx context.Context, src sdk.Source) error { return src.Check(ctx) })
-}
-
-func (p *inProcess) discover(ctx context.Context, config []byte) (*protocol.Catalog, error) {
-	var cat *sdk.Catalog
-	err := p.with(ctx, config, func(ctx context.Context, src sdk.Source) error {
-		var err error
-		cat, err = src.Discover(ctx)
-		return err
-	})
-	return cat, err
-}
-
-func (p *inProcess) read(ctx context.Context, config []byte, req sdk.ReadRequest, w sdk.Writer) error {
-	return p.with(ctx, config, func(ctx context.Context, src sdk.Source) error { return src.Read(ctx, req, w) })
+func (ip *inProcess) read(ctx context.Context, config []byte, req sdk.ReadRequest, w sdk.Writer) error {
+	return ip.p.Read(ctx, &protocol.ReadRequest{Config: config, Streams: req.Streams, Contract: req.Contract, Limit: req.Limit}, w)
 }
 
 // plugin runs the connector's plugin binary through the host's side of the
