@@ -8,6 +8,8 @@
 //	  "name": "employees",
 //	  "description": "Employees and guards.",
 //	  "path": "/rest/v1/employees",
+//	  "records": "data",
+//	  "total": "meta.count",
 //	  "primary_key": ["id"],
 //	  "cursor_field": "id",
 //	  "sync_modes": ["incremental", "full_refresh"],
@@ -28,6 +30,14 @@
 // "date32", "timestamp" (timestamp[us, UTC]), {"list": T} and
 // {"struct": [fields]}. Unknown keys are an error; vendor-specific extras go
 // under "x" and come back in [Stream.Extra].
+//
+// "records" is the JSON path of the records array in a response of the
+// listing, keys from the top-level object joined by dots ("data" for
+// {"meta":{...},"data":[...]}); left out, the body itself is the array.
+// "total", also optional, is the path of the total number of records the
+// listing holds, in the response around the records (the envelope, e.g.
+// "meta.count"), which progress reports show and pagers use to stop. With
+// both, a plain listing needs no Go beyond its pager (sdk/stream.FromSchema).
 //
 // The optional "incremental" section declares how the stream is read
 // incrementally (see [Watermark]): the cursor column whose high-water mark
@@ -116,6 +126,13 @@ type Stream struct {
 	PrimaryKey  []string // top-level column names; every one is non-nullable
 	CursorField string   // top-level column incremental state follows; empty if none
 	SyncModes   []string // "incremental" and/or "full_refresh"; the first is the default
+	// Records is the JSON path of the records array in a response, e.g.
+	// ["data"]; nil when the body is the array.
+	Records []string
+	// Total is the dotted path of the listing's total number of records in
+	// a response's envelope, e.g. "meta.count" (records.Envelope.Int); ""
+	// when the file declares none.
+	Total string
 	// Updates is the update strategy: Cursor, Snapshot or Lookback.
 	Updates string
 	// Incremental says how the API filters on the cursor; nil when the file
@@ -186,6 +203,8 @@ type file struct {
 	Name        string                    `json:"name"`
 	Description string                    `json:"description"`
 	Path        string                    `json:"path"`
+	Records     string                    `json:"records"`
+	Total       string                    `json:"total"`
 	PrimaryKey  []string                  `json:"primary_key"`
 	CursorField string                    `json:"cursor_field"`
 	SyncModes   []string                  `json:"sync_modes"`
@@ -207,6 +226,7 @@ type fileField struct {
 var (
 	streamName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 	columnName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	jsonPath   = regexp.MustCompile(`^[^.]+(\.[^.]+)*$`)
 )
 
 // strict are the unmarshal options for schema files: exact key names, no
@@ -227,6 +247,9 @@ func Parse(data []byte) (*Stream, error) {
 	}
 	if !strings.HasPrefix(f.Path, "/") {
 		return nil, fmt.Errorf("stream %s: path %q: want an absolute API path", f.Name, f.Path)
+	}
+	if err := checkPaths(f.Records, f.Total); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", f.Name, err)
 	}
 	fields, err := structFields(f.Fields, "")
 	if err != nil {
@@ -273,12 +296,16 @@ func Parse(data []byte) (*Stream, error) {
 		Name:        f.Name,
 		Description: f.Description,
 		Path:        f.Path,
+		Total:       f.Total,
 		PrimaryKey:  f.PrimaryKey,
 		CursorField: f.CursorField,
 		SyncModes:   f.SyncModes,
 		Updates:     f.Updates,
 		Incremental: inc,
 		Schema:      arrow.NewSchema(fields, &md),
+	}
+	if f.Records != "" {
+		s.Records = strings.Split(f.Records, ".")
 	}
 	if len(f.X) > 0 {
 		s.Extra = make(map[string]json.RawMessage, len(f.X))
@@ -287,6 +314,20 @@ func Parse(data []byte) (*Stream, error) {
 		}
 	}
 	return s, nil
+}
+
+// checkPaths checks the records and total paths: dotted keys, and a total
+// outside the records, since the envelope is what is around them.
+func checkPaths(records, total string) error {
+	switch {
+	case records != "" && !jsonPath.MatchString(records):
+		return fmt.Errorf("records %q: want keys joined by dots, e.g. \"data\" or \"result.items\"", records)
+	case total != "" && !jsonPath.MatchString(total):
+		return fmt.Errorf("total %q: want keys joined by dots, e.g. \"meta.count\"", total)
+	case total != "" && (records == "" || total == records || strings.HasPrefix(total, records+".")):
+		return fmt.Errorf("total %q: want a path outside the records (%q), in the object around them", total, records)
+	}
+	return nil
 }
 
 // checkSyncModes checks a stream's sync modes.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +248,10 @@ func TestParse(t *testing.T) {
 		{"relative path", `{"name":"s","path":"s","sync_modes":["full_refresh"],"fields":[` + id + `]}`, "absolute"},
 		{"bad stream name", `{"name":"S s","path":"/s","sync_modes":["full_refresh"],"fields":[` + id + `]}`, "name"},
 		{"not json", `{`, "parse"},
+		{"empty records key", `{` + head + `"records":"data..items","fields":[` + id + `]}`, `records "data..items"`},
+		{"empty total key", `{` + head + `"records":"data","total":".count","fields":[` + id + `]}`, `total ".count"`},
+		{"total without records", `{` + head + `"total":"count","fields":[` + id + `]}`, "outside the records"},
+		{"total inside records", `{` + head + `"records":"data","total":"data.count","fields":[` + id + `]}`, "outside the records"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +259,34 @@ func TestParse(t *testing.T) {
 			_, err := Parse([]byte(tt.body))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Parse(%s) error = %v, want one containing %q", tt.body, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestParse_Envelope: "records" and "total" come back as the records path
+// and the total's dotted path; left out, the body is the records.
+func TestParse_Envelope(t *testing.T) {
+	t.Parallel()
+	const head = `"name":"s","path":"/s","sync_modes":["full_refresh"],"updates":"snapshot","fields":[{"name":"id","type":"int64"}]`
+	tests := []struct {
+		name, extra string
+		records     []string
+		total       string
+	}{
+		{"bare array", ``, nil, ""},
+		{"records", `,"records":"data"`, []string{"data"}, ""},
+		{"nested, with total", `,"records":"result.items","total":"result.total"`, []string{"result", "items"}, "result.total"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := Parse([]byte(`{` + head + tt.extra + `}`))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !slices.Equal(s.Records, tt.records) || s.Total != tt.total {
+				t.Errorf("Parse = records %q, total %q; want %q, %q", s.Records, s.Total, tt.records, tt.total)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package tracktik
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/quiver-etl/quiver/sdk"
@@ -23,35 +24,24 @@ type Config struct {
 	Password     auth.Secret `json:"password"`      // its password
 	StartDate    string      `json:"start_date"`    // YYYY-MM-DD: earliest shifts, work sessions and reports
 	PageSize     int         `json:"page_size"`     // records per request, 1..1000; default 1000
-}
 
-// ParseConfig validates a raw JSON config against config.schema.json,
-// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
-// sdk.ErrConfig and never quote secret values.
-func ParseConfig(raw []byte) (*Config, error) {
-	var c Config
-	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
-		return nil, fmt.Errorf("tracktik: %w", err)
-	}
-	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	start time.Time // StartDate, parsed by Validate
 }
 
 // Validate checks what config.schema.json cannot, without contacting
-// TrackTik; ParseConfig has checked the schema.
+// TrackTik, and trims what users paste after the portal's root from
+// base_url (stream.Validator).
 func (c *Config) Validate() error {
+	c.BaseURL = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(c.BaseURL, "/"), "/rest/v1"), "/")
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("tracktik: config: base_url %q is not a portal URL like https://acme.staffr.net: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
+		return fmt.Errorf("base_url %q is not a portal URL like https://acme.staffr.net: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
 	}
-	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
-		return fmt.Errorf("tracktik: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
+	if c.start, err = time.Parse(time.DateOnly, c.StartDate); err != nil {
+		return fmt.Errorf("start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
-		return fmt.Errorf("tracktik: config: page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
 	}
 	return nil
 }

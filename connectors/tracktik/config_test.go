@@ -8,7 +8,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 )
 
-func TestParseConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	t.Parallel()
 	const secret, password = "client-s3cret-value", "hunter2-password-value"
 	base := `"base_url":"https://acme.staffr.net/","client_id":"c","client_secret":"` + secret +
@@ -28,18 +28,18 @@ func TestParseConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := ParseConfig([]byte(tt.json))
+			cfg, err := New().Config([]byte(tt.json))
 			if tt.want == "" {
 				if err != nil {
-					t.Fatalf("ParseConfig = %v", err)
+					t.Fatalf("Config = %v", err)
 				}
 				if cfg.BaseURL != "https://acme.staffr.net" || cfg.PageSize != MaxPageSize {
-					t.Errorf("ParseConfig = base_url %q, page_size %d: cleaning or defaults missing", cfg.BaseURL, cfg.PageSize)
+					t.Errorf("Config = base_url %q, page_size %d: cleaning or defaults missing", cfg.BaseURL, cfg.PageSize)
 				}
 				return
 			}
 			if err == nil || !errors.Is(err, sdk.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseConfig = %v, want ErrConfig with %q", err, tt.want)
+				t.Fatalf("Config = %v, want ErrConfig with %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), password) {
 				t.Errorf("the error quotes a secret: %v", err)
