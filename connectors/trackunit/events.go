@@ -229,13 +229,9 @@ func (e *eventRead) selectRows(p *records.Page) (arrow.Record, error) {
 	defer at.Release()
 	ids := rec.Column(e.idCol).(*array.String)
 	keep := make([]bool, n)
-	drop := 0
 	for i := range n {
 		id := ids.Value(i)
 		keep[i] = !e.from.ids[id]
-		if !keep[i] {
-			drop++
-		}
 		if at.IsNull(i) || !at.Value(i).ToTime(arrow.Microsecond).Before(e.to.Add(-edgeSlack)) {
 			e.noteEdge(id)
 		}
@@ -245,7 +241,11 @@ func (e *eventRead) selectRows(p *records.Page) (arrow.Record, error) {
 		return nil, err
 	}
 	defer out.Release()
-	return keepRows(e.mem, out, keep, drop)
+	kept, err := records.Filter(e.mem, out, func(i int) bool { return keep[i] })
+	if err != nil {
+		return nil, fmt.Errorf("asset_events: %w", err)
+	}
+	return kept, nil
 }
 
 // coalesce returns the event_time column of rec: each row's first non-null
@@ -326,56 +326,4 @@ func (e *eventRead) state() (json.RawMessage, error) {
 		return nil, err
 	}
 	return b, nil
-}
-
-// keepRows returns the rows of rec where keep is true; drop counts the
-// others. It slices when the kept rows are one run, and copies otherwise.
-func keepRows(mem memory.Allocator, rec arrow.Record, keep []bool, drop int) (arrow.Record, error) {
-	n := len(keep)
-	if drop == 0 {
-		rec.Retain()
-		return rec, nil
-	}
-	var runs [][2]int // [start, end) of kept rows
-	for i := 0; i < n; {
-		if !keep[i] {
-			i++
-			continue
-		}
-		j := i
-		for j < n && keep[j] {
-			j++
-		}
-		runs = append(runs, [2]int{i, j})
-		i = j
-	}
-	switch len(runs) {
-	case 0:
-		return rec.NewSlice(0, 0), nil
-	case 1:
-		return rec.NewSlice(int64(runs[0][0]), int64(runs[0][1])), nil
-	}
-	cols := make([]arrow.Array, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	for c := range cols {
-		parts := make([]arrow.Array, len(runs))
-		for k, r := range runs {
-			parts[k] = array.NewSlice(rec.Column(c), int64(r[0]), int64(r[1]))
-		}
-		var err error
-		cols[c], err = array.Concatenate(parts, mem)
-		for _, p := range parts {
-			p.Release()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("asset_events: keep %d of %d rows: %w", n-drop, n, err)
-		}
-	}
-	return array.NewRecord(rec.Schema(), cols, int64(n-drop)), nil
 }

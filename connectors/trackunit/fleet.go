@@ -153,9 +153,14 @@ func flattenEquipment(mem memory.Allocator, out *arrow.Schema, p *records.Page) 
 	}()
 	for _, f := range out.Fields() {
 		if f.Name == snapshotColumn {
-			col, err := constantTime(mem, f.Type, p.Envelope, n)
+			// The page's SnapshotTime on every row, or nulls without one.
+			var at any
+			if t, ok := snapshotTime(p.Envelope); ok {
+				at = t
+			}
+			col, err := records.Constant(mem, f.Type, at, n)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("fleet_snapshot: column %s: %w", snapshotColumn, err)
 			}
 			cols = append(cols, col)
 			continue
@@ -174,29 +179,4 @@ func flattenEquipment(mem memory.Allocator, out *arrow.Schema, p *records.Page) 
 		cols = append(cols, c)
 	}
 	return array.NewRecord(out, cols, int64(n)), nil
-}
-
-// constantTime returns n copies of the page's SnapshotTime as a timestamp
-// array of type dt, or nulls when the page has none.
-func constantTime(mem memory.Allocator, dt arrow.DataType, env records.Envelope, n int) (arrow.Array, error) {
-	tt, ok := dt.(*arrow.TimestampType)
-	if !ok {
-		return nil, fmt.Errorf("fleet_snapshot: column %s is %s, want a timestamp", snapshotColumn, dt)
-	}
-	b := array.NewTimestampBuilder(mem, tt)
-	defer b.Release()
-	t, ok := snapshotTime(env)
-	if !ok {
-		b.AppendNulls(n)
-		return b.NewArray(), nil
-	}
-	v, err := arrow.TimestampFromTime(t, tt.Unit)
-	if err != nil {
-		return nil, fmt.Errorf("fleet_snapshot: SnapshotTime %v: %w", t, err)
-	}
-	b.Reserve(n)
-	for range n {
-		b.UnsafeAppend(v)
-	}
-	return b.NewArray(), nil
 }

@@ -243,7 +243,11 @@ func (v *viewReader) selectRows(p *records.Page) (arrow.Record, error) {
 		}
 		return !v.hasSince || cursor.IsNull(i) || int64(cursor.Value(i)) >= v.since
 	}
-	return pick(v.mem, rec, keep)
+	out, err := records.Filter(v.mem, rec, keep)
+	if err != nil {
+		return nil, fmt.Errorf("trackvia: select rows: %w", err)
+	}
+	return out, nil
 }
 
 // checkStructure fails the read if p's structure is not the layout's.
@@ -277,60 +281,6 @@ func (v *viewReader) state() (json.RawMessage, error) {
 
 // finish returns the state after the whole view.
 func (v *viewReader) finish(json.RawMessage) (json.RawMessage, error) { return v.state() }
-
-// pick returns the rows of rec for which keep is true, as a new record the
-// caller releases.
-func pick(mem memory.Allocator, rec arrow.Record, keep func(i int) bool) (arrow.Record, error) {
-	n := int(rec.NumRows())
-	var runs [][2]int64 // [start, end) of kept rows
-	for i := 0; i < n; i++ {
-		if !keep(i) {
-			continue
-		}
-		if len(runs) > 0 && runs[len(runs)-1][1] == int64(i) {
-			runs[len(runs)-1][1]++
-		} else {
-			runs = append(runs, [2]int64{int64(i), int64(i) + 1})
-		}
-	}
-	switch {
-	case len(runs) == 0:
-		return rec.NewSlice(0, 0), nil
-	case len(runs) == 1:
-		if runs[0] == [2]int64{0, int64(n)} {
-			rec.Retain()
-			return rec, nil
-		}
-		return rec.NewSlice(runs[0][0], runs[0][1]), nil
-	}
-	cols := make([]arrow.Array, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	var rows int64
-	for _, r := range runs {
-		rows += r[1] - r[0]
-	}
-	parts := make([]arrow.Array, len(runs))
-	for c := range cols {
-		for j, r := range runs {
-			parts[j] = array.NewSlice(rec.Column(c), r[0], r[1])
-		}
-		var err error
-		cols[c], err = array.Concatenate(parts, mem)
-		for _, p := range parts {
-			p.Release()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("trackvia: select rows: %w", err)
-		}
-	}
-	return array.NewRecord(rec.Schema(), cols, rows), nil
-}
 
 // overlapPager pages start/max until totalCount (rest.StartMax), but
 // starts each page a few rows before the end of the one before. Records

@@ -659,8 +659,12 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 		if ch.Info != nil {
 			info = ch.Info(p)
 		}
-		rec := r.attach(p.Record, key)
+		rec, err := r.attach(p.Record, key)
 		p.Record.Release()
+		if err != nil {
+			res.release()
+			return fmt.Errorf("stream %s parent %s page %d: %w", ch.Name, key, page, err)
+		}
 		res.recs = append(res.recs, rec)
 		res.rows += int(rec.NumRows())
 		res.pages++
@@ -697,13 +701,22 @@ func send(ctx context.Context, out chan<- *parentResult, res *parentResult) erro
 
 // attach returns rec (of the sub-schema) with the key columns added, in
 // the child schema. The caller releases both.
-func (r *childReader) attach(rec arrow.Record, key ParentKey) arrow.Record {
+func (r *childReader) attach(rec arrow.Record, key ParentKey) (arrow.Record, error) {
 	n := int(rec.NumRows())
 	cols := make([]arrow.Array, 0, len(r.keyOf))
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
 	j := 0
 	for i, f := range r.schema.Fields() {
 		if k := r.keyOf[i]; k >= 0 {
-			cols = append(cols, constant(r.opts.Allocator, f.Type, key[k], n))
+			c, err := records.Constant(r.opts.Allocator, f.Type, key[k], n)
+			if err != nil {
+				return nil, fmt.Errorf("key column %s: %w", f.Name, err)
+			}
+			cols = append(cols, c)
 			continue
 		}
 		c := rec.Column(j)
@@ -711,37 +724,7 @@ func (r *childReader) attach(rec arrow.Record, key ParentKey) arrow.Record {
 		cols = append(cols, c)
 		j++
 	}
-	out := array.NewRecord(r.schema, cols, int64(n))
-	for _, c := range cols {
-		c.Release()
-	}
-	return out
-}
-
-// constant returns an array of n copies of v, of type dt (one prepare
-// accepted for keys, and v of the matching Go type).
-func constant(mem memory.Allocator, dt arrow.DataType, v any, n int) arrow.Array {
-	b := array.NewBuilder(mem, dt)
-	defer b.Release()
-	b.Reserve(n)
-	switch b := b.(type) {
-	case *array.Int64Builder:
-		repeat(b.Append, v.(int64), n)
-	case *array.Float64Builder:
-		repeat(b.Append, v.(float64), n)
-	case *array.BooleanBuilder:
-		repeat(b.Append, v.(bool), n)
-	case *array.StringBuilder:
-		repeat(b.Append, v.(string), n)
-	}
-	return b.NewArray()
-}
-
-// repeat calls add(v) n times.
-func repeat[T any](add func(T), v T, n int) {
-	for range n {
-		add(v)
-	}
+	return array.NewRecord(r.schema, cols, int64(n)), nil
 }
 
 // collect receives the workers' results until they are all done, and
