@@ -26,7 +26,6 @@ import (
 	"time"
 	_ "time/tzdata" // IANA zones for the timezone setting, wherever the plugin runs
 
-	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/time/rate"
@@ -179,9 +178,9 @@ func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) er
 	}
 	customers, transactions := s.streams(query, probed, sdk.Logger(ctx).With("connector", "capillary"))
 	mem := memory.NewGoAllocator()
-	if s.cfg.loc != time.UTC {
-		w = &zoneWriter{Writer: w, mem: mem, loc: s.cfg.loc}
-	}
+	// The transactions' v1.1 times are the org's wall-clock times without
+	// an offset; the v2 customer times carry offsets and pass unchanged.
+	w = records.WallClockWriter(w, mem, s.cfg.loc, streamTransactions)
 	return stream.ReadAll(ctx, s.client, []*stream.Stream{customers}, []*stream.Child{transactions}, req, w, stream.ReadOptions{Allocator: mem})
 }
 
@@ -205,28 +204,6 @@ func (s *source) Close() error {
 	return nil
 }
 
-// zoneWriter turns the transactions' v1.1 times, the org's wall-clock times
-// without an offset, into UTC instants (records.WallClock) on their way to
-// the host. The v2 customer times carry offsets and pass unchanged.
-type zoneWriter struct {
-	sdk.Writer
-	mem memory.Allocator
-	loc *time.Location
-}
-
-// WriteBatch implements sdk.Writer.
-func (z *zoneWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
-	if stream != streamTransactions {
-		return z.Writer.WriteBatch(ctx, stream, rec)
-	}
-	out, err := records.WallClock(z.mem, rec, z.loc)
-	if err != nil {
-		return fmt.Errorf("capillary: stream %s: %w", stream, err)
-	}
-	defer out.Release()
-	return z.Writer.WriteBatch(ctx, stream, out)
-}
-
 // syncModes converts a schema file's sync modes.
 func syncModes(sc *schemas.Stream) []sdk.SyncMode {
 	modes := make([]sdk.SyncMode, 0, len(sc.SyncModes))
@@ -239,5 +216,4 @@ func syncModes(sc *schemas.Stream) []sdk.SyncMode {
 var (
 	_ sdk.Connector = (*Connector)(nil)
 	_ sdk.Source    = (*source)(nil)
-	_ sdk.Writer    = (*zoneWriter)(nil)
 )

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/records"
 )
 
 // Config limits and defaults.
@@ -80,9 +81,9 @@ func (c *Config) Validate() error {
 	if c.SettleMinutes != nil && *c.SettleMinutes < 0 {
 		return fmt.Errorf("capillary: config: settle_minutes %d is negative: %w", *c.SettleMinutes, sdk.ErrConfig)
 	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil || c.Timezone == "Local" {
-		return fmt.Errorf("capillary: config: timezone %q is not an IANA time zone like Asia/Kolkata: %w", c.Timezone, sdk.ErrConfig)
+	loc, err := records.ParseZone(c.Timezone)
+	if err != nil {
+		return fmt.Errorf("capillary: config: timezone %w: %w", err, sdk.ErrConfig)
 	}
 	c.loc = loc
 	return nil

@@ -1,7 +1,6 @@
 package trackvia
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -111,12 +110,9 @@ type explained struct {
 func (e *explained) Error() string { return e.why + ": " + e.err.Error() }
 func (e *explained) Unwrap() error { return e.err }
 
-// explainingWriter is an sdk.Writer that explains the credential errors of
-// failed streams.
-type explainingWriter struct{ sdk.Writer }
-
-// Status implements sdk.Writer.
-func (w explainingWriter) Status(ctx context.Context, stream string, st sdk.Status) error {
+// explainStatus explains the credential error of a failed stream; it is a
+// records.MapWriter's MapStatus.
+func explainStatus(_ string, st sdk.Status) sdk.Status {
 	st.Err = explain(st.Err)
-	return w.Writer.Status(ctx, stream, st)
+	return st
 }

@@ -28,7 +28,7 @@ import (
 func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
 	log := sdk.Logger(ctx)
 	s.warnExpiry(ctx)
-	w = explainingWriter{w}
+	w = &records.MapWriter{Writer: w, MapStatus: explainStatus}
 	static, err := s.staticStreams()
 	if err != nil {
 		return err

@@ -166,5 +166,4 @@ func (s *source) Close() error {
 var (
 	_ sdk.Connector = (*Connector)(nil)
 	_ sdk.Source    = (*source)(nil)
-	_ sdk.Writer    = explainingWriter{}
 )
