@@ -40,20 +40,37 @@ func idRecord(t *testing.T, mem memory.Allocator, n int) arrow.Record {
 	return b.NewRecord()
 }
 
-func TestFilter(t *testing.T) {
+// TestFilterGather: Filter keeps the rows asked for, returning the record
+// itself when it keeps all; Gather returns runs in the order given, a
+// single run as a slice sharing rec's buffers.
+func TestFilterGather(t *testing.T) {
 	t.Parallel()
+	filter := func(keep func(i int) bool) func(memory.Allocator, arrow.Record) (arrow.Record, error) {
+		return func(mem memory.Allocator, rec arrow.Record) (arrow.Record, error) {
+			return records.Filter(mem, rec, keep)
+		}
+	}
+	gather := func(runs ...records.Run) func(memory.Allocator, arrow.Record) (arrow.Record, error) {
+		return func(mem memory.Allocator, rec arrow.Record) (arrow.Record, error) {
+			return records.Gather(mem, rec, runs)
+		}
+	}
 	tests := []struct {
 		name  string
-		keep  func(i int) bool
+		op    func(memory.Allocator, arrow.Record) (arrow.Record, error)
 		want  []int
 		whole bool // the record itself comes back
 	}{
-		{"all", func(int) bool { return true }, []int{0, 1, 2, 3, 4, 5, 6}, true},
-		{"none", func(int) bool { return false }, nil, false},
-		{"one run at the start", func(i int) bool { return i < 3 }, []int{0, 1, 2}, false},
-		{"one run at the end", func(i int) bool { return i >= 5 }, []int{5, 6}, false},
-		{"every other row", func(i int) bool { return i%2 == 0 }, []int{0, 2, 4, 6}, false},
-		{"two runs", func(i int) bool { return i < 2 || i > 4 }, []int{0, 1, 5, 6}, false},
+		{"filter all", filter(func(int) bool { return true }), []int{0, 1, 2, 3, 4, 5, 6}, true},
+		{"filter none", filter(func(int) bool { return false }), nil, false},
+		{"filter one run at the start", filter(func(i int) bool { return i < 3 }), []int{0, 1, 2}, false},
+		{"filter one run at the end", filter(func(i int) bool { return i >= 5 }), []int{5, 6}, false},
+		{"filter every other row", filter(func(i int) bool { return i%2 == 0 }), []int{0, 2, 4, 6}, false},
+		{"filter two runs", filter(func(i int) bool { return i < 2 || i > 4 }), []int{0, 1, 5, 6}, false},
+		{"gather no runs", gather(), nil, false},
+		{"gather one run", gather(records.Run{Start: 2, End: 5}), []int{2, 3, 4}, false},
+		{"gather out of order", gather(records.Run{Start: 4, End: 6}, records.Run{Start: 0, End: 1}, records.Run{Start: 2, End: 3}), []int{4, 5, 0, 2}, false},
+		{"gather an empty run among others", gather(records.Run{Start: 1, End: 1}, records.Run{Start: 3, End: 4}, records.Run{Start: 6, End: 7}), []int{3, 6}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +79,7 @@ func TestFilter(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			rec := idRecord(t, mem, 7)
 			defer rec.Release()
-			got, err := records.Filter(mem, rec, tt.keep)
+			got, err := tt.op(mem, rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,43 +90,6 @@ func TestFilter(t *testing.T) {
 			if !got.Schema().Equal(rec.Schema()) {
 				t.Errorf("schema %s, want %s", got.Schema(), rec.Schema())
 			}
-			want := [][]string{}
-			for _, i := range tt.want {
-				want = append(want, rows(rec)[i])
-			}
-			if diff := cmp.Diff(want, rows(got)); diff != "" {
-				t.Errorf("rows mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestGather: runs come back in the order given, a single run as a slice
-// sharing rec's buffers.
-func TestGather(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		runs []records.Run
-		want []int
-	}{
-		{"no runs", nil, nil},
-		{"one run", []records.Run{{Start: 2, End: 5}}, []int{2, 3, 4}},
-		{"out of order", []records.Run{{Start: 4, End: 6}, {Start: 0, End: 1}, {Start: 2, End: 3}}, []int{4, 5, 0, 2}},
-		{"empty run among others", []records.Run{{Start: 1, End: 1}, {Start: 3, End: 4}, {Start: 6, End: 7}}, []int{3, 6}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			rec := idRecord(t, mem, 7)
-			defer rec.Release()
-			got, err := records.Gather(mem, rec, tt.runs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer got.Release()
 			want := [][]string{}
 			for _, i := range tt.want {
 				want = append(want, rows(rec)[i])
