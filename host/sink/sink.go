@@ -74,10 +74,18 @@ const (
 	// the writer's memory bound per open part; 64 MiB is what parquet-mr and
 	// DuckDB aim for and keeps row groups large enough for efficient scans.
 	DefaultRowGroupBytes = 64 << 20
-	// DefaultMaxRowGroupRows bounds the rows per Parquet row group, so narrow
+	// DefaultMaxRowGroupRows bounds the rows per Parquet row group. Narrow
 	// tables that compress well still get several row groups for readers to
-	// scan in parallel (pqarrow's own default, 64 Mi rows, is far too large).
-	DefaultMaxRowGroupRows = 1_000_000
+	// scan in parallel (pqarrow's own default, 64 Mi rows, is far too large),
+	// and it bounds the writer's memory where the byte bound cannot: a
+	// column that keeps its dictionary buffers a 4-byte index per row until
+	// its page passes the page size in RLE-packed bits, which for a column
+	// of a few distinct values is millions of rows. With 1,000,000-row
+	// groups the host's peak RSS grew with the records (`make bench`, 100k
+	// to 1M records: 127 to 321 MiB; 116 to 197 MiB with this bound, the
+	// rest being the write queue). 128 Ki rows is about DuckDB's row group
+	// (122,880) and keeps those buffers at 512 KiB per column.
+	DefaultMaxRowGroupRows = 128 << 10
 	// DefaultCreatedBy is the Parquet created_by value when Options.CreatedBy
 	// is empty.
 	DefaultCreatedBy = "quiver"

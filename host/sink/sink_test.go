@@ -6,12 +6,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -845,5 +847,109 @@ func TestRelativePaths(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{f.Temp}, seen); diff != "" {
 		t.Errorf("keep saw (-want +got):\n%s", diff)
+	}
+}
+
+// peakAllocator is a Go allocator that remembers the most bytes it had
+// out at once.
+type peakAllocator struct {
+	memory.GoAllocator
+	cur, peak atomic.Int64
+}
+
+func (a *peakAllocator) Allocate(n int) []byte {
+	a.add(int64(n))
+	return a.GoAllocator.Allocate(n)
+}
+
+func (a *peakAllocator) Reallocate(n int, b []byte) []byte {
+	a.add(int64(n - len(b)))
+	return a.GoAllocator.Reallocate(n, b)
+}
+
+func (a *peakAllocator) Free(b []byte) {
+	a.add(-int64(len(b)))
+	a.GoAllocator.Free(b)
+}
+
+func (a *peakAllocator) add(n int64) {
+	cur := a.cur.Add(n)
+	for p := a.peak.Load(); cur > p && !a.peak.CompareAndSwap(p, cur); p = a.peak.Load() {
+	}
+}
+
+// TestParquet_MemoryDoesNotGrowWithRows: with the default options, the
+// Parquet writer's buffers peak at the same size for a file of 262,144 rows
+// and one of 786,432, since a row group is cut at DefaultMaxRowGroupRows
+// (a column that keeps its dictionary buffers an index per row until the
+// row group is cut, so with larger row groups the peak grows with the
+// rows). The file reads back whole, in row groups of that size.
+func TestParquet_MemoryDoesNotGrowWithRows(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "status", Type: arrow.BinaryTypes.String},
+		{Name: "region", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	const batch = 8192
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	statuses := []string{"ACTIVE", "INACTIVE", "ON_LEAVE", "TERMINATED"}
+	for i := range batch {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+		b.Field(1).(*array.StringBuilder).Append(statuses[i%len(statuses)])
+		b.Field(2).(*array.Int64Builder).Append(int64(i % 3))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+
+	peak := func(rows int) int64 {
+		t.Helper()
+		mem := &peakAllocator{}
+		groups := (rows + DefaultMaxRowGroupRows - 1) / DefaultMaxRowGroupRows
+		recs := make([]arrow.Record, rows/batch)
+		for i := range recs {
+			recs[i] = rec
+		}
+		f := writePart(t, t.TempDir(), Options{Format: Parquet, Allocator: mem}, recs...)
+		if mem.cur.Load() != 0 {
+			t.Errorf("%d bytes still allocated after Finish", mem.cur.Load())
+		}
+		pf, err := file.OpenParquetFile(f.Final, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pf.Close()
+		if pf.NumRows() != int64(rows) || pf.NumRowGroups() != groups {
+			t.Errorf("%d rows in %d row groups, want %d in %d", pf.NumRows(), pf.NumRowGroups(), rows, groups)
+			return mem.peak.Load()
+		}
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batch}, memory.DefaultAllocator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr, err := fr.GetRecordReader(context.Background(), nil, []int{groups - 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rr.Release()
+		n := 0
+		for rr.Next() {
+			if !array.RecordEqual(rr.Record(), rec) {
+				t.Fatalf("batch %d of the last row group reads back differently", n)
+			}
+			n++
+		}
+		if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+		if want := (rows - (groups-1)*DefaultMaxRowGroupRows) / batch; n != want {
+			t.Errorf("the last row group read back as %d batches of %d rows, want %d", n, batch, want)
+		}
+		return mem.peak.Load()
+	}
+	small, large := peak(32*batch), peak(96*batch)
+	t.Logf("peak allocated: %d KiB for %d rows, %d KiB for %d", small>>10, 32*batch, large>>10, 96*batch)
+	if large > small+small/10 {
+		t.Errorf("the writer's peak grew from %d KiB for %d rows to %d KiB for %d; want it the same", small>>10, 32*batch, large>>10, 96*batch)
 	}
 }

@@ -33,7 +33,7 @@ func registeredZstd(t *testing.T) *zstdCodec {
 }
 
 // zstdInputs are page-like inputs: text that compresses, random bytes
-// that do not, and a single byte.
+// that do not, a single byte, and text of the encoders' window size.
 func zstdInputs() map[string][]byte {
 	rng := rand.New(rand.NewPCG(1, 2))
 	random := make([]byte, 200_000)
@@ -44,7 +44,13 @@ func zstdInputs() map[string][]byte {
 	for i := range 20_000 {
 		fmt.Fprintf(&text, "employee-%d@example.com,ACTIVE,%d;", i, i%7)
 	}
-	return map[string][]byte{"text": text.Bytes(), "random": random, "one byte": {42}}
+	// A page as large as the window: the largest input whose bytes the
+	// smaller window must not change.
+	var page bytes.Buffer
+	for i := 0; page.Len() < zstdWindow; i++ {
+		fmt.Fprintf(&page, "%d,shift-%d,%d;", i, i*7919%100_003, i%13)
+	}
+	return map[string][]byte{"text": text.Bytes(), "random": random, "one byte": {42}, "window": page.Bytes()[:zstdWindow]}
 }
 
 func TestZstdCodec_SameBytesAsArrow(t *testing.T) {
