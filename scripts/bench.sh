@@ -8,7 +8,9 @@
 #   ./scripts/bench.sh -latency 50ms -records 100000   # a distant vendor:
 #     quiver end to end against the sequential pager (the fetch stage)
 # The host's and plugin's peak RSS are also measured at -rss-records
-# (default 50000) for comparison with the main size.
+# (default 1000000) for comparison with the main size: they must not grow
+# with the records, e.g.
+#   ./scripts/bench.sh -records 100000 -rss-records 2000000 -stages "end to end"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

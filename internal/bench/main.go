@@ -11,7 +11,9 @@
 //   - floor arrow: fetch + sdk/records into Arrow records, no output;
 //   - connector: the tracktik connector's Read in-process, batches dropped
 //     (the plugin's work without IPC, gRPC or Parquet);
-//   - sink: the same Arrow records, already decoded, written by host/sink
+//   - sink: the same Arrow records, decoded beforehand into an Arrow IPC
+//     file and read back batch by batch (as the host receives them, so the
+//     input is not held in memory), written by host/sink
 //     as the host writes them (lineage columns, Parquet zstd, fsync);
 //   - end to end: `quiver sync` as a child process, through the real plugin
 //     process, into Parquet.
@@ -30,7 +32,7 @@
 //
 // Usage:
 //
-//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 50000]
+//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000]
 package main
 
 import (
@@ -77,7 +79,7 @@ func main() {
 	flag.BoolVar(&f.keep, "keep", false, "keep the end-to-end output folder")
 	flag.StringVar(&f.env, "env", "", "comma-separated NAME=VALUE settings for quiver's environment, e.g. GOGC=400")
 	flag.DurationVar(&f.latency, "latency", 0, "added by the simulator to every data response, e.g. 50ms (a distant vendor)")
-	flag.IntVar(&f.rssAt, "rss-records", 50_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
+	flag.IntVar(&f.rssAt, "rss-records", 1_000_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
