@@ -90,7 +90,7 @@ func readReference(ctx context.Context, root, bin string) (*reference, error) {
 	if err != nil {
 		return nil, err
 	}
-	result, err := configKeys(filepath.Join(root, "host", "sync.go"), "Result", "json", resultFallback)
+	result, err := configKeys(filepath.Join(root, "host", "result.go"), "Result", "json", resultFallback)
 	if err != nil {
 		return nil, err
 	}
