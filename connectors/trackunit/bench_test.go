@@ -34,7 +34,7 @@ func BenchmarkRead(b *testing.B) {
 				o.Counts = map[string]int{stream: n}
 			}))
 			tune := fast(memory.NewGoAllocator())
-			src, err := (&Connector{tune: tune}).Open(context.Background(), config(srv, nil))
+			src, err := newConnector(tune).Open(context.Background(), config(srv, nil))
 			if err != nil {
 				b.Fatal(err)
 			}

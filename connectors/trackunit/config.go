@@ -38,24 +38,11 @@ type Config struct {
 	PageSize  int    `json:"page_size"`  // records per request, 1..1000; default 1000
 }
 
-// ParseConfig validates a raw JSON config against config.schema.json,
-// applies its defaults, decodes it and checks what the schema cannot. Errors wrap sdk.ErrConfig and never quote secret values.
-func ParseConfig(raw []byte) (*Config, error) {
-	var c Config
-	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
-		return nil, fmt.Errorf("trackunit: %w", err)
-	}
+// Validate checks what config.schema.json cannot, without contacting
+// Trackunit, and normalises api_url and scope (stream.Validator).
+func (c *Config) Validate() error {
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	c.Scope = strings.Join(strings.Fields(c.Scope), " ")
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// Validate checks what config.schema.json cannot, without contacting
-// Trackunit; ParseConfig has checked the schema.
-func (c *Config) Validate() error {
 	for _, u := range []struct{ key, val, example string }{
 		{"api_url", c.APIURL, DefaultAPIURL},
 		{"token_url", c.TokenURL, DefaultTokenURL},
@@ -65,13 +52,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	if !slices.Contains(strings.Fields(c.Scope), "api") {
-		return fmt.Errorf("trackunit: config: scope %q lacks \"api\", which every IRIS API requires (add \"offline_access\" for refresh tokens): %w", c.Scope, sdk.ErrConfig)
+		return fmt.Errorf("scope %q lacks \"api\", which every IRIS API requires (add \"offline_access\" for refresh tokens): %w", c.Scope, sdk.ErrConfig)
 	}
 	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
-		return fmt.Errorf("trackunit: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
+		return fmt.Errorf("start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
-		return fmt.Errorf("trackunit: config: page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
 	}
 	return nil
 }
@@ -84,10 +71,10 @@ func (c *Config) offline() bool { return slices.Contains(strings.Fields(c.Scope)
 func checkURL(key, val, example string) error {
 	u, err := url.Parse(val)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("trackunit: config: %s %q is not a URL like %s: %w", key, auth.StripQuery(val), example, sdk.ErrConfig)
+		return fmt.Errorf("%s %q is not a URL like %s: %w", key, auth.StripQuery(val), example, sdk.ErrConfig)
 	}
 	if u.Scheme == "http" && !auth.IsLoopback(u.Hostname()) {
-		return fmt.Errorf("trackunit: config: %s %q uses plain http; only https is accepted (plain http only for loopback hosts): %w", key, auth.StripQuery(val), sdk.ErrConfig)
+		return fmt.Errorf("%s %q uses plain http; only https is accepted (plain http only for loopback hosts): %w", key, auth.StripQuery(val), sdk.ErrConfig)
 	}
 	return nil
 }

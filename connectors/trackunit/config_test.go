@@ -36,7 +36,7 @@ func rawConfig(edit func(m map[string]any)) []byte {
 	return b
 }
 
-func TestParseConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	t.Parallel()
 	defaults := &Config{
 		APIURL: DefaultAPIURL, TokenURL: DefaultTokenURL, ClientID: "0oa-client", ClientSecret: testSecret,
@@ -84,34 +84,34 @@ func TestParseConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseConfig(rawConfig(tt.edit))
+			got, err := New().Config(rawConfig(tt.edit))
 			if tt.want != nil {
 				if err != nil {
-					t.Fatalf("ParseConfig() = %v", err)
+					t.Fatalf("Config() = %v", err)
 				}
 				if diff := cmp.Diff(tt.want, got); diff != "" {
-					t.Errorf("ParseConfig() mismatch (-want +got):\n%s", diff)
+					t.Errorf("Config() mismatch (-want +got):\n%s", diff)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("ParseConfig() = %+v, want an error containing %q", got, tt.wantErr)
+				t.Fatalf("Config() = %+v, want an error containing %q", got, tt.wantErr)
 			}
 			if !errors.Is(err, sdk.ErrConfig) {
-				t.Errorf("ParseConfig() = %v, want ErrConfig", err)
+				t.Errorf("Config() = %v, want ErrConfig", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseConfig() = %q, want it to mention %q", err, tt.wantErr)
+				t.Errorf("Config() = %q, want it to mention %q", err, tt.wantErr)
 			}
 			if strings.Contains(err.Error(), testSecret) || strings.Contains(err.Error(), testPassword) {
-				t.Errorf("ParseConfig() error quotes a secret: %q", err)
+				t.Errorf("Config() error quotes a secret: %q", err)
 			}
 		})
 	}
 }
 
 // TestConfigSchema: the JSON Schema the host validates with agrees with
-// ParseConfig on what is valid.
+// Config on what is valid.
 func TestConfigSchema(t *testing.T) {
 	t.Parallel()
 	var doc any
@@ -147,9 +147,9 @@ func TestConfigSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			schemaErr := sch.Validate(v)
-			_, parseErr := ParseConfig(rawConfig(tt.edit))
+			_, parseErr := New().Config(rawConfig(tt.edit))
 			if (schemaErr == nil) != tt.valid || (parseErr == nil) != tt.valid {
-				t.Errorf("valid = %v; schema says %v, ParseConfig says %v", tt.valid, schemaErr, parseErr)
+				t.Errorf("valid = %v; schema says %v, Config says %v", tt.valid, schemaErr, parseErr)
 			}
 		})
 	}

@@ -82,7 +82,7 @@ func open(t *testing.T, srv *trackunitsim.Server, extra map[string]any, tune tun
 	if logs != nil {
 		ctx = sdk.WithLogger(ctx, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
-	src, err := (&Connector{tune: tune}).Open(ctx, config(srv, extra))
+	src, err := newConnector(tune).Open(ctx, config(srv, extra))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -86,11 +86,6 @@ const (
 //go:embed config.schema.json
 var configSchema []byte
 
-// Connector is the Trackunit IRIS connector. The zero value is ready to use.
-type Connector struct {
-	tune tuning // zero: production values; tests speed it up
-}
-
 // tuning holds what tests change; zero fields mean the production values.
 type tuning struct {
 	policy           rest.Policy
@@ -100,25 +95,24 @@ type tuning struct {
 }
 
 // New returns the Trackunit IRIS connector.
-func New() *Connector { return &Connector{} }
+func New() *stream.Connector[Config] { return newConnector(tuning{}) }
 
-// Spec describes the connector.
-func (*Connector) Spec() sdk.Spec {
-	return sdk.Spec{
+// newConnector returns the connector with tune (tests speed it up).
+func newConnector(tune tuning) *stream.Connector[Config] {
+	return &stream.Connector[Config]{
 		Name:         "trackunit",
 		Version:      Version,
 		Description:  "Trackunit IRIS: assets, locations, the AEMP 2.0 fleet snapshot, the asset event log",
 		ConfigSchema: configSchema,
-		Streams:      append([]string(nil), streamNames...),
+		Streams:      streamNames,
+		Source:       tune.open,
 	}
 }
 
-// Open parses config and prepares the HTTP client; it contacts nothing.
-func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error) {
-	cfg, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
+// open prepares the HTTP client and declares the streams; it contacts
+// nothing. Check logs in and reads one asset; it does not touch the AEMP
+// export, whose per-URL limits the sync needs.
+func (t tuning) open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 	log := sdk.Logger(ctx).With("connector", "trackunit")
 	tokens := auth.NewCache(&auth.PasswordGrant{
 		TokenURL:     cfg.TokenURL,
@@ -133,14 +127,14 @@ func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error)
 		Body:   auth.Form,
 		Logger: log,
 	}, auth.CacheOptions{MaxLogins: maxLogins, Logger: log})
-	pol := c.tune.policy
+	pol := t.policy
 	// IRIS has no replication lag after a login: a 401 means the token
 	// expired or was revoked, so it is replaced at once.
 	pol.LagRetries = -1
 	if pol.WarnWait == 0 {
 		pol.WarnWait = warnWait
 	}
-	lim := c.tune.accountRate
+	lim := t.accountRate
 	if lim == 0 {
 		lim = accountRate
 	}
@@ -159,81 +153,72 @@ func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error)
 	if err != nil {
 		return nil, err
 	}
-	every := c.tune.locationInterval
+	every := t.locationInterval
 	if every == 0 {
 		every = locationInterval
 	}
-	s := &source{
-		cfg: cfg, client: client, schemas: sc,
-		locations: rate.NewLimiter(rate.Every(every), 1),
-		mem:       c.tune.mem,
-	}
+	s := &source{cfg: cfg, schemas: sc, locations: rate.NewLimiter(rate.Every(every), 1), mem: t.mem}
 	if s.mem == nil {
 		s.mem = memory.NewGoAllocator()
 	}
-	return s, nil
+	var static []*stream.Stream
+	for _, name := range []string{StreamAssets, StreamLocations, StreamFleetSnapshot} {
+		st, err := s.stream(name, nil)
+		if err != nil {
+			return nil, err
+		}
+		static = append(static, st)
+	}
+	return &stream.Source{
+		Client:  client,
+		Ping:    rest.Request{Path: AssetsPath, Query: url.Values{"page": {"0"}, "size": {"1"}}},
+		Streams: static,
+		Dynamic: s,
+		Options: stream.ReadOptions{Allocator: s.mem},
+	}, nil
 }
 
-// source reads one Trackunit account.
+// source declares the streams of one Trackunit account. It is the
+// stream.Dynamic of asset_events, whose declaration holds the state of one
+// read.
 type source struct {
 	cfg       *Config
-	client    *rest.Client
 	schemas   map[string]*schemas.Stream
 	locations *rate.Limiter // the locations list's own limit
 	mem       memory.Allocator
 }
 
-// Check logs in and reads one asset. It does not touch the AEMP export,
-// whose per-URL limits the sync needs.
-func (s *source) Check(ctx context.Context) error {
-	err := s.client.Do(ctx, rest.Request{
-		Path:  AssetsPath,
-		Query: url.Values{"page": {"0"}, "size": {"1"}},
-		Label: "check",
-	}, nil)
-	return err // the client's errors already say "trackunit: check"
-}
-
-// Discover returns the static streams.
-func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
-	cat := &sdk.Catalog{}
-	for _, name := range streamNames {
-		st, err := s.stream(name, nil)
-		if err != nil {
-			return nil, err
-		}
-		cat.Streams = append(cat.Streams, st.Catalog())
+// Catalog implements stream.Dynamic: the asset_events stream.
+func (s *source) Catalog(context.Context) ([]sdk.Stream, error) {
+	st, err := s.stream(StreamAssetEvents, nil)
+	if err != nil {
+		return nil, err
 	}
-	return cat, nil
+	return []sdk.Stream{st.Catalog()}, nil
 }
 
-// Read reads the requested streams.
-func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
-	var streams []*stream.Stream
+// Declare implements stream.Dynamic: asset_events, for a read that starts
+// from its saved state (none for a full refresh).
+func (s *source) Declare(_ context.Context, req sdk.ReadRequest) (*stream.Declared, error) {
+	d := &stream.Declared{}
 	for _, r := range req.Streams {
+		if r.Name != StreamAssetEvents {
+			continue // unknown: the read fails on it
+		}
 		start := r.State
 		if r.Mode == sdk.FullRefresh {
 			start = nil
 		}
 		st, err := s.stream(r.Name, start)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		streams = append(streams, st)
+		d.Streams = append(d.Streams, st)
 	}
-	return stream.ReadStreams(ctx, s.client, streams, req, w, stream.ReadOptions{Allocator: s.mem})
+	return d, nil
 }
 
-// Close releases the client's idle connections.
-func (s *source) Close() error {
-	s.client.CloseIdleConnections()
-	return nil
-}
-
-var (
-	_ sdk.Connector = (*Connector)(nil)
-	_ sdk.Source    = (*source)(nil)
-)
+var _ stream.Dynamic = (*source)(nil)
 
 // streamNames lists the streams in catalog order.
 var streamNames = []string{StreamAssets, StreamLocations, StreamFleetSnapshot, StreamAssetEvents}
@@ -245,18 +230,10 @@ func (s *source) stream(name string, start []byte) (*stream.Stream, error) {
 	if sc == nil {
 		return nil, fmt.Errorf("trackunit: no stream %q: %w", name, sdk.ErrConfig)
 	}
-	st := &stream.Stream{
-		Name:        sc.Name,
-		Description: sc.Description,
-		Schema:      sc.Schema,
-		PrimaryKey:  sc.PrimaryKey,
-		CursorField: sc.CursorField,
-		Updates:     sdk.Updates(sc.Updates),
+	st, err := stream.FromSchema(sc)
+	if err != nil {
+		return nil, fmt.Errorf("trackunit: %w", err)
 	}
-	for _, m := range sc.SyncModes {
-		st.SyncModes = append(st.SyncModes, sdk.SyncMode(m))
-	}
-	var err error
 	switch name {
 	case StreamAssets:
 		s.assets(st)
