@@ -3,7 +3,9 @@
 
 GO      ?= go
 BIN     := $(CURDIR)/bin
-PLUGINS := $(notdir $(wildcard connectors/*/cmd/quiver-*))
+# Every plugin main: the shipped connectors' and the examples' (the Harvest
+# worked example of docs/writing-a-connector.md).
+PLUGINS := $(wildcard connectors/*/cmd/quiver-* examples/*/cmd/quiver-*)
 
 .PHONY: all build cross demo test bench clean docs docs-check demo-check
 all: build
@@ -15,9 +17,8 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/quiver ./host/cmd/quiver
 	@for p in $(PLUGINS); do \
-		v=$${p#quiver-}; \
-		echo "$(GO) build -o $(BIN)/$$p ./connectors/$$v/cmd/$$p"; \
-		$(GO) build -o $(BIN)/$$p ./connectors/$$v/cmd/$$p || exit 1; \
+		echo "$(GO) build -o $(BIN)/$${p##*/} ./$$p"; \
+		$(GO) build -o $(BIN)/$${p##*/} ./$$p || exit 1; \
 	done
 
 ## cross: compile every package, and link the host and every plugin, for
@@ -30,7 +31,7 @@ cross:
 	for p in $(CROSS); do \
 		echo "== $$p"; \
 		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./... && \
-		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o "$$tmp/$$p/" ./host/cmd/quiver $(foreach p,$(PLUGINS),./connectors/$(p:quiver-%=%)/cmd/$(p)) || exit 1; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o "$$tmp/$$p/" ./host/cmd/quiver $(addprefix ./,$(PLUGINS)) || exit 1; \
 	done && \
 	echo "== vet windows/amd64" && \
 	GOOS=windows GOARCH=amd64 $(GO) vet $$($(GO) list ./... | grep -v '/host/e2e$$')
