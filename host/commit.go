@@ -228,12 +228,17 @@ func (r *streamRun) publish(retire []string) error {
 	}
 	files := r.finished
 	r.finished = nil
-	committed, err := commitFiles(s.store, s.opts.Files, s.st, files, retire)
+	var committed bool
+	if s.dest.remote() {
+		committed, err = commitObjects(s.store, s.dest, s.files, s.st, files, retire)
+	} else {
+		committed, err = commitFiles(s.store, s.files, s.st, files, retire)
+	}
 	if committed {
 		// A failed publish or removal is finished by the next run.
 		for _, f := range files {
 			r.res.Records += f.Rows
-			r.res.Files = append(r.res.Files, f.Final)
+			r.res.Files = append(r.res.Files, s.dest.name(f.Final))
 			r.res.Bytes += f.Bytes
 		}
 		r.res.StateAfter = r.state
@@ -247,20 +252,35 @@ func (r *streamRun) publish(retire []string) error {
 	return nil
 }
 
-// shrinkGuard refuses a new snapshot with no records, or with fewer than
-// the source's min_snapshot_ratio of the records of current (the files it
-// would replace), unless --allow-shrink: it drops the new files, keeps the
-// current ones with their state, and marks the stream suspicious. It
-// reports whether it refused.
-func (r *streamRun) shrinkGuard(current []string) (refused bool, err error) {
-	var have, next int64
-	for _, path := range current {
+// current returns the stream's published files other than this run's
+// (the snapshot a full refresh replaces) and their records.
+func (r *streamRun) current() (paths []string, rows int64, err error) {
+	s := r.src
+	except := "part-" + s.opts.RunID + "-"
+	if s.dest.remote() {
+		paths, rows = committedFiles(s.dest, s.st, s.cfg.Name, r.name, except)
+		return paths, rows, nil
+	}
+	if paths, err = partFiles(r.dir, except); err != nil {
+		return nil, 0, fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	for _, path := range paths {
 		n, err := sink.CountRows(path)
 		if err != nil {
-			return false, fmt.Errorf("stream %s: count the current snapshot's records: %w", r.name, err)
+			return nil, 0, fmt.Errorf("stream %s: count the current snapshot's records: %w", r.name, err)
 		}
-		have += n
+		rows += n
 	}
+	return paths, rows, nil
+}
+
+// shrinkGuard refuses a new snapshot with no records, or with fewer than
+// the source's min_snapshot_ratio of the current snapshot's have records,
+// unless --allow-shrink: it drops the new files, keeps the current ones
+// with their state, and marks the stream suspicious. It reports whether it
+// refused.
+func (r *streamRun) shrinkGuard(have int64) (refused bool, err error) {
+	var next int64
 	for _, f := range r.finished {
 		next += f.Rows
 	}

@@ -84,6 +84,9 @@ func Compact(ctx context.Context, opts CompactOptions) (*CompactResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Config.CheckLocal(); err != nil {
+		return nil, err
+	}
 	store, err := state.Open(opts.Config.State)
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)

@@ -29,7 +29,7 @@ import (
 type Config struct {
 	Sources     []SourceConfig `yaml:"sources"`
 	Destination Destination    `yaml:"destination"`
-	State       string         `yaml:"state"` // state directory; default ./state; relative to the config file's folder
+	State       string         `yaml:"state"` // state directory; default ./state; relative to the config file's folder; or an object-store URL (docs/object-stores.md)
 
 	file string    // for messages
 	ast  *ast.File // for line numbers
@@ -212,7 +212,7 @@ func (c *Config) checkStreams(i int) error {
 
 // Destination says where and how output is written.
 type Destination struct {
-	Path   string `yaml:"path"`   // default ./out; relative to the config file's folder
+	Path   string `yaml:"path"`   // default ./out; relative to the config file's folder; or s3://bucket/prefix, gs://…, azblob://… (docs/object-stores.md)
 	Format string `yaml:"format"` // parquet (default), arrow, jsonl or csv
 	// Partition splits each stream's files into Hive-style dt=YYYY-MM-DD
 	// folders: "extracted" by the extraction date, or the name of a date or
@@ -368,12 +368,12 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 }
 
 // CheckLocal rejects a destination or state on an object store (s3://,
-// gs://, azblob://), which a sync cannot write to yet; file:// URLs were
-// turned into paths when the config was read.
+// gs://, azblob://), which `quiver compact` cannot rewrite yet; file://
+// URLs were turned into paths when the config was read.
 func (c *Config) CheckLocal() error {
 	for field, v := range map[string]string{"destination.path": c.Destination.Path, "state": c.State} {
 		if scheme, _, ok := strings.Cut(v, "://"); ok {
-			return c.errorf(field, "%q: %s:// destinations and state are not supported yet; use a local path or a file:// URL (package host/blobstore has the object-store seam they will use)", v, scheme)
+			return c.errorf(field, "%q: compaction of %s:// destinations and state is not supported yet; quiver sync writes them, quiver compact needs a local path or a file:// URL", v, scheme)
 		}
 	}
 	return nil

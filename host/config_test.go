@@ -317,7 +317,7 @@ func wantConfigError(t *testing.T, yaml, want string) {
 }
 
 // TestConfigLocations: file:// URLs become paths; object-store URLs parse
-// (quiver plan needs only the names) but CheckLocal refuses them for a sync.
+// and CheckLocal refuses them for a compaction.
 func TestConfigLocations(t *testing.T) {
 	for _, tt := range []struct {
 		dest, state string
@@ -325,8 +325,8 @@ func TestConfigLocations(t *testing.T) {
 		wantErr     string
 	}{
 		{"file:///srv/out", "/srv/state", "/srv/out", ""},
-		{"s3://bucket/out?region=us-east-1", "/srv/state", "s3://bucket/out?region=us-east-1", "s3:// destinations and state are not supported yet"},
-		{"/srv/out", "gs://bucket/state", "/srv/out", "gs:// destinations"},
+		{"s3://bucket/out?region=us-east-1", "/srv/state", "s3://bucket/out?region=us-east-1", "compaction of s3:// destinations and state is not supported yet"},
+		{"/srv/out", "gs://bucket/state", "/srv/out", "compaction of gs:// destinations"},
 	} {
 		text := "sources:\n  - name: acme\n    connector: tracktik\n    config: {}\ndestination:\n  path: " + tt.dest + "\nstate: " + tt.state + "\n"
 		c, err := ParseConfig("/etc/quiver.yaml", []byte(text), env(nil))

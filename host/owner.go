@@ -67,6 +67,17 @@ func (c *Config) identityFields(i int) []string {
 // destinationFromState returns the destination folder relative to the
 // state folder, or absolute when it cannot be made relative.
 func (c *Config) destinationFromState() string {
+	if isObjectStore(c.Destination.Path) {
+		// The bucket and prefix, not the endpoint and other options.
+		return urlWithoutQuery(c.Destination.Path)
+	}
+	if isObjectStore(c.State) {
+		dest, err := filepath.Abs(c.Destination.Path)
+		if err != nil {
+			return filepath.Clean(c.Destination.Path)
+		}
+		return dest
+	}
 	dest, err := filepath.Abs(c.Destination.Path)
 	if err != nil {
 		return filepath.Clean(c.Destination.Path)

@@ -23,6 +23,8 @@ type sourceRun struct {
 	idx    int
 	cfg    *SourceConfig
 	store  *state.Store
+	dest   *destination
+	files  sink.Files // publishes and removes committed part files in dest
 	format sink.Format
 	log    *slog.Logger
 	res    *SourceResult
@@ -60,7 +62,7 @@ func (s *sourceRun) run(ctx context.Context) error {
 func (s *sourceRun) compact(ctx context.Context) error {
 	c := &compactor{
 		runID: NewRunID(s.opts.Now()), format: s.format, allocator: s.opts.Allocator, fileBytes: s.opts.FileBytes,
-		files: s.opts.Files, store: s.store, log: s.log,
+		files: s.files, store: s.store, log: s.log,
 	}
 	c.defaults()
 	var errs []error
@@ -252,7 +254,10 @@ func (s *sourceRun) selectStreams(cat *protocol.Catalog) ([]protocol.Stream, err
 // are published (the state that covers them is already saved), the files
 // they replace are removed, and other leftover temporary files are removed.
 func (s *sourceRun) recover() error {
-	return recoverSource(s.store, s.opts.Files, s.st, filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name), s.log)
+	if s.dest.remote() {
+		return recoverObjects(s.dest, s.files, s.st, s.log)
+	}
+	return recoverSource(s.store, s.files, s.st, filepath.Join(s.dest.root, s.cfg.Name), s.log)
 }
 
 // newStream prepares the run of a catalog stream.
@@ -272,7 +277,7 @@ func (s *sourceRun) newStream(cs protocol.Stream) (*streamRun, error) {
 		mode:       mode,
 		schema:     cs.Schema,
 		primaryKey: cs.PrimaryKey,
-		dir:        filepath.Join(s.opts.Config.Destination.Path, s.cfg.Name, cs.Name),
+		dir:        filepath.Join(s.dest.root, s.cfg.Name, cs.Name),
 		log:        s.log.With("stream", cs.Name),
 		res:        &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
 		splits:     parts,

@@ -252,11 +252,11 @@ func (r *streamRun) finish() error {
 		return err
 	}
 	if r.mode == protocol.FullRefresh {
-		obsolete, err := partFiles(r.dir, "part-"+r.src.opts.RunID+"-")
+		obsolete, have, err := r.current()
 		if err != nil {
-			return fmt.Errorf("stream %s: %w", r.name, err)
+			return err
 		}
-		if refused, err := r.shrinkGuard(obsolete); refused || err != nil {
+		if refused, err := r.shrinkGuard(have); refused || err != nil {
 			return err
 		}
 		return r.publish(obsolete)

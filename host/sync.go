@@ -42,9 +42,10 @@ type SyncOptions struct {
 	// Compact compacts each stream of a source after the source synced
 	// without errors (see Compact); the format must be parquet or arrow.
 	Compact bool
-	// Files publishes and removes committed part files; default sink.OS.
-	// Tests inject faults here.
-	Files sink.Files
+	// WrapFiles, when set, wraps the operations that publish and remove
+	// committed part files (sink.OS on a local destination, uploads and
+	// deletes on an object store); tests inject faults here.
+	WrapFiles func(sink.Files) sink.Files
 	// Shard selects the sources this process runs when several split the
 	// config (see Shard); the zero value runs every source.
 	Shard Shard
@@ -88,9 +89,6 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	if opts.FileBytes <= 0 {
 		opts.FileBytes = DefaultFileBytes
 	}
-	if opts.Files == nil {
-		opts.Files = sink.OS{}
-	}
 	if opts.RunID == "" {
 		opts.RunID = NewRunID(opts.Now())
 	}
@@ -103,20 +101,37 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := opts.Config.CheckLocal(); err != nil {
-		return nil, err
-	}
 	if err := opts.checkStreamNames(); err != nil {
 		return nil, err
 	}
-	store, err := state.Open(opts.Config.State)
+	dest, closeDest, err := openDestination(ctx, opts.Config.Destination.Path)
+	if err != nil {
+		return nil, opts.Config.errorf("destination.path", "%v", err)
+	}
+	defer func() {
+		if err := closeDest(); err != nil {
+			opts.Logger.Warn("close the destination", "error", err)
+		}
+	}()
+	if opts.Compact && dest.remote() {
+		return nil, opts.Config.errorf("destination.path", "--compact: compaction of a destination on an object store is not supported yet")
+	}
+	files := sink.Files(sink.OS{})
+	if dest.remote() {
+		files = objectFiles{dest}
+	}
+	if opts.WrapFiles != nil {
+		files = opts.WrapFiles(files)
+	}
+	store, err := state.OpenLocation(ctx, opts.Config.State)
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
+	defer store.Close()
 	opts.Plugins.Allocator = opts.Allocator
 	var runs []*sourceRun
 	for i := range opts.Config.Sources {
-		s := &sourceRun{opts: &opts, idx: i, cfg: &opts.Config.Sources[i], store: store, format: format}
+		s := &sourceRun{opts: &opts, idx: i, cfg: &opts.Config.Sources[i], store: store, dest: dest, files: files, format: format}
 		if !opts.wantsSource(s.cfg.Name) {
 			continue
 		}
@@ -146,7 +161,7 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 	}
 	res.FinishedAt = opts.Now()
 	res.Status, err = outcome(ctx, res, errs)
-	if merr := writeManifest(opts.Config.Destination.Path, res); merr != nil {
+	if merr := writeManifest(dest, res); merr != nil {
 		err = errors.Join(err, merr)
 	}
 	return res, err

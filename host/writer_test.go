@@ -45,14 +45,14 @@ func newWriterEnv(t *testing.T, create createFunc) *writerEnv {
 		Sources:     []SourceConfig{{Name: "acme", Connector: "tracktik"}},
 	}
 	opts := &SyncOptions{
-		Config: cfg, Now: time.Now, Allocator: mem, FileBytes: 1, Files: sink.OS{}, RunID: "r1",
+		Config: cfg, Now: time.Now, Allocator: mem, FileBytes: 1, RunID: "r1",
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	st, err := store.Load("acme")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sourceRun{opts: opts, cfg: &cfg.Sources[0], store: store, format: sink.Parquet, log: opts.Logger, st: st, res: &SourceResult{}, create: create}
+	s := &sourceRun{opts: opts, cfg: &cfg.Sources[0], store: store, dest: &destination{root: cfg.Destination.Path}, files: sink.OS{}, format: sink.Parquet, log: opts.Logger, st: st, res: &SourceResult{}, create: create}
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	sr, err := s.newStream(protocol.Stream{Name: "employees", Schema: schema, SyncModes: []protocol.SyncMode{protocol.Incremental}})
 	if err != nil {

@@ -4,25 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/quiver-etl/quiver/internal/s3test"
 )
-
-// RequireVersityEnv names the variable .ci/run sets: when it is set, the
-// tests against versitygw fail instead of skipping if the binary is missing.
-const RequireVersityEnv = "QUIVER_REQUIRE_VERSITYGW"
 
 // stores returns a store of every kind the tests run against, each opened
 // fresh under its own prefix.
@@ -31,8 +20,8 @@ func stores(t *testing.T) map[string]func(t *testing.T) *Store {
 	return map[string]func(t *testing.T) *Store{
 		"path":      func(t *testing.T) *Store { return open(t, filepath.Join(t.TempDir(), "out")) },
 		"file":      func(t *testing.T) *Store { return open(t, "file://"+filepath.ToSlash(t.TempDir())+"/out") },
-		"gofakes3":  func(t *testing.T) *Store { return open(t, fakeS3(t)) },
-		"versitygw": func(t *testing.T) *Store { return open(t, Versity(t)) },
+		"gofakes3":  func(t *testing.T) *Store { s3test.SetEnv(t); return open(t, s3test.FakeS3(t).URL("team/out")) },
+		"versitygw": func(t *testing.T) *Store { s3test.SetEnv(t); return open(t, s3test.Versity(t).URL("team/out")) },
 	}
 }
 
@@ -44,88 +33,6 @@ func open(t *testing.T, location string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// fakeS3 starts gofakes3 with a bucket and returns an s3:// URL with a
-// prefix for it.
-func fakeS3(t *testing.T) string {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("quiver"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	setAWSEnv(t)
-	return "s3://quiver/team/out?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1&disable_https=true"
-}
-
-func setAWSEnv(t *testing.T) {
-	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", "quiver-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "quiver-test-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-}
-
-// Versity starts versitygw (github.com/versity/versitygw) on 127.0.0.1
-// with a POSIX backend in a temporary folder holding the bucket "quiver",
-// and returns an s3:// URL with a prefix for it. It skips the test when
-// the binary is not installed, unless $QUIVER_REQUIRE_VERSITYGW is set.
-func Versity(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		if gopath, gerr := exec.Command("go", "env", "GOPATH").Output(); gerr == nil {
-			cand := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "versitygw")
-			if _, serr := os.Stat(cand); serr == nil {
-				bin, err = cand, nil
-			}
-		}
-	}
-	if err != nil {
-		if os.Getenv(RequireVersityEnv) != "" {
-			t.Fatalf("versitygw is not installed but $%s says it must be: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0", RequireVersityEnv)
-		}
-		t.Skip("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0); skipping the tests against a real S3 server")
-	}
-	root := t.TempDir()
-	if err := os.Mkdir(filepath.Join(root, "quiver"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	setAWSEnv(t)
-	cmd := exec.Command(bin, "--port", addr, "posix", root)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=quiver-test", "ROOT_SECRET_KEY=quiver-test-secret")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not answer on %s: %v\n%s", addr, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return "s3://quiver/team/out?endpoint=http://" + addr + "&use_path_style=true&region=us-east-1&disable_https=true"
 }
 
 func TestStore(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // LockedError is returned by Lock when another run holds the source's lock.
@@ -15,13 +16,20 @@ type LockedError struct {
 	Source string // the source name
 	Path   string // the lock file
 	PID    int    // the process holding it, as it wrote in the file; 0 if unknown
+	// Holder and Until describe the holder of a lock on an object store (a
+	// lease): its name (host:pid:random) and when it expires unless renewed.
+	Holder string
+	Until  time.Time
 }
 
 // Error says which source is locked, by which process when known.
 func (e *LockedError) Error() string {
 	who := "another quiver run"
-	if e.PID > 0 {
+	switch {
+	case e.PID > 0:
 		who += fmt.Sprintf(" (pid %d)", e.PID)
+	case e.Holder != "":
+		who += fmt.Sprintf(" (%s, until %s unless it renews)", e.Holder, e.Until.UTC().Format(time.RFC3339))
 	}
 	return fmt.Sprintf("state: %s holds the lock on source %q (%s)", who, e.Source, e.Path)
 }
@@ -36,12 +44,19 @@ var errLocked = errors.New("lock held")
 // process dies; the file is never removed, because removing a lock file
 // races with its next user.
 //
+// On an object store the lock is a lease (see blobstore.Lease) of
+// $QUIVER_LEASE_TTL, renewed in the background and before every Save
+// until release: a run that crashed holds it until it expires.
+//
 // Holding the lock, Lock removes temporary state files that an interrupted
 // Save of this source left behind. release unlocks; it is safe to call
 // more than once (later calls return the first call's result).
 func (s *Store) Lock(source string) (release func() error, err error) {
 	if err := ValidateName(source); err != nil {
 		return nil, err
+	}
+	if s.obj != nil {
+		return s.obj.lock(source)
 	}
 	path := filepath.Join(s.dir, source+lockExt)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)

@@ -69,6 +69,19 @@ type Source struct {
 	// lists, so that a crash never leaves the old and the new set side by
 	// side.
 	Retire []string `json:"retire,omitempty"`
+	// Files lists the committed part files of a destination on an object
+	// store, where an uploaded file is visible before its commit: a file
+	// is the stream's only once a saved state lists it. Keys are relative
+	// to the destination ("acme/employees/part-….parquet"). Empty for a
+	// local destination, where a published name is the commit.
+	Files []Object `json:"files,omitempty"`
+}
+
+// Object is a committed part file of an object-store destination.
+type Object struct {
+	Key   string `json:"key"`   // relative to the destination, with slashes
+	Rows  int64  `json:"rows"`  // records in the file
+	Bytes int64  `json:"bytes"` // size of the file
 }
 
 // Owner identifies what a source's state belongs to. It holds no secret.
@@ -110,6 +123,7 @@ type Stream struct {
 type Store struct {
 	dir string
 	now func() time.Time // the clock; tests replace it
+	obj *objects         // set when the state is on an object store (see OpenLocation)
 }
 
 // Open returns the store in dir, creating dir with mode 0700 if needed.
@@ -124,8 +138,14 @@ func Open(dir string) (*Store, error) {
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Path returns the path of source's state file.
-func (s *Store) Path(source string) string { return filepath.Join(s.dir, source+fileExt) }
+// Path returns the path of source's state file; on an object store, the
+// location of its state objects.
+func (s *Store) Path(source string) string {
+	if s.obj != nil {
+		return s.obj.bs.String() + "/" + source + "/state/"
+	}
+	return filepath.Join(s.dir, source+fileExt)
+}
 
 // ValidateName reports whether name can be a source name: not empty, no
 // path separators, no "..", no leading dot and no control characters.
@@ -151,7 +171,20 @@ func (s *Store) Load(source string) (*Source, error) {
 		return nil, err
 	}
 	path := s.Path(source)
-	data, err := os.ReadFile(path)
+	var data []byte
+	var seq uint64
+	var err error
+	if s.obj != nil {
+		seq, data, err = s.obj.load(source)
+		if err == nil {
+			s.obj.loaded(source, seq)
+		}
+		if err == nil && data == nil {
+			err = fs.ErrNotExist
+		}
+	} else {
+		data, err = os.ReadFile(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Source{Version: Version, Source: source, Streams: map[string]*Stream{}}, nil
 	}
@@ -204,6 +237,10 @@ func corrupt(path, source string, err error) error {
 
 // Save writes src atomically: after a crash the file holds either the old
 // or the new state, never a mix. It sets src.Version and src.UpdatedAt.
+// On an object store it creates the state object after the one this Store
+// last loaded or saved for the source: if another run saved the source's
+// state since, or took over its lock, it fails with an error wrapping
+// ErrConflict and saves nothing.
 func (s *Store) Save(src *Source) error {
 	if src == nil {
 		return errors.New("state: save: nil source")
@@ -225,11 +262,15 @@ func (s *Store) Save(src *Source) error {
 	if out.Streams == nil {
 		out.Streams = map[string]*Stream{}
 	}
-	data, err := json.MarshalIndent(&out, "", "  ")
+	data, err := marshal(&out)
 	if err != nil {
 		return fmt.Errorf("state: save source %q: %w", src.Source, err)
 	}
-	if err := sink.WriteFile(s.Path(src.Source), append(data, '\n'), fileMode); err != nil {
+	if s.obj != nil {
+		if err := s.obj.save(src.Source, data); err != nil {
+			return err
+		}
+	} else if err := sink.WriteFile(s.Path(src.Source), data, fileMode); err != nil {
 		return fmt.Errorf("state: save source %q: %w", src.Source, err)
 	}
 	src.Version, src.UpdatedAt = out.Version, out.UpdatedAt
@@ -243,6 +284,22 @@ func (s *Store) Save(src *Source) error {
 func (s *Store) Reset(source string, streams ...string) error {
 	if err := ValidateName(source); err != nil {
 		return err
+	}
+	if len(streams) == 0 && s.obj != nil {
+		// State objects are never deleted while they decide anything: the
+		// reset is a new state with no streams. It keeps the list of
+		// committed files (read even from a state that is otherwise
+		// corrupt), which are still the destination's.
+		seq, data, err := s.obj.load(source)
+		if err != nil || data == nil {
+			return err
+		}
+		var kept struct {
+			Files []Object `json:"files"`
+		}
+		_ = json.Unmarshal(data, &kept)
+		s.obj.loaded(source, seq)
+		return s.Save(&Source{Source: source, Files: kept.Files})
 	}
 	if len(streams) == 0 {
 		err := os.Remove(s.Path(source))
@@ -276,6 +333,9 @@ func (s *Store) Reset(source string, streams ...string) error {
 
 // Sources returns the names of the sources that have state, sorted.
 func (s *Store) Sources() ([]string, error) {
+	if s.obj != nil {
+		return s.obj.sources()
+	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("state: list sources: %w", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/host/sink"
 )
 
 func newCompact(g *globals) *cobra.Command {
@@ -30,7 +31,7 @@ func newCompact(g *globals) *cobra.Command {
 				return err
 			}
 			return g.compact(cmd.Context(), host.CompactOptions{
-				Config: cfg, Streams: args, Logger: log, FileBytes: fileBytes, Files: commitFiles(),
+				Config: cfg, Streams: args, Logger: log, FileBytes: fileBytes, Files: wrapFiles(sink.OS{}),
 			})
 		},
 	}

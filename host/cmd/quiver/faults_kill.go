@@ -18,19 +18,21 @@ import (
 // the whole group dies, plugins included, as in a container's OOM kill.
 const killAfterEnv = "QUIVER_TEST_KILL_AFTER"
 
-// commitFiles returns the file operations of the commit protocol: the
-// local file system, with the kill switch when killAfterEnv is set.
-func commitFiles() sink.Files {
+// wrapFiles returns the file operations of the commit protocol (on the
+// local file system, or uploads and deletes on an object store), with
+// the kill switch when killAfterEnv is set.
+func wrapFiles(f sink.Files) sink.Files {
 	n, err := strconv.Atoi(os.Getenv(killAfterEnv))
 	if err != nil || n < 0 {
-		return sink.OS{}
+		return f
 	}
-	return &killingFiles{after: n}
+	return &killingFiles{inner: f, after: n}
 }
 
 // killingFiles counts file operations and kills the process after the
 // chosen one.
 type killingFiles struct {
+	inner       sink.Files
 	after, done int
 }
 
@@ -47,11 +49,11 @@ func (k *killingFiles) op(do func() error) error {
 }
 
 func (k *killingFiles) Publish(f *sink.File) error {
-	return k.op(func() error { return sink.OS{}.Publish(f) })
+	return k.op(func() error { return k.inner.Publish(f) })
 }
 
 func (k *killingFiles) Remove(path string) error {
-	return k.op(func() error { return sink.OS{}.Remove(path) })
+	return k.op(func() error { return k.inner.Remove(path) })
 }
 
 // die kills the process (and its group, when it leads one) at once.

@@ -4,6 +4,6 @@ package main
 
 import "github.com/quiver-etl/quiver/host/sink"
 
-// commitFiles returns the file operations of the commit protocol: the
-// local file system (test builds may inject crashes: see faults_kill.go).
-func commitFiles() sink.Files { return sink.OS{} }
+// wrapFiles returns the file operations of the commit protocol as they
+// are (test builds may inject crashes: see faults_kill.go).
+func wrapFiles(f sink.Files) sink.Files { return f }

@@ -97,7 +97,7 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 		AllowShrink:   f.allowShrink,
 		Observer:      obs,
 		FileBytes:     fileBytes,
-		Files:         commitFiles(),
+		WrapFiles:     wrapFiles,
 		Shard:         shard,
 		Parallel:      f.parallel,
 		TakeOverState: f.takeOver,

@@ -1,0 +1,132 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/quiver-etl/quiver/internal/s3test"
+)
+
+// objectStores returns the S3 servers the object-store tests run against.
+func objectStores() map[string]func(t *testing.T) *s3test.Server {
+	return map[string]func(t *testing.T) *s3test.Server{"gofakes3": s3test.FakeS3, "versitygw": s3test.Versity}
+}
+
+func openObjects(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := OpenLocation(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if !s.Remote() {
+		t.Fatalf("OpenLocation(%s) is not remote", url)
+	}
+	return s
+}
+
+// TestObjects_Conflict: two runs load the same state; the first save
+// commits, the second fails with ErrConflict and changes nothing; Files
+// round-trips; old state objects are deleted.
+func TestObjects_Conflict(t *testing.T) {
+	for name, start := range objectStores() {
+		t.Run(name, func(t *testing.T) {
+			s3test.SetEnv(t)
+			url := start(t).URL("team/state")
+			one, two := openObjects(t, url), openObjects(t, url)
+			a, err := one.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := two.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":1}`)}
+			a.Files = []Object{{Key: "acme/employees/part-r1-0001.parquet", Rows: 10, Bytes: 100}}
+			if err := one.Save(a); err != nil {
+				t.Fatal(err)
+			}
+			b.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":9}`)}
+			if err := two.Save(b); !errors.Is(err, ErrConflict) {
+				t.Fatalf("second Save = %v, want ErrConflict", err)
+			}
+			got, err := two.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got.Streams["employees"].State) != `{"page":1}` || !slices.Equal(got.Files, a.Files) {
+				t.Errorf("Load after the conflict = %s %v, want the first run's", got.Streams["employees"].State, got.Files)
+			}
+			for range 5 {
+				if err := two.Save(got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			seqs, err := two.obj.seqs(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seqs) != keepStates+1 || seqs[len(seqs)-1] != 6 {
+				t.Errorf("state objects %v, want the last %d of 6", seqs, keepStates+1)
+			}
+			names, err := one.Sources()
+			if err != nil || !slices.Equal(names, []string{"acme"}) {
+				t.Errorf("Sources = %v, %v", names, err)
+			}
+			// A reset keeps the committed files (still the destination's)
+			// and drops the cursors.
+			if err := one.Reset("acme"); err != nil {
+				t.Fatal(err)
+			}
+			got, err = one.Load("acme")
+			if err != nil || len(got.Streams) != 0 || !slices.Equal(got.Files, a.Files) {
+				t.Errorf("after Reset: %v %v, %v; want no streams and the files", got.Streams, got.Files, err)
+			}
+		})
+	}
+}
+
+// TestObjects_Lock: a second store cannot lock a locked source (a
+// LockedError naming the holder), can once it is released; a save by a run
+// that holds the lock renews it.
+func TestObjects_Lock(t *testing.T) {
+	for name, start := range objectStores() {
+		t.Run(name, func(t *testing.T) {
+			s3test.SetEnv(t)
+			url := start(t).URL("team/state")
+			one, two := openObjects(t, url), openObjects(t, url)
+			release, err := one.Lock("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = two.Lock("acme")
+			var le *LockedError
+			if !errors.As(err, &le) || le.Holder == "" || !strings.Contains(err.Error(), "until") {
+				t.Fatalf("second Lock = %v, want a LockedError naming the holder", err)
+			}
+			src, err := one.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := one.Save(src); err != nil {
+				t.Fatalf("Save holding the lock: %v", err)
+			}
+			if err := release(); err != nil {
+				t.Fatal(err)
+			}
+			release, err = two.Lock("acme")
+			if err != nil {
+				t.Fatalf("Lock after release: %v", err)
+			}
+			if err := release(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
