@@ -16,6 +16,15 @@ func objectStores() map[string]func(t *testing.T) *s3test.Server {
 	return map[string]func(t *testing.T) *s3test.Server{"gofakes3": s3test.FakeS3, "versitygw": s3test.Versity}
 }
 
+// twoStores starts a server and opens two stores on one state location in
+// it, as two runs would.
+func twoStores(t *testing.T, start func(t *testing.T) *s3test.Server) (one, two *Store) {
+	t.Helper()
+	s3test.SetEnv(t)
+	url := start(t).URL("team/state")
+	return openObjects(t, url), openObjects(t, url)
+}
+
 func openObjects(t *testing.T, url string) *Store {
 	t.Helper()
 	s, err := OpenLocation(context.Background(), url)
@@ -35,9 +44,7 @@ func openObjects(t *testing.T, url string) *Store {
 func TestObjects_Conflict(t *testing.T) {
 	for name, start := range objectStores() {
 		t.Run(name, func(t *testing.T) {
-			s3test.SetEnv(t)
-			url := start(t).URL("team/state")
-			one, two := openObjects(t, url), openObjects(t, url)
+			one, two := twoStores(t, start)
 			a, err := one.Load("acme")
 			if err != nil {
 				t.Fatal(err)
@@ -98,9 +105,7 @@ func TestObjects_Conflict(t *testing.T) {
 func TestObjects_Lock(t *testing.T) {
 	for name, start := range objectStores() {
 		t.Run(name, func(t *testing.T) {
-			s3test.SetEnv(t)
-			url := start(t).URL("team/state")
-			one, two := openObjects(t, url), openObjects(t, url)
+			one, two := twoStores(t, start)
 			release, err := one.Lock("acme")
 			if err != nil {
 				t.Fatal(err)
