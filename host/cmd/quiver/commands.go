@@ -41,7 +41,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", "", "log format on stderr: text or json (default text on a terminal, json otherwise)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress and no summary; errors only")
 	pf.BoolVar(&g.jsonOut, "json", false, "print the result as one JSON object on stdout")
-	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newPlan(g), newCompact(g), newState(g), newDemo(g), newSim(g), newPlugins(g))
+	root.AddCommand(newSpec(g), newCheck(g), newDiscover(g), newSync(g), newPlan(g), newCompact(g), newState(g), newDemo(g), newSim(g), newPlugins(g), newNew(g))
 	return root
 }
 
