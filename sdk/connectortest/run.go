@@ -23,10 +23,6 @@ import (
 // the client's rate-limit floor), so a minute means it hangs.
 const callTimeout = time.Minute
 
-// resumeAfter is how many checkpoints the interrupted read of the resume
-// check sends before it is cancelled.
-const resumeAfter = 2
-
 // maxReports bounds the records a check reports per stream, so that a
 // connector that drops everything does not flood the log.
 const maxReports = 5
@@ -39,21 +35,28 @@ const tokenTTL = 2 * time.Second
 // simulator refuses in the replication-lag case.
 const lagRequests = 2
 
+// maxConcurrent bounds the checks of one Run that run at the same time.
+// They mostly wait (on backoff, tokens, slow answers), so far more than
+// go test's -parallel default of one per core fit; each holds a simulator
+// and, in the plugin mode, a plugin process.
+const maxConcurrent = 8
+
 // run is Run on any tb.
 func run(t tb, s Suite) {
 	t.Helper()
 	if s.Connector == nil || s.Start == nil {
 		t.Fatalf("connectortest: the Suite needs a Connector and a Start function")
 	}
-	modes := []mode{{name: "inprocess", open: func(tb) target { return newInProcess(s.Connector) }}}
+	modes := []mode{{name: "inprocess", open: func(TB) target { return newInProcess(s.Connector) }}}
 	if s.Plugin != "" {
 		bin := buildPlugin(t, s.Plugin)
-		modes = append(modes, mode{name: "plugin", open: func(t tb) target { return openPlugin(t, bin) }})
+		modes = append(modes, mode{name: "plugin", open: func(t TB) target { return openPlugin(t, bin) }})
 	}
+	slots := make(chan struct{}, maxConcurrent)
 	for _, m := range modes {
 		t.Run(m.name, func(t tb) {
 			t.Parallel()
-			c := &checker{s: s, mode: m}
+			c := &checker{s: s, mode: m, slots: slots}
 			c.all(t)
 		})
 	}
@@ -61,45 +64,49 @@ func run(t tb, s Suite) {
 
 // checker runs the checks of one mode.
 type checker struct {
-	s    Suite
-	mode mode
+	s     Suite
+	mode  mode
+	slots chan struct{} // one per running check, shared by the modes
 }
 
-// all runs every check as a parallel subtest of t.
+// all runs every check as a subtest of t.
 func (c *checker) all(t tb) {
-	leaf := func(name string, f func(tb)) {
-		t.Run(name, func(t tb) {
-			t.Parallel()
-			f(t)
-		})
+	c.add(t, "spec", c.spec)
+	c.add(t, "check", c.check)
+	c.add(t, "discover", c.discover)
+	c.add(t, "read", func(t TB) { c.read(t, readCase{values: true}) })
+	for _, fc := range faultCases() {
+		c.add(t, "faults/"+fc.name, func(t TB) { c.read(t, fc) })
 	}
-	leaf("spec", c.spec)
-	leaf("check", c.check)
-	leaf("discover", c.discover)
-	leaf("read", func(t tb) { c.read(t, readCase{values: true}) })
-	t.Run("faults", func(t tb) {
-		for _, fc := range faultCases() {
-			t.Run(fc.name, func(t tb) {
-				t.Parallel()
-				c.read(t, fc)
-			})
-		}
+	for _, v := range c.s.Variants {
+		c.add(t, "variant/"+v, func(t TB) { c.read(t, readCase{opts: SimOptions{Variant: v}}) })
+	}
+	c.add(t, "resume", c.resume)
+}
+
+// add runs check as the subtest name of t. The check starts at once, on a
+// recorder, in a goroutine of its own (at most maxConcurrent at a time),
+// and the subtest, parallel, waits for it and reports what it reported:
+// so every check of a Run overlaps the others, beyond go test's
+// -parallel limit, and -run still picks the checks that run.
+func (c *checker) add(t tb, name string, check func(TB)) {
+	t.Run(name, func(t tb) {
+		rec := &recorder{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.slots <- struct{}{}
+			defer func() { <-c.slots }()
+			rec.run(check)
+		}()
+		t.Parallel()
+		<-done
+		rec.replay(t)
 	})
-	if len(c.s.Variants) > 0 {
-		t.Run("variant", func(t tb) {
-			for _, v := range c.s.Variants {
-				t.Run(v, func(t tb) {
-					t.Parallel()
-					c.read(t, readCase{opts: SimOptions{Variant: v}})
-				})
-			}
-		})
-	}
-	leaf("resume", c.resume)
 }
 
 // start starts a simulator and a target for one check.
-func (c *checker) start(t tb, opts SimOptions) (*Sim, target) {
+func (c *checker) start(t TB, opts SimOptions) (*Sim, target) {
 	t.Helper()
 	sim := c.s.Start(t, opts)
 	if sim == nil || sim.Config == nil || sim.Records == nil {
@@ -114,7 +121,7 @@ func callCtx() (context.Context, context.CancelFunc) {
 }
 
 // mustSpec returns the target's Spec or ends the test.
-func mustSpec(ctx context.Context, t tb, tg target) *protocol.Spec {
+func mustSpec(ctx context.Context, t TB, tg target) *protocol.Spec {
 	t.Helper()
 	spec, err := tg.spec(ctx)
 	if err != nil {
@@ -124,7 +131,7 @@ func mustSpec(ctx context.Context, t tb, tg target) *protocol.Spec {
 }
 
 // spec checks the Spec and the config schema.
-func (c *checker) spec(t tb) {
+func (c *checker) spec(t TB) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
@@ -173,7 +180,7 @@ func (c *checker) spec(t tb) {
 }
 
 // check checks Check with good and bad credentials.
-func (c *checker) check(t tb) {
+func (c *checker) check(t TB) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
@@ -198,7 +205,7 @@ func (c *checker) check(t tb) {
 }
 
 // discover checks that the catalog has every stream, well formed.
-func (c *checker) discover(t tb) {
+func (c *checker) discover(t TB) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
@@ -228,7 +235,7 @@ func (c *checker) discover(t tb) {
 }
 
 // checkStream checks one catalog stream.
-func checkStream(t tb, st protocol.Stream) {
+func checkStream(t TB, st protocol.Stream) {
 	t.Helper()
 	if st.Schema == nil {
 		t.Errorf("stream %s has no schema", st.Name)
@@ -286,7 +293,8 @@ type readCase struct {
 }
 
 // faultCases is the fault matrix: one case per fault, each scripted once
-// at the start of the read and once after its first batch.
+// at the start of the read and once after its first batch (a 429 without
+// Retry-After only after the first batch).
 func faultCases() []readCase {
 	hasFaults := func(s *Sim) bool { return s.Faults != nil }
 	cases := []readCase{
@@ -308,7 +316,13 @@ func faultCases() []readCase {
 	}
 	for _, k := range []fault.Kind{fault.RateLimit, fault.RateLimitDate, fault.RateLimitBare, fault.ServerError, fault.Reset, fault.Truncate, fault.Malformed, fault.Slow} {
 		script := func(s *Sim) { s.Faults.FailNext(1, k) }
-		cases = append(cases, readCase{name: k.String(), needs: hasFaults, before: script, firstBatch: script})
+		rc := readCase{name: k.String(), needs: hasFaults, before: script, firstBatch: script}
+		if k == fault.RateLimitBare {
+			// Clients wait out a 429 without Retry-After at a floor of
+			// seconds (Capillary's is 20 s): one is enough.
+			rc.before = nil
+		}
+		cases = append(cases, rc)
 	}
 	for i := range cases {
 		cases[i].opts.Faults = true
@@ -319,7 +333,7 @@ func faultCases() []readCase {
 
 // read runs one full read of every stream and checks that every record
 // lands exactly once.
-func (c *checker) read(t tb, rc readCase) {
+func (c *checker) read(t TB, rc readCase) {
 	sim, tg := c.start(t, rc.opts)
 	if rc.needs != nil && !rc.needs(sim) {
 		t.Logf("the simulator has no hook for this case; skipped")
@@ -364,7 +378,7 @@ func (c *checker) read(t tb, rc readCase) {
 		if l.final() != sdk.Complete {
 			t.Errorf("stream %s ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
 		}
-		c.exactlyOnce(t, sim, st, rowsOf(l.rows), nil, rc.values)
+		c.exactlyOnce(t, sim, st, rowsOf(l.rows), false, rc.values)
 	}
 	noSecrets(t, sim, readTexts(tg, col, err))
 }
@@ -392,10 +406,10 @@ func modeOf(st protocol.Stream) sdk.SyncMode {
 
 // exactlyOnce checks the rows of one stream, from one or more reads (the
 // committed part of an interrupted read and its resumption), against what
-// the simulator holds: every record once, by primary key, within each
-// read and across them (across them twice is allowed when repeat says so
-// for a key), and with the simulator's values when values is set.
-func (c *checker) exactlyOnce(t tb, sim *Sim, st protocol.Stream, reads [][]map[string]any, repeat func(key string) bool, values bool) {
+// the simulator holds: every record, by primary key, once within each read
+// and, unless rereads, once across them; with the simulator's values when
+// values is set (the last copy of a key is compared).
+func (c *checker) exactlyOnce(t TB, sim *Sim, st protocol.Stream, reads [][]map[string]any, rereads, values bool) {
 	t.Helper()
 	if st.Schema == nil || len(st.PrimaryKey) == 0 {
 		return // discover reports it
@@ -423,7 +437,7 @@ func (c *checker) exactlyOnce(t tb, sim *Sim, st protocol.Stream, reads [][]map[
 		}
 	}
 	for k, n := range seen {
-		if n > 1 && (repeat == nil || !repeat(k)) {
+		if n > 1 && !rereads {
 			report("key %s landed in %d reads, want once", k, n)
 		}
 	}
@@ -507,10 +521,11 @@ func keyOf(pk []string, row map[string]any) string {
 	return strings.Join(parts, "/")
 }
 
-// resume interrupts a read after resumeAfter checkpoints, resumes it from
-// the last checkpoint of each stream, and checks that together the
-// committed part and the resumption land every record once.
-func (c *checker) resume(t tb) {
+// resume counts the checkpoints of a full read, interrupts a second read
+// after half of them, resumes it from the last checkpoint of each stream,
+// and checks that together the committed part and the resumption land
+// every record once.
+func (c *checker) resume(t TB) {
 	sim, tg := c.start(t, SimOptions{})
 	ctx, cancel := callCtx()
 	defer cancel()
@@ -518,11 +533,25 @@ func (c *checker) resume(t tb) {
 	if err != nil {
 		t.Fatalf("Discover: %v", err)
 	}
+	count := newCollector(cat)
+	if err := tg.read(ctx, sim.Config, readRequest(cat, nil), count); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	incremental := slices.ContainsFunc(cat.Streams, func(st protocol.Stream) bool { return modeOf(st) == sdk.Incremental })
+	switch {
+	case count.ncp == 0 && incremental:
+		t.Fatalf("a full read sent no checkpoint, though it has incremental streams")
+	case count.ncp == 0:
+		t.Logf("no stream is incremental and the read sent no checkpoint: nothing to resume")
+		return
+	}
+	after := (count.ncp + 1) / 2
+
 	first := newCollector(cat)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	first.onCheckpoint = func(n int) error {
-		if n < resumeAfter {
+		if n < after {
 			return nil
 		}
 		first.stop(context.Canceled)
@@ -530,11 +559,8 @@ func (c *checker) resume(t tb) {
 		return context.Canceled
 	}
 	err1 := tg.read(rctx, sim.Config, readRequest(cat, nil), first)
-	first.mu.Lock()
-	ncp := first.ncp
-	first.mu.Unlock()
-	if ncp < resumeAfter {
-		t.Fatalf("the read sent %d checkpoints before it ended, so it could not be interrupted after %d (read error: %v): have the simulator hold more records or use a smaller page size", ncp, resumeAfter, err1)
+	if first.ncp < after {
+		t.Fatalf("the read sent %d checkpoints, then %d before it ended (read error: %v)", count.ncp, first.ncp, err1)
 	}
 
 	states := map[string]json.RawMessage{}
@@ -559,11 +585,14 @@ func (c *checker) resume(t tb) {
 		if l.final() != sdk.Complete {
 			t.Errorf("stream %s: the resumed read ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
 		}
-		var repeat func(string) bool
-		if st.Updates == protocol.Lookback {
-			repeat = func(string) bool { return true } // the window is read again by design
+		// A resumed stream may read again what its checkpoint's mark does
+		// not tell apart (a "lookback" window, a cursor's margin), but it
+		// must not start over.
+		done := committed[st.Name]
+		c.exactlyOnce(t, sim, st, [][]map[string]any{done, l.rows}, true, true)
+		if full := len(count.stream(st.Name).rows); st.Updates != protocol.Lookback && len(done) > 0 && len(l.rows) >= full {
+			t.Errorf("stream %s: resumed from a checkpoint covering %d records, the read sent %d, as many as a full read (%d): it did not resume from its checkpoint", st.Name, len(done), len(l.rows), full)
 		}
-		c.exactlyOnce(t, sim, st, [][]map[string]any{committed[st.Name], l.rows}, repeat, true)
 	}
 	texts := readTexts(tg, first, err1)
 	for k, v := range readTexts(tg, second, err2) {
@@ -595,7 +624,7 @@ func readTexts(tg target, col *collector, err error) map[string]string {
 
 // noSecrets fails t for every secret of sim found in texts (by where they
 // went). It names the secret by its length, never by its value.
-func noSecrets(t tb, sim *Sim, texts map[string]string) {
+func noSecrets(t TB, sim *Sim, texts map[string]string) {
 	t.Helper()
 	where := make([]string, 0, len(texts))
 	for w := range texts {

@@ -108,17 +108,21 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     with the simulator's values, each stream ends Complete, and every
 //     batch has its catalog schema;
 //   - faults/<kind>: the same under one fault each, scripted at the first
-//     request and again after the first batch: a replication-lag 401 on a
+//     request and again after the first batch (a 429 without Retry-After,
+//     which clients wait out for seconds, only after it): a replication-lag 401 on a
 //     fresh token (which must be retried without a new login), 429 with
 //     Retry-After in seconds, as a date and without it, 5xx, a reset
 //     connection, a truncated and a malformed body, a slow answer, and
 //     tokens expiring in the middle of the read (SimOptions.TokenTTL,
 //     with every answer delayed by an eighth of it);
 //   - variant/<name>: a full read of each of s.Variants, every key once;
-//   - resume: a read cancelled after its second checkpoint, resumed from
-//     the last checkpoint of each stream as the host would, loses no
-//     record and repeats none (a "lookback" stream may read its window
-//     again);
+//   - resume: a read cancelled after half the checkpoints a full read
+//     sends, resumed from the last checkpoint of each stream as the host
+//     would (incremental streams from their state, full-refresh streams
+//     from scratch), loses no record, repeats none within a read, and
+//     does not start over: a resumed stream other than a "lookback" one
+//     sends fewer records than a full read (a lookback window, or a
+//     cursor's margin, may be read again);
 //
 // and, in every read, that no secret appears in the logs (at Debug level),
 // errors, records, checkpoints or catalog.

@@ -32,7 +32,7 @@ type mode struct {
 	name string
 	// open returns a target whose logs are its own; it stops what it
 	// started when t's test ends.
-	open func(t tb) target
+	open func(t TB) target
 }
 
 // logBuffer is a bytes.Buffer safe for concurrent writes.
@@ -88,7 +88,7 @@ type plugin struct {
 }
 
 // openPlugin starts the plugin binary at bin for t's test.
-func openPlugin(t tb, bin string) target {
+func openPlugin(t TB, bin string) target {
 	t.Helper()
 	p := &plugin{}
 	logger := slog.New(slog.NewJSONHandler(&p.buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
