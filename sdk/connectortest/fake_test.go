@@ -2,7 +2,6 @@ package connectortest
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -147,14 +146,7 @@ func (t *fakeT) Fatalf(format string, args ...any) {
 
 func (t *fakeT) Logf(string, ...any) {}
 
-func (t *fakeT) TempDir() string {
-	dir, err := os.MkdirTemp("", "connectortest-")
-	if err != nil {
-		t.Fatalf("TempDir: %v", err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
+func (t *fakeT) TempDir() string { return tempDir(t) }
 
 // failures returns the lines reported by the test called name or its
 // subtests.

@@ -124,12 +124,16 @@ func (r *recorder) Failed() bool {
 }
 
 // TempDir returns a new directory, removed when the check ends.
-func (r *recorder) TempDir() string {
+func (r *recorder) TempDir() string { return tempDir(r) }
+
+// tempDir is TB.TempDir for the TBs of this package: a new directory that
+// t's cleanup removes.
+func tempDir(t TB) string {
 	dir, err := os.MkdirTemp("", "connectortest-")
 	if err != nil {
-		r.Fatalf("TempDir: %v", err)
+		t.Fatalf("TempDir: %v", err)
 	}
-	r.Cleanup(func() { _ = os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
 }
 
