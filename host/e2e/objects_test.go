@@ -145,7 +145,8 @@ func TestObjectStore_KillAndResume(t *testing.T) {
 // TestObjectStore_TwoHostsRace starts two hosts at once on the same source
 // and state in the bucket: one takes the lease and commits, the other
 // exits 75 at once; no file is lost or doubled; and once the first has
-// finished, a rerun gets the lease and finds nothing to fix.
+// finished, a rerun gets the lease and finds nothing to fix; quiver state
+// show and reset read and write the state in the bucket.
 func TestObjectStore_TwoHostsRace(t *testing.T) {
 	srv := s3test.Versity(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -189,6 +190,18 @@ func TestObjectStore_TwoHostsRace(t *testing.T) {
 		if ids := streamIDs(t, filepath.Join(out, "acme", s)); len(ids) != tt.Count(s) {
 			t.Errorf("%s: %d rows, want the simulator's %d", s, len(ids), tt.Count(s))
 		}
+	}
+	// quiver state show and reset work on state in the bucket.
+	show := quiver(ctx, t, env, "state", "show", "-c", cfg, "--json")
+	if show.code != 0 || !strings.Contains(show.stdout, `"employees"`) {
+		t.Fatalf("state show: exit %d\n%s\n%s", show.code, show.stdout, tail(show.stderr, 5))
+	}
+	if r := quiver(ctx, t, env, "state", "reset", "acme", "employees", "-c", cfg); r.code != 0 {
+		t.Fatalf("state reset: exit %d\n%s", r.code, tail(r.stderr, 5))
+	}
+	show = quiver(ctx, t, env, "state", "show", "-c", cfg, "--json")
+	if show.code != 0 || strings.Contains(show.stdout, `"employees"`) || !strings.Contains(show.stdout, `"clients"`) {
+		t.Errorf("state show after resetting employees: exit %d\n%s", show.code, show.stdout)
 	}
 }
 

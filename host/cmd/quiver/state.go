@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func newState(g *globals) *cobra.Command {
 					return &usageError{"state needs a config file (-c FILE; " + path + " does not exist) or a subcommand: show or reset"}
 				}
 			}
-			return g.stateShow(path)
+			return g.stateShow(cmd.Context(), path)
 		},
 	}
 	configFlag(cmd, &path)
@@ -74,7 +75,7 @@ func newStateShow(g *globals) *cobra.Command {
 		Short: "Print each source's streams with their mode, state, run id and update time",
 		Args:  exactArgs(0, "state show takes no arguments; the config file goes in -c FILE"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.stateShow(path)
+			return g.stateShow(cmd.Context(), path)
 		},
 	}
 	configFlag(cmd, &path)
@@ -82,12 +83,12 @@ func newStateShow(g *globals) *cobra.Command {
 }
 
 // stateShow prints the state of the sources of the config file at path.
-func (g *globals) stateShow(path string) error {
+func (g *globals) stateShow(ctx context.Context, path string) error {
 	cfg, err := host.LoadConfigWithoutSecrets(path)
 	if err != nil {
 		return err
 	}
-	states, err := loadStates(cfg)
+	states, err := loadStates(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -100,19 +101,20 @@ func (g *globals) stateShow(path string) error {
 
 // loadStates reads the state of every configured source, then of sources
 // that have state but are no longer configured. It creates nothing.
-func loadStates(cfg *host.Config) ([]*sourceState, error) {
+func loadStates(ctx context.Context, cfg *host.Config) ([]*sourceState, error) {
 	out := []*sourceState{}
-	if _, err := os.Stat(cfg.State); errors.Is(err, fs.ErrNotExist) {
+	if noLocalState(cfg) {
 		for i := range cfg.Sources {
 			sc := &cfg.Sources[i]
 			out = append(out, &sourceState{Source: sc.Name, Connector: sc.Connector, Streams: []streamState{}, cfg: sc})
 		}
 		return out, nil
 	}
-	store, err := state.Open(cfg.State)
+	store, err := state.OpenLocation(ctx, cfg.State)
 	if err != nil {
 		return nil, err
 	}
+	defer store.Close()
 	names, err := store.Sources()
 	if err != nil {
 		return nil, err
@@ -229,7 +231,7 @@ func newStateReset(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.stateReset(cfg, args[0], args[1:])
+			return g.stateReset(cmd.Context(), cfg, args[0], args[1:])
 		},
 	}
 	configFlag(cmd, &path)
@@ -238,17 +240,18 @@ func newStateReset(g *globals) *cobra.Command {
 
 // stateReset resets source's state, or the named streams' state, holding
 // the source's lock: it refuses while a run holds it.
-func (g *globals) stateReset(cfg *host.Config, source string, streams []string) error {
+func (g *globals) stateReset(ctx context.Context, cfg *host.Config, source string, streams []string) error {
 	if err := state.ValidateName(source); err != nil {
 		return &usageError{err.Error()}
 	}
-	if _, err := os.Stat(cfg.State); errors.Is(err, fs.ErrNotExist) {
+	if noLocalState(cfg) {
 		return fmt.Errorf("state reset: no state in %s yet: %w", cfg.State, protocol.ErrConfig)
 	}
-	store, err := state.Open(cfg.State)
+	store, err := state.OpenLocation(ctx, cfg.State)
 	if err != nil {
 		return err
 	}
+	defer store.Close()
 	configured := slices.ContainsFunc(cfg.Sources, func(s host.SourceConfig) bool { return s.Name == source })
 	names, err := store.Sources()
 	if err != nil {
@@ -293,4 +296,15 @@ func (g *globals) stateReset(cfg *host.Config, source string, streams []string) 
 	fmt.Fprintf(g.stdout, "%s: state reset for %s; the next run reads from the start.\n", source, what)
 	fmt.Fprintf(g.stdout, "Files already written stay: an incremental run appends to them (so records repeat); `quiver sync --full-refresh` replaces them instead.\n")
 	return nil
+}
+
+// noLocalState reports whether the config's state is a local folder that
+// does not exist yet (opening it would create it). State on an object
+// store is opened as it is: an empty one lists no sources.
+func noLocalState(cfg *host.Config) bool {
+	if strings.Contains(cfg.State, "://") {
+		return false
+	}
+	_, err := os.Stat(cfg.State)
+	return errors.Is(err, fs.ErrNotExist)
 }
