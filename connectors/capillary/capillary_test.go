@@ -21,10 +21,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
-	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
@@ -38,8 +38,8 @@ func TestMain(m *testing.M) {
 // harness is a simulator and a connector that share a clock.
 type harness struct {
 	srv   *capillarysim.Server
-	clk   *clocktest.Clock
-	timer *clocktest.Timer
+	clk   *connectortest.Clock
+	timer *connectortest.Timer
 	conn  *Connector
 }
 
@@ -49,7 +49,7 @@ var simStart = time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, opts capillarysim.Options) *harness {
 	t.Helper()
-	clk := clocktest.New(simStart)
+	clk := connectortest.NewClock(simStart)
 	opts.Now = clk.Now
 	if opts.RequestsPerMinute == 0 {
 		opts.RequestsPerMinute = capillarysim.NoRateLimit
@@ -57,7 +57,7 @@ func newHarness(t *testing.T, opts capillarysim.Options) *harness {
 	if opts.Seed == 0 {
 		opts.Seed = 4
 	}
-	h := &harness{srv: capillarysim.NewServer(t, opts), clk: clk, timer: clocktest.NewTimer(clk)}
+	h := &harness{srv: capillarysim.NewServer(t, opts), clk: clk, timer: connectortest.NewTimer(clk)}
 	h.conn = &Connector{now: clk.Now, timer: h.timer}
 	return h
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -69,7 +69,9 @@ func (g *fakeGrant) calls() int {
 }
 
 // newClock returns a test clock at this file's start time.
-func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+}
 
 func TestCacheSingleFlight(t *testing.T) {
 	t.Parallel()

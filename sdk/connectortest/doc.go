@@ -34,6 +34,8 @@
 // The package also holds the helpers these checks are made of, for a
 // connector's own tests: Value and Row turn Arrow values into plain Go
 // values, and Expect turns a simulator's record into the row a stream
-// should hold, both ready for go-cmp. The faults themselves come from
-// package sdk/fault, which the simulators link.
+// should hold, both ready for go-cmp; Clock and Timer control time without
+// sleeping. The faults themselves come from package sdk/fault, which the
+// simulators link (they run under `quiver demo` too, so it is not a test
+// package).
 package connectortest

@@ -21,8 +21,8 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/time/rate"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
 	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -31,7 +31,9 @@ func TestMain(m *testing.M) {
 }
 
 // newClock returns a test clock at this file's start time.
-func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+}
 
 // seen is what the scripted server recorded of one request.
 type seen struct {
@@ -115,8 +117,8 @@ func (r *recorder) Reasons() []string {
 type harness struct {
 	srv    *script
 	client *Client
-	timer  *clocktest.Timer
-	clock  *clocktest.Clock
+	timer  *connectortest.Timer
+	clock  *connectortest.Clock
 	rec    *recorder
 	logs   *bytes.Buffer
 }
@@ -124,7 +126,7 @@ type harness struct {
 // newHarness builds a client for srv; edit may change the options first.
 func newHarness(t *testing.T, srv *script, edit func(*Options)) *harness {
 	t.Helper()
-	h := &harness{srv: srv, timer: clocktest.NewTimer(nil), clock: newClock(), rec: &recorder{}, logs: &bytes.Buffer{}}
+	h := &harness{srv: srv, timer: connectortest.NewTimer(nil), clock: newClock(), rec: &recorder{}, logs: &bytes.Buffer{}}
 	opts := Options{
 		BaseURL: srv.URL + "/api/v1",
 		Name:    "acme",
@@ -326,7 +328,7 @@ func TestBodyTooLarge(t *testing.T) {
 type countingGrant struct {
 	mu    sync.Mutex
 	n     int
-	clock *clocktest.Clock
+	clock *connectortest.Clock
 }
 
 func (g *countingGrant) Fetch(context.Context, *auth.Token) (*auth.Token, error) {
@@ -349,11 +351,11 @@ func (g *countingGrant) Calls() int {
 func authHarness(t *testing.T, srv *script, edit func(*Options)) (*harness, *countingGrant) {
 	t.Helper()
 	var g *countingGrant
-	var timer *clocktest.Timer
+	var timer *connectortest.Timer
 	h := newHarness(t, srv, func(o *Options) {
 		clk := newClock()
 		g = &countingGrant{clock: clk}
-		timer = clocktest.NewTimer(clk)
+		timer = connectortest.NewTimer(clk)
 		o.Auth = auth.NewCache(g, auth.CacheOptions{Now: clk.Now})
 		o.Policy.Now = clk.Now
 		o.Policy.Timer = timer
@@ -396,7 +398,7 @@ func TestLag401(t *testing.T) {
 // whose read replicas are lag behind; issued maps each token (its
 // Authorization header) to the time the harness grant issued it.
 type lagging struct {
-	clk *clocktest.Clock
+	clk *connectortest.Clock
 	lag time.Duration
 
 	mu     sync.Mutex
@@ -800,7 +802,7 @@ func TestNetworkErrorHasNoQuery(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	base := dead.URL
 	dead.Close()
-	c, err := New(Options{BaseURL: base, Policy: Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, Timer: clocktest.NewTimer(nil)}})
+	c, err := New(Options{BaseURL: base, Policy: Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, Timer: connectortest.NewTimer(nil)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -25,14 +25,16 @@ func TestMain(m *testing.M) {
 }
 
 // newClock returns a test clock at this file's start time.
-func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 7, 1, 10, 0, 0, 0, time.UTC)) }
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Date(2025, 7, 1, 10, 0, 0, 0, time.UTC))
+}
 
 // harness is a simulator plus a client for it.
 type harness struct {
 	t   *testing.T
 	srv *Server
 	c   *http.Client
-	clk *clocktest.Clock
+	clk *connectortest.Clock
 }
 
 func newHarness(t *testing.T, opts Options) *harness {

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -33,7 +33,9 @@ func newClient(t *testing.T) *http.Client {
 }
 
 // newClock returns a test clock at this file's start time.
-func newClock() *clocktest.Clock { return clocktest.New(time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC)) }
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Date(2025, 9, 1, 12, 0, 0, 0, time.UTC))
+}
 
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`

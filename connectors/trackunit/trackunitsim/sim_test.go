@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -24,7 +24,9 @@ func TestMain(m *testing.M) {
 }
 
 // newClock returns a test clock at this file's start time.
-func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)) }
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+}
 
 // client is a plain HTTP client for one simulator.
 type client struct {

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
-	"github.com/quiver-etl/quiver/internal/clocktest"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
@@ -97,7 +97,7 @@ func all(t *testing.T, srv *Server, id int64, n int) []map[string]any {
 }
 
 func TestAuth(t *testing.T) {
-	c := clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	c := connectortest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	srv := NewServer(t, Options{
 		Now:               c.Now,
 		Tokens:            []Token{{Value: "dated-token-123456", Expires: time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)}},
@@ -652,7 +652,7 @@ func TestStructureChange(t *testing.T) {
 }
 
 func TestMutations(t *testing.T) {
-	c := clocktest.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	c := connectortest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	srv := NewServer(t, Options{Now: c.Now, Records: map[int64]int{ViewAllContacts: 10}})
 	if err := srv.Append(ViewAllContacts, 3); err != nil {
 		t.Fatalf("Append: %v", err)

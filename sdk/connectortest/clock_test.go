@@ -1,4 +1,4 @@
-package clocktest
+package connectortest
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 var _ backoff.Timer = (*Timer)(nil)
 
-var start = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+var clockStart = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func TestClock(t *testing.T) {
 	t.Parallel()
@@ -21,16 +21,16 @@ func TestClock(t *testing.T) {
 		move func(*Clock)
 		want time.Time
 	}{
-		{"new", func(*Clock) {}, start},
-		{"advance", func(c *Clock) { c.Advance(90 * time.Second) }, start.Add(90 * time.Second)},
-		{"advance twice", func(c *Clock) { c.Advance(time.Hour); c.Advance(-time.Minute) }, start.Add(59 * time.Minute)},
-		{"set", func(c *Clock) { c.Set(start.AddDate(1, 0, 0)) }, start.AddDate(1, 0, 0)},
+		{"new", func(*Clock) {}, clockStart},
+		{"advance", func(c *Clock) { c.Advance(90 * time.Second) }, clockStart.Add(90 * time.Second)},
+		{"advance twice", func(c *Clock) { c.Advance(time.Hour); c.Advance(-time.Minute) }, clockStart.Add(59 * time.Minute)},
+		{"set", func(c *Clock) { c.Set(clockStart.AddDate(1, 0, 0)) }, clockStart.AddDate(1, 0, 0)},
 		{"set then advance", func(c *Clock) { c.Set(time.Unix(0, 0)); c.Advance(time.Second) }, time.Unix(1, 0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := New(start)
+			c := NewClock(clockStart)
 			tt.move(c)
 			if got := c.Now(); !got.Equal(tt.want) {
 				t.Errorf("Now() = %v, want %v", got, tt.want)
@@ -41,7 +41,7 @@ func TestClock(t *testing.T) {
 
 func TestClockConcurrent(t *testing.T) {
 	t.Parallel()
-	c := New(start)
+	c := NewClock(clockStart)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -52,7 +52,7 @@ func TestClockConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, want := c.Now(), start.Add(800*time.Second); !got.Equal(want) {
+	if got, want := c.Now(), clockStart.Add(800*time.Second); !got.Equal(want) {
 		t.Errorf("Now() = %v, want %v", got, want)
 	}
 }
@@ -66,8 +66,8 @@ func TestTimer(t *testing.T) {
 		wantNow time.Time
 	}{
 		{"no clock", nil, []time.Duration{time.Second, 2 * time.Second}, time.Time{}},
-		{"no waits", New(start), nil, start},
-		{"advances clock", New(start), []time.Duration{time.Second, 2 * time.Second}, start.Add(3 * time.Second)},
+		{"no waits", NewClock(clockStart), nil, clockStart},
+		{"advances clock", NewClock(clockStart), []time.Duration{time.Second, 2 * time.Second}, clockStart.Add(3 * time.Second)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestTimerWaitsIsACopy(t *testing.T) {
 
 func TestRetryNotifyWithTimer(t *testing.T) {
 	t.Parallel()
-	clk := New(start)
+	clk := NewClock(clockStart)
 	tm := NewTimer(clk)
 	n := 0
 	op := func() error {
@@ -124,7 +124,7 @@ func TestRetryNotifyWithTimer(t *testing.T) {
 	if diff := cmp.Diff([]time.Duration{5 * time.Second, 5 * time.Second}, tm.Waits()); diff != "" {
 		t.Errorf("Waits() (-want +got):\n%s", diff)
 	}
-	if got, want := clk.Now(), start.Add(10*time.Second); !got.Equal(want) {
+	if got, want := clk.Now(), clockStart.Add(10*time.Second); !got.Equal(want) {
 		t.Errorf("clock Now() = %v, want %v", got, want)
 	}
 }

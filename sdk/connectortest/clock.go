@@ -1,12 +1,12 @@
-// Package clocktest provides a settable clock and a backoff timer that fires
-// at once, for tests that must control time without sleeping.
+package connectortest
+
+// A settable clock and a backoff timer that fires at once, for tests that
+// must control time without sleeping. A Clock's Now method fits wherever
+// code takes a func() time.Time:
 //
-// A Clock's Now method fits wherever code takes a func() time.Time:
-//
-//	clk := clocktest.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+//	clk := connectortest.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 //	srv := sim.NewServer(t, sim.Options{Now: clk.Now})
 //	clk.Advance(time.Hour)
-package clocktest
 
 import (
 	"slices"
@@ -20,8 +20,8 @@ type Clock struct {
 	t  time.Time
 }
 
-// New returns a Clock that reads t until it is advanced or set.
-func New(t time.Time) *Clock { return &Clock{t: t} }
+// NewClock returns a Clock that reads t until it is advanced or set.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now returns the clock's current time.
 func (c *Clock) Now() time.Time {
