@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ type connectorDoc struct {
 	ExampleFile string // where Example comes from; "" when generated
 	Streams     []streamDoc
 	Discovered  []string    // streams of the Spec without a schema file
+	SchemaDir   string      // where the schema files are, e.g. "schemas/tracktik/"
 	Dynamic     *dynamicDoc // nil unless stream schemas are found at run time
 	Notes       notes
 	Vendor      string // the vendor API page, relative to docs/; "" if none
@@ -81,8 +84,12 @@ type typeRow struct {
 // entry is one line of the connector list in connectors.go.
 type entry struct {
 	c sdk.Connector
+	// dir is the connector's package folder, relative to the repository;
+	// default connectors/<name>.
+	dir string
 	// dynamic describes run-time schemas; nil for connectors whose streams
-	// all have files under schemas/<name>/.
+	// all have schema files: under schemas/<name>/, or in the streams/
+	// folder of dir, as `quiver new connector` writes them.
 	dynamic func(context.Context) (*dynamicDoc, error)
 }
 
@@ -97,7 +104,11 @@ func buildConnector(ctx context.Context, root string, e entry, ex map[string]exa
 	if title == "" {
 		title = spec.Name
 	}
-	about, err := packageDoc(root + "/connectors/" + spec.Name)
+	dir := e.dir
+	if dir == "" {
+		dir = "connectors/" + spec.Name
+	}
+	about, err := packageDoc(root + "/" + dir)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +128,12 @@ func buildConnector(ctx context.Context, root string, e entry, ex map[string]exa
 		d.Example = exampleConfig(spec.Name, keys)
 	}
 	static, err := schemas.Vendor(spec.Name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	d.SchemaDir = "schemas/" + spec.Name + "/"
+	if errors.Is(err, fs.ErrNotExist) {
+		d.SchemaDir = dir + "/streams/"
+		static, err = ownSchemas(filepath.Join(root, filepath.FromSlash(dir), "streams"))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("connector %s: %w", spec.Name, err)
 	}
 	have := map[string]bool{}
@@ -142,6 +158,28 @@ func buildConnector(ctx context.Context, root string, e entry, ex map[string]exa
 		return nil, fmt.Errorf("connector %s: no schemas/%s/*.json and no dynamic description", spec.Name, spec.Name)
 	}
 	return d, nil
+}
+
+// ownSchemas parses the schema files in a connector's own streams folder,
+// sorted by name; none when it has no such folder.
+func ownSchemas(dir string) ([]*schemas.Stream, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*schemas.Stream
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		s, err := schemas.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // streamFrom converts an embedded schema file.
