@@ -56,7 +56,7 @@ func (s *Store) Lock(source string) (release func() error, err error) {
 		return nil, err
 	}
 	if s.obj != nil {
-		return s.obj.lock(source)
+		return s.obj.lock(source, s.now)
 	}
 	path := filepath.Join(s.dir, source+lockExt)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)

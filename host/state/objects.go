@@ -208,13 +208,13 @@ func (o *objects) sources() ([]string, error) {
 	return names, nil
 }
 
-// lock takes source's lease and renews it in the background until
-// release.
-func (o *objects) lock(source string) (release func() error, err error) {
+// lock takes source's lease, on the clock now, and renews it in the
+// background until release.
+func (o *objects) lock(source string, now func() time.Time) (release func() error, err error) {
 	ctx, cancel := opContext()
 	defer cancel()
 	name := path.Join(source, "lease")
-	l, err := o.bs.AcquireLease(ctx, name, blobstore.LeaseOptions{TTL: o.ttl})
+	l, err := o.bs.AcquireLease(ctx, name, blobstore.LeaseOptions{TTL: o.ttl, Now: now})
 	var he *blobstore.HeldError
 	if errors.As(err, &he) {
 		return nil, &LockedError{Source: source, Path: o.bs.String() + "/" + name, Holder: he.Holder, Until: he.Expires}

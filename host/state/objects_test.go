@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quiver-etl/quiver/internal/s3test"
 )
@@ -131,6 +132,45 @@ func TestObjects_Lock(t *testing.T) {
 			}
 			if err := release(); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestObjects_LeaseTakenOver: a run that stopped renewing its lease (a
+// paused or crashed process) holds it only until it expires; another run
+// then takes it over, and the first can no longer commit: its save fails
+// with ErrConflict and writes nothing.
+func TestObjects_LeaseTakenOver(t *testing.T) {
+	for name, start := range objectStores() {
+		t.Run(name, func(t *testing.T) {
+			one, two := twoStores(t, start)
+			if _, err := one.Lock("acme"); err != nil {
+				t.Fatal(err)
+			}
+			src, err := one.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := one.obj.held("acme")
+			close(h.stop) // the process pauses: no more renewals
+			<-h.done
+			if _, err := two.Lock("acme"); err == nil {
+				t.Fatal("a second run took a lease that has not expired")
+			}
+			two.now = func() time.Time { return time.Now().Add(DefaultLeaseTTL + time.Second) }
+			release, err := two.Lock("acme")
+			if err != nil {
+				t.Fatalf("Lock after the lease expired: %v", err)
+			}
+			defer release()
+			src.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":2}`)}
+			if err := one.Save(src); !errors.Is(err, ErrConflict) {
+				t.Fatalf("Save by the run that lost its lease = %v, want ErrConflict", err)
+			}
+			got, err := two.Load("acme")
+			if err != nil || got.Streams["employees"] != nil {
+				t.Errorf("the state after the refused save: %v, %v; want nothing saved", got.Streams, err)
 			}
 		})
 	}
