@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -74,6 +75,9 @@ type Client struct {
 	name      string
 	onRetry   func(context.Context, string)
 	maxBody   int64
+
+	pauseMu     sync.Mutex
+	pausedUntil time.Time // no attempt starts before it: see pause
 }
 
 // New returns a Client for opts. Errors wrap protocol.ErrConfig.
@@ -287,6 +291,7 @@ type run struct {
 	stale      bool      // a cached token older than the replacement was replaced too
 	expired    int       // tokens replaced because the vendor said they expired
 	malformed  int       // ErrMalformed retries
+	paused     time.Time // the client's pause this request's last 429 set
 }
 
 // attempt is the backoff Operation: one try of the request.
@@ -466,6 +471,11 @@ func (r *run) retry(resp *Response) *failure {
 	switch code := se.StatusCode; {
 	case code == http.StatusTooManyRequests:
 		f.reason, f.floor = ReasonRateLimit, r.c.pol.RateLimitFloor
+		defer func() {
+			if f.reason != "" {
+				r.paused = r.c.pause(max(f.wait, f.floor))
+			}
+		}()
 	case code == http.StatusRequestTimeout:
 		f.reason = ReasonNetwork
 	case code >= 500:

@@ -8,8 +8,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// waitLimiters waits on the client's limiter, then on the request's.
+// waitLimiters waits out a pause the vendor asked for (see pause), then
+// on the client's limiter, then on the request's.
 func (r *run) waitLimiters() *failure {
+	if err := r.waitPause(); err != nil {
+		return &failure{msg: "waiting for the vendor's rate limit", err: ctxErr(r.ctx, err)}
+	}
 	for _, lim := range []*rate.Limiter{r.c.limiter, r.req.Limiter} {
 		if lim == nil {
 			continue
@@ -50,9 +54,57 @@ func (r *run) waitLimiter(lim *rate.Limiter) error {
 	defer t.Stop()
 	select {
 	case <-t.C:
+		countWait(r.ctx, d)
 		return nil
 	case <-r.ctx.Done():
 		res.Cancel()
+		return r.ctx.Err()
+	}
+}
+
+// pause holds every request of the client until d from now: a 429 says
+// the account is over the vendor's limit, so the requests in flight for
+// other pages and streams would only be refused too. It is the shared
+// back-off of the client's rate limiting; a pause never shortens one
+// already set.
+func (c *Client) pause(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	until := c.pol.Now().Add(d)
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	if until.After(c.pausedUntil) {
+		c.pausedUntil = until
+	}
+	return c.pausedUntil
+}
+
+// waitPause waits until the client's pause, if any, has passed.
+func (r *run) waitPause() error {
+	r.c.pauseMu.Lock()
+	until := r.c.pausedUntil
+	r.c.pauseMu.Unlock()
+	d := until.Sub(r.c.pol.Now())
+	if d <= 0 || until.Equal(r.paused) {
+		return nil // none, or this request's own, which its retry waited out
+	}
+	// Policy.Timer, when set (tests), keeps the pause on the test's clock.
+	var c <-chan time.Time
+	if tm := r.c.pol.Timer; tm != nil {
+		tm.Start(d)
+		defer tm.Stop()
+		c = tm.C()
+	} else {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		c = t.C
+	}
+	select {
+	case <-c:
+		countWait(r.ctx, d)
+		return nil
+	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
 }

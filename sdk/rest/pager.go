@@ -130,6 +130,7 @@ func (p StartMax) Start() Paging {
 type offsetPaging struct {
 	sizeParam, offsetParam string
 	size, offset           int
+	total, last            int // the listing's total and the items of the last page, for Ahead
 	guard
 }
 
@@ -142,6 +143,7 @@ func (o *offsetPaging) Next(p PageInfo) (bool, error) {
 	if err := o.guard.check(p); err != nil {
 		return false, fmt.Errorf("rest: page %s=%d: %w", o.offsetParam, o.offset, err)
 	}
+	o.total, o.last = p.Total, p.Items
 	switch {
 	case p.Items == 0:
 		return false, nil
@@ -175,6 +177,8 @@ type numberPaging struct {
 	pageParam, sizeParam string
 	size, page, first    int
 	seen                 int // items so far
+	total, totalPages    int // what the last page said of the listing, for Ahead
+	last                 int // items of the last page
 	guard
 }
 
@@ -188,6 +192,7 @@ func (n *numberPaging) Next(p PageInfo) (bool, error) {
 		return false, fmt.Errorf("rest: page %s=%d: %w", n.pageParam, n.page, err)
 	}
 	n.seen += p.Items
+	n.total, n.totalPages, n.last = p.Total, p.TotalPages, p.Items
 	switch {
 	case p.Items == 0:
 		return false, nil

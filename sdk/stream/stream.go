@@ -109,6 +109,14 @@ type ReadOptions struct {
 	// vendor's rate limit, not the CPU, bounds most reads, and two streams
 	// keep the pipe full while one waits on a slow page.
 	Concurrency int
+	// PageConcurrency is the most page requests one stream keeps in flight
+	// while it writes the page before them (a connector's `concurrency`
+	// config key); default DefaultPageConcurrency. The next page is always
+	// fetched while the current one is written; with a listing whose size
+	// a page told (a rest.Ahead paging), the pages after it too, up to
+	// this many. Pages are written and checkpointed in order all the same.
+	// The stream halves it on a rate limit and grows it back (see ahead).
+	PageConcurrency int
 	// Allocator backs the Arrow records; default the Go allocator.
 	Allocator memory.Allocator
 	// Logger receives a line per stream milestone; default sdk.Logger(ctx).
@@ -146,6 +154,8 @@ type streamReader struct {
 	retries      rest.RetryCounter // the stream's retries, by reason
 	lastProgress time.Time
 	started      time.Time
+	concurrency  int // the most page requests the stream had in flight
+
 	// body reads the stream's records; nil means pages (a child stream
 	// sets its own).
 	body func(ctx context.Context, log *slog.Logger) error
@@ -170,7 +180,8 @@ func (r *streamReader) run(ctx context.Context) error {
 		return we.err
 	case err == nil:
 		r.report(ctx, true)
-		log.Info("stream complete", "records", r.progress.Records, "pages", r.progress.Pages)
+		log.Info("stream complete", "records", r.progress.Records, "pages", r.progress.Pages,
+			"concurrency", r.concurrency, "rate_limit_wait", r.retries.Waited().Round(time.Millisecond).String())
 		return r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Complete})
 	case ctx.Err() != nil:
 		// The host cancelled the read; it knows, and the stream stops here.
@@ -206,19 +217,19 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	defer dec.Release()
 	pg := s.Pager.Start()
 	alts := s.AltPaths
+	// Pages are fetched ahead while the current one is decoded and
+	// written (see ahead), except for a sample, which wants few pages.
+	var ah *ahead
+	if r.limit <= 0 {
+		ah = newAhead(ctx, r.c, &r.retries, r.opts.PageConcurrency)
+		defer func() {
+			ah.close()
+			r.concurrency = ah.peak
+		}()
+	}
 	for page := 1; ; page++ {
-		req := base
-		req.Query = cloneValues(base.Query)
-		pg.Apply(&req)
-		req.Label = fmt.Sprintf("stream %s page %d", s.Name, page)
-		var p *records.Page
-		var pageURL *url.URL
-		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
-			var err error
-			p, err = dec.Decode(resp.Body)
-			pageURL = resp.URL
-			return err
-		})
+		req := pageRequest(s, base, pg, page)
+		p, pageURL, err := r.fetch(ctx, ah, dec, req)
 		if page == 1 && len(alts) > 0 && isNotFound(err) {
 			log.Info("listing not found; trying its other path", "path", base.Path, "next", alts[0])
 			base.Path, alts = alts[0], alts[1:]
@@ -238,6 +249,20 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if info.URL == nil {
 			info.URL = pageURL // a relative next link resolves against it
 		}
+		// Package rest's pagings move on before the page is written, so
+		// that the pages after it are on their way meanwhile; a paging
+		// error still comes after the page is written, as the page itself
+		// is good. A connector's own Paging moves on after, as it always
+		// did: it may share state with Select (trackvia's overlapPager
+		// does), and then nothing is fetched ahead.
+		var more bool
+		var nextErr error
+		early := ah != nil && ownPaging(s.Pager)
+		if early {
+			if more, nextErr = pg.Next(info); more && nextErr == nil {
+				ah.want(nextRequests(s, base, pg, page, ah.window))
+			}
+		}
 		written, err := r.emit(ctx, p, &state)
 		if err != nil {
 			p.Record.Release()
@@ -254,14 +279,78 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if r.limit > 0 && r.progress.Records >= r.limit {
 			return nil // a sample: no more pages, and no final state
 		}
-		more, err := pg.Next(info)
-		if err != nil {
-			return fmt.Errorf("stream %s page %d: %w", s.Name, page, err)
+		if !early {
+			more, nextErr = pg.Next(info)
+		}
+		if nextErr != nil {
+			return fmt.Errorf("stream %s page %d: %w", s.Name, page, nextErr)
 		}
 		if !more {
 			return r.finish(ctx, state)
 		}
 	}
+}
+
+// ownPaging reports whether p is one of package rest's pagers, whose
+// Next depends on nothing but the PageInfo it is given.
+func ownPaging(p rest.Pager) bool {
+	switch p.(type) {
+	case rest.LimitOffset, rest.StartMax, rest.PageNumber, rest.Cursor, rest.NextLink,
+		*rest.LimitOffset, *rest.StartMax, *rest.PageNumber, *rest.Cursor, *rest.NextLink:
+		return true
+	}
+	return false
+}
+
+// pageRequest is the request of page number page: base with pg's
+// parameters.
+func pageRequest(s *Stream, base rest.Request, pg rest.Paging, page int) rest.Request {
+	req := base
+	req.Query = cloneValues(base.Query)
+	pg.Apply(&req)
+	req.Label = fmt.Sprintf("stream %s page %d", s.Name, page)
+	return req
+}
+
+// nextRequests returns the requests of up to n pages after page, the
+// current one, whose successor pg is now at: that page's, and the ones
+// after it that pg can tell (a rest.Ahead paging).
+func nextRequests(s *Stream, base rest.Request, pg rest.Paging, page, n int) []rest.Request {
+	out := []rest.Request{pageRequest(s, base, pg, page+1)}
+	if a, ok := pg.(rest.Ahead); ok && n > 1 {
+		for i, req := range a.Ahead(base, n-1) {
+			req.Label = fmt.Sprintf("stream %s page %d", s.Name, page+2+i)
+			out = append(out, req)
+		}
+	}
+	return out
+}
+
+// fetch returns page req decoded: the one ah fetched ahead, if it did,
+// or else fetched now. A page fetched ahead that does not decode is
+// fetched again, so that a malformed body is retried and an error reads
+// as it would have.
+func (r *streamReader) fetch(ctx context.Context, ah *ahead, dec *records.Decoder, req rest.Request) (*records.Page, *url.URL, error) {
+	if ah != nil {
+		body, u, err, ok := ah.take(req)
+		if ok && err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			if p, err := dec.Decode(body); err == nil {
+				return p, u, nil
+			}
+		}
+	}
+	var p *records.Page
+	var pageURL *url.URL
+	err := r.c.Do(ctx, req, func(resp *rest.Response) error {
+		var err error
+		p, err = dec.Decode(resp.Body)
+		pageURL = resp.URL
+		return err
+	})
+	return p, pageURL, err
 }
 
 // isNotFound reports whether err is an HTTP 404.

@@ -1,0 +1,260 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+	xrate "golang.org/x/time/rate"
+
+	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/rest"
+)
+
+// listing serves /items?limit=&offset=: records with ids 1..n, a page of
+// them at a time, with the total in meta.count, each page after a random
+// delay of up to jitter so that pages fetched at once complete out of
+// order. fail, if positive, is the offset of a page answered 400.
+type listing struct {
+	n, fail int
+	jitter  time.Duration
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	offsets  []int // offsets requested, in arrival order
+	inFlight atomic.Int32
+	peak     atomic.Int32
+}
+
+func (l *listing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cur := l.inFlight.Add(1)
+	defer l.inFlight.Add(-1)
+	for p := l.peak.Load(); cur > p && !l.peak.CompareAndSwap(p, cur); p = l.peak.Load() {
+	}
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+	l.mu.Lock()
+	l.offsets = append(l.offsets, off)
+	d := time.Duration(l.rng.Int64N(int64(l.jitter) + 1))
+	l.mu.Unlock()
+	time.Sleep(d)
+	if l.fail > 0 && off == l.fail {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"error":"no such page"}`)
+		return
+	}
+	var ids []string
+	for id := off + 1; id <= min(off+limit, l.n); id++ {
+		ids = append(ids, fmt.Sprintf(`{"id":%d}`, id))
+	}
+	fmt.Fprintf(w, `{"meta":{"count":%d},"data":[%s]}`, l.n, strings.Join(ids, ","))
+}
+
+// requested returns the offsets requested so far.
+func (l *listing) requested() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.offsets...)
+}
+
+// readListing reads the listing's stream with page concurrency conc,
+// through inj's faults, and returns what the writer saw.
+func readListing(t *testing.T, l *listing, inj *fault.Injector, conc int) *recordingWriter {
+	t.Helper()
+	l.rng = rand.New(rand.NewPCG(uint64(conc), 7))
+	srv := httptest.NewServer(inj.Wrap(l))
+	t.Cleanup(srv.Close)
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{
+		InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, RateLimitFloor: time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	st := &Stream{
+		Name: "items", Schema: schema, Records: []string{"data"},
+		Pager:   rest.LimitOffset{Limit: 10},
+		Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/items"}, nil },
+		Info:    EnvelopeInfo("meta.count", []string{"id"}),
+		// The checkpoint names the page by its last id.
+		Checkpoint: func(_ json.RawMessage, p *records.Page) (json.RawMessage, error) {
+			ids := p.Record.Column(0).(*array.Int64)
+			return fmt.Appendf(nil, `{"last":%d}`, ids.Value(ids.Len()-1)), nil
+		},
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	w := &recordingWriter{}
+	req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "items", Mode: sdk.Incremental}}}
+	if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Allocator: mem, PageConcurrency: conc}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// faults are the injected faults of the tests: every retryable kind, on
+// a fifth of the requests.
+func faults() *fault.Injector {
+	return fault.New(fault.Options{Rate: 0.2, Seed: 3, RetryAfter: time.Second, Kinds: []fault.Kind{
+		fault.ServerError, fault.Slow, fault.Truncate, fault.Malformed, fault.Reset, fault.RateLimitBare,
+	}})
+}
+
+// TestConcurrentPages_AsSequential: a stream that fetches up to 6 pages
+// at once, through faults and pages answered out of order, writes the
+// same batches and checkpoints, in the same order, as one that fetches a
+// page at a time, and had several pages in flight at once.
+func TestConcurrentPages_AsSequential(t *testing.T) {
+	one := &listing{n: 237, jitter: 3 * time.Millisecond}
+	inj := faults()
+	want := readListing(t, one, inj, 1)
+	if inj.Total() == 0 {
+		t.Fatal("no fault was injected")
+	}
+	if one.peak.Load() > 1 {
+		t.Errorf("with concurrency 1, %d requests were in flight at once", one.peak.Load())
+	}
+	six := &listing{n: 237, jitter: 3 * time.Millisecond}
+	got := readListing(t, six, faults(), 6)
+	if diff := cmp.Diff(want.events, got.events); diff != "" {
+		t.Errorf("events with 6 pages at once differ from one at a time (-one +six):\n%s", diff)
+	}
+	if n := len(want.events); n != 2+24*2 || want.events[n-1] != "status complete" || want.events[n-2] != `checkpoint {"last":237}` {
+		t.Errorf("one at a time: %d events, ending %q; want 24 pages, each a batch and a checkpoint, then complete", n, want.events[n-2:])
+	}
+	if six.peak.Load() < 3 {
+		t.Errorf("with concurrency 6, at most %d requests were in flight at once; want several", six.peak.Load())
+	}
+}
+
+// TestConcurrentPages_FailureKeepsThePagesBefore: when page 9 fails for
+// good while pages after it are fetched at once, the stream fails after
+// writing and checkpointing pages 1 to 8, and nothing of a later page.
+func TestConcurrentPages_FailureKeepsThePagesBefore(t *testing.T) {
+	for _, conc := range []int{1, 6} {
+		t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
+			l := &listing{n: 237, fail: 80, jitter: 3 * time.Millisecond}
+			w := readListing(t, l, fault.New(fault.Options{}), conc)
+			var want []string
+			want = append(want, "status started")
+			for page := range 8 {
+				var ids []string
+				for id := page*10 + 1; id <= page*10+10; id++ {
+					ids = append(ids, strconv.Itoa(id))
+				}
+				want = append(want, "batch ["+strings.Join(ids, " ")+"]", fmt.Sprintf(`checkpoint {"last":%d}`, page*10+10))
+			}
+			want = append(want, "status failed")
+			if diff := cmp.Diff(want, w.events); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if len(w.errs) != 1 || !strings.Contains(w.errs[0].Error(), "stream items page 9") {
+				t.Errorf("errors %v; want one naming stream items page 9", w.errs)
+			}
+			later := 0
+			for _, off := range l.requested() {
+				if off > 80 {
+					later++
+				}
+			}
+			if conc > 1 && later == 0 {
+				t.Errorf("no page after the failing one was requested; want some fetched at once (requested %v)", l.requested())
+			}
+		})
+	}
+}
+
+// limited is a listing behind a vendor's rate limit: requests above rate
+// a second (a token bucket of burst) are answered 429 without Retry-After.
+// It counts every request that arrives.
+type limited struct {
+	*listing
+	lim     *xrate.Limiter
+	latency time.Duration
+
+	mu          sync.Mutex
+	first, last time.Time
+	arrived     int
+	refused     int
+}
+
+func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	now := time.Now()
+	if l.first.IsZero() {
+		l.first = now
+	}
+	l.last = now
+	l.arrived++
+	over := !l.lim.AllowN(now, 1)
+	if over {
+		l.refused++
+	}
+	l.mu.Unlock()
+	time.Sleep(l.latency)
+	if over {
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	l.listing.ServeHTTP(w, r)
+}
+
+// TestConcurrentPages_AIMD: a stream allowed 8 pages at once meets a
+// vendor that takes 100 requests a second (20 ms each, so 2 at once) and
+// refuses the rest with 429. It halves its concurrency on a 429 and grows
+// it back, and the client pauses, so over the run the requests arriving,
+// refused ones included, stay within 15% of the rate allowed, and the read
+// completes.
+func TestConcurrentPages_AIMD(t *testing.T) {
+	const pages, rate = 150, 100
+	l := &limited{listing: &listing{n: pages * 10, rng: rand.New(rand.NewPCG(1, 2))}, lim: xrate.NewLimiter(rate, 2), latency: 20 * time.Millisecond}
+	srv := httptest.NewServer(l)
+	t.Cleanup(srv.Close)
+	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{
+		InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, RateLimitFloor: 20 * time.Millisecond,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	st := &Stream{
+		Name: "items", Schema: arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil),
+		Records: []string{"data"}, Pager: rest.LimitOffset{Limit: 10}, Info: EnvelopeInfo("meta.count", nil),
+		Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/items"}, nil },
+	}
+	w := &recordingWriter{}
+	req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "items"}}}
+	if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{PageConcurrency: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if last := w.events[len(w.events)-1]; last != "status complete" || len(w.errs) > 0 {
+		t.Fatalf("the read ended with %q, errors %v", last, w.errs)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	span := l.last.Sub(l.first).Seconds()
+	got := float64(l.arrived) / span
+	t.Logf("%d requests (%d refused) in %.2fs: %.0f a second; the vendor allows %d", l.arrived, l.refused, span, got, rate)
+	if l.refused == 0 {
+		t.Error("no request was refused: the test does not reach the limit")
+	}
+	if got > 1.15*rate {
+		t.Errorf("%.0f requests a second arrived, over 115%% of the %d the vendor allows", got, rate)
+	}
+}
