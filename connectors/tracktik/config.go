@@ -14,6 +14,12 @@ import (
 // (docs/vendors/tracktik.md#paging).
 const MaxPageSize = 1000
 
+// MaxConcurrency caps the concurrency key. TrackTik documents no limit on
+// parallel requests (docs/vendors/tracktik.md#rate-limits); 16 pages of a
+// stream at once is far past what keeps a sync busy, and the per-minute
+// limit, "usually in the thousands", is met sooner.
+const MaxConcurrency = 16
+
 // Config is the connector's configuration. Its JSON Schema is
 // config.schema.json.
 type Config struct {
@@ -24,6 +30,7 @@ type Config struct {
 	Password     auth.Secret `json:"password"`      // its password
 	StartDate    string      `json:"start_date"`    // YYYY-MM-DD: earliest shifts, work sessions and reports
 	PageSize     int         `json:"page_size"`     // records per request, 1..1000; default 1000
+	Concurrency  int         `json:"concurrency"`   // pages of a stream requested at once, 1..MaxConcurrency; default 4
 
 	start time.Time // StartDate, parsed by Validate
 }
@@ -42,6 +49,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+	}
+	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
+		return fmt.Errorf("concurrency %d is outside 1..%d: %w", c.Concurrency, MaxConcurrency, sdk.ErrConfig)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 		return nil, err
 	}
 	ping := rest.Request{Path: "/rest/v1/employees", Query: url.Values{"limit": {"1"}}}
-	return &stream.Source{Client: client, Ping: ping, Streams: streams}, nil
+	return &stream.Source{Client: client, Ping: ping, Streams: streams, Options: stream.ReadOptions{PageConcurrency: cfg.Concurrency}}, nil
 }
 
 // streams declares every stream from its schema file: limit/offset

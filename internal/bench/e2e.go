@@ -30,15 +30,24 @@ sources:
       username: %q
       password: "${TRACKTIK_PASSWORD}"
       start_date: "2024-01-01"
-      page_size: %d
+      page_size: %d%s
     streams: [%s]
 destination:
   path: "${BENCH_OUT}"
   format: parquet
 state: "${BENCH_STATE}"
-`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.stream)
+`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.stream)
 	b.config = filepath.Join(b.tmp, "quiver.yaml")
 	return os.WriteFile(b.config, []byte(text), 0o644)
+}
+
+// concurrencyKey is the config line of -concurrency, if set, after the
+// line before it.
+func (b *bench) concurrencyKey() string {
+	if b.conc <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n      concurrency: %d", b.conc)
 }
 
 // syncResult is the part of `quiver --json sync`'s output the bench reads.

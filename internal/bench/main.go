@@ -32,7 +32,7 @@
 //
 // Usage:
 //
-//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000]
+//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000] [-concurrency 8]
 package main
 
 import (
@@ -43,6 +43,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/quiver-etl/quiver/sdk/fault"
@@ -64,6 +65,7 @@ type flags struct {
 	env       string
 	latency   time.Duration
 	rssAt     int // records of the second size for peak RSS; <= 0 skips it
+	conc      int // the connector's concurrency key; 0 leaves its default
 }
 
 func main() {
@@ -80,6 +82,7 @@ func main() {
 	flag.StringVar(&f.env, "env", "", "comma-separated NAME=VALUE settings for quiver's environment, e.g. GOGC=400")
 	flag.DurationVar(&f.latency, "latency", 0, "added by the simulator to every data response, e.g. 50ms (a distant vendor)")
 	flag.IntVar(&f.rssAt, "rss-records", 1_000_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
+	flag.IntVar(&f.conc, "concurrency", 0, "the connector's concurrency config key: pages of a stream requested at once (0: its default)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -116,8 +119,12 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 		return err
 	}
 	defer stopEnv()
-	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, %d runs, GOMAXPROCS=%d\n",
-		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, f.runs, procs())
+	conc := "default"
+	if f.conc > 0 {
+		conc = strconv.Itoa(f.conc)
+	}
+	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, %d runs, GOMAXPROCS=%d\n",
+		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, f.runs, procs())
 
 	results := map[string][]result{}
 	for i := range f.runs {

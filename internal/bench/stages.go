@@ -351,7 +351,7 @@ func (b *bench) connector(ctx context.Context, _ any, _ *result) (int64, error) 
 
 // connectorConfig is the connector's JSON config for the simulator.
 func (b *bench) connectorConfig() string {
-	cfg, _ := json.Marshal(map[string]any{
+	cfg := map[string]any{
 		"base_url":      b.srv.URL,
 		"client_id":     tracktiksim.ClientID,
 		"client_secret": tracktiksim.ClientSecret,
@@ -359,8 +359,12 @@ func (b *bench) connectorConfig() string {
 		"password":      tracktiksim.Password,
 		"start_date":    "2024-01-01",
 		"page_size":     b.pageSize,
-	})
-	return string(cfg)
+	}
+	if b.conc > 0 {
+		cfg["concurrency"] = b.conc
+	}
+	text, _ := json.Marshal(cfg)
+	return string(text)
 }
 
 // dropWriter is an sdk.Writer that counts rows and keeps nothing.
