@@ -83,19 +83,23 @@ type Sim struct {
 	// far (its token requests), for the replication-lag and token-expiry
 	// cases.
 	Logins func() int
-	// SetLag makes the first requests data requests with each token issued
+	// SetLag makes the first n data requests made with each token issued
 	// from now on fail with 401, as a vendor's read replica does before it
 	// knows a new token.
-	SetLag func(requests int)
+	SetLag func(n int)
 }
 
 // ErrNotHeld is what Sim.Records returns for a stream whose records the
 // suite does not describe.
 var ErrNotHeld = errors.New("connectortest: the simulator does not say what this stream holds")
 
-// Run runs the conformance checks on s, as subtests of t: first in process
-// (t.Run("inprocess")), then through the plugin process (t.Run("plugin"))
-// when s.Plugin is set. Each mode checks, in parallel subtests:
+// Run runs the conformance checks on s, as subtests of t: in process
+// (t.Run("inprocess"), through sdk.NewPlugin, the adapter sdk.Serve
+// serves) and through the plugin process (t.Run("plugin"), built from
+// s.Plugin with go build once per test binary and driven through the
+// host's side of the plugin protocol) when s.Plugin is set. The checks of
+// both modes run concurrently, each against a simulator of its own; each
+// mode checks:
 //
 //   - spec: name, version and protocol version; the config schema compiles,
 //     Config and BadConfig validate against it, and every config key that
@@ -108,13 +112,15 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     with the simulator's values, each stream ends Complete, and every
 //     batch has its catalog schema;
 //   - faults/<kind>: the same under one fault each, scripted at the first
-//     request and again after the first batch (a 429 without Retry-After,
-//     which clients wait out for seconds, only after it): a replication-lag 401 on a
-//     fresh token (which must be retried without a new login), 429 with
-//     Retry-After in seconds, as a date and without it, 5xx, a reset
-//     connection, a truncated and a malformed body, a slow answer, and
-//     tokens expiring in the middle of the read (SimOptions.TokenTTL,
-//     with every answer delayed by an eighth of it);
+//     request and again after the first batch: a replication-lag 401 on
+//     every fresh token (lag_401: the read must not log in more than once,
+//     since the 401 of a token inside its grace window is retried with the
+//     same token), 429 with Retry-After in seconds, as a date and without
+//     it (only after the first batch: clients wait that out for seconds),
+//     5xx, a reset connection, a truncated and a malformed body, a slow
+//     answer, and tokens expiring in the middle of the read (token_expiry:
+//     SimOptions.TokenTTL of 2 s, every answer delayed by an eighth of it,
+//     and the read must ask for more than one token);
 //   - variant/<name>: a full read of each of s.Variants, every key once;
 //   - resume: a read cancelled after half the checkpoints a full read
 //     sends, resumed from the last checkpoint of each stream as the host
@@ -125,7 +131,8 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     cursor's margin, may be read again);
 //
 // and, in every read, that no secret appears in the logs (at Debug level),
-// errors, records, checkpoints or catalog.
+// errors, records, checkpoints or catalog. A case whose hook the Sim
+// lacks (Faults, Logins, SetLag) passes with a log line saying so.
 func Run(t *testing.T, s Suite) {
 	t.Helper()
 	run(testingT{t}, s)
