@@ -1,6 +1,8 @@
 package trackvia
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -70,27 +72,13 @@ func (v ViewRef) id() (int64, bool) {
 	return n, err == nil && n > 0
 }
 
-// ParseConfig validates a raw JSON config against config.schema.json,
-// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
-// sdk.ErrConfig and never quote secret values.
-func ParseConfig(raw []byte) (*Config, error) {
-	var c Config
-	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
-		return nil, fmt.Errorf("trackvia: %w", err)
-	}
-	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
 // Validate checks what config.schema.json cannot, without contacting
-// TrackVia; ParseConfig has checked the schema.
+// TrackVia, and trims base_url (stream.Validator).
 func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("trackvia: config: "+format+": %w", append(args, sdk.ErrConfig)...)
+		return fmt.Errorf(format+": %w", append(args, sdk.ErrConfig)...)
 	}
+	c.BaseURL = cleanBaseURL(c.BaseURL)
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return bad("base_url %q is not a URL like %s", auth.StripQuery(c.BaseURL), DefaultBaseURL)
@@ -145,4 +133,11 @@ func cleanBaseURL(u string) string {
 	u = strings.TrimRight(u, "/")
 	u = strings.TrimSuffix(u, "/openapi")
 	return strings.TrimRight(u, "/")
+}
+
+// key identifies the config, for conn's memory of discovered schemas: a
+// hash of what selects the account and its views.
+func (c *Config) key() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q", c.BaseURL, c.UserKey.Reveal(), c.AccessToken.Reveal(), c.Views))
+	return hex.EncodeToString(sum[:])
 }

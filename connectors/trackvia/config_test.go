@@ -15,7 +15,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 )
 
-func TestParseConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	const key, token = `"user_key":"key-0123456789abcdef"`, `"access_token":"tok-0123456789abcdef"`
 	tests := []struct {
 		name    string
@@ -50,10 +50,10 @@ func TestParseConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseConfig([]byte(tt.raw))
+			got, err := New().Config([]byte(tt.raw))
 			if tt.wantErr != "" {
 				if !errors.Is(err, sdk.ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ParseConfig error = %v, want ErrConfig with %q", err, tt.wantErr)
+					t.Fatalf("Config error = %v, want ErrConfig with %q", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "0123456789abcdef") {
 					t.Errorf("the error quotes a secret: %v", err)
@@ -64,7 +64,7 @@ func TestParseConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(Config{})); diff != "" {
-				t.Errorf("ParseConfig mismatch (-want +got):\n%s", diff)
+				t.Errorf("Config mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -103,7 +103,7 @@ func TestExpiryLogged(t *testing.T) {
 	srv := trackviasim.NewServer(t, trackviasim.Options{})
 	var logs strings.Builder
 	ctx := sdk.WithLogger(context.Background(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	c := &Connector{now: func() time.Time { return time.Date(2030, 1, 25, 0, 0, 0, 0, time.UTC) }}
+	c := newConnector(&conn{now: func() time.Time { return time.Date(2030, 1, 25, 0, 0, 0, 0, time.UTC) }})
 	src := open(ctx, t, c, srv, map[string]any{"token_expires": "2030-01-31"})
 	if err := src.Check(ctx); err != nil {
 		t.Fatal(err)

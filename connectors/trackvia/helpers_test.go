@@ -17,6 +17,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 	"github.com/quiver-etl/quiver/sdk/records"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 func TestMain(m *testing.M) {
@@ -53,10 +54,12 @@ func config(t *testing.T, srv *trackviasim.Server, extra map[string]any) []byte 
 }
 
 // testConnector returns a Connector whose records come from mem.
-func testConnector(mem memory.Allocator) *Connector { return &Connector{alloc: mem} }
+func testConnector(mem memory.Allocator) *stream.Connector[Config] {
+	return newConnector(&conn{alloc: mem})
+}
 
 // open opens c for srv; the source is closed when t ends.
-func open(ctx context.Context, t *testing.T, c *Connector, srv *trackviasim.Server, extra map[string]any) sdk.Source {
+func open(ctx context.Context, t *testing.T, c *stream.Connector[Config], srv *trackviasim.Server, extra map[string]any) sdk.Source {
 	t.Helper()
 	src, err := c.Open(ctx, config(t, srv, extra))
 	if err != nil {

@@ -20,78 +20,64 @@ import (
 	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
-// Read reads the requested streams. The structure of each view (and of the
-// users) is read again first, and the stream's schema built from it, so
-// that Read uses the structure of now, as Discover does. A rejected API key
-// or auth token fails the whole read; a view that is gone or whose
-// structure changed since Discover fails its stream only.
-func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
-	log := sdk.Logger(ctx)
+// Declare implements stream.Dynamic: apps and views as their schema files
+// declare them, and the views (and the users) with the schemas of their
+// structures, which are read again first, so that a read uses the
+// structure of now, as Discover does. A rejected API key or auth token
+// fails the whole read; a view that is gone or whose structure changed
+// since Discover fails its stream only.
+func (s *source) Declare(ctx context.Context, req sdk.ReadRequest) (*stream.Declared, error) {
 	s.warnExpiry(ctx)
-	w = &records.MapWriter{Writer: w, MapStatus: explainStatus}
-	static, err := s.staticStreams()
+	static, err := staticStreams()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	byName := map[string]*stream.Stream{}
-	for _, st := range static {
-		byName[st.Name] = st
-	}
+	d := &stream.Declared{Failed: map[string]error{}}
 	var pending []sdk.StreamRequest // streams with a structure
 	for _, r := range req.Streams {
-		if byName[r.Name] == nil {
+		if i := slices.IndexFunc(static, func(st *stream.Stream) bool { return st.Name == r.Name }); i >= 0 {
+			d.Streams = append(d.Streams, static[i])
+		} else {
 			pending = append(pending, r)
 		}
 	}
+	if len(pending) == 0 {
+		return d, nil
+	}
+	views, err := s.listViews(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("trackvia: read: %w", err)
+	}
+	all, err := s.targets(views)
+	if err != nil {
+		return nil, err
+	}
 	var targets []*target
 	var wanted []sdk.StreamRequest
-	if len(pending) > 0 {
-		views, err := s.listViews(ctx)
-		if err != nil {
-			return fmt.Errorf("trackvia: read: %w", err)
+	for _, r := range pending {
+		i := slices.IndexFunc(all, func(t *target) bool { return t.stream == r.Name })
+		if i < 0 {
+			d.Failed[r.Name] = fmt.Errorf("trackvia: stream %s: no such view among those the token can read (deleted, renamed or no longer shared since discover?)", r.Name)
+			continue
 		}
-		all, err := s.targets(views)
-		if err != nil {
-			return err
-		}
-		for _, r := range pending {
-			i := slices.IndexFunc(all, func(t *target) bool { return t.stream == r.Name })
-			if i < 0 {
-				err := fmt.Errorf("trackvia: stream %s: no such view among those the token can read (deleted, renamed or no longer shared since discover?)", r.Name)
-				if err := fail(ctx, w, r.Name, err); err != nil {
-					return err
-				}
-				continue
-			}
-			targets, wanted = append(targets, all[i]), append(wanted, r)
-		}
+		targets, wanted = append(targets, all[i]), append(wanted, r)
 	}
-	mem := s.conn.allocator()
+	log := sdk.Logger(ctx)
 	for i, st := range s.fetchStructures(ctx, targets) {
 		t, r := targets[i], wanted[i]
 		if err := s.usable(t, st); err != nil {
 			if errors.Is(err, sdk.ErrAuth) {
-				return fmt.Errorf("trackvia: read: %w", err)
+				return nil, fmt.Errorf("trackvia: read: %w", err)
 			}
-			if err := fail(ctx, w, t.stream, err); err != nil {
-				return err
-			}
+			d.Failed[t.stream] = err
 			continue
 		}
 		warnLayout(ctx, t, st.layout)
-		v := &viewReader{t: t, l: st.layout, mode: r.Mode, floor: st.date.Add(-Lookback), mem: mem, log: log.With("stream", t.stream),
+		v := &viewReader{t: t, l: st.layout, mode: r.Mode, floor: st.date.Add(-Lookback), mem: s.conn.allocator(), log: log.With("stream", t.stream),
 			overlap: overlapFor(s.cfg.PageSize)}
-		byName[t.stream] = v.stream(s.cfg.PageSize)
+		d.Streams = append(d.Streams, v.stream(s.cfg.PageSize))
 	}
-	var streams []*stream.Stream
-	ok := sdk.ReadRequest{Contract: req.Contract, Limit: req.Limit}
-	for _, r := range req.Streams {
-		if st := byName[r.Name]; st != nil {
-			streams = append(streams, st)
-			ok.Streams = append(ok.Streams, r)
-		}
-	}
-	return stream.ReadStreams(ctx, s.client, streams, ok, w, stream.ReadOptions{Allocator: mem, Logger: log})
+	return d, nil
 }
 
 // usable returns why the structure st of t cannot be read now, or nil:
@@ -107,14 +93,6 @@ func (s *source) usable(t *target, st structure) error {
 	}
 	return fmt.Errorf("trackvia: %s: the structure changed between discover and read (%s); the next run reads it with the new structure: %w",
 		t.label(), diffColumns(old, now), sdk.ErrTemporary)
-}
-
-// fail reports a stream that cannot be read: started, then failed with err.
-func fail(ctx context.Context, w sdk.Writer, stream string, err error) error {
-	if werr := w.Status(ctx, stream, sdk.Status{State: sdk.Started}); werr != nil {
-		return werr
-	}
-	return w.Status(ctx, stream, sdk.Status{State: sdk.Failed, Err: err})
 }
 
 // overlapFor is the rows each page shares with the page before it, for a

@@ -20,9 +20,7 @@ package trackvia
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -32,7 +30,9 @@ import (
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
+	"github.com/quiver-etl/quiver/sdk/stream"
 )
 
 // Version is the connector's release.
@@ -41,13 +41,29 @@ const Version = "0.1.0"
 //go:embed config.schema.json
 var configSchema []byte
 
-// Connector is the TrackVia connector. The zero value is ready to use.
-//
-// It remembers the schemas its last Discover returned for each config, so
-// that a Read in the same plugin process can tell a view whose structure
-// changed in between (and fail that stream) instead of sending batches of a
-// schema the host did not expect.
-type Connector struct {
+// New returns the TrackVia connector.
+func New() *stream.Connector[Config] { return newConnector(&conn{}) }
+
+// newConnector returns the connector whose sources share c.
+func newConnector(c *conn) *stream.Connector[Config] {
+	return &stream.Connector[Config]{
+		Name:         "trackvia",
+		Version:      Version,
+		Description:  "TrackVia REST API: the records of each view (schemas from the view structures), apps, views, users",
+		ConfigSchema: configSchema,
+		// apps, views and users are static; each view of the account is a
+		// stream of its own, found by Discover.
+		Streams: []string{streamApps, streamViews, streamUsers},
+		Source:  c.open,
+	}
+}
+
+// conn is what the connector's sources share. It remembers the schemas
+// its last Discover returned for each config, so that a Read in the same
+// plugin process can tell a view whose structure changed in between (and
+// fail that stream) instead of sending batches of a schema the host did
+// not expect. The zero value is ready to use.
+type conn struct {
 	mu         sync.Mutex
 	discovered map[string]*arrow.Schema // configKey + "\x00" + stream
 
@@ -55,46 +71,31 @@ type Connector struct {
 	alloc memory.Allocator // backs the records; default the Go allocator
 }
 
-// New returns the TrackVia connector.
-func New() *Connector { return &Connector{} }
-
-// Spec describes the connector. Its static streams are apps, views and
-// users; each view of the account is a stream of its own, found by
-// Discover.
-func (*Connector) Spec() sdk.Spec {
-	return sdk.Spec{
-		Name:         "trackvia",
-		Version:      Version,
-		Description:  "TrackVia REST API: the records of each view (schemas from the view structures), apps, views, users",
-		ConfigSchema: configSchema,
-		Streams:      []string{streamApps, streamViews, streamUsers},
-	}
-}
-
-// Open parses config and prepares the HTTP client; it contacts nothing.
-func (c *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error) {
-	cfg, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	log := sdk.Logger(ctx)
+// open prepares the HTTP client; it contacts nothing. Every stream is
+// the source's stream.Dynamic's, so that each read warns of an expiring
+// token and reads the structures of the views of now.
+func (c *conn) open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 	client, err := rest.New(rest.Options{
 		BaseURL: cfg.BaseURL,
 		Auth:    auth.Static{Value: cfg.AccessToken},
 		Apply:   applier(cfg.UserKey),
 		Policy:  rest.Policy{Classify: classify},
-		Logger:  log,
+		Logger:  sdk.Logger(ctx),
 		Name:    "trackvia",
 	})
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(config)
-	return &source{conn: c, cfg: cfg, client: client, key: hex.EncodeToString(sum[:])}, nil
+	return &stream.Source{
+		Client:  client,
+		Dynamic: &source{conn: c, cfg: cfg, client: client, key: cfg.key()},
+		Options: stream.ReadOptions{Allocator: c.allocator()},
+		Writer:  func(w sdk.Writer) sdk.Writer { return &records.MapWriter{Writer: w, MapStatus: explainStatus} },
+	}, nil
 }
 
 // clock returns the time now.
-func (c *Connector) clock() time.Time {
+func (c *conn) clock() time.Time {
 	if c.now != nil {
 		return c.now()
 	}
@@ -102,7 +103,7 @@ func (c *Connector) clock() time.Time {
 }
 
 // allocator returns the allocator of records.
-func (c *Connector) allocator() memory.Allocator {
+func (c *conn) allocator() memory.Allocator {
 	if c.alloc != nil {
 		return c.alloc
 	}
@@ -110,7 +111,7 @@ func (c *Connector) allocator() memory.Allocator {
 }
 
 // remember keeps the schemas a Discover of config key returned.
-func (c *Connector) remember(key string, streams []sdk.Stream) {
+func (c *conn) remember(key string, streams []sdk.Stream) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// One config per plugin process is the rule; never grow without bound.
@@ -127,18 +128,19 @@ func (c *Connector) remember(key string, streams []sdk.Stream) {
 
 // discoveredSchema returns the schema the last Discover of config key
 // returned for stream, or nil.
-func (c *Connector) discoveredSchema(key, stream string) *arrow.Schema {
+func (c *conn) discoveredSchema(key, stream string) *arrow.Schema {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.discovered[key+"\x00"+stream]
 }
 
-// source reads one TrackVia account.
+// source declares the streams of one TrackVia account: it is a
+// stream.Dynamic and a stream.Checker.
 type source struct {
-	conn   *Connector
+	conn   *conn
 	cfg    *Config
 	client *rest.Client
-	key    string // identifies the config, for the Connector's memory
+	key    string // identifies the config, for conn's memory
 }
 
 // Check reads the list of views: it proves the API key and the token.
@@ -157,13 +159,7 @@ func (s *source) warnExpiry(ctx context.Context) {
 	}
 }
 
-// Close closes idle connections.
-func (s *source) Close() error {
-	s.client.CloseIdleConnections()
-	return nil
-}
-
 var (
-	_ sdk.Connector = (*Connector)(nil)
-	_ sdk.Source    = (*source)(nil)
+	_ stream.Dynamic = (*source)(nil)
+	_ stream.Checker = (*source)(nil)
 )

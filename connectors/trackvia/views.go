@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
@@ -214,9 +213,10 @@ func usersDenied(err error) bool {
 	return errors.As(err, &se) && isUsersDenied(se.URL, se.Body)
 }
 
-// Discover lists the views, reads the structure of each selected one and
-// of the users, and returns their streams with apps and views.
-func (s *source) Discover(ctx context.Context) (*sdk.Catalog, error) {
+// Catalog implements stream.Dynamic: it lists the views, reads the
+// structure of each selected one and of the users, and returns their
+// streams after apps and views.
+func (s *source) Catalog(ctx context.Context) ([]sdk.Stream, error) {
 	log := sdk.Logger(ctx)
 	views, err := s.listViews(ctx)
 	if err != nil {
@@ -226,13 +226,13 @@ func (s *source) Discover(ctx context.Context) (*sdk.Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	static, err := s.staticStreams()
+	static, err := staticStreams()
 	if err != nil {
 		return nil, err
 	}
-	cat := &sdk.Catalog{}
+	var cat []sdk.Stream
 	for _, st := range static {
-		cat.Streams = append(cat.Streams, st.Catalog())
+		cat = append(cat, st.Catalog())
 	}
 	for i, st := range s.fetchStructures(ctx, targets) {
 		t := targets[i]
@@ -249,9 +249,9 @@ func (s *source) Discover(ctx context.Context) (*sdk.Catalog, error) {
 			return nil, fmt.Errorf("trackvia: discover: %w", st.err)
 		}
 		warnLayout(ctx, t, st.layout)
-		cat.Streams = append(cat.Streams, catalogEntry(t, st.layout))
+		cat = append(cat, catalogEntry(t, st.layout))
 	}
-	s.conn.remember(s.key, cat.Streams)
+	s.conn.remember(s.key, cat)
 	return cat, nil
 }
 
@@ -289,28 +289,16 @@ func catalogEntry(t *target, l *layout) sdk.Stream {
 }
 
 // staticStreams are apps and views: small bare arrays in one response,
-// with schemas from package schemas.
-func (s *source) staticStreams() ([]*stream.Stream, error) {
-	all, err := schemas.Vendor("trackvia")
+// declared by their schema files.
+func staticStreams() ([]*stream.Stream, error) {
+	all, err := stream.FromSchemas("trackvia")
 	if err != nil {
-		return nil, fmt.Errorf("trackvia: %w", err)
+		return nil, err
 	}
-	var out []*stream.Stream
-	for _, sc := range all {
-		out = append(out, &stream.Stream{
-			Name:        sc.Name,
-			Description: sc.Description,
-			Schema:      sc.Schema,
-			PrimaryKey:  sc.PrimaryKey,
-			SyncModes:   []sdk.SyncMode{sdk.FullRefresh},
-			Updates:     sdk.Updates(sc.Updates),
-			Pager:       onePage{},
-			Request: func(json.RawMessage) (rest.Request, error) {
-				return rest.Request{Path: sc.Path}, nil
-			},
-		})
+	for _, st := range all {
+		st.Pager = onePage{}
 	}
-	return out, nil
+	return all, nil
 }
 
 // onePage is the Pager of listings that come whole in one response.
