@@ -56,44 +56,37 @@ const rateLimitFloor = 20 * time.Second
 //go:embed config.schema.json
 var configSchema []byte
 
-// Connector is the Capillary connector. The zero value is ready to use.
-type Connector struct {
-	// For tests: the clock of transaction windows and token times, and the
-	// timer of retry waits (nil: real ones).
-	now   func() time.Time
-	timer backoff.Timer
-}
-
 // New returns the Capillary connector.
-func New() *Connector { return &Connector{} }
+func New() *stream.Connector[Config] { return newConnector(nil, nil) }
 
-// Spec describes the connector.
-func (*Connector) Spec() sdk.Spec {
-	return sdk.Spec{
+// newConnector returns the connector with the clock of transaction windows
+// and token times, and the timer of retry waits (tests; nil: real ones).
+func newConnector(now func() time.Time, timer backoff.Timer) *stream.Connector[Config] {
+	if now == nil {
+		now = time.Now
+	}
+	return &stream.Connector[Config]{
 		Name:         "capillary",
 		Version:      Version,
 		Description:  "Capillary loyalty and CRM API: customers, and each customer's transactions",
 		ConfigSchema: configSchema,
 		Streams:      []string{streamCustomers, streamTransactions},
+		Source: func(ctx context.Context, cfg *Config) (*stream.Source, error) {
+			return open(ctx, cfg, now, timer)
+		},
 	}
 }
 
-// Open parses config and prepares the HTTP clients; it contacts nothing.
-func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error) {
-	cfg, err := ParseConfig(config)
-	if err != nil {
-		return nil, err
-	}
-	now := cn.now
-	if now == nil {
-		now = time.Now
-	}
+// open prepares the HTTP clients; it contacts nothing. Both streams are
+// the source's stream.Dynamic's, since their requests depend on the
+// customer search form a read finds first.
+func open(ctx context.Context, cfg *Config, now func() time.Time, timer backoff.Timer) (*stream.Source, error) {
 	log := sdk.Logger(ctx).With("connector", "capillary")
 	// The token endpoint's own client: no token, no rate limit.
 	tokenHTTP := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: auth.DefaultTokenTimeout}
-	grant := newGrant(cfg, tokenHTTP, log, now, cn.timer)
+	grant := newGrant(cfg, tokenHTTP, log, now, timer)
 	tokens := auth.NewCache(grant, auth.CacheOptions{MaxLogins: maxLogins, Logger: log, Now: now})
-	pol := rest.Policy{Timer: cn.timer, Now: now}
+	pol := rest.Policy{Timer: timer, Now: now}
 	pol.Classify = classify
 	pol.RateLimitFloor = rateLimitFloor
 	client, err := rest.New(rest.Options{
@@ -120,18 +113,28 @@ func (cn *Connector) Open(ctx context.Context, config []byte) (sdk.Source, error
 	if err != nil {
 		return nil, fmt.Errorf("capillary: %w", err)
 	}
-	return &source{
-		cfg: cfg, client: client, grant: grant, tokenHTTP: tokenHTTP, now: now,
-		customersSchema: customersSchema, transactionsSchema: transactionsSchema,
+	mem := memory.NewGoAllocator()
+	return &stream.Source{
+		Client: client,
+		Dynamic: &source{
+			cfg: cfg, client: client, grant: grant, now: now,
+			customersSchema: customersSchema, transactionsSchema: transactionsSchema,
+		},
+		Options: stream.ReadOptions{Allocator: mem},
+		// The transactions' v1.1 times are the org's wall-clock times
+		// without an offset; the v2 customer times carry offsets and pass
+		// unchanged.
+		Writer:  func(w sdk.Writer) sdk.Writer { return records.WallClockWriter(w, mem, cfg.loc, streamTransactions) },
+		OnClose: tokenHTTP.CloseIdleConnections,
 	}, nil
 }
 
-// source reads one Capillary org.
+// source declares the streams of one Capillary org: it is a
+// stream.Dynamic and a stream.Checker.
 type source struct {
 	cfg                *Config
 	client             *rest.Client
 	grant              *auth.JSONGrant // the token endpoint
-	tokenHTTP          *http.Client    // the grant's client
 	now                func() time.Time
 	customersSchema    *schemas.Stream
 	transactionsSchema *schemas.Stream
@@ -140,14 +143,17 @@ type source struct {
 
 // streams declares the streams for a search query; log (nil in Discover)
 // receives their warnings.
-func (s *source) streams(query string, probed bool, log *slog.Logger) (*stream.Stream, *stream.Child) {
-	customers := s.cfg.customers(s.customersSchema, query, log)
+func (s *source) streams(query string, probed bool, log *slog.Logger) (*stream.Stream, *stream.Child, error) {
+	customers, err := s.cfg.customers(s.customersSchema, query, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("capillary: %w", err)
+	}
 	transactions := s.cfg.transactions(s.transactionsSchema, customers, s.now)
 	transactions.Empty = noCustomers(query, probed)
 	if s.tune != nil {
 		s.tune(transactions)
 	}
-	return customers, transactions
+	return customers, transactions, nil
 }
 
 // Check generates a token and finds the customer search form that lists
@@ -159,61 +165,38 @@ func (s *source) Check(ctx context.Context) error {
 	return nil
 }
 
-// Discover returns the static streams.
-func (s *source) Discover(context.Context) (*sdk.Catalog, error) {
-	customers, transactions := s.streams("", false, nil)
-	return &sdk.Catalog{Streams: []sdk.Stream{customers.Catalog(), transactions.Catalog()}}, nil
+// Catalog implements stream.Dynamic: the two streams.
+func (s *source) Catalog(context.Context) ([]sdk.Stream, error) {
+	customers, transactions, err := s.streams("", false, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []sdk.Stream{customers.Catalog(), transactions.Catalog()}, nil
 }
 
-// Read reads the requested streams, with the customer search form that
-// lists every customer.
-func (s *source) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
+// Declare implements stream.Dynamic: the streams, with the customer
+// search form that lists every customer. When no form does, both streams
+// fail, since both list the customers.
+func (s *source) Declare(ctx context.Context, req sdk.ReadRequest) (*stream.Declared, error) {
 	query, probed, err := s.customerQuery(ctx)
 	if err != nil {
-		// Both streams list the customers: neither can be read.
 		if ctx.Err() != nil {
-			return fmt.Errorf("capillary: read: %w", err)
+			return nil, fmt.Errorf("capillary: read: %w", err)
 		}
-		return failAll(ctx, w, req, err)
-	}
-	customers, transactions := s.streams(query, probed, sdk.Logger(ctx).With("connector", "capillary"))
-	mem := memory.NewGoAllocator()
-	// The transactions' v1.1 times are the org's wall-clock times without
-	// an offset; the v2 customer times carry offsets and pass unchanged.
-	w = records.WallClockWriter(w, mem, s.cfg.loc, streamTransactions)
-	return stream.ReadAll(ctx, s.client, []*stream.Stream{customers}, []*stream.Child{transactions}, req, w, stream.ReadOptions{Allocator: mem})
-}
-
-// failAll reports every requested stream as started, then failed with err.
-func failAll(ctx context.Context, w sdk.Writer, req sdk.ReadRequest, err error) error {
-	for _, r := range req.Streams {
-		if werr := w.Status(ctx, r.Name, sdk.Status{State: sdk.Started}); werr != nil {
-			return werr
+		d := &stream.Declared{Failed: map[string]error{}}
+		for _, r := range req.Streams {
+			d.Failed[r.Name] = err
 		}
-		if werr := w.Status(ctx, r.Name, sdk.Status{State: sdk.Failed, Err: err}); werr != nil {
-			return werr
-		}
+		return d, nil
 	}
-	return nil
-}
-
-// Close releases nothing but idle connections.
-func (s *source) Close() error {
-	s.client.CloseIdleConnections()
-	s.tokenHTTP.CloseIdleConnections()
-	return nil
-}
-
-// syncModes converts a schema file's sync modes.
-func syncModes(sc *schemas.Stream) []sdk.SyncMode {
-	modes := make([]sdk.SyncMode, 0, len(sc.SyncModes))
-	for _, m := range sc.SyncModes {
-		modes = append(modes, sdk.SyncMode(m))
+	customers, transactions, err := s.streams(query, probed, sdk.Logger(ctx).With("connector", "capillary"))
+	if err != nil {
+		return nil, err
 	}
-	return modes
+	return &stream.Declared{Streams: []*stream.Stream{customers}, Children: []*stream.Child{transactions}}, nil
 }
 
 var (
-	_ sdk.Connector = (*Connector)(nil)
-	_ sdk.Source    = (*source)(nil)
+	_ stream.Dynamic = (*source)(nil)
+	_ stream.Checker = (*source)(nil)
 )

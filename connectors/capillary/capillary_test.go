@@ -40,7 +40,7 @@ type harness struct {
 	srv   *capillarysim.Server
 	clk   *connectortest.Clock
 	timer *connectortest.Timer
-	conn  *Connector
+	conn  *stream.Connector[Config]
 }
 
 // simStart is the harness clock's start: the day after the simulator's
@@ -58,7 +58,7 @@ func newHarness(t *testing.T, opts capillarysim.Options) *harness {
 		opts.Seed = 4
 	}
 	h := &harness{srv: capillarysim.NewServer(t, opts), clk: clk, timer: connectortest.NewTimer(clk)}
-	h.conn = &Connector{now: clk.Now, timer: h.timer}
+	h.conn = newConnector(clk.Now, h.timer)
 	return h
 }
 
@@ -83,15 +83,18 @@ func (h *harness) config(extra map[string]any) []byte {
 	return b
 }
 
-func (h *harness) open(t *testing.T, extra map[string]any) *source {
+func (h *harness) open(t *testing.T, extra map[string]any) *stream.Source {
 	t.Helper()
 	src, err := h.conn.Open(context.Background(), h.config(extra))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { src.Close() })
-	return src.(*source)
+	return src.(*stream.Source)
 }
+
+// dyn returns the connector's own part of src.
+func dyn(src *stream.Source) *source { return src.Dynamic.(*source) }
 
 // rowWriter is an sdk.Writer that keeps each stream's rows as JSON by id,
 // its checkpoints and its status. It fails a record whose schema is not
@@ -109,7 +112,7 @@ type rowWriter struct {
 	failAfter   int // WriteBatch fails once this many batches were written; 0 never
 }
 
-func newRowWriter(t *testing.T, src *source) *rowWriter {
+func newRowWriter(t *testing.T, src *stream.Source) *rowWriter {
 	cat, err := src.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +177,7 @@ func (w *rowWriter) last(stream string) json.RawMessage {
 
 // read reads streams (incrementally, from states) and checks that each
 // requested stream completed.
-func read(t *testing.T, src *source, w *rowWriter, states map[string]json.RawMessage, streams ...string) {
+func read(t *testing.T, src *stream.Source, w *rowWriter, states map[string]json.RawMessage, streams ...string) {
 	t.Helper()
 	var req sdk.ReadRequest
 	for _, s := range streams {
@@ -193,7 +196,7 @@ func read(t *testing.T, src *source, w *rowWriter, states map[string]json.RawMes
 	}
 }
 
-func TestParseConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	t.Parallel()
 	base := `"base_url":"https://eu.api.capillarytech.com/v2/","key":"k","secret":"s3cr3t-value","start_date":"2024-01-01"`
 	tests := []struct {
@@ -218,25 +221,25 @@ func TestParseConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := ParseConfig([]byte(tt.json))
+			cfg, err := New().Config([]byte(tt.json))
 			if tt.want == "" {
 				if err != nil {
-					t.Fatalf("ParseConfig = %v", err)
+					t.Fatalf("Config = %v", err)
 				}
 				if cfg.BaseURL != "https://eu.api.capillarytech.com" || cfg.PageSize == 0 || cfg.RequestsPerMinute == 0 || cfg.loc == nil {
-					t.Errorf("ParseConfig = %+v: defaults or cleaning missing", cfg)
+					t.Errorf("Config = %+v: defaults or cleaning missing", cfg)
 				}
 				return
 			}
 			if err == nil || !errors.Is(err, sdk.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseConfig = %v, want ErrConfig with %q", err, tt.want)
+				t.Fatalf("Config = %v, want ErrConfig with %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "s3cr3t-value") {
 				t.Errorf("the error quotes the secret: %v", err)
 			}
 		})
 	}
-	cfg, err := ParseConfig([]byte(`{` + base + `}`))
+	cfg, err := New().Config([]byte(`{` + base + `}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +433,7 @@ func TestTokenLifetime(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, capillarysim.Options{TokenTTL: 5 * time.Minute, Quirks: capillarysim.Quirks{OmitTTLSeconds: m}})
 			src := h.open(t, nil)
-			tok, err := src.grant.Fetch(context.Background(), nil)
+			tok, err := dyn(src).grant.Fetch(context.Background(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -545,7 +548,7 @@ func TestResume(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, capillarysim.Options{Customers: 50})
 	src := h.open(t, nil)
-	src.tune = func(c *stream.Child) {
+	dyn(src).tune = func(c *stream.Child) {
 		c.BatchRows = 10 // checkpoints every few customers
 		c.Concurrency = 2
 	}
@@ -757,7 +760,7 @@ func TestCustomerQuery(t *testing.T) {
 			src := h.open(t, map[string]any{"customer_query": tt.query})
 			var logs bytes.Buffer
 			ctx := sdk.WithLogger(context.Background(), slog.New(slog.NewJSONHandler(&logs, nil)))
-			q, probed, err := src.customerQuery(ctx)
+			q, probed, err := dyn(src).customerQuery(ctx)
 			if err != nil || q != tt.wantQ || probed != (tt.query == nil) {
 				t.Fatalf("customerQuery() = %q, %v, %v; want %q, %v", q, probed, err, tt.wantQ, tt.query == nil)
 			}

@@ -47,43 +47,29 @@ type Config struct {
 	loc *time.Location // Timezone, loaded
 }
 
-// ParseConfig validates a raw JSON config against config.schema.json,
-// applies its defaults, decodes it and checks what the schema cannot. Errors wrap
-// sdk.ErrConfig and never quote secret values.
-func ParseConfig(raw []byte) (*Config, error) {
-	var c Config
-	if err := sdk.DecodeConfig(raw, &c, configSchema); err != nil {
-		return nil, fmt.Errorf("capillary: %w", err)
-	}
-	c.BaseURL = cleanBaseURL(c.BaseURL)
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
 // Validate checks what config.schema.json cannot, without contacting
-// Capillary, and loads the time zone; ParseConfig has checked the schema.
+// Capillary, trims base_url and loads the time zone (stream.Validator).
 func (c *Config) Validate() error {
+	c.BaseURL = cleanBaseURL(c.BaseURL)
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("capillary: config: base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
+		return fmt.Errorf("base_url %q is not a cluster URL like https://eu.api.capillarytech.com: %w", auth.StripQuery(c.BaseURL), sdk.ErrConfig)
 	}
 	if _, err := time.Parse(time.DateOnly, c.StartDate); err != nil {
-		return fmt.Errorf("capillary: config: start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
+		return fmt.Errorf("start_date %q is not a date like 2024-01-01: %w", c.StartDate, sdk.ErrConfig)
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
-		return fmt.Errorf("capillary: config: page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
 	}
 	if c.RequestsPerMinute < 1 {
-		return fmt.Errorf("capillary: config: requests_per_minute %d is not positive: %w", c.RequestsPerMinute, sdk.ErrConfig)
+		return fmt.Errorf("requests_per_minute %d is not positive: %w", c.RequestsPerMinute, sdk.ErrConfig)
 	}
 	if c.SettleMinutes != nil && *c.SettleMinutes < 0 {
-		return fmt.Errorf("capillary: config: settle_minutes %d is negative: %w", *c.SettleMinutes, sdk.ErrConfig)
+		return fmt.Errorf("settle_minutes %d is negative: %w", *c.SettleMinutes, sdk.ErrConfig)
 	}
 	loc, err := records.ParseZone(c.Timezone)
 	if err != nil {
-		return fmt.Errorf("capillary: config: timezone %w: %w", err, sdk.ErrConfig)
+		return fmt.Errorf("timezone %w: %w", err, sdk.ErrConfig)
 	}
 	c.loc = loc
 	return nil

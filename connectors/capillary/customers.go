@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
@@ -33,39 +32,31 @@ var searchForms = []string{"", "*"}
 // transactions stream lists. A read of no customers is logged at Warn with
 // the query, since a search form the API does not take as "everything"
 // reads 0 customers rather than failing.
-func (c *Config) customers(sc *schemas.Stream, query string, log *slog.Logger) *stream.Stream {
-	read := 0
-	return &stream.Stream{
-		Name:        sc.Name,
-		Description: sc.Description,
-		Schema:      sc.Schema,
-		PrimaryKey:  sc.PrimaryKey,
-		CursorField: sc.CursorField,
-		SyncModes:   syncModes(sc),
-		Updates:     sdk.Updates(sc.Updates),
-		Records:     []string{"data"},
-		IDField:     "userId",
-		Pager:       rest.LimitOffset{Limit: c.PageSize},
-		Request: func(json.RawMessage) (rest.Request, error) {
-			return rest.Request{Path: searchPath, Query: url.Values{"q": {query}}}, nil
-		},
-		Info: pageInfo("pagination.total"),
-		// Select and Finish count the customers read. The transactions
-		// stream lists the customers with Request and Info too, at the
-		// same time, but not with these.
-		Select: func(p *records.Page) (arrow.Record, error) {
-			read += int(p.Record.NumRows())
-			p.Record.Retain()
-			return p.Record, nil
-		},
-		Finish: func(json.RawMessage) (json.RawMessage, error) {
-			if read == 0 && log != nil {
-				log.Warn("the customer search listed no customers; if the org has any, set customer_query to the search that lists them all",
-					"stream", sc.Name, "q", query)
-			}
-			return nil, nil
-		},
+func (c *Config) customers(sc *schemas.Stream, query string, log *slog.Logger) (*stream.Stream, error) {
+	st, err := stream.FromSchema(sc) // the total: pagination.total
+	if err != nil {
+		return nil, err
 	}
+	read := 0
+	st.IDField = "userId"
+	st.Pager = rest.LimitOffset{Limit: c.PageSize}
+	st.Request = stream.Get(searchPath, url.Values{"q": {query}})
+	// Select and Finish count the customers read. The transactions stream
+	// lists the customers with Request and Info too, at the same time, but
+	// not with these.
+	st.Select = func(p *records.Page) (arrow.Record, error) {
+		read += int(p.Record.NumRows())
+		p.Record.Retain()
+		return p.Record, nil
+	}
+	st.Finish = func(json.RawMessage) (json.RawMessage, error) {
+		if read == 0 && log != nil {
+			log.Warn("the customer search listed no customers; if the org has any, set customer_query to the search that lists them all",
+				"stream", sc.Name, "q", query)
+		}
+		return nil, nil
+	}
+	return st, nil
 }
 
 // noCustomers is the transactions stream's stream.Child.Empty: transactions
@@ -154,21 +145,4 @@ func (s *source) customerQuery(ctx context.Context) (q string, probed bool, err 
 		return "", true, fmt.Errorf("every customer search form was rejected (set customer_query): %w", last)
 	}
 	return searchForms[accepted], true, nil
-}
-
-// pageInfo returns the Info of a listing whose total is the envelope
-// value at totalPath (a number or a numeric string), and whose records have
-// their int64 id first.
-func pageInfo(totalPath string) func(p *records.Page) rest.PageInfo {
-	return func(p *records.Page) rest.PageInfo {
-		rows := int(p.Record.NumRows())
-		info := rest.PageInfo{Items: rows}
-		if total, ok := p.Envelope.Int(totalPath); ok {
-			info.Total = int(total)
-		}
-		if ids, ok := p.Record.Column(0).(*array.Int64); ok && rows > 0 {
-			info.Fingerprint = fmt.Sprintf("%d-%d", ids.Value(0), ids.Value(rows-1))
-		}
-		return info
-	}
 }

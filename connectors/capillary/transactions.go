@@ -30,24 +30,13 @@ type window struct {
 // XML-converted JSON, so numbers may come as strings and a one-item list as
 // a bare object; package records reads both shapes.
 func (c *Config) transactions(sc *schemas.Stream, parent *stream.Stream, now func() time.Time) *stream.Child {
-	return &stream.Child{
-		Name:        sc.Name,
-		Description: sc.Description,
-		Schema:      sc.Schema,
-		PrimaryKey:  sc.PrimaryKey,
-		CursorField: sc.CursorField,
-		SyncModes:   syncModes(sc),
-		Updates:     sdk.Updates(sc.Updates),
-		Parent:      parent,
-		Keys:        []stream.Key{{Parent: "user_id", Column: "user_id"}},
-		Records:     []string{"response", "customer", "transactions", "transaction"},
-		Pager:       rest.LimitOffset{Limit: c.PageSize},
-		Request:     c.transactionsRequest,
-		// response.customer.count: the customer's transactions in the window.
-		Info:   pageInfo("response.customer.count"),
-		Gone:   gone,
-		Window: func(last json.RawMessage) (json.RawMessage, error) { return c.window(last, now()) },
-	}
+	ch := stream.ChildFromSchema(sc, parent) // the total: response.customer.count, the customer's transactions in the window
+	ch.Keys = []stream.Key{{Parent: "user_id", Column: "user_id"}}
+	ch.Pager = rest.LimitOffset{Limit: c.PageSize}
+	ch.Request = c.transactionsRequest
+	ch.Gone = gone
+	ch.Window = func(last json.RawMessage) (json.RawMessage, error) { return c.window(last, now()) }
+	return ch
 }
 
 // window returns the window after last (nil: the first run's, from

@@ -63,9 +63,6 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// offline reports whether the scope asks for refresh tokens.
-func (c *Config) offline() bool { return slices.Contains(strings.Fields(c.Scope), "offline_access") }
-
 // checkURL checks an absolute https URL, or http to a loopback host (a
 // simulator): credentials and tokens must not travel in clear text.
 func checkURL(key, val, example string) error {

@@ -360,3 +360,17 @@ func TestSource(t *testing.T) {
 		t.Errorf("Close = %v, OnClose called %v", err, closed)
 	}
 }
+
+// TestChildFromSchema: a child stream's file gives its catalog fields,
+// records path and total; the parent is the one given.
+func TestChildFromSchema(t *testing.T) {
+	t.Parallel()
+	parent := &Stream{Name: "parents"}
+	ch := ChildFromSchema(mustSchema(t, `{"name":"kids","path":"/kids","records":"response.kids","total":"response.count",
+		"primary_key":["id"],"sync_modes":["full_refresh"],"updates":"snapshot","fields":[{"name":"id","type":"int64","nullable":false}]}`), parent)
+	cat := ch.Catalog()
+	if ch.Parent != parent || !slices.Equal(ch.Records, []string{"response", "kids"}) || ch.Info == nil ||
+		cat.Name != "kids" || !slices.Equal(cat.PrimaryKey, []string{"id"}) || cat.Updates != sdk.Snapshot {
+		t.Errorf("ChildFromSchema = %+v, catalog %+v", ch, cat)
+	}
+}

@@ -125,3 +125,16 @@ func EnvelopeInfo(total string, key []string) func(p *records.Page) rest.PageInf
 		return info
 	}
 }
+
+// ChildFromSchema declares the child stream a schema file describes, read
+// once for each record of parent: its catalog fields, its records path,
+// and an Info as FromSchema's (with the file's total, and fingerprints of
+// the page's primary key columns that come from the child's pages). The
+// caller sets Keys, Pager, Request and, for an incremental stream, Window.
+func ChildFromSchema(sc *schemas.Stream, parent *Stream) *Child {
+	return &Child{
+		Name: sc.Name, Description: sc.Description, Schema: sc.Schema, PrimaryKey: sc.PrimaryKey,
+		CursorField: sc.CursorField, SyncModes: SyncModes(sc.SyncModes), Updates: sdk.Updates(sc.Updates),
+		Parent: parent, Records: sc.Records, Info: EnvelopeInfo(sc.Total, sc.PrimaryKey),
+	}
+}
