@@ -119,8 +119,8 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     it (only after the first batch: clients wait that out for seconds),
 //     5xx, a reset connection, a truncated and a malformed body, a slow
 //     answer, and tokens expiring in the middle of the read (token_expiry:
-//     SimOptions.TokenTTL of 2 s, every answer delayed by an eighth of it,
-//     and the read must ask for more than one token);
+//     SimOptions.TokenTTL of 2 s and every answer delayed by a quarter of
+//     it; a read that outlives two tokens must have asked for a new one);
 //   - variant/<name>: a full read of each of s.Variants, every key once;
 //   - resume: a read cancelled after half the checkpoints a full read
 //     sends, resumed from the last checkpoint of each stream as the host
