@@ -9,8 +9,12 @@
 //
 // # Getting started
 //
-// Implement Connector (parse the config) and Source (talk to the vendor),
-// then serve it from a three-line main:
+// Most connectors declare their streams and let package sdk/stream
+// implement Connector and Source for them (stream.Connector,
+// stream.Source; docs/writing-a-connector.md, connectors/tracktik). A
+// connector whose reads fit no declaration implements Connector (parse
+// the config) and Source (talk to the vendor) itself, then serves it from
+// a three-line main:
 //
 //	type connector struct{}
 //
