@@ -3,6 +3,18 @@
 // rest.Client, decodes the pages into Arrow records (package records),
 // checkpoints and reports to an sdk.Writer.
 //
+// # Declared connectors
+//
+// Connector and Source are ready implementations of sdk.Connector and
+// sdk.Source: a connector declares its name, config schema and an open
+// function returning a Source (a rest.Client, a Ping request for Check,
+// its Streams and Children), and Discover and Read come from the
+// declarations. FromSchema declares a stream from its schema file (path,
+// records and total paths, catalog entry, incremental filter), so a plain
+// listing needs only its Pager. Streams that are found at run time or
+// declared anew for each read come from a Dynamic (PerRead for the
+// simplest case).
+//
 // # Streams and child streams
 //
 // A Stream declares one paged listing; a Child declares a listing read once
