@@ -89,7 +89,11 @@ func TestNewConnector_Builds(t *testing.T) {
 			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	if out, err := exec.Command(filepath.Join(filepath.Dir(goTool), "gofmt"), "-l", dir).CombinedOutput(); err != nil || len(out) > 0 {
+	gofmt, err := exec.LookPath("gofmt")
+	if err != nil {
+		gofmt = filepath.Join(filepath.Dir(goTool), "gofmt") // next to go, as Go installs it
+	}
+	if out, err := exec.Command(gofmt, "-l", dir).CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("gofmt -l: %v: the generated files need formatting:\n%s", err, out)
 	}
 	goRun("vet", pkg+"/...")
