@@ -54,11 +54,13 @@ func tiktok(t TB, o SimOptions) *Sim {
 	}
 }
 
-// broken is the TrackTik connector with one defect.
+// broken is a working connector with one defect.
 type broken struct {
 	sdk.Connector
 	// writer wraps the Writer of each Read; nil keeps it.
 	writer func(sdk.Writer) sdk.Writer
+	// read changes the request of each Read; nil keeps it.
+	read func(sdk.ReadRequest) sdk.ReadRequest
 	// open runs before the inner Open and may change its ctx and config.
 	open func(ctx context.Context, config []byte) (context.Context, []byte, func(), error)
 }
@@ -88,6 +90,9 @@ type brokenSource struct {
 func (s *brokenSource) Read(ctx context.Context, req sdk.ReadRequest, w sdk.Writer) error {
 	if s.b.writer != nil {
 		w = s.b.writer(w)
+	}
+	if s.b.read != nil {
+		req = s.b.read(req)
 	}
 	return s.Source.Read(ctx, req, w)
 }
