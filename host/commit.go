@@ -171,12 +171,14 @@ func removeEmptyPartitions(dir string) {
 
 // commit makes the open parts durable. For an incremental stream they are
 // published with the state that covers them; for a full refresh they wait,
-// as finished temporary files, until the stream completes.
+// as finished temporary files (uploaded, on an object store), until the
+// stream completes.
 func (r *streamRun) commit() error {
 	if len(r.parts) == 0 {
 		return nil
 	}
 	var errs []error
+	first := len(r.finished)
 	for _, dir := range slices.Sorted(maps.Keys(r.parts)) {
 		p := r.parts[dir]
 		delete(r.parts, dir)
@@ -196,9 +198,44 @@ func (r *streamRun) commit() error {
 		return err
 	}
 	if r.mode == protocol.FullRefresh {
-		return nil
+		return r.upload(r.finished[first:])
 	}
 	return r.publish(nil)
+}
+
+// upload uploads the finished files of a full refresh to an object store
+// as they are finished, so that a snapshot does not wait whole on local
+// disk: under their final names, but uncommitted until the stream
+// completes (publish, which finds them uploaded). On a local folder it
+// does nothing: the files wait as temporary files.
+func (r *streamRun) upload(files []sink.File) error {
+	s := r.src
+	if !s.dest.remote() {
+		return nil
+	}
+	for i := range files {
+		if err := s.files.Publish(&files[i]); err != nil {
+			return fmt.Errorf("stream %s: upload %s: %w", r.name, s.dest.name(files[i].Final), err)
+		}
+	}
+	return nil
+}
+
+// dropFinished removes the finished files of a full refresh that will not
+// be committed: their temporary files, and on an object store their
+// uploads (which the next run would remove otherwise).
+func (r *streamRun) dropFinished() error {
+	var errs []error
+	for _, f := range r.finished {
+		if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		if r.src.dest.remote() {
+			errs = append(errs, r.src.files.Remove(f.Final))
+		}
+	}
+	r.finished = nil
+	return errors.Join(errs...)
 }
 
 // abort drops the open parts.
@@ -293,17 +330,11 @@ func (r *streamRun) shrinkGuard(have int64) (refused bool, err error) {
 		r.log.Warn("replacing the snapshot with a much smaller one, as --allow-shrink says", "records", next, "snapshot_records", have)
 		return false, nil
 	}
-	var errs []error
-	for _, f := range r.finished {
-		if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	r.finished = nil
+	err = r.dropFinished()
 	r.res.Status = "suspicious"
 	r.res.Suspicious = &Suspicious{Records: next, SnapshotRecords: have, MinSnapshotRatio: ratio}
 	r.res.err = fmt.Errorf("suspicious: the new snapshot has %d records, the current one %d (min_snapshot_ratio %g); the current snapshot is kept: if the source really lost them, run quiver sync --allow-shrink", next, have, ratio)
 	r.res.Error = r.res.err.Error()
 	r.log.Warn("refused a new snapshot much smaller than the current one; the current snapshot is kept", "records", next, "snapshot_records", have, "min_snapshot_ratio", ratio)
-	return true, errors.Join(errs...)
+	return true, err
 }

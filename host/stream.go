@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -238,15 +237,9 @@ func (r *streamRun) finish() error {
 		r.log.Info("dropped batches after the last checkpoint; the next run fetches them again")
 	}
 	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
-		errs := []error{r.abort()}
-		for _, f := range r.finished {
-			if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-		r.finished = nil
+		err := errors.Join(r.abort(), r.dropFinished())
 		r.log.Warn("full refresh did not complete; the previous snapshot is kept")
-		return errors.Join(errs...)
+		return err
 	}
 	if err := r.commit(); err != nil {
 		return err

@@ -356,3 +356,56 @@ console.log(JSON.stringify(out));`
 		}
 	}
 }
+
+// TestObjectStore_ReplaceAndShrink: full refreshes of a snapshot stream in
+// the bucket, in several files each (uploaded as they are finished). The
+// second replaces the first: the file list names only its files and the
+// first's are deleted. The third, from a vendor with a third of the
+// records, is refused by the shrink guard (exit 3): the file list and the
+// records stay the second's, and its own uploads are deleted at once.
+func TestObjectStore_ReplaceAndShrink(t *testing.T) {
+	srv := s3test.Versity(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	first := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 8, Counts: map[string]int{"employees": 300}})
+	second := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 9, Counts: map[string]int{"employees": 100}})
+	proxy := newSwitchProxy(t, first.URL)
+	tmp := t.TempDir()
+	env := append(slices.Clone(trackTikEnv), s3test.Env(t)...)
+	text := "sources:\n" + trackTikSource("acme", proxy.URL, "      page_size: 50\n    streams: [employees]\n") +
+		fmt.Sprintf("destination:\n  path: %s\nstate: %s\n", srv.URL("snap/out"), srv.URL("snap/state"))
+	cfg := writeConfig(t, tmp, text)
+
+	var lists [][]string
+	for run := range 3 {
+		want := 0
+		if run == 2 {
+			proxy.use(t, second.URL)
+			want = 3
+		}
+		r := quiver(ctx, t, env, "sync", "-c", cfg, "--max-file-size", "1", "--json")
+		if r.code != want {
+			t.Fatalf("run %d: exit %d, want %d\n%s", run+1, r.code, want, tail(r.stderr, 10))
+		}
+		out := filepath.Join(downloadBucket(ctx, t, srv.URL("snap"), filepath.Join(tmp, fmt.Sprintf("bucket%d", run))), "out")
+		checkFileLists(t, out)
+		var keys []string
+		objs, err := filepath.Glob(filepath.Join(out, "acme", "employees", "part-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			keys = append(keys, filepath.Base(o))
+		}
+		lists = append(lists, keys)
+		if ids := streamIDs(t, filepath.Join(out, "acme", "employees")); len(ids) != 300 {
+			t.Errorf("run %d: %d employees in the bucket, want the 300 of the kept snapshot", run+1, len(ids))
+		}
+	}
+	if len(lists[0]) < 2 || slices.ContainsFunc(lists[1], func(k string) bool { return slices.Contains(lists[0], k) }) {
+		t.Errorf("the second snapshot's files %v still hold the first's %v (want several files, all replaced)", lists[1], lists[0])
+	}
+	if !slices.Equal(lists[1], lists[2]) {
+		t.Errorf("files after the refused snapshot %v, want the kept snapshot's %v", lists[2], lists[1])
+	}
+}
