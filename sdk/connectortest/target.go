@@ -29,7 +29,6 @@ type target interface {
 
 // A mode is one way of running the connector: in process or as a plugin.
 type mode struct {
-	name string
 	// open returns a target whose logs are its own; it stops what it
 	// started when t's test ends.
 	open func(t TB) target
