@@ -29,8 +29,10 @@ import (
 // still the highest. Of two runs creating the same number, the store lets
 // one succeed; a run that created a lower number than another (possible
 // only after old objects were cleaned up) sees the higher one and backs
-// off. Renewing creates the next number too, so a run whose lease expired
-// and was taken over learns it on its next renewal (ErrLeaseLost).
+// off. Renewing creates the next number too and then lists again, as
+// acquiring does, so a run whose lease expired and was taken over learns
+// it on its next renewal (ErrLeaseLost), even when the new holder's
+// cleanup deleted the number it creates.
 //
 // Expiry compares the writer's clock with the reader's: the machines'
 // clocks must agree to well within the lease's TTL.
@@ -144,6 +146,16 @@ func (l *Lease) Renew(ctx context.Context) error {
 		return err
 	}
 	l.seq++
+	// The create succeeds also when the next number was written by a new
+	// holder and already cleaned up by its later renewals: the lease is
+	// this holder's only while its object is the highest.
+	seqs, err := l.seqs(ctx)
+	if err != nil {
+		return fmt.Errorf("lease %s: %w", l.name, err)
+	}
+	if len(seqs) == 0 || seqs[len(seqs)-1] != l.seq {
+		return fmt.Errorf("lease %s: %w (a newer object than this holder's %d exists)", l.name, ErrLeaseLost, l.seq)
+	}
 	l.cleanup(ctx)
 	return nil
 }

@@ -23,15 +23,21 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// leaseClock returns a settable clock and the options of a one-minute
+// lease on it for a holder.
+func leaseClock() (*clock, func(holder string) LeaseOptions) {
+	clk := &clock{t: time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)}
+	return clk, func(holder string) LeaseOptions {
+		return LeaseOptions{TTL: time.Minute, Holder: holder, Now: clk.now}
+	}
+}
+
 func TestLease(t *testing.T) {
 	ctx := context.Background()
 	for name, openStore := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			s := openStore(t)
-			clk := &clock{t: time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)}
-			opts := func(holder string) LeaseOptions {
-				return LeaseOptions{TTL: time.Minute, Holder: holder, Now: clk.now}
-			}
+			clk, opts := leaseClock()
 			a, err := s.AcquireLease(ctx, "locks/acme", opts("a"))
 			if err != nil {
 				t.Fatal(err)
@@ -108,6 +114,44 @@ func TestLeaseRace(t *testing.T) {
 			wg.Wait()
 			if wins.Load() != 1 {
 				t.Errorf("%d holders acquired the lease, want 1", wins.Load())
+			}
+		})
+	}
+}
+
+// TestLease_RenewAfterTakeover: a holder that paused past its expiry,
+// while another took the lease and renewed it twice (its cleanup deleting
+// the numbers the first would create next), cannot renew: its create
+// succeeds, but its object is not the highest. The new holder keeps it.
+func TestLease_RenewAfterTakeover(t *testing.T) {
+	ctx := context.Background()
+	for name, openStore := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t)
+			clk, opts := leaseClock()
+			a, err := s.AcquireLease(ctx, "locks/acme", opts("a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.add(2 * time.Minute) // a pauses past its expiry
+			b, err := s.AcquireLease(ctx, "locks/acme", opts("b"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := b.Renew(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := a.Renew(ctx); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("a renewed a lease b took and renewed twice: %v", err)
+			}
+			if err := b.Renew(ctx); err != nil {
+				t.Errorf("b lost its lease to a's late renewal: %v", err)
+			}
+			var held *HeldError
+			if _, err := s.AcquireLease(ctx, "locks/acme", opts("c")); !errors.As(err, &held) || held.Holder != "b" {
+				t.Errorf("c acquiring: %v, want held by b", err)
 			}
 		})
 	}

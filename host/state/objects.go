@@ -23,11 +23,14 @@ import (
 //	<source>/lease/…                            the lock (a blobstore.Lease)
 //
 // Load reads the highest number and remembers it; Save creates the next
-// number, so of two runs that loaded the same state only the first to save
-// succeeds: the other gets ErrConflict and must stop. A save is therefore
-// a commit point that two writers cannot both pass, even if one of them
-// lost its lease without noticing (a paused process). Older objects are
-// deleted after a save, keeping the two before it.
+// number and then lists again: it commits only if its object is the
+// highest, and otherwise deletes it. So of two runs that loaded the same
+// state only the first to save succeeds: the other gets ErrConflict and
+// must stop, even when the number it creates was written by the other and
+// deleted as old since. A save is therefore a commit point that two
+// writers cannot both pass, even if one of them lost its lease without
+// noticing (a paused process). Older objects are deleted after a save,
+// keeping the two before it.
 
 // ErrConflict is wrapped by Save's error when another run saved the
 // source's state since this one loaded it, or took over its lease: this
@@ -178,13 +181,24 @@ func (o *objects) save(source string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("state: save source %q: %w", source, err)
 	}
+	// The create succeeds also when another run wrote that number and
+	// then deleted it as old, having saved newer ones: the save commits
+	// only if its object is the highest.
+	seqs, err := o.seqs(ctx, source)
+	if err != nil {
+		// Whether it committed is unknown: the run stops, and the next
+		// one reads the highest number, this one's or a newer one.
+		return fmt.Errorf("state: save source %q: %w", source, err)
+	}
+	if len(seqs) == 0 || seqs[len(seqs)-1] != seq {
+		_ = o.bs.Delete(ctx, stateKey(source, seq))
+		return fmt.Errorf("state: save source %q: %w: a newer state than %d was written by another run since this one loaded state %d", source, ErrConflict, seq, seq-1)
+	}
 	o.loaded(source, seq)
 	// Best effort: older objects decide nothing once a later one exists.
-	if seqs, err := o.seqs(ctx, source); err == nil {
-		for _, n := range seqs {
-			if n+keepStates < seq {
-				_ = o.bs.Delete(ctx, stateKey(source, n))
-			}
+	for _, n := range seqs {
+		if n+keepStates < seq {
+			_ = o.bs.Delete(ctx, stateKey(source, n))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -140,37 +141,97 @@ func TestObjects_Lock(t *testing.T) {
 // TestObjects_LeaseTakenOver: a run that stopped renewing its lease (a
 // paused or crashed process) holds it only until it expires; another run
 // then takes it over, and the first can no longer commit: its save fails
-// with ErrConflict and writes nothing.
+// with ErrConflict and writes nothing. That holds whether the new holder
+// did nothing yet or renewed twice and saved four times (deleting, as old,
+// the numbers the paused run creates next).
 func TestObjects_LeaseTakenOver(t *testing.T) {
+	for name, start := range objectStores() {
+		for _, used := range []struct{ renewals, saves int }{{0, 0}, {2, 4}} {
+			t.Run(fmt.Sprintf("%s/renewals=%d,saves=%d", name, used.renewals, used.saves), func(t *testing.T) {
+				one, two := twoStores(t, start)
+				if _, err := one.Lock("acme"); err != nil {
+					t.Fatal(err)
+				}
+				src, err := one.Load("acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := one.obj.held("acme")
+				close(h.stop) // the process pauses: no more renewals
+				<-h.done
+				if _, err := two.Lock("acme"); err == nil {
+					t.Fatal("a second run took a lease that has not expired")
+				}
+				two.now = func() time.Time { return time.Now().Add(DefaultLeaseTTL + time.Second) }
+				release, err := two.Lock("acme")
+				if err != nil {
+					t.Fatalf("Lock after the lease expired: %v", err)
+				}
+				defer release()
+				for range used.renewals {
+					if err := two.obj.held("acme").renew(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				b, err := two.Load("acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range used.saves {
+					if err := two.Save(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				src.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":2}`)}
+				if err := one.Save(src); !errors.Is(err, ErrConflict) {
+					t.Fatalf("Save by the run that lost its lease = %v, want ErrConflict", err)
+				}
+				got, err := two.Load("acme")
+				if err != nil || got.Streams["employees"] != nil {
+					t.Errorf("the state after the refused save: %v, %v; want nothing saved", got.Streams, err)
+				}
+				if err := two.Save(got); err != nil {
+					t.Errorf("the run holding the lease cannot save after the refused one: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestObjects_StaleSave: a run that loaded state k saves after another run
+// saved k+1 … k+4 and deleted k+1 as old. Its create of k+1 succeeds, but
+// k+1 is not the highest: the save fails with ErrConflict and leaves no
+// object behind, and Load still returns the other run's state.
+func TestObjects_StaleSave(t *testing.T) {
 	for name, start := range objectStores() {
 		t.Run(name, func(t *testing.T) {
 			one, two := twoStores(t, start)
-			if _, err := one.Lock("acme"); err != nil {
-				t.Fatal(err)
-			}
-			src, err := one.Load("acme")
+			a, err := one.Load("acme")
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := one.obj.held("acme")
-			close(h.stop) // the process pauses: no more renewals
-			<-h.done
-			if _, err := two.Lock("acme"); err == nil {
-				t.Fatal("a second run took a lease that has not expired")
-			}
-			two.now = func() time.Time { return time.Now().Add(DefaultLeaseTTL + time.Second) }
-			release, err := two.Lock("acme")
+			b, err := two.Load("acme")
 			if err != nil {
-				t.Fatalf("Lock after the lease expired: %v", err)
+				t.Fatal(err)
 			}
-			defer release()
-			src.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":2}`)}
-			if err := one.Save(src); !errors.Is(err, ErrConflict) {
-				t.Fatalf("Save by the run that lost its lease = %v, want ErrConflict", err)
+			b.Files = []Object{{Key: "acme/employees/part-b-0001.parquet", Rows: 1, Bytes: 10}}
+			for i := range 4 {
+				b.Streams["employees"] = &Stream{State: json.RawMessage(fmt.Sprintf(`{"page":%d}`, i))}
+				if err := two.Save(b); err != nil {
+					t.Fatal(err)
+				}
 			}
-			got, err := two.Load("acme")
-			if err != nil || got.Streams["employees"] != nil {
-				t.Errorf("the state after the refused save: %v, %v; want nothing saved", got.Streams, err)
+			a.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":99}`)}
+			if err := one.Save(a); !errors.Is(err, ErrConflict) {
+				t.Fatalf("Save by a run whose state is four saves old = %v, want ErrConflict", err)
+			}
+			seqs, err := one.obj.seqs(context.Background(), "acme")
+			if err != nil || slices.Contains(seqs, 1) {
+				t.Errorf("state objects %v, %v: the refused save left its object", seqs, err)
+			}
+			got, err := one.Load("acme")
+			if err != nil || string(got.Streams["employees"].State) != `{"page":3}` || !slices.Equal(got.Files, b.Files) {
+				t.Errorf("Load after the refused save = %v, %v; want the other run's state", got, err)
 			}
 		})
 	}

@@ -1,0 +1,149 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/host/state"
+	"github.com/quiver-etl/quiver/internal/s3test"
+)
+
+// objectServers are the S3 servers the object-store tests run against.
+var objectServers = map[string]func(t *testing.T) *s3test.Server{"gofakes3": s3test.FakeS3, "versitygw": s3test.Versity}
+
+// bucketFixture is a destination and a state location in one S3 server.
+type bucketFixture struct {
+	srv  *s3test.Server
+	dest *destination
+}
+
+func newBucket(t *testing.T, start func(t *testing.T) *s3test.Server) *bucketFixture {
+	t.Helper()
+	s3test.SetEnv(t)
+	srv := start(t)
+	d, closeFn, err := openDestination(context.Background(), srv.URL("team/out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeFn() })
+	return &bucketFixture{srv: srv, dest: d}
+}
+
+// openState opens the fixture's state location, as one run does.
+func (b *bucketFixture) openState(t *testing.T) *state.Store {
+	t.Helper()
+	s, err := state.OpenLocation(context.Background(), b.srv.URL("team/state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// stage writes a staging file for the part key and returns it as a
+// finished file.
+func (b *bucketFixture) stage(t *testing.T, key string) sink.File {
+	t.Helper()
+	final := b.dest.path(key)
+	tmp := final + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return sink.File{Temp: tmp, Final: final, Rows: 1, Bytes: int64(len(key))}
+}
+
+// commit uploads and commits the staging files of keys with st.
+func (b *bucketFixture) commit(t *testing.T, store *state.Store, st *state.Source, keys []string, retire []string) error {
+	t.Helper()
+	var files []sink.File
+	for _, k := range keys {
+		files = append(files, b.stage(t, k))
+	}
+	var paths []string
+	for _, k := range retire {
+		paths = append(paths, b.dest.path(k))
+	}
+	_, err := commitObjects(store, b.dest, objectFiles{b.dest}, st, files, paths)
+	return err
+}
+
+// fileList reads the source's _files.json.
+func (b *bucketFixture) fileList(t *testing.T, source string) FileList {
+	t.Helper()
+	data, err := b.dest.store.Read(context.Background(), source+"/"+fileListName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fl FileList
+	if err := json.Unmarshal(data, &fl); err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
+// exists reports whether the destination holds key.
+func (b *bucketFixture) exists(t *testing.T, key string) bool {
+	t.Helper()
+	ok, err := b.dest.store.Exists(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestCommitObjects_StaleRun: run A commits file x; run B takes the
+// source's lock (its saves renew it) and commits four times, keeping x.
+// Then A, four saves behind, commits a full refresh that retires x: the
+// number it creates was deleted as old by B, but A's commit must still
+// fail as a conflict, and leave the file list and x, which B's state
+// lists, alone.
+func TestCommitObjects_StaleRun(t *testing.T) {
+	for name, start := range objectServers {
+		t.Run(name, func(t *testing.T) {
+			b := newBucket(t, start)
+			storeA, storeB := b.openState(t), b.openState(t)
+			const x = "acme/employees/part-a-0001.parquet"
+			a, err := storeA.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.commit(t, storeA, a, []string{x}, nil); err != nil {
+				t.Fatal(err)
+			}
+			release, err := storeB.Lock("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			st, err := storeB.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"b-0001", "b-0002", "b-0003", "b-0004"} {
+				if err := b.commit(t, storeB, st, []string{"acme/employees/part-" + k + ".parquet"}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := b.fileList(t, "acme")
+			err = b.commit(t, storeA, a, []string{"acme/employees/part-a-0002.parquet"}, []string{x})
+			if !errors.Is(err, state.ErrConflict) {
+				t.Fatalf("commit by the stale run = %v, want a conflict", err)
+			}
+			if got := b.fileList(t, "acme"); !slices.Equal(got.Streams["employees"], want.Streams["employees"]) {
+				t.Errorf("file list after the refused commit %v, want B's %v", got.Streams["employees"], want.Streams["employees"])
+			}
+			if !b.exists(t, x) {
+				t.Errorf("the refused commit deleted %s, which B's state lists", x)
+			}
+		})
+	}
+}
