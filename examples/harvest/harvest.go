@@ -94,7 +94,7 @@ func declare(cfg *Config, files []*schemas.Stream) ([]*stream.Stream, error) {
 			return i
 		}
 		st.Pager = rest.NextLink{LimitParam: "per_page", Limit: cfg.PerPage}
-		if err := stream.UpdatedSince(st, sc.Incremental.Filter); err != nil {
+		if err := stream.UpdatedSince(st, sc.Incremental.Filter, stream.SinceOptions{}); err != nil {
 			return nil, err
 		}
 		out = append(out, st)

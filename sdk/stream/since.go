@@ -46,6 +46,23 @@ func (f PerRead) Declare(context.Context, sdk.ReadRequest) (*Declared, error) {
 	return &Declared{Streams: streams}, nil
 }
 
+// DefaultSinceMargin is UpdatedSince's default margin: a change is only
+// trusted to be listed once it is this old by the local clock, to allow
+// for a vendor clock behind ours and for writes that become visible late.
+const DefaultSinceMargin = time.Minute
+
+// SinceOptions configure UpdatedSince. The zero value gives the defaults.
+type SinceOptions struct {
+	// Now is the clock a read's start is taken from; default time.Now.
+	Now func() time.Time
+	// Margin is how far before the read's start the mark stays at least;
+	// default DefaultSinceMargin.
+	Margin time.Duration
+	// Allocator backs the pages Select copies rows of; default the Go
+	// allocator.
+	Allocator memory.Allocator
+}
+
 // UpdatedSince makes st read incrementally with an "updated since" filter
 // over a listing that is not sorted by it, such as Harvest's, which lists
 // newest first and filters on updated_at with updated_since.
@@ -62,9 +79,17 @@ func (f PerRead) Declare(context.Context, sdk.ReadRequest) (*Declared, error) {
 // that does not both read every change once. The state is
 // {"mark": RFC 3339, "keys": [...]}.
 //
+// The mark never passes the read's start less opts.Margin: a record
+// changed while the read goes on may have been read on an earlier page
+// before its change, while a record changed later moves past it on a later
+// page; a mark at the later change would hide the earlier one for good.
+// Records read with a cursor past that bound are read again by the next
+// read, as are those in the second of a mark with a fraction of a second
+// (the filter has whole seconds); readers keep the latest version of a key.
+//
 // UpdatedSince keeps the progress of one read in st: declare st anew for
 // every read (PerRead). Errors wrap sdk.ErrConfig.
-func UpdatedSince(st *Stream, filter string) error {
+func UpdatedSince(st *Stream, filter string, opts SinceOptions) error {
 	cursor := st.Schema.FieldIndices(st.CursorField)
 	if len(cursor) != 1 || st.Schema.Field(cursor[0]).Type.ID() != arrow.TIMESTAMP {
 		return fmt.Errorf("stream %s: updated since: cursor %q is not a timestamp column: %w", st.Name, st.CursorField, sdk.ErrConfig)
@@ -72,7 +97,16 @@ func UpdatedSince(st *Stream, filter string) error {
 	if len(st.PrimaryKey) != 1 || len(st.Schema.FieldIndices(st.PrimaryKey[0])) != 1 {
 		return fmt.Errorf("stream %s: updated since: want a primary key of one column: %w", st.Name, sdk.ErrConfig)
 	}
-	u := &updatedSince{st: st, filter: filter, request: st.Request, cursor: cursor[0], key: st.Schema.FieldIndices(st.PrimaryKey[0])[0]}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Margin <= 0 {
+		opts.Margin = DefaultSinceMargin
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.NewGoAllocator()
+	}
+	u := &updatedSince{st: st, filter: filter, opts: opts, request: st.Request, cursor: cursor[0], key: st.Schema.FieldIndices(st.PrimaryKey[0])[0]}
 	st.Request, st.Select, st.Checkpoint, st.Finish = u.start, u.keep, nil, u.finish
 	return nil
 }
@@ -81,9 +115,11 @@ func UpdatedSince(st *Stream, filter string) error {
 type updatedSince struct {
 	st          *Stream
 	filter      string
+	opts        SinceOptions
 	request     func(json.RawMessage) (rest.Request, error) // st's own
 	cursor, key int                                         // columns
 	since, max  sinceState                                  // the saved state, and the state so far
+	bound       time.Time                                   // the mark stays at or before it
 }
 
 // sinceState is UpdatedSince's state.
@@ -100,6 +136,7 @@ func (u *updatedSince) start(state json.RawMessage) (rest.Request, error) {
 		}
 	}
 	u.max, u.since.Keys = u.since, slices.Clone(u.since.Keys)
+	u.bound = u.opts.Now().Add(-u.opts.Margin)
 	req, err := u.request(nil)
 	if err != nil || u.since.Mark.IsZero() {
 		return req, err
@@ -118,7 +155,7 @@ func (u *updatedSince) start(state json.RawMessage) (rest.Request, error) {
 func (u *updatedSince) keep(p *records.Page) (arrow.Record, error) {
 	at, keys := p.Record.Column(u.cursor).(*array.Timestamp), p.Record.Column(u.key)
 	unit := u.st.Schema.Field(u.cursor).Type.(*arrow.TimestampType).Unit
-	return records.Filter(memory.NewGoAllocator(), p.Record, func(i int) bool {
+	return records.Filter(u.opts.Allocator, p.Record, func(i int) bool {
 		if at.IsNull(i) {
 			return true
 		}
@@ -126,6 +163,7 @@ func (u *updatedSince) keep(p *records.Page) (arrow.Record, error) {
 		switch {
 		case t.Equal(u.since.Mark) && slices.Contains(u.since.Keys, k):
 			return false
+		case t.After(u.bound): // changed during the read: read again next time
 		case t.After(u.max.Mark):
 			u.max = sinceState{Mark: t, Keys: []string{k}}
 		case t.Equal(u.max.Mark):

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -15,8 +16,15 @@ import (
 	"github.com/quiver-etl/quiver/sdk/records"
 )
 
-// sinceStream is a stream keyed by id with an updated_at cursor.
+// sinceStream is a stream keyed by id with an updated_at cursor, read in
+// the year after the records' changes.
 func sinceStream(t *testing.T) *Stream {
+	t.Helper()
+	return sinceStreamAt(t, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// sinceStreamAt is sinceStream read at now.
+func sinceStreamAt(t *testing.T, now time.Time) *Stream {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -24,7 +32,7 @@ func sinceStream(t *testing.T) *Stream {
 	}, nil)
 	st := &Stream{Name: "entries", Schema: schema, PrimaryKey: []string{"id"}, CursorField: "updated_at",
 		Request: Get("/v2/entries", url.Values{"is_active": {"true"}})}
-	if err := UpdatedSince(st, "updated_since"); err != nil {
+	if err := UpdatedSince(st, "updated_since", SinceOptions{Now: func() time.Time { return now }}); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -100,6 +108,39 @@ func TestUpdatedSince(t *testing.T) {
 	}
 }
 
+// TestUpdatedSince_ChangedDuringRead: a record changed while the read goes
+// on (after its own page was read, say, while another changed later shows
+// up on a later page) must not be hidden by the later change: the mark
+// stays a margin before the read's start, and the next read lists both.
+func TestUpdatedSince_ChangedDuringRead(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2024, 3, 2, 9, 0, 30, 0, time.UTC) // the margin is a minute
+	st := sinceStreamAt(t, start)
+	if _, err := st.Request(nil); err != nil {
+		t.Fatal(err)
+	}
+	got := keepIDs(t, st, `{"data":[{"id":7,"updated_at":"2024-03-02T09:00:20Z"},{"id":5,"updated_at":"2024-03-02T08:59:30Z"},{"id":4,"updated_at":"2024-03-01T10:00:00Z"}]}`)
+	if len(got) != 3 {
+		t.Fatalf("kept %v, want every record", got)
+	}
+	state, err := st.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"mark":"2024-03-02T08:59:30Z","keys":["5"]}`; string(state) != want {
+		t.Errorf("state %s, want %s: not past the read's start less the margin", state, want)
+	}
+	next := sinceStream(t)
+	if req, _ := next.Request(state); req.Query.Get("updated_since") != "2024-03-02T08:59:30Z" {
+		t.Errorf("next request asks from %q", req.Query.Get("updated_since"))
+	}
+	// Record 6 changed at 09:00:10, after its page was read: the next read
+	// lists it, with 7 again.
+	if got := keepIDs(t, next, `{"data":[{"id":7,"updated_at":"2024-03-02T09:00:20Z"},{"id":6,"updated_at":"2024-03-02T09:00:10Z"},{"id":5,"updated_at":"2024-03-02T08:59:30Z"}]}`); !slices.Equal(got, []int64{7, 6}) {
+		t.Errorf("next read kept %v, want 7 and 6", got)
+	}
+}
+
 func TestUpdatedSince_Errors(t *testing.T) {
 	t.Parallel()
 	st := sinceStream(t)
@@ -114,7 +155,7 @@ func TestUpdatedSince_Errors(t *testing.T) {
 		{Name: "b", Schema: schema, PrimaryKey: []string{"id"}, CursorField: "missing"},
 		{Name: "c", Schema: sinceStream(t).Schema, PrimaryKey: []string{"id", "updated_at"}, CursorField: "updated_at"},
 	} {
-		if err := UpdatedSince(st, "since"); !errors.Is(err, sdk.ErrConfig) {
+		if err := UpdatedSince(st, "since", SinceOptions{}); !errors.Is(err, sdk.ErrConfig) {
 			t.Errorf("stream %s: error %v, want sdk.ErrConfig", st.Name, err)
 		}
 	}
