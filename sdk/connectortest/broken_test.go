@@ -271,3 +271,20 @@ func containsAll(s string, parts []string) bool {
 	}
 	return true
 }
+
+// TestRun_LeakedSecretThroughPlugin: the same leak in a plugin binary
+// (testdata/quiver-tracktik) reaches the host's log of the plugin, and the
+// plugin mode fails it as the in-process mode does.
+func TestRun_LeakedSecretThroughPlugin(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds a plugin binary")
+	}
+	s := Suite{
+		Connector: tracktik.New(),
+		Plugin:    "github.com/quiver-etl/quiver/sdk/connectortest/testdata/quiver-tracktik",
+		Start:     tiktok,
+	}
+	got := runFake([]string{"fake/plugin/check"}, func(t tb) { run(t, s) })
+	wantFailure(t, got, "fake/plugin/check", "secret 1 of Sim.Secrets", "appears in the logs")
+}
