@@ -7,6 +7,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/tracktik"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/sdk/connectortest"
+	"github.com/quiver-etl/quiver/sdk/fault"
 )
 
 // TestConformance runs the conformance kit on the connector, in process
@@ -23,12 +24,16 @@ func TestConformance(t *testing.T) {
 // startSim starts a simulator with a few pages of every stream.
 func startSim(t connectortest.TB, o connectortest.SimOptions) *connectortest.Sim {
 	t.Helper()
-	srv := tracktiksim.NewServer(t, tracktiksim.Options{
+	opts := tracktiksim.Options{
 		Seed:     7,
 		Counts:   map[string]int{"employees": 25, "clients": 8, "positions": 12, "shifts": 40, "work-sessions": 30, "reports": 20},
 		TokenTTL: o.TokenTTL,
 		Variant:  o.Variant,
-	})
+	}
+	if o.Faults {
+		opts.Faults = fault.Options{Rate: 0.05, Seed: 8, MaxConsecutive: 1, Kinds: []fault.Kind{fault.ServerError, fault.Truncate, fault.Reset, fault.Slow}}
+	}
+	srv := tracktiksim.NewServer(t, opts)
 	config := func(secret, password string) []byte {
 		b, err := json.Marshal(map[string]any{
 			"base_url": srv.URL, "client_id": tracktiksim.ClientID, "client_secret": secret,
