@@ -36,8 +36,11 @@
 // {"meta":{...},"data":[...]}); left out, the body itself is the array.
 // "total", also optional, is the path of the total number of records the
 // listing holds, in the response around the records (the envelope, e.g.
-// "meta.count"), which progress reports show and pagers use to stop. With
-// both, a plain listing needs no Go beyond its pager (sdk/stream.FromSchema).
+// "meta.count"), which progress reports show and pagers use to stop.
+// "next", optional too, is the path in the envelope of the next page's
+// link or cursor (e.g. "links.next"), which the next-link and cursor
+// pagers follow; null or missing ends the listing. With these, a plain
+// listing needs no Go beyond its pager (sdk/stream.FromSchema).
 //
 // The optional "incremental" section declares how the stream is read
 // incrementally (see [Watermark]): the cursor column whose high-water mark
@@ -133,6 +136,10 @@ type Stream struct {
 	// a response's envelope, e.g. "meta.count" (records.Envelope.Int); ""
 	// when the file declares none.
 	Total string
+	// Next is the dotted path of the next page's link or cursor in a
+	// response's envelope, e.g. "links.next" (records.Envelope.String); ""
+	// when the file declares none.
+	Next string
 	// Updates is the update strategy: Cursor, Snapshot or Lookback.
 	Updates string
 	// Incremental says how the API filters on the cursor; nil when the file
@@ -205,6 +212,7 @@ type file struct {
 	Path        string                    `json:"path"`
 	Records     string                    `json:"records"`
 	Total       string                    `json:"total"`
+	Next        string                    `json:"next"`
 	PrimaryKey  []string                  `json:"primary_key"`
 	CursorField string                    `json:"cursor_field"`
 	SyncModes   []string                  `json:"sync_modes"`
@@ -248,7 +256,7 @@ func Parse(data []byte) (*Stream, error) {
 	if !strings.HasPrefix(f.Path, "/") {
 		return nil, fmt.Errorf("stream %s: path %q: want an absolute API path", f.Name, f.Path)
 	}
-	if err := checkPaths(f.Records, f.Total); err != nil {
+	if err := checkPaths(f.Records, f.Total, f.Next); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", f.Name, err)
 	}
 	fields, err := structFields(f.Fields, "")
@@ -297,6 +305,7 @@ func Parse(data []byte) (*Stream, error) {
 		Description: f.Description,
 		Path:        f.Path,
 		Total:       f.Total,
+		Next:        f.Next,
 		PrimaryKey:  f.PrimaryKey,
 		CursorField: f.CursorField,
 		SyncModes:   f.SyncModes,
@@ -316,16 +325,21 @@ func Parse(data []byte) (*Stream, error) {
 	return s, nil
 }
 
-// checkPaths checks the records and total paths: dotted keys, and a total
-// outside the records, since the envelope is what is around them.
-func checkPaths(records, total string) error {
-	switch {
-	case records != "" && !jsonPath.MatchString(records):
+// checkPaths checks the records, total and next paths: dotted keys, and
+// a total and a next outside the records, since the envelope is what is
+// around them.
+func checkPaths(records, total, next string) error {
+	if records != "" && !jsonPath.MatchString(records) {
 		return fmt.Errorf("records %q: want keys joined by dots, e.g. \"data\" or \"result.items\"", records)
-	case total != "" && !jsonPath.MatchString(total):
-		return fmt.Errorf("total %q: want keys joined by dots, e.g. \"meta.count\"", total)
-	case total != "" && (records == "" || total == records || strings.HasPrefix(total, records+".")):
-		return fmt.Errorf("total %q: want a path outside the records (%q), in the object around them", total, records)
+	}
+	for _, p := range []struct{ key, path, example string }{{"total", total, "meta.count"}, {"next", next, "links.next"}} {
+		switch {
+		case p.path == "":
+		case !jsonPath.MatchString(p.path):
+			return fmt.Errorf("%s %q: want keys joined by dots, e.g. %q", p.key, p.path, p.example)
+		case records == "" || p.path == records || strings.HasPrefix(p.path, records+"."):
+			return fmt.Errorf("%s %q: want a path outside the records (%q), in the object around them", p.key, p.path, records)
+		}
 	}
 	return nil
 }

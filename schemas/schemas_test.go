@@ -252,6 +252,9 @@ func TestParse(t *testing.T) {
 		{"empty total key", `{` + head + `"records":"data","total":".count","fields":[` + id + `]}`, `total ".count"`},
 		{"total without records", `{` + head + `"total":"count","fields":[` + id + `]}`, "outside the records"},
 		{"total inside records", `{` + head + `"records":"data","total":"data.count","fields":[` + id + `]}`, "outside the records"},
+		{"empty next key", `{` + head + `"records":"data","next":"links.","fields":[` + id + `]}`, `next "links."`},
+		{"next without records", `{` + head + `"next":"next","fields":[` + id + `]}`, "outside the records"},
+		{"next inside records", `{` + head + `"records":"data","next":"data.next","fields":[` + id + `]}`, "outside the records"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,19 +267,21 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// TestParse_Envelope: "records" and "total" come back as the records path
-// and the total's dotted path; left out, the body is the records.
+// TestParse_Envelope: "records", "total" and "next" come back as the
+// records path and the dotted paths of the total and the next page; left
+// out, the body is the records.
 func TestParse_Envelope(t *testing.T) {
 	t.Parallel()
 	const head = `"name":"s","path":"/s","sync_modes":["full_refresh"],"updates":"snapshot","fields":[{"name":"id","type":"int64"}]`
 	tests := []struct {
 		name, extra string
 		records     []string
-		total       string
+		total, next string
 	}{
-		{"bare array", ``, nil, ""},
-		{"records", `,"records":"data"`, []string{"data"}, ""},
-		{"nested, with total", `,"records":"result.items","total":"result.total"`, []string{"result", "items"}, "result.total"},
+		{"bare array", ``, nil, "", ""},
+		{"records", `,"records":"data"`, []string{"data"}, "", ""},
+		{"nested, with total", `,"records":"result.items","total":"result.total"`, []string{"result", "items"}, "result.total", ""},
+		{"with next", `,"records":"clients","total":"total_entries","next":"links.next"`, []string{"clients"}, "total_entries", "links.next"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,8 +290,8 @@ func TestParse_Envelope(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if !slices.Equal(s.Records, tt.records) || s.Total != tt.total {
-				t.Errorf("Parse = records %q, total %q; want %q, %q", s.Records, s.Total, tt.records, tt.total)
+			if !slices.Equal(s.Records, tt.records) || s.Total != tt.total || s.Next != tt.next {
+				t.Errorf("Parse = records %q, total %q, next %q; want %q, %q, %q", s.Records, s.Total, s.Next, tt.records, tt.total, tt.next)
 			}
 		})
 	}

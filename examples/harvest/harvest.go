@@ -18,7 +18,6 @@ import (
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
-	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 	"github.com/quiver-etl/quiver/sdk/stream"
 )
@@ -78,20 +77,15 @@ func open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 }
 
 // declare declares every stream for one read, from its schema file
-// (records path, total, catalog): links.next pages it, and an incremental
-// read keeps its progress in it (stream.UpdatedSince).
+// (records path, total, next link, catalog): rest.NextLink follows
+// links.next, and an incremental read keeps its progress in it
+// (stream.UpdatedSince).
 func declare(cfg *Config, files []*schemas.Stream) ([]*stream.Stream, error) {
 	var out []*stream.Stream
 	for _, sc := range files {
 		st, err := stream.FromSchema(sc)
 		if err != nil {
 			return nil, err
-		}
-		info := st.Info
-		st.Info = func(p *records.Page) rest.PageInfo {
-			i := info(p)
-			i.Next, _ = p.Envelope.String("links.next")
-			return i
 		}
 		st.Pager = rest.NextLink{LimitParam: "per_page", Limit: cfg.PerPage}
 		if err := stream.UpdatedSince(st, sc.Incremental.Filter, stream.SinceOptions{}); err != nil {

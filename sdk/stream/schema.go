@@ -15,10 +15,10 @@ import (
 
 // FromSchema declares the stream a schema file describes: its catalog
 // fields; a GET of its path (Get); its records path; an Info that reads
-// the file's total from the envelope and fingerprints each page by its
-// first and last primary key, so that a vendor ignoring the paging
-// parameters is caught rather than looped on; and the file's incremental
-// section, if any:
+// the file's total and next page (for rest.NextLink and rest.Cursor) from
+// the envelope and fingerprints each page by its first and last primary
+// key, so that a vendor ignoring the paging parameters is caught rather
+// than looped on; and the file's incremental section, if any:
 //
 //   - "updates": "lookback": Lookback and Checkpoint from the watermark
 //     (the engine sets the filter from the mark, less the window);
@@ -38,7 +38,7 @@ func FromSchema(sc *schemas.Stream) (*Stream, error) {
 		Updates:     sdk.Updates(sc.Updates),
 		Records:     sc.Records,
 		Request:     Get(sc.Path, nil),
-		Info:        EnvelopeInfo(sc.Total, sc.PrimaryKey),
+		Info:        envelopeInfo(sc),
 	}
 	if sc.Incremental == nil {
 		return st, nil
@@ -126,15 +126,30 @@ func EnvelopeInfo(total string, key []string) func(p *records.Page) rest.PageInf
 	}
 }
 
+// envelopeInfo is EnvelopeInfo for sc's file, with the next page's link
+// or cursor at its "next" path, if it has one.
+func envelopeInfo(sc *schemas.Stream) func(p *records.Page) rest.PageInfo {
+	info := EnvelopeInfo(sc.Total, sc.PrimaryKey)
+	if sc.Next == "" {
+		return info
+	}
+	return func(p *records.Page) rest.PageInfo {
+		i := info(p)
+		i.Next, _ = p.Envelope.String(sc.Next)
+		return i
+	}
+}
+
 // ChildFromSchema declares the child stream a schema file describes, read
 // once for each record of parent: its catalog fields, its records path,
-// and an Info as FromSchema's (with the file's total, and fingerprints of
-// the page's primary key columns that come from the child's pages). The
-// caller sets Keys, Pager, Request and, for an incremental stream, Window.
+// and an Info as FromSchema's (with the file's total and next page, and
+// fingerprints of the page's primary key columns that come from the
+// child's pages). The caller sets Keys, Pager, Request and, for an
+// incremental stream, Window.
 func ChildFromSchema(sc *schemas.Stream, parent *Stream) *Child {
 	return &Child{
 		Name: sc.Name, Description: sc.Description, Schema: sc.Schema, PrimaryKey: sc.PrimaryKey,
 		CursorField: sc.CursorField, SyncModes: SyncModes(sc.SyncModes), Updates: sdk.Updates(sc.Updates),
-		Parent: parent, Records: sc.Records, Info: EnvelopeInfo(sc.Total, sc.PrimaryKey),
+		Parent: parent, Records: sc.Records, Info: envelopeInfo(sc),
 	}
 }
