@@ -120,7 +120,7 @@ func open(ctx context.Context, cfg *Config, now func() time.Time, timer backoff.
 			cfg: cfg, client: client, grant: grant, now: now,
 			customersSchema: customersSchema, transactionsSchema: transactionsSchema,
 		},
-		Options: stream.ReadOptions{Allocator: mem},
+		Options: stream.ReadOptions{Allocator: mem, PageConcurrency: cfg.Concurrency},
 		// The transactions' v1.1 times are the org's wall-clock times
 		// without an offset; the v2 customer times carry offsets and pass
 		// unchanged.

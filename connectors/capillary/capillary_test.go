@@ -213,6 +213,7 @@ func TestConfig(t *testing.T) {
 		{"bad base url", `{"base_url":"eu.api.capillarytech.com","key":"k","secret":"s","start_date":"2024-01-01"}`, "base_url does not match the pattern"},
 		{"bad date", `{` + base[:len(base)-len(`"2024-01-01"`)] + `"2024-13-01"}`, "not a date"},
 		{"page size", `{` + base + `,"page_size":101}`, "page_size is above its maximum 100"},
+		{"concurrency", `{` + base + `,"concurrency":5}`, "concurrency is above its maximum 4"},
 		{"rate", `{` + base + `,"requests_per_minute":-5}`, "requests_per_minute is below its minimum 1"},
 		{"zone", `{` + base + `,"timezone":"Mars/Olympus"}`, "not an IANA time zone"},
 		{"settle", `{` + base + `,"settle_minutes":-1}`, "settle_minutes is below its minimum 0"},

@@ -21,6 +21,10 @@ const (
 	// demo and test clusters (docs/vendors/capillary.md#rate-limits);
 	// brands may have more.
 	DefaultRequestsPerMinute = 100
+	// MaxConcurrency caps the concurrency key: requests are spaced by the
+	// key's per-minute limit (docs/vendors/capillary.md#rate-limits), so
+	// pages in flight beyond a few only wait on the limiter.
+	MaxConcurrency = 4
 	// DefaultSettleMinutes: transactions billed in the last hour are left to
 	// the next run, so that bills a till uploads a little late are not
 	// missed by a window that has already moved past them.
@@ -37,6 +41,7 @@ type Config struct {
 	PageSize          int         `json:"page_size"`           // records per request, 1..100; default 100
 	Till              string      `json:"till"`                // till code to attribute requests to; "" for the client's default till
 	RequestsPerMinute int         `json:"requests_per_minute"` // the key's rate limit; default 100
+	Concurrency       int         `json:"concurrency"`         // customer pages requested at once, 1..MaxConcurrency; default 2
 	Timezone          string      `json:"timezone"`            // the org's IANA time zone; default UTC
 	SettleMinutes     *int        `json:"settle_minutes"`      // minutes of recent transactions left to the next run; default 60
 	// CustomerQuery is the customer search's q that lists every customer.
@@ -60,6 +65,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+	}
+	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
+		return fmt.Errorf("capillary: config: concurrency %d is outside 1..%d: %w", c.Concurrency, MaxConcurrency, sdk.ErrConfig)
 	}
 	if c.RequestsPerMinute < 1 {
 		return fmt.Errorf("requests_per_minute %d is not positive: %w", c.RequestsPerMinute, sdk.ErrConfig)

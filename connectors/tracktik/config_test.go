@@ -23,6 +23,7 @@ func TestConfig(t *testing.T) {
 		{"empty password", `{` + strings.Replace(base, password, "", 1) + `}`, "password is required"},
 		{"bad date", `{` + strings.Replace(base, "2024-01-01", "2024-13-01", 1) + `}`, "not a date"},
 		{"page size", `{` + base + `,"page_size":1001}`, "page_size is above its maximum 1000"},
+		{"concurrency", `{` + base + `,"concurrency":17}`, "concurrency is above its maximum 16"},
 		{"unknown key", `{` + base + `,"limit":5}`, `unknown key "limit"`},
 	}
 	for _, tt := range tests {
@@ -33,8 +34,8 @@ func TestConfig(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Config = %v", err)
 				}
-				if cfg.BaseURL != "https://acme.staffr.net" || cfg.PageSize != MaxPageSize {
-					t.Errorf("Config = base_url %q, page_size %d: cleaning or defaults missing", cfg.BaseURL, cfg.PageSize)
+				if cfg.BaseURL != "https://acme.staffr.net" || cfg.PageSize != MaxPageSize || cfg.Concurrency != 4 {
+					t.Errorf("Config = base_url %q, page_size %d, concurrency %d: cleaning or defaults missing", cfg.BaseURL, cfg.PageSize, cfg.Concurrency)
 				}
 				return
 			}

@@ -19,6 +19,11 @@ const (
 	DefaultScope    = "api"
 	// MaxPageSize is the largest page the IRIS REST APIs serve.
 	MaxPageSize = 1000
+	// MaxConcurrency caps the concurrency key: Trackunit may restrict an
+	// integration that loads the platform excessively
+	// (docs/vendors/trackunit.md#rate-limits), and the account's rate
+	// limiter binds before more pages in flight would help.
+	MaxConcurrency = 8
 )
 
 // Config is the connector's configuration. Its JSON Schema is
@@ -36,6 +41,9 @@ type Config struct {
 	Scope     string `json:"scope"`
 	StartDate string `json:"start_date"` // YYYY-MM-DD: the earliest asset events
 	PageSize  int    `json:"page_size"`  // records per request, 1..1000; default 1000
+	// Concurrency is how many pages of a stream are requested at once,
+	// 1..MaxConcurrency; default 4.
+	Concurrency int `json:"concurrency"`
 }
 
 // Validate checks what config.schema.json cannot, without contacting
@@ -59,6 +67,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		return fmt.Errorf("page_size %d is outside 1..%d: %w", c.PageSize, MaxPageSize, sdk.ErrConfig)
+	}
+	if c.Concurrency < 1 || c.Concurrency > MaxConcurrency {
+		return fmt.Errorf("concurrency %d is outside 1..%d: %w", c.Concurrency, MaxConcurrency, sdk.ErrConfig)
 	}
 	return nil
 }

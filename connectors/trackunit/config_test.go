@@ -40,7 +40,7 @@ func TestConfig(t *testing.T) {
 	t.Parallel()
 	defaults := &Config{
 		APIURL: DefaultAPIURL, TokenURL: DefaultTokenURL, ClientID: "0oa-client", ClientSecret: testSecret,
-		Username: "api-user", Password: testPassword, Scope: "api", StartDate: "2024-01-01", PageSize: 1000,
+		Username: "api-user", Password: testPassword, Scope: "api", StartDate: "2024-01-01", PageSize: 1000, Concurrency: 4,
 	}
 	tests := []struct {
 		name    string
@@ -54,10 +54,11 @@ func TestConfig(t *testing.T) {
 			m["token_url"] = "https://auth.example.com/token"
 			m["scope"] = "  api   offline_access "
 			m["page_size"] = 250
+			m["concurrency"] = 2
 		}, want: &Config{
 			APIURL: "https://iris.example.com", TokenURL: "https://auth.example.com/token", ClientID: "0oa-client",
 			ClientSecret: testSecret, Username: "api-user", Password: testPassword, Scope: "api offline_access",
-			StartDate: "2024-01-01", PageSize: 250,
+			StartDate: "2024-01-01", PageSize: 250, Concurrency: 2,
 		}},
 		{name: "loopback http", edit: func(m map[string]any) {
 			m["api_url"] = "http://127.0.0.1:8080"
@@ -65,7 +66,7 @@ func TestConfig(t *testing.T) {
 		}, want: &Config{
 			APIURL: "http://127.0.0.1:8080", TokenURL: "http://localhost:9090/token", ClientID: "0oa-client",
 			ClientSecret: testSecret, Username: "api-user", Password: testPassword, Scope: "api",
-			StartDate: "2024-01-01", PageSize: 1000,
+			StartDate: "2024-01-01", PageSize: 1000, Concurrency: 4,
 		}},
 		{name: "no client_id", edit: func(m map[string]any) { delete(m, "client_id") }, wantErr: "client_id is required"},
 		{name: "no client_secret", edit: func(m map[string]any) { delete(m, "client_secret") }, wantErr: "client_secret is required"},
@@ -78,6 +79,7 @@ func TestConfig(t *testing.T) {
 		{name: "scope without api", edit: func(m map[string]any) { m["scope"] = "offline_access" }, wantErr: "scope does not match the pattern"},
 		{name: "page_size too large", edit: func(m map[string]any) { m["page_size"] = 1001 }, wantErr: "page_size is above its maximum 1000"},
 		{name: "page_size negative", edit: func(m map[string]any) { m["page_size"] = -1 }, wantErr: "page_size is below its minimum 1"},
+		{name: "concurrency too large", edit: func(m map[string]any) { m["concurrency"] = 9 }, wantErr: "concurrency is above its maximum 8"},
 		{name: "unknown key", edit: func(m map[string]any) { m["base_url"] = "x" }, wantErr: "base_url"},
 		{name: "wrong type", edit: func(m map[string]any) { m["page_size"] = "10" }, wantErr: "page_size"},
 	}

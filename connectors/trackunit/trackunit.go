@@ -174,7 +174,7 @@ func (t tuning) open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 		Ping:    rest.Request{Path: AssetsPath, Query: url.Values{"page": {"0"}, "size": {"1"}}},
 		Streams: static,
 		Dynamic: s,
-		Options: stream.ReadOptions{Allocator: s.mem},
+		Options: stream.ReadOptions{Allocator: s.mem, PageConcurrency: s.cfg.Concurrency},
 	}, nil
 }
 
