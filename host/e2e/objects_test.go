@@ -409,3 +409,40 @@ func TestObjectStore_ReplaceAndShrink(t *testing.T) {
 		t.Errorf("files after the refused snapshot %v, want the kept snapshot's %v", lists[2], lists[1])
 	}
 }
+
+// TestObjectStore_MixedLocations: the destination in the bucket with the
+// state in a local folder, and the reverse. Two runs of each: every record
+// exactly once, and in the bucket only the files the file list names.
+func TestObjectStore_MixedLocations(t *testing.T) {
+	srv := s3test.Versity(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tt := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 6, Counts: map[string]int{"employees": 120, "clients": 30}})
+	env := append(slices.Clone(trackTikEnv), s3test.Env(t)...)
+	for _, mix := range []struct{ name, dest, state string }{
+		{"remote destination", srv.URL("mixed-a/out"), "state"},
+		{"remote state", "out", srv.URL("mixed-b/state")},
+	} {
+		t.Run(mix.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			text := "sources:\n" + trackTikSource("acme", tt.URL, "      page_size: 25\n    streams: [employees, clients]\n") +
+				fmt.Sprintf("destination:\n  path: %s\nstate: %s\n", mix.dest, mix.state)
+			cfg := writeConfig(t, tmp, text)
+			for run := range 2 {
+				if r := quiver(ctx, t, env, "sync", "-c", cfg, "--max-file-size", "1"); r.code != 0 {
+					t.Fatalf("run %d: exit %d\n%s", run+1, r.code, tail(r.stderr, 10))
+				}
+			}
+			out := filepath.Join(tmp, "out")
+			if strings.HasPrefix(mix.dest, "s3://") {
+				out = filepath.Join(downloadBucket(ctx, t, srv.URL("mixed-a"), filepath.Join(tmp, "bucket")), "out")
+				checkFileLists(t, out)
+			}
+			for _, s := range []string{"employees", "clients"} {
+				if ids := streamIDs(t, filepath.Join(out, "acme", s)); len(ids) != tt.Count(s) {
+					t.Errorf("%s: %d rows, want the simulator's %d", s, len(ids), tt.Count(s))
+				}
+			}
+		})
+	}
+}
