@@ -20,7 +20,9 @@ import (
 // refresh or snapshot stream, and a compaction.
 //
 //  1. The files to publish are finished temporary files (written and
-//     fsynced), and st already holds the streams' new state.
+//     fsynced), and st already holds the streams' new state. st is the
+//     caller's copy: when the commit point is not passed, it is to be
+//     dropped (see publish).
 //  2. st is saved with the files in Pending and the files they replace in
 //     Retire. This is the commit point.
 //  3. The pending files are published.
@@ -250,12 +252,16 @@ func (r *streamRun) abort() error {
 
 // publish commits the finished files with the state that covers them
 // (see commitFiles); retire lists the published files they replace.
+//
+// The new state is built on a copy of the source's state, which it
+// replaces only once the commit point is passed: a commit that fails
+// before it (an upload or the save) leaves neither its files nor the
+// stream's new cursor in the state that the source's other streams save
+// later in the run. The stream's cursor goes back to the committed one.
 func (r *streamRun) publish(retire []string) error {
 	s := r.src
-	if s.st.Streams == nil {
-		s.st.Streams = map[string]*state.Stream{}
-	}
-	s.st.Streams[r.name] = &state.Stream{
+	next := s.st.Clone()
+	next.Streams[r.name] = &state.Stream{
 		State: r.state, Mode: string(r.mode), RunID: s.opts.RunID, UpdatedAt: s.opts.Now(), Schema: schemaID(r.schema),
 		PrimaryKey: r.primaryKey,
 	}
@@ -267,11 +273,18 @@ func (r *streamRun) publish(retire []string) error {
 	r.finished = nil
 	var committed bool
 	if s.dest.remote() {
-		committed, err = commitObjects(s.store, s.dest, s.files, s.st, files, retire)
+		committed, err = commitObjects(s.store, s.dest, s.files, next, files, retire)
 	} else {
-		committed, err = commitFiles(s.store, s.files, s.st, files, retire)
+		committed, err = commitFiles(s.store, s.files, next, files, retire)
+	}
+	if !committed && r.mode == protocol.Incremental {
+		r.state = nil
+		if prev := s.st.Streams[r.name]; prev != nil {
+			r.state = prev.State
+		}
 	}
 	if committed {
+		s.st = next
 		// A failed publish or removal is finished by the next run.
 		for _, f := range files {
 			r.res.Records += f.Rows

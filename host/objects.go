@@ -143,7 +143,8 @@ var _ sink.Files = objectFiles{}
 // no rename: an uploaded object is visible at once.
 //
 //  1. The files to publish are finished staging files, and st already
-//     holds the streams' new state.
+//     holds the streams' new state. st is the caller's copy: when the
+//     commit point is not passed, it is to be dropped (see publish).
 //  2. Each file is uploaded under its final key. It is visible, but not
 //     committed: no saved state lists it.
 //  3. st is saved with the files added to st.Files and the files they
@@ -184,10 +185,8 @@ func commitObjects(store *state.Store, d *destination, files sink.Files, st *sta
 		}
 		drop[key] = true
 	}
-	prev := st.Files
-	st.Files = append(slices.DeleteFunc(slices.Clone(prev), func(o state.Object) bool { return drop[o.Key] }), add...)
+	st.Files = append(slices.DeleteFunc(st.Files, func(o state.Object) bool { return drop[o.Key] }), add...)
 	if err := store.Save(st); err != nil {
-		st.Files = prev
 		if errors.Is(err, state.ErrConflict) {
 			// Another run has the source now: this one stops, and a
 			// scheduler retries it later (exit code 75).

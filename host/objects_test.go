@@ -4,14 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/host/state"
 	"github.com/quiver-etl/quiver/internal/s3test"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // objectServers are the S3 servers the object-store tests run against.
@@ -143,6 +150,135 @@ func TestCommitObjects_StaleRun(t *testing.T) {
 			}
 			if !b.exists(t, x) {
 				t.Errorf("the refused commit deleted %s, which B's state lists", x)
+			}
+		})
+	}
+}
+
+// failingUploads fails the uploads of the files fail picks.
+type failingUploads struct {
+	sink.Files
+	fail func(f *sink.File) bool
+}
+
+var errUpload = errors.New("upload failed: connection reset")
+
+func (f *failingUploads) Publish(file *sink.File) error {
+	if f.fail != nil && f.fail(file) {
+		return errUpload
+	}
+	return f.Files.Publish(file)
+}
+
+// source returns the run of source "acme" into the fixture's bucket, with
+// the incremental streams named, all on one writer.
+func (b *bucketFixture) source(t *testing.T, store *state.Store, files sink.Files, streams ...string) (*sourceRun, []*streamRun) {
+	t.Helper()
+	cfg := &Config{Destination: Destination{Path: b.srv.URL("team/out"), Format: "parquet"}, Sources: []SourceConfig{{Name: "acme", Connector: "tracktik"}}}
+	opts := &SyncOptions{Config: cfg, Now: time.Now, Allocator: memory.NewGoAllocator(), FileBytes: DefaultFileBytes, RunID: "r1", Logger: slog.New(slog.DiscardHandler)}
+	st, err := store.Load("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sourceRun{opts: opts, cfg: &cfg.Sources[0], store: store, dest: b.dest, files: files, format: sink.Parquet, log: opts.Logger, st: st, res: &SourceResult{}}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	var out []*streamRun
+	for _, name := range streams {
+		sr, err := s.newStream(protocol.Stream{Name: name, Schema: schema, SyncModes: []protocol.SyncMode{protocol.Incremental}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, sr)
+	}
+	return s, out
+}
+
+// startWriters gives the streams a new writer, as a read does.
+func startWriters(t *testing.T, streams []*streamRun) *writer {
+	t.Helper()
+	w := startWriter()
+	t.Cleanup(func() { _ = w.stop() })
+	for _, sr := range streams {
+		sr.w = w
+	}
+	return w
+}
+
+// cursor returns the saved checkpoint of a stream, or "none".
+func cursor(st *state.Source, stream string) string {
+	if ss := st.Streams[stream]; ss != nil {
+		return string(ss.State)
+	}
+	return "none"
+}
+
+// TestPublish_FailedUploadKeepsCursor: stream employees committed page 1;
+// its commit of page 2 fails at the upload, and then stream shifts
+// commits. The saved state must keep employees at page 1, with its first
+// file and without the second: had the save carried page 2, the next run
+// would never read again the records the failed upload held.
+func TestPublish_FailedUploadKeepsCursor(t *testing.T) {
+	for name, start := range objectServers {
+		t.Run(name, func(t *testing.T) {
+			b := newBucket(t, start)
+			store := b.openState(t)
+			files := &failingUploads{Files: objectFiles{b.dest}}
+			s, streams := b.source(t, store, files, "employees", "shifts")
+			a, other := streams[0], streams[1]
+			mem := s.opts.Allocator
+
+			w := startWriters(t, streams)
+			sendBatch(t, mem, a, 0, 10)
+			if err := a.checkpoint(json.RawMessage(`{"page":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.commit(); err != nil {
+				t.Fatal(err)
+			}
+
+			w = startWriters(t, streams)
+			sendBatch(t, mem, a, 10, 10)
+			if err := a.checkpoint(json.RawMessage(`{"page":2}`)); err != nil {
+				t.Fatal(err)
+			}
+			sendBatch(t, mem, other, 0, 5)
+			if err := other.checkpoint(json.RawMessage(`{"page":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.stop(); err != nil {
+				t.Fatal(err)
+			}
+			files.fail = func(f *sink.File) bool { return strings.Contains(f.Final, "employees") }
+			if err := a.finish(); !errors.Is(err, errUpload) {
+				t.Fatalf("finish of employees = %v, want the upload error", err)
+			}
+			if err := other.finish(); err != nil {
+				t.Fatal(err)
+			}
+
+			got, err := b.openState(t).Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := cursor(got, "employees"); c != `{"page":1}` {
+				t.Errorf("saved employees state %s, want page 1, the last committed", c)
+			}
+			if c := cursor(got, "shifts"); c != `{"page":1}` {
+				t.Errorf("saved shifts state %s, want page 1", c)
+			}
+			var keys []string
+			for _, o := range got.Files {
+				keys = append(keys, o.Key)
+			}
+			want := []string{"acme/employees/part-r1-0001.parquet", "acme/shifts/part-r1-0001.parquet"}
+			if !slices.Equal(keys, want) {
+				t.Errorf("saved files %v, want %v", keys, want)
+			}
+			if string(a.res.StateAfter) != `{"page":1}` {
+				t.Errorf("employees' result StateAfter %s, want page 1", a.res.StateAfter)
 			}
 		})
 	}

@@ -66,16 +66,23 @@ func newWriterEnv(t *testing.T, create createFunc) *writerEnv {
 // batch sends a batch of ids from..from+n-1 to the stream.
 func (e *writerEnv) batch(t *testing.T, from, n int64) {
 	t.Helper()
-	b := array.NewInt64Builder(e.mem)
+	sendBatch(t, e.mem, e.stream, from, n)
+}
+
+// sendBatch sends a batch of ids from..from+n-1 to a stream whose schema
+// is one int64 column.
+func sendBatch(t *testing.T, mem memory.Allocator, sr *streamRun, from, n int64) {
+	t.Helper()
+	b := array.NewInt64Builder(mem)
 	defer b.Release()
 	for i := range n {
 		b.Append(from + i)
 	}
 	col := b.NewArray()
 	defer col.Release()
-	rec := array.NewRecord(e.stream.schema, []arrow.Array{col}, n)
+	rec := array.NewRecord(sr.schema, []arrow.Array{col}, n)
 	defer rec.Release()
-	if err := e.stream.batch(rec); err != nil {
+	if err := sr.batch(rec); err != nil {
 		t.Fatal(err)
 	}
 }

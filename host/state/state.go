@@ -24,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +77,21 @@ type Source struct {
 	// to the destination ("acme/employees/part-….parquet"). Empty for a
 	// local destination, where a published name is the commit.
 	Files []Object `json:"files,omitempty"`
+}
+
+// Clone returns a copy of src that a commit can change and save without
+// touching src: its map and lists are copied; the Streams' entries and the
+// Owner are shared, and are replaced, never changed in place.
+func (src *Source) Clone() *Source {
+	c := *src
+	c.Streams = maps.Clone(src.Streams)
+	if c.Streams == nil {
+		c.Streams = map[string]*Stream{}
+	}
+	c.Pending = slices.Clone(src.Pending)
+	c.Retire = slices.Clone(src.Retire)
+	c.Files = slices.Clone(src.Files)
+	return &c
 }
 
 // Object is a committed part file of an object-store destination.
