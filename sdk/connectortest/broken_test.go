@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/tracktik"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
+	"github.com/quiver-etl/quiver/connectors/trackunit"
+	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk"
 )
 
@@ -234,6 +237,92 @@ func TestRun_SecretInState(t *testing.T) {
 	c := &broken{Connector: tracktik.New(), writer: func(w sdk.Writer) sdk.Writer { return stateLeak{w} }}
 	got := runFake([]string{"fake/inprocess/resume"}, func(t tb) { run(t, Suite{Connector: c, Start: tiktok}) })
 	wantFailure(t, got, "fake/inprocess/resume", "secret 1 of Sim.Secrets", "appears in the state")
+}
+
+// TestRun_ResumeOnePageEarly: a connector that resumes from the
+// checkpoint before the one it is given sends the page between them again
+// and fails the resume check, which wants no key in both reads.
+func TestRun_ResumeOnePageEarly(t *testing.T) {
+	t.Parallel()
+	early := &pageBack{prev: map[string]map[string]json.RawMessage{}}
+	c := &broken{Connector: trackunit.New(), writer: early.writer, read: early.read}
+	only := []string{"fake/inprocess/resume"}
+	got := runFake(only, func(t tb) { run(t, Suite{Connector: c, Start: unitSim}) })
+	wantFailure(t, got, "fake/inprocess/resume", "stream asset_events:", "landed in both the interrupted read and its resumption", "want at most 0")
+	ok := runFake(only, func(t tb) { run(t, Suite{Connector: trackunit.New(), Start: unitSim}) })
+	if f := ok.failures("fake"); len(f) > 0 {
+		t.Errorf("the Trackunit connector fails the resume check:\n%s", strings.Join(f, "\n"))
+	}
+}
+
+// unitSim starts a Trackunit simulator whose asset_events, a stream
+// incremental on a cursor with a checkpoint after every page, take five
+// pages; the kit checks the values of that stream only.
+func unitSim(t TB, _ SimOptions) *Sim {
+	srv := trackunitsim.NewServer(t, trackunitsim.Options{
+		Seed: 4, Counts: map[string]int{"assets": 3, "locations": 3, "fleet_snapshot": 3, "asset_events": 40},
+	})
+	cfg, err := json.Marshal(map[string]any{
+		"api_url": srv.URL, "token_url": srv.TokenURL, "client_id": trackunitsim.DefaultClientID,
+		"client_secret": trackunitsim.DefaultClientSecret, "username": trackunitsim.DefaultUsername,
+		"password": trackunitsim.DefaultPassword, "start_date": "2020-01-01", "page_size": 8,
+	})
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return &Sim{
+		Config:  cfg,
+		Secrets: []string{trackunitsim.DefaultClientSecret, trackunitsim.DefaultPassword},
+		Records: func(stream string) ([]map[string]any, error) {
+			if stream != trackunitsim.StreamAssetEvents {
+				return nil, ErrNotHeld
+			}
+			out := make([]map[string]any, len(srv.IDs(stream)))
+			for i := range out {
+				out[i] = srv.Record(stream, i)
+			}
+			return out, nil
+		},
+	}
+}
+
+// pageBack remembers, for every checkpoint a stream sends, the one it sent
+// before, and turns each state a read is given into that earlier one.
+type pageBack struct {
+	mu   sync.Mutex
+	prev map[string]map[string]json.RawMessage // stream -> state -> the state before it
+}
+
+func (p *pageBack) writer(w sdk.Writer) sdk.Writer {
+	return &pageBackWriter{Writer: w, p: p, last: map[string]json.RawMessage{}}
+}
+
+func (p *pageBack) read(req sdk.ReadRequest) sdk.ReadRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, r := range req.Streams {
+		if r.State != nil {
+			req.Streams[i].State = p.prev[r.Name][string(r.State)]
+		}
+	}
+	return req
+}
+
+type pageBackWriter struct {
+	sdk.Writer
+	p    *pageBack
+	last map[string]json.RawMessage // this read's last checkpoint by stream
+}
+
+func (w *pageBackWriter) Checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
+	w.p.mu.Lock()
+	if w.p.prev[stream] == nil {
+		w.p.prev[stream] = map[string]json.RawMessage{}
+	}
+	w.p.prev[stream][string(state)] = w.last[stream]
+	w.last[stream] = slices.Clone(state)
+	w.p.mu.Unlock()
+	return w.Writer.Checkpoint(ctx, stream, state)
 }
 
 // stateLeak adds the simulator's password to every checkpoint.

@@ -389,7 +389,7 @@ func (c *checker) read(t TB, rc readCase) {
 		if l.final() != sdk.Complete {
 			t.Errorf("stream %s ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
 		}
-		c.exactlyOnce(t, sim, st, rowsOf(l.rows), false, rc.values)
+		c.exactlyOnce(t, sim, st, rowsOf(l.rows), 0, rc.values)
 	}
 	noSecrets(t, sim, readTexts(tg, col, err))
 }
@@ -418,9 +418,10 @@ func modeOf(st protocol.Stream) sdk.SyncMode {
 // exactlyOnce checks the rows of one stream, from one or more reads (the
 // committed part of an interrupted read and its resumption), against what
 // the simulator holds: every record, by primary key, once within each read
-// and, unless rereads, once across them; with the simulator's values when
-// values is set (the last copy of a key is compared).
-func (c *checker) exactlyOnce(t TB, sim *Sim, st protocol.Stream, reads [][]map[string]any, rereads, values bool) {
+// and in at most one read, except that up to rereads keys may land in more
+// than one (all of them when rereads is negative); with the simulator's
+// values when values is set (the last copy of a key is compared).
+func (c *checker) exactlyOnce(t TB, sim *Sim, st protocol.Stream, reads [][]map[string]any, rereads int, values bool) {
 	t.Helper()
 	if st.Schema == nil || len(st.PrimaryKey) == 0 {
 		return // discover reports it
@@ -447,10 +448,15 @@ func (c *checker) exactlyOnce(t TB, sim *Sim, st protocol.Stream, reads [][]map[
 			seen[k]++
 		}
 	}
+	var again []string
 	for k, n := range seen {
-		if n > 1 && !rereads {
-			report("key %s landed in %d reads, want once", k, n)
+		if n > 1 {
+			again = append(again, k)
 		}
+	}
+	if rereads >= 0 && len(again) > rereads {
+		sort.Strings(again)
+		report("%d keys landed in both the interrupted read and its resumption (%s), want at most %d: a resumed read must not repeat what its checkpoint covers", len(again), keyList(again), rereads)
 	}
 	recs, err := sim.Records(st.Name)
 	if errors.Is(err, ErrNotHeld) {
@@ -517,6 +523,14 @@ func forCompare(row map[string]any, ignore []string, exp map[string]any) map[str
 		}
 	}
 	return out
+}
+
+// keyList renders keys for a message, the first maxReports of them.
+func keyList(keys []string) string {
+	if len(keys) > maxReports {
+		return strings.Join(keys[:maxReports], ", ") + ", ..."
+	}
+	return strings.Join(keys, ", ")
 }
 
 // rescueColumn is the column holding what a schema could not take
@@ -596,11 +610,10 @@ func (c *checker) resume(t TB) {
 		if l.final() != sdk.Complete {
 			t.Errorf("stream %s: the resumed read ended %v, want complete (errors: %v)", st.Name, l.final(), l.errs)
 		}
-		// A resumed stream may read again what its checkpoint's mark does
-		// not tell apart (a "lookback" window, a cursor's margin), but it
-		// must not start over.
+		// Only a lookback window, or the margin the Suite declares, may be
+		// read again; the rest of what the checkpoint covers may not.
 		done := committed[st.Name]
-		c.exactlyOnce(t, sim, st, [][]map[string]any{done, l.rows}, true, true)
+		c.exactlyOnce(t, sim, st, [][]map[string]any{done, l.rows}, c.rereads(st), true)
 		if full := len(count.stream(st.Name).rows); st.Updates != protocol.Lookback && len(done) > 0 && len(l.rows) >= full {
 			t.Errorf("stream %s: resumed from a checkpoint covering %d records, the read sent %d, as many as a full read (%d): it did not resume from its checkpoint", st.Name, len(done), len(l.rows), full)
 		}
@@ -610,6 +623,16 @@ func (c *checker) resume(t TB) {
 		texts[k] += v
 	}
 	noSecrets(t, sim, texts)
+}
+
+// rereads is how many keys a resumed read of st may land again that the
+// interrupted read committed: any for a lookback stream, Suite.Rereads's
+// bound for the streams it names, none for the others.
+func (c *checker) rereads(st protocol.Stream) int {
+	if st.Updates == protocol.Lookback {
+		return -1
+	}
+	return c.s.Rereads[st.Name]
 }
 
 // readTexts is everything a read produced, by where it went, for the

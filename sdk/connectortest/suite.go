@@ -33,6 +33,12 @@ type Suite struct {
 	// exactly once, by key; their values are not compared, since a
 	// variant is free to serve shapes the schema cannot take.
 	Variants []string
+	// Rereads bounds, by stream, how many records a resumed read may land
+	// again that the interrupted read already committed, for a stream
+	// whose checkpoint cannot tell them apart (a cursor read again from a
+	// margin before its mark). A stream not named may repeat none; a
+	// "lookback" stream (protocol.Lookback) may repeat any.
+	Rereads map[string]int
 	// Ignore names, by stream, columns whose values a full read does not
 	// compare, such as a time the connector takes from its own clock.
 	Ignore map[string][]string
@@ -122,13 +128,18 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     SimOptions.TokenTTL of 2 s and every answer delayed by a quarter of
 //     it; a read that outlives two tokens must have asked for a new one);
 //   - variant/<name>: a full read of each of s.Variants, every key once;
-//   - resume: a read cancelled after half the checkpoints a full read
-//     sends, resumed from the last checkpoint of each stream as the host
-//     would (incremental streams from their state, full-refresh streams
-//     from scratch), loses no record, repeats none within a read, and
-//     does not start over: a resumed stream other than a "lookback" one
-//     sends fewer records than a full read (a lookback window, or a
-//     cursor's margin, may be read again);
+//   - resume: a full read counts the checkpoints it sends (N); a second
+//     read is interrupted at its checkpoint number ceil(N/2) (the Writer
+//     fails that Checkpoint call and the read's ctx is cancelled), and
+//     each incremental stream is read again from the last checkpoint it
+//     sent (full-refresh streams from scratch, their rows of the
+//     interrupted read dropped, as the host does). The rows the
+//     checkpoints cover plus the resumed read must hold every record,
+//     with the simulator's values, none twice within a read, and none in
+//     both reads: only a "lookback" stream may repeat records (any
+//     number), and a stream named in s.Rereads up to that many. A resumed
+//     stream other than a lookback one must also send fewer records than
+//     a full read (it did not start over);
 //
 // and, in every read, that no secret appears in the logs (at Debug level),
 // errors, records, checkpoints or catalog. A case whose hook the Sim
