@@ -282,6 +282,7 @@ func (s *sourceRun) newStream(cs protocol.Stream) (*streamRun, error) {
 		res:        &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
 		splits:     parts,
 		parts:      map[string]sink.Part{},
+		tailBound:  maxTailBytes,
 	}
 	prev := s.st.Streams[cs.Name]
 	if prev != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -20,10 +21,19 @@ import (
 // rows span many days commits at its next checkpoint once it has this many.
 const maxOpenParts = 32
 
-// streamRun is the run of one stream. Batches wait in tail until a
-// checkpoint covers them; only covered batches go into the open parts (one
-// per partition folder), so the parts can always be committed together
-// with the latest checkpoint.
+// maxTailBytes bounds the Arrow bytes of an incremental stream's batches
+// that wait in memory for a checkpoint (streamRun.tail). Past it they go
+// to a spill file and come back, in order, when a checkpoint covers them:
+// a connector that checkpoints rarely (stream.UpdatedSince checkpoints
+// once, at the end) then costs the host disk, not memory. At twice the
+// writer's queue, a connector that checkpoints every page or so never
+// spills.
+const maxTailBytes = 32 << 20
+
+// streamRun is the run of one stream. Batches wait in tail, and past
+// tailBound in a spill file, until a checkpoint covers them; only covered
+// batches go into the open parts (one per partition folder), so the parts
+// can always be committed together with the latest checkpoint.
 type streamRun struct {
 	src        *sourceRun
 	name       string
@@ -37,13 +47,17 @@ type streamRun struct {
 	splits     *partitioner // nil: no partition folders
 	w          *writer      // runs what happens to parts, state and the result's status during the read
 
-	tail     []piece              // lineage-stamped batches after the last checkpoint, split by partition
-	parts    map[string]sink.Part // open output files by partition folder ("" when not partitioned)
-	seq      int                  // parts started
-	finished []sink.File          // full refresh: parts waiting for the stream to complete
-	state    json.RawMessage      // latest checkpoint, covering everything in parts
-	done     bool
-	warned   map[string]bool // drifted columns and keys logged in this run
+	tail      []piece              // lineage-stamped batches after the last checkpoint, split by partition
+	tailBytes int64                // Arrow bytes of tail
+	tailBound int64                // tail's bytes past which it is spilled (maxTailBytes)
+	spill     *spill               // batches after the last checkpoint and before tail, nil if none
+	spills    []string             // every spill file of the run, removed by finish at the latest
+	parts     map[string]sink.Part // open output files by partition folder ("" when not partitioned)
+	seq       int                  // parts started
+	finished  []sink.File          // full refresh: parts waiting for the stream to complete
+	state     json.RawMessage      // latest checkpoint, covering everything in parts
+	done      bool
+	warned    map[string]bool // drifted columns and keys logged in this run
 }
 
 func (r *streamRun) batch(rec arrow.Record) error {
@@ -62,6 +76,9 @@ func (r *streamRun) batch(rec arrow.Record) error {
 		return fmt.Errorf("stream %s: %w", r.name, err)
 	}
 	r.tail = append(r.tail, pieces...)
+	for _, pc := range pieces {
+		r.tailBytes += recordBytes(pc.rec)
+	}
 	r.res.read += rec.NumRows()
 	// A full refresh publishes nothing before it completes, so its batches
 	// need not wait in memory for a checkpoint: writing them now bounds the
@@ -75,14 +92,90 @@ func (r *streamRun) batch(rec arrow.Record) error {
 			return r.roll()
 		}})
 	}
+	if r.tailBytes > r.tailBound {
+		return r.spillTail()
+	}
 	return nil
 }
 
 // takeTail returns the batches waiting in the tail and empties it.
 func (r *streamRun) takeTail() []piece {
 	pieces := r.tail
-	r.tail = nil
+	r.tail, r.tailBytes = nil, 0
 	return pieces
+}
+
+// spillTail moves the tail's batches to the end of the spill file,
+// starting one if need be.
+func (r *streamRun) spillTail() error {
+	pieces := r.takeTail()
+	defer func() {
+		for _, pc := range pieces {
+			pc.rec.Release()
+		}
+	}()
+	if r.spill == nil {
+		opts := r.src.opts
+		path := filepath.Join(r.dir, fmt.Sprintf(".spill-%s-%04d.arrows.tmp", opts.RunID, len(r.spills)+1))
+		sp, err := createSpill(path, sink.LineageSchema(r.schema), opts.Allocator)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", r.name, err)
+		}
+		r.spill = sp
+		r.spills = append(r.spills, path)
+	}
+	for _, pc := range pieces {
+		if err := r.spill.write(pc); err != nil {
+			return fmt.Errorf("stream %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// takeSpill closes the spill file and returns it for the writer to read
+// back (see unspill); nil if there is none.
+func (r *streamRun) takeSpill() (*spill, error) {
+	sp := r.spill
+	if sp == nil {
+		return nil, nil
+	}
+	r.spill = nil
+	if err := sp.close(); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	return sp, nil
+}
+
+// unspill writes the batches of a spill file taken by takeSpill into the
+// open parts, in order, and removes the file; it runs on the writer
+// goroutine. A nil sp does nothing.
+func (r *streamRun) unspill(sp *spill) error {
+	if sp == nil {
+		return nil
+	}
+	err := sp.replay(r.src.opts.Allocator, func(pc piece) error { return r.write([]piece{pc}) })
+	if err = errors.Join(err, removeSpill(sp.path)); err != nil {
+		return fmt.Errorf("stream %s: %w", r.name, err)
+	}
+	return nil
+}
+
+// dropSpills closes and removes the stream's spill files; it runs once
+// the writer has stopped.
+func (r *streamRun) dropSpills() error {
+	var errs []error
+	if r.spill != nil {
+		errs = append(errs, r.spill.close())
+		r.spill = nil
+	}
+	for _, path := range r.spills {
+		errs = append(errs, removeSpill(path))
+	}
+	if len(r.spills) > 0 && r.seq == 0 {
+		_ = os.Remove(r.dir) // the folder a spill made; fails, as it should, when not empty
+	}
+	r.spills = nil
+	return errors.Join(errs...)
 }
 
 // roll commits the open parts once they are large enough or too many;
@@ -99,10 +192,18 @@ func (r *streamRun) checkpoint(st json.RawMessage) error {
 		return fmt.Errorf("plugin sent a checkpoint for stream %q, which was not requested", r.unknown)
 	}
 	st = append(json.RawMessage(nil), st...)
+	sp, err := r.takeSpill()
+	if err != nil {
+		return err
+	}
 	pieces := r.takeTail()
 	// The checkpoint covers the batches before it: the writer writes them
-	// before it takes the state, so a commit never gets ahead of its data.
+	// (the spilled ones first) before it takes the state, so a commit
+	// never gets ahead of its data.
 	return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+		if err := r.unspill(sp); err != nil {
+			return err
+		}
 		if err := r.write(pieces); err != nil {
 			return err
 		}
@@ -136,11 +237,18 @@ func (r *streamRun) status(st protocol.Status) error {
 		// the last checkpoint: a connector checkpoints before Complete, so
 		// for incremental streams the tail is empty, and a full refresh
 		// needs every batch.
-		if len(r.tail) > 0 && r.mode == protocol.Incremental {
+		if (len(r.tail) > 0 || r.spill != nil) && r.mode == protocol.Incremental {
 			r.log.Warn("connector sent batches after its last checkpoint; the next incremental run may fetch them again")
+		}
+		sp, err := r.takeSpill()
+		if err != nil {
+			return err
 		}
 		pieces := r.takeTail()
 		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
+			if err := r.unspill(sp); err != nil {
+				return err
+			}
 			if err := r.write(pieces); err != nil {
 				return err
 			}
@@ -228,13 +336,17 @@ func (r *streamRun) finish() error {
 			o.StreamDone(r.src.cfg.Name, r.name, r.res)
 		}
 	}()
-	for _, pc := range r.tail {
+	dropped := len(r.tail) > 0 || r.spill != nil
+	for _, pc := range r.takeTail() {
 		pc.rec.Release()
 	}
-	dropped := len(r.tail) > 0
-	r.tail = nil
 	if dropped {
 		r.log.Info("dropped batches after the last checkpoint; the next run fetches them again")
+	}
+	// A spill file left here is one the writer never read back: its
+	// batches are dropped as the tail's are.
+	if err := r.dropSpills(); err != nil {
+		r.log.Warn("could not remove spilled batches; the next run removes them", "error", err)
 	}
 	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
 		err := errors.Join(r.abort(), r.dropFinished())
