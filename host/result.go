@@ -43,9 +43,15 @@ type StreamResult struct {
 	Bytes       int64            `json:"bytes"`
 	Seconds     float64          `json:"seconds"`
 	Retries     map[string]int64 `json:"retries,omitempty"`
-	StateBefore json.RawMessage  `json:"state_before,omitempty"`
-	StateAfter  json.RawMessage  `json:"state_after,omitempty"`
-	Error       string           `json:"error,omitempty"`
+	// Concurrency is the most page requests the stream had in flight at
+	// once (connectors on package stream say; 0 when the connector does
+	// not). RateLimitWait is how long its requests waited on rate limits:
+	// the connector's limiters, and pauses after the vendor's 429s.
+	Concurrency   int             `json:"concurrency,omitempty"`
+	RateLimitWait float64         `json:"rate_limit_wait_seconds,omitempty"`
+	StateBefore   json.RawMessage `json:"state_before,omitempty"`
+	StateAfter    json.RawMessage `json:"state_after,omitempty"`
+	Error         string          `json:"error,omitempty"`
 	// Suspicious is set when the shrink guard refused the stream's new
 	// snapshot (Status "suspicious"): the current snapshot is kept.
 	Suspicious *Suspicious `json:"suspicious,omitempty"`

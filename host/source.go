@@ -171,6 +171,8 @@ func (s *sourceRun) read(ctx context.Context, client *protocol.Client, req *prot
 			sr := s.stream(streams, m.Stream)
 			if sr.unknown == "" {
 				sr.res.Retries = m.Progress.Retries
+				sr.res.Concurrency = m.Progress.Concurrency
+				sr.res.RateLimitWait = m.Progress.RateLimitWait.Seconds()
 				sr.noteDrift(m.Progress.Drift)
 				if o := s.opts.Observer; o != nil {
 					o.StreamProgress(s.cfg.Name, m.Stream, m.Progress)

@@ -286,6 +286,9 @@ func toProtoProgress(stream string, p Progress) *connectorpb.Progress {
 		Retries:   p.Retries,
 		ElapsedMs: p.Elapsed.Milliseconds(),
 		Drift:     toProtoDrift(p.Drift),
+
+		Concurrency:     int32(p.Concurrency),
+		RateLimitWaitMs: p.RateLimitWait.Milliseconds(),
 	}
 }
 
@@ -303,6 +306,9 @@ func fromProtoProgress(p *connectorpb.Progress) *StreamProgress {
 			Retries: retries,
 			Elapsed: time.Duration(p.GetElapsedMs()) * time.Millisecond,
 			Drift:   fromProtoDrift(p.GetDrift()),
+
+			Concurrency:   int(p.GetConcurrency()),
+			RateLimitWait: time.Duration(p.GetRateLimitWaitMs()) * time.Millisecond,
 		},
 	}
 }

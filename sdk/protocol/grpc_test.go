@@ -288,6 +288,8 @@ func TestRead(t *testing.T) {
 					Retries: map[string]int64{"429": 2, "lag_401": 1},
 					Elapsed: 1500 * time.Millisecond,
 					Drift:   testDrift,
+
+					Concurrency: 4, RateLimitWait: 2500 * time.Millisecond,
 				})
 			},
 			func() error { return w.Status(ctx, "employees", Status{State: Complete}) },
@@ -327,6 +329,8 @@ func TestRead(t *testing.T) {
 			Retries: map[string]int64{"429": 2, "lag_401": 1},
 			Elapsed: 1500 * time.Millisecond,
 			Drift:   testDrift,
+
+			Concurrency: 4, RateLimitWait: 2500 * time.Millisecond,
 		}},
 		{Kind: "status", Stream: "employees", State: Complete},
 		{Kind: "status", Stream: "shifts", State: Failed, Err: shiftsErr.Error()},

@@ -213,6 +213,12 @@ type Progress struct {
 	Retries map[string]int64 // retries so far by reason ("429", "5xx", "lag_401", ...)
 	Elapsed time.Duration    // time since the stream started
 	Drift   []Drift          // what the schema could not take so far, by Key
+	// Concurrency is the most page requests the stream had in flight at
+	// once so far; 0 when the connector does not say.
+	Concurrency int
+	// RateLimitWait is the time the stream's requests waited on rate
+	// limits so far: limiters, and pauses after a 429.
+	RateLimitWait time.Duration
 }
 
 // A Message is one item of a read as the host sees it: *Batch, *Checkpoint,

@@ -35,7 +35,7 @@ type ahead struct {
 	window int // requests in flight the loop may keep now
 	run    int // pages taken since the window last changed
 	limits int64
-	peak   int // the largest window reached
+	peak   int // the most pages in flight so far
 }
 
 // pageFetch is one page requested ahead of the paging loop.
@@ -52,7 +52,7 @@ func newAhead(ctx context.Context, c *rest.Client, retries *rest.RetryCounter, m
 	if max < 1 {
 		max = DefaultPageConcurrency
 	}
-	return &ahead{c: c, ctx: ctx, retries: retries, max: max, window: max, peak: max}
+	return &ahead{c: c, ctx: ctx, retries: retries, max: max, window: max}
 }
 
 // take returns the page fetched ahead for req, waiting for it, or ok false
@@ -86,7 +86,6 @@ func (a *ahead) adapt() {
 		if a.run++; a.run >= a.window {
 			a.window++
 			a.run = 0
-			a.peak = max(a.peak, a.window)
 		}
 	}
 }
@@ -107,6 +106,7 @@ func (a *ahead) want(reqs []rest.Request) {
 	for _, req := range reqs[i:] {
 		a.fetch(req)
 	}
+	a.peak = max(a.peak, len(a.queue))
 }
 
 // fetch starts a request for req on a goroutine of its own.

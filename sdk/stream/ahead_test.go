@@ -141,6 +141,9 @@ func TestConcurrentPages_AsSequential(t *testing.T) {
 	if six.peak.Load() < 3 {
 		t.Errorf("with concurrency 6, at most %d requests were in flight at once; want several", six.peak.Load())
 	}
+	if c1, c6 := want.progress[len(want.progress)-1].Concurrency, got.progress[len(got.progress)-1].Concurrency; c1 != 1 || c6 != 6 {
+		t.Errorf("progress says %d and %d pages at once; want 1 and 6", c1, c6)
+	}
 }
 
 // TestConcurrentPages_FailureKeepsThePagesBefore: when page 9 fails for
@@ -253,6 +256,9 @@ func TestConcurrentPages_AIMD(t *testing.T) {
 	t.Logf("%d requests (%d refused) in %.2fs: %.0f a second; the vendor allows %d", l.arrived, l.refused, span, got, rate)
 	if l.refused == 0 {
 		t.Error("no request was refused: the test does not reach the limit")
+	}
+	if p := w.progress[len(w.progress)-1]; p.RateLimitWait <= 0 {
+		t.Errorf("progress says the stream waited %v on rate limits; want the pauses after its 429s", p.RateLimitWait)
 	}
 	if got > 1.15*rate {
 		t.Errorf("%.0f requests a second arrived, over 115%% of the %d the vendor allows", got, rate)

@@ -154,7 +154,7 @@ type streamReader struct {
 	retries      rest.RetryCounter // the stream's retries, by reason
 	lastProgress time.Time
 	started      time.Time
-	concurrency  int // the most page requests the stream had in flight
+	concurrency  int // the most page requests the stream had in flight; 0 for one at a time
 
 	// body reads the stream's records; nil means pages (a child stream
 	// sets its own).
@@ -181,7 +181,7 @@ func (r *streamReader) run(ctx context.Context) error {
 	case err == nil:
 		r.report(ctx, true)
 		log.Info("stream complete", "records", r.progress.Records, "pages", r.progress.Pages,
-			"concurrency", r.concurrency, "rate_limit_wait", r.retries.Waited().Round(time.Millisecond).String())
+			"concurrency", r.progress.Concurrency, "rate_limit_wait", r.progress.RateLimitWait.Round(time.Millisecond).String())
 		return r.w.Status(ctx, r.s.Name, sdk.Status{State: sdk.Complete})
 	case ctx.Err() != nil:
 		// The host cancelled the read; it knows, and the stream stops here.
@@ -222,10 +222,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	var ah *ahead
 	if r.limit <= 0 {
 		ah = newAhead(ctx, r.c, &r.retries, r.opts.PageConcurrency)
-		defer func() {
-			ah.close()
-			r.concurrency = ah.peak
-		}()
+		defer ah.close()
 	}
 	for page := 1; ; page++ {
 		req := pageRequest(s, base, pg, page)
@@ -261,6 +258,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if early {
 			if more, nextErr = pg.Next(info); more && nextErr == nil {
 				ah.want(nextRequests(s, base, pg, page, ah.window))
+				r.concurrency = ah.peak
 			}
 		}
 		written, err := r.emit(ctx, p, &state)
@@ -458,6 +456,8 @@ func (r *streamReader) report(ctx context.Context, final bool) {
 	r.lastProgress = now
 	r.progress.Elapsed = now.Sub(r.started)
 	r.progress.Retries = r.retries.Counts()
+	r.progress.Concurrency = max(1, r.concurrency)
+	r.progress.RateLimitWait = r.retries.Waited()
 	r.progress.Drift = r.drift.Snapshot()
 	// Progress is advisory: a failure to send it shows up on the next
 	// batch or status, which are not.

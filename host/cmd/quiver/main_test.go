@@ -269,10 +269,30 @@ func TestPrintSummary_Drift(t *testing.T) {
 	var rows []string
 	for _, l := range strings.Split(out, "\n") {
 		if f := strings.Fields(l); len(f) > 2 && (f[1] == "sites" || f[1] == "apps") {
-			rows = append(rows, f[1]+"="+f[len(f)-1])
+			rows = append(rows, f[1]+"="+f[len(f)-3]) // RESCUED, before AT ONCE and LIMIT WAIT S
 		}
 	}
 	if strings.Join(rows, ",") != "sites=7,apps=0" {
 		t.Errorf("RESCUED column = %v, want sites=7, apps=0:\n%s", rows, out)
+	}
+}
+
+// TestPrintSummary_Concurrency: the summary shows the pages a stream had
+// in flight at once and the time it waited on rate limits, "-" where the
+// connector says nothing or nothing waited.
+func TestPrintSummary_Concurrency(t *testing.T) {
+	res := &host.Result{RunID: "r1", Status: "ok", Sources: []*host.SourceResult{{
+		Name: "tt", Status: "ok", Streams: []*host.StreamResult{
+			{Name: "employees", Status: "complete", Records: 10, Concurrency: 4, RateLimitWait: 12.34},
+			{Name: "clients", Status: "complete", Records: 3},
+		},
+	}}}
+	var b bytes.Buffer
+	printSummary(&b, res)
+	out := b.String()
+	for _, want := range []string{"RESCUED  AT ONCE  LIMIT WAIT S", "0        4          12.3", "0        -             -"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -183,20 +183,21 @@ func parseSize(s string) (int64, error) {
 // printSummary writes the human table of a run.
 func printSummary(w io.Writer, res *host.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SOURCE\tSTREAM\tSTATUS\tRECORDS\tFILES\tBYTES\tSECONDS\tRETRIES\tRESCUED\t")
+	fmt.Fprintln(tw, "SOURCE\tSTREAM\tSTATUS\tRECORDS\tFILES\tBYTES\tSECONDS\tRETRIES\tRESCUED\tAT ONCE\tLIMIT WAIT S\t")
 	var records, bytes int64
 	var files int
 	for _, s := range res.Sources {
 		if len(s.Streams) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t%s\t0\t0\t0\t-\t-\t-\t\n", s.Name, s.Status)
+			fmt.Fprintf(tw, "%s\t-\t%s\t0\t0\t0\t-\t-\t-\t-\t-\t\n", s.Name, s.Status)
 		}
 		for _, st := range s.Streams {
 			var rescued int64
 			if st.Drift != nil {
 				rescued = st.Drift.Rescued
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%s\t%d\t\n", s.Name, st.Name, st.Status,
-				st.Records, len(st.Files), humanBytes(st.Bytes), st.Seconds, retries(st.Retries), rescued)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%s\t%d\t%s\t%s\t\n", s.Name, st.Name, st.Status,
+				st.Records, len(st.Files), humanBytes(st.Bytes), st.Seconds, retries(st.Retries), rescued,
+				orDash(st.Concurrency > 0, fmt.Sprint(st.Concurrency)), orDash(st.RateLimitWait > 0, fmt.Sprintf("%.1f", st.RateLimitWait)))
 			records += st.Records
 			bytes += st.Bytes
 			files += len(st.Files)
@@ -236,6 +237,14 @@ func driftLine(d *host.Drift) string {
 		parts = append(parts, "values that did not fit (the column is null): "+strings.Join(d.MismatchedColumns, ", "))
 	}
 	return fmt.Sprintf("%d values kept in %s; %s", d.Rescued, host.RescueColumn, strings.Join(parts, "; "))
+}
+
+// orDash returns s if ok, else "-".
+func orDash(ok bool, s string) string {
+	if !ok {
+		return "-"
+	}
+	return s
 }
 
 func retries(m map[string]int64) string {

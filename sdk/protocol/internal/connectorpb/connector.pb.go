@@ -857,9 +857,13 @@ type Progress struct {
 	Retries   map[string]int64 `protobuf:"bytes,5,rep,name=retries,proto3" json:"retries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	ElapsedMs int64            `protobuf:"varint,6,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
 	// What the schema could not take so far, one entry per key.
-	Drift         []*Drift `protobuf:"bytes,7,rep,name=drift,proto3" json:"drift,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Drift []*Drift `protobuf:"bytes,7,rep,name=drift,proto3" json:"drift,omitempty"`
+	// The most page requests the stream had in flight at once so far.
+	Concurrency int32 `protobuf:"varint,8,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Time the stream's requests waited on rate limits so far.
+	RateLimitWaitMs int64 `protobuf:"varint,9,opt,name=rate_limit_wait_ms,json=rateLimitWaitMs,proto3" json:"rate_limit_wait_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Progress) Reset() {
@@ -939,6 +943,20 @@ func (x *Progress) GetDrift() []*Drift {
 		return x.Drift
 	}
 	return nil
+}
+
+func (x *Progress) GetConcurrency() int32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+func (x *Progress) GetRateLimitWaitMs() int64 {
+	if x != nil {
+		return x.RateLimitWaitMs
+	}
+	return 0
 }
 
 // Drift counts the values of one key that the stream's schema could not
@@ -1620,7 +1638,7 @@ const file_connector_proto_rawDesc = "" +
 	"\x05state\x18\x02 \x01(\x0e2\x1a.quiver.connector.v1.StateR\x05state\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12@\n" +
 	"\verror_class\x18\x04 \x01(\x0e2\x1f.quiver.connector.v1.ErrorClassR\n" +
-	"errorClass\"\xbb\x02\n" +
+	"errorClass\"\x8a\x03\n" +
 	"\bProgress\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x03R\arecords\x12\x14\n" +
@@ -1629,7 +1647,9 @@ const file_connector_proto_rawDesc = "" +
 	"\aretries\x18\x05 \x03(\v2*.quiver.connector.v1.Progress.RetriesEntryR\aretries\x12\x1d\n" +
 	"\n" +
 	"elapsed_ms\x18\x06 \x01(\x03R\telapsedMs\x120\n" +
-	"\x05drift\x18\a \x03(\v2\x1a.quiver.connector.v1.DriftR\x05drift\x1a:\n" +
+	"\x05drift\x18\a \x03(\v2\x1a.quiver.connector.v1.DriftR\x05drift\x12 \n" +
+	"\vconcurrency\x18\b \x01(\x05R\vconcurrency\x12+\n" +
+	"\x12rate_limit_wait_ms\x18\t \x01(\x03R\x0frateLimitWaitMs\x1a:\n" +
 	"\fRetriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"|\n" +
