@@ -186,13 +186,8 @@ func commitObjects(store *state.Store, d *destination, files sink.Files, st *sta
 		drop[key] = true
 	}
 	st.Files = append(slices.DeleteFunc(st.Files, func(o state.Object) bool { return drop[o.Key] }), add...)
-	if err := store.Save(st); err != nil {
-		if errors.Is(err, state.ErrConflict) {
-			// Another run has the source now: this one stops, and a
-			// scheduler retries it later (exit code 75).
-			return false, fmt.Errorf("save state: %w; this run stops: %w", err, protocol.ErrTemporary)
-		}
-		return false, fmt.Errorf("save state: %w", err)
+	if err := saveState(store, st, "save state"); err != nil {
+		return false, err
 	}
 	if err := writeFileList(d, st); err != nil {
 		return true, err
@@ -244,13 +239,16 @@ func writeFileList(d *destination, st *state.Source) error {
 // recoverObjects finishes what a crashed run of a source left on an
 // object store, before anything else touches it: the file list is
 // rewritten from the latest state, then every part object under the
-// source that the state does not list (an upload that was never
-// committed, or a replaced file not yet deleted) is deleted. The caller
-// holds the source's lock.
+// source that the state does not list and that one of the state's Runs
+// wrote (an upload that was never committed, or a replaced file not yet
+// deleted) is deleted. A part file that no recorded run wrote is left
+// alone, since nothing proves it uncommitted: the state may have lost
+// track of it. When the state lists no file and records no run at all
+// (it is missing, was moved, or `state:` changed) while the destination
+// holds part files, recoverObjects refuses, with an error wrapping
+// protocol.ErrConfig, and changes nothing. The caller holds the source's
+// lock.
 func recoverObjects(d *destination, files sink.Files, st *state.Source, log *slog.Logger) error {
-	if err := writeFileList(d, st); err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
 	defer cancel()
 	objs, err := d.store.List(ctx, st.Source+"/")
@@ -261,14 +259,70 @@ func recoverObjects(d *destination, files sink.Files, st *state.Source, log *slo
 	for _, o := range st.Files {
 		listed[o.Key] = true
 	}
+	var stale, unknown []string
 	for _, o := range objs {
-		if listed[o.Key] || !strings.HasPrefix(path.Base(o.Key), "part-") {
+		base := path.Base(o.Key)
+		if listed[o.Key] || !strings.HasPrefix(base, "part-") {
 			continue
 		}
-		if err := files.Remove(d.path(o.Key)); err != nil {
-			return fmt.Errorf("recover: remove %s: %w", o.Key, err)
+		if slices.ContainsFunc(st.Runs, func(run string) bool { return strings.HasPrefix(base, "part-"+run+"-") }) {
+			stale = append(stale, o.Key)
+		} else {
+			unknown = append(unknown, o.Key)
 		}
-		log.Info("removed an uncommitted file left by an interrupted run", "file", d.name(d.path(o.Key)))
+	}
+	if len(unknown) > 0 && len(st.Files) == 0 && len(st.Runs) == 0 {
+		return fmt.Errorf("the destination holds %d part files of the source (%s, …) but its state has no record of them: "+
+			"the state is missing, was moved, or state: names a new location; nothing was changed. "+
+			"Point state: at the state that lists them; or, to start the source over, delete or move %s/ first: %w",
+			len(unknown), d.name(d.path(unknown[0])), d.name(d.path(st.Source)), protocol.ErrConfig)
+	}
+	if err := writeFileList(d, st); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	for _, key := range stale {
+		if err := files.Remove(d.path(key)); err != nil {
+			return fmt.Errorf("recover: remove %s: %w", key, err)
+		}
+		log.Info("removed an uncommitted file left by an interrupted run", "file", d.name(d.path(key)))
+	}
+	if len(unknown) > 0 {
+		log.Warn("left alone part files that the state does not list and that no run it records wrote: "+
+			"they may be data of a state that was lost; readers of the file list do not see them",
+			"files", len(unknown), "first", d.name(d.path(unknown[0])))
+	}
+	return nil
+}
+
+// keepRuns is how many runs of a source into an object store its state
+// records (state.Source.Runs): an upload of an older run that no state
+// lists is left alone.
+const keepRuns = 16
+
+// recordRun records the run in the source's state before it uploads
+// anything to an object store, so that the next run can tell this run's
+// uncommitted uploads from committed files (see recoverObjects).
+func (s *sourceRun) recordRun() error {
+	next := s.st.Clone()
+	next.Runs = append(next.Runs, s.opts.RunID)
+	next.Runs = next.Runs[max(0, len(next.Runs)-keepRuns):]
+	if err := saveState(s.store, next, "record the run in the state"); err != nil {
+		return err
+	}
+	s.st = next
+	return nil
+}
+
+// saveState saves st; what says what for in the error. A conflict means
+// another run has the source now: this one stops, and a scheduler retries
+// it later (exit code 75).
+func saveState(store *state.Store, st *state.Source, what string) error {
+	err := store.Save(st)
+	if errors.Is(err, state.ErrConflict) {
+		return fmt.Errorf("%s: %w; this run stops: %w", what, err, protocol.ErrTemporary)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

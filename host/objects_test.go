@@ -283,3 +283,58 @@ func TestPublish_FailedUploadKeepsCursor(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverObjects: a run's recovery deletes only the part files that
+// the state does not list and that a run it records wrote. A state with no
+// record of the source (missing, moved, a new state: location) while the
+// bucket holds part files is refused as a config error, and nothing
+// changes: not the parts, not the file list.
+func TestRecoverObjects(t *testing.T) {
+	const (
+		committed = "acme/employees/part-r1-0001.parquet" // listed by the state
+		crashed   = "acme/employees/part-r2-0001.parquet" // of run r2, which the state records
+		foreign   = "acme/employees/part-r0-0001.parquet" // of a run the state does not know
+	)
+	all := []string{committed, crashed, foreign}
+	for name, start := range objectServers {
+		for _, tt := range []struct {
+			name    string
+			st      *state.Source
+			wantErr error
+			want    []string // the part files left
+		}{
+			{"no record", &state.Source{Source: "acme"}, protocol.ErrConfig, all},
+			{"recorded", &state.Source{Source: "acme", Files: []state.Object{{Key: committed, Rows: 1}}, Runs: []string{"r1", "r2"}}, nil, []string{committed, foreign}},
+		} {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				b := newBucket(t, start)
+				ctx := context.Background()
+				for _, k := range all {
+					if err := b.dest.store.Put(ctx, k, []byte(k)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				const list = `{"source":"acme","streams":{"employees":[{"key":"` + committed + `"}]}}`
+				if err := b.dest.store.Put(ctx, "acme/"+fileListName, []byte(list)); err != nil {
+					t.Fatal(err)
+				}
+				err := recoverObjects(b.dest, objectFiles{b.dest}, tt.st, slog.New(slog.DiscardHandler))
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("recoverObjects = %v, want %v", err, tt.wantErr)
+				}
+				var left []string
+				for _, k := range all {
+					if b.exists(t, k) {
+						left = append(left, k)
+					}
+				}
+				if !slices.Equal(left, tt.want) {
+					t.Errorf("part files left %v, want %v", left, tt.want)
+				}
+				if got := b.fileList(t, "acme"); len(got.Streams["employees"]) != 1 || got.Streams["employees"][0].Key != committed {
+					t.Errorf("file list after recovery %v, want only %s", got.Streams, committed)
+				}
+			})
+		}
+	}
+}

@@ -47,6 +47,11 @@ func (s *sourceRun) run(ctx context.Context) error {
 	if err := s.recover(); err != nil {
 		return err
 	}
+	if s.dest.remote() {
+		if err := s.recordRun(); err != nil {
+			return err
+		}
+	}
 	// The plugin's log lines carry the source and run id, and (from the
 	// plugin) the stream.
 	plugins := s.opts.Plugins

@@ -449,3 +449,76 @@ func TestObjectStore_MixedLocations(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectStore_LocalStateLost: a destination in the bucket with its
+// state in a local folder. After `quiver state reset acme` the next sync
+// removes nothing as uncommitted: the reset kept the list of committed
+// files, so the full refresh of employees replaces the old snapshot and
+// shifts appends, every part listed. With the state folder gone, the next
+// sync refuses (exit 2, saying what to do) and the bucket is unchanged.
+func TestObjectStore_LocalStateLost(t *testing.T) {
+	srv := s3test.Versity(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tt := tracktiksim.NewServer(t, tracktiksim.Options{Seed: 7, Counts: map[string]int{"employees": 60, "shifts": 60}})
+	env := append(slices.Clone(trackTikEnv), s3test.Env(t)...)
+	tmp := t.TempDir()
+	text := "sources:\n" + trackTikSource("acme", tt.URL, "      page_size: 25\n    streams: [employees, shifts]\n") +
+		fmt.Sprintf("destination:\n  path: %s\nstate: state\n", srv.URL("lost/out"))
+	cfg := writeConfig(t, tmp, text)
+	sync := func(want int) result {
+		t.Helper()
+		r := quiver(ctx, t, env, "sync", "-c", cfg, "--max-file-size", "1", "--log-level", "info")
+		if r.code != want {
+			t.Fatalf("sync: exit %d, want %d\n%s", r.code, want, tail(r.stderr, 10))
+		}
+		if strings.Contains(r.stderr, "removed an uncommitted file") {
+			t.Errorf("the sync removed files as uncommitted:\n%s", tail(r.stderr, 10))
+		}
+		return r
+	}
+	bucket := func(name string, check bool) []string {
+		t.Helper()
+		out := filepath.Join(downloadBucket(ctx, t, srv.URL("lost"), filepath.Join(tmp, name)), "out")
+		if check {
+			checkFileLists(t, out)
+		}
+		var keys []string
+		err := filepath.Walk(out, func(p string, info os.FileInfo, err error) error {
+			if err == nil && strings.HasPrefix(info.Name(), "part-") {
+				rel, _ := filepath.Rel(out, p)
+				keys = append(keys, filepath.ToSlash(rel))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	sync(0)
+	first := bucket("first", true)
+	if r := quiver(ctx, t, env, "state", "reset", "acme", "-c", cfg); r.code != 0 {
+		t.Fatalf("state reset: exit %d\n%s", r.code, r.stderr)
+	}
+	sync(0)
+	second := bucket("second", true)
+	for _, k := range first {
+		if strings.Contains(k, "/shifts/") && !slices.Contains(second, k) {
+			t.Errorf("shifts' file %s is gone after the reset and a sync", k)
+		}
+		if strings.Contains(k, "/employees/") && slices.Contains(second, k) {
+			t.Errorf("employees' file %s of the replaced snapshot is still there", k)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(tmp, "state")); err != nil {
+		t.Fatal(err)
+	}
+	r := sync(2)
+	if !strings.Contains(r.stderr, "has no record of them") || !strings.Contains(r.stderr, "Point state: at the state that lists them") {
+		t.Errorf("the refusal does not say what to do:\n%s", tail(r.stderr, 10))
+	}
+	if third := bucket("third", false); !slices.Equal(third, second) {
+		t.Errorf("the refused sync changed the bucket: %v, was %v", third, second)
+	}
+}

@@ -77,6 +77,13 @@ type Source struct {
 	// to the destination ("acme/employees/part-….parquet"). Empty for a
 	// local destination, where a published name is the commit.
 	Files []Object `json:"files,omitempty"`
+	// Runs lists the latest runs of the source into an object-store
+	// destination, each recorded before it uploads anything. A part file
+	// that Files does not list was never committed if one of these runs
+	// wrote it (its name starts with part-<run>-): the next run deletes
+	// it. Part files of runs not listed here are never deleted, since the
+	// state cannot tell them from data it lost track of.
+	Runs []string `json:"runs,omitempty"`
 }
 
 // Clone returns a copy of src that a commit can change and save without
@@ -91,6 +98,7 @@ func (src *Source) Clone() *Source {
 	c.Pending = slices.Clone(src.Pending)
 	c.Retire = slices.Clone(src.Retire)
 	c.Files = slices.Clone(src.Files)
+	c.Runs = slices.Clone(src.Runs)
 	return &c
 }
 
@@ -295,41 +303,20 @@ func (s *Store) Save(src *Source) error {
 }
 
 // Reset deletes state so that the next run extracts from the start: the
-// named streams of source, or with no streams the whole source (its file is
-// removed, pending renames included). Names without state are ignored.
-// Reset does not take the lock; a caller that may race a run holds it.
+// named streams of source, or with no streams the whole source. A whole
+// source's reset keeps only what describes an object-store destination's
+// files, Files and Runs (read even from a state that is otherwise
+// corrupt): those files are still the destination's, and a run that
+// found none listed could not tell them from uncommitted ones. When there
+// is nothing to keep, a local state file is removed, pending renames
+// included. Names without state are ignored. Reset does not take the
+// lock; a caller that may race a run holds it.
 func (s *Store) Reset(source string, streams ...string) error {
 	if err := ValidateName(source); err != nil {
 		return err
 	}
-	if len(streams) == 0 && s.obj != nil {
-		// State objects are never deleted while they decide anything: the
-		// reset is a new state with no streams. It keeps the list of
-		// committed files (read even from a state that is otherwise
-		// corrupt), which are still the destination's.
-		seq, data, err := s.obj.load(source)
-		if err != nil || data == nil {
-			return err
-		}
-		var kept struct {
-			Files []Object `json:"files"`
-		}
-		_ = json.Unmarshal(data, &kept)
-		s.obj.loaded(source, seq)
-		return s.Save(&Source{Source: source, Files: kept.Files})
-	}
 	if len(streams) == 0 {
-		err := os.Remove(s.Path(source))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err == nil {
-			err = sink.SyncDir(s.dir)
-		}
-		if err != nil {
-			return fmt.Errorf("state: reset source %q: %w", source, err)
-		}
-		return nil
+		return s.resetSource(source)
 	}
 	src, err := s.Load(source)
 	if err != nil {
@@ -346,6 +333,45 @@ func (s *Store) Reset(source string, streams ...string) error {
 		return nil
 	}
 	return s.Save(src)
+}
+
+// resetSource resets the whole of source's state (see Reset).
+func (s *Store) resetSource(source string) error {
+	var data []byte
+	var err error
+	if s.obj != nil {
+		var seq uint64
+		seq, data, err = s.obj.load(source)
+		if err == nil {
+			s.obj.loaded(source, seq)
+		}
+	} else if data, err = os.ReadFile(s.Path(source)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state: reset source %q: %w", source, err)
+	}
+	if data == nil {
+		return nil
+	}
+	var kept struct {
+		Files []Object `json:"files"`
+		Runs  []string `json:"runs"`
+	}
+	_ = json.Unmarshal(data, &kept)
+	if s.obj != nil || len(kept.Files) > 0 || len(kept.Runs) > 0 {
+		// State objects are never deleted while they decide anything: the
+		// reset is a new state with no streams.
+		return s.Save(&Source{Source: source, Files: kept.Files, Runs: kept.Runs})
+	}
+	err = os.Remove(s.Path(source))
+	if err == nil {
+		err = sink.SyncDir(s.dir)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state: reset source %q: %w", source, err)
+	}
+	return nil
 }
 
 // Sources returns the names of the sources that have state, sorted.

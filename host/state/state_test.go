@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,25 @@ func TestStore_Reset(t *testing.T) {
 		got, err := s.Load("acme")
 		if err != nil || len(got.Streams) != 0 {
 			t.Errorf("Load after reset = %+v, %v", got, err)
+		}
+	})
+	t.Run("source with files in an object store", func(t *testing.T) {
+		// The destination is an object store, the state local: the reset
+		// keeps the list of committed files and the recorded runs, as on
+		// an object store, since the files stay the destination's.
+		s := openStore(t)
+		src := testSource()
+		src.Files = []Object{{Key: "acme/employees/part-r1-0001.parquet", Rows: 3, Bytes: 30}}
+		src.Runs = []string{"r1", "r2"}
+		if err := s.Save(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Reset("acme"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Load("acme")
+		if err != nil || len(got.Streams) != 0 || !slices.Equal(got.Files, src.Files) || !slices.Equal(got.Runs, src.Runs) {
+			t.Errorf("Load after reset = %+v, %v; want no streams, the files and the runs", got, err)
 		}
 	})
 	t.Run("streams of a missing source", func(t *testing.T) {
