@@ -25,7 +25,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
 	"github.com/quiver-etl/quiver/sdk/connectortest"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 	"github.com/quiver-etl/quiver/sdk/stream"

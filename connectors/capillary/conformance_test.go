@@ -8,7 +8,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/capillary"
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
 	"github.com/quiver-etl/quiver/sdk/connectortest"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // TestConformance runs the conformance kit on the connector, in process

@@ -7,7 +7,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/trackunit"
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk/connectortest"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // TestConformance runs the conformance kit on the connector, in process

@@ -10,7 +10,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
 	"github.com/quiver-etl/quiver/sdk"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // allStreams is every stream of the simulator's default catalog.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
 	"github.com/quiver-etl/quiver/schemas"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // capillaryEnv holds the simulator's secret as the config references it.

@@ -21,7 +21,7 @@ import (
 	"github.com/quiver-etl/quiver/host"
 	"github.com/quiver-etl/quiver/host/blobstore"
 	"github.com/quiver-etl/quiver/internal/s3test"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // lakeEnv is the environment of a sync into the bucket: the simulators'

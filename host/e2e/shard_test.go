@@ -14,7 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/host/sink"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // shardSources are seven source names; their shards of 3 are pinned by

@@ -14,7 +14,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/schemas"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // trackunitEnv holds the simulator's secrets as the config references them.

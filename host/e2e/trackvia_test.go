@@ -19,7 +19,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
 	"github.com/quiver-etl/quiver/sdk/connectortest"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // trackViaEnv holds the simulator's credentials as the config references

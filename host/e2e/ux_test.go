@@ -33,7 +33,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // uxOptions shape a test's simulator and config.

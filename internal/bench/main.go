@@ -46,7 +46,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 )

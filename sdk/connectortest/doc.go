@@ -35,7 +35,8 @@
 // connector's own tests: Value and Row turn Arrow values into plain Go
 // values, and Expect turns a simulator's record into the row a stream
 // should hold, both ready for go-cmp; Clock and Timer control time without
-// sleeping. The faults themselves come from package sdk/fault, which the
-// simulators link (they run under `quiver demo` too, so it is not a test
-// package).
+// sleeping. Two subpackages are what a simulator is made of: simhttp
+// serves it on loopback (NewServer for a test, Start for a demo) and fault
+// injects the faults the checks script (Sim.Faults). Neither imports
+// testing, so the simulators, which `quiver demo` runs, may link them.
 package connectortest

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/quiver-etl/quiver/sdk"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // A Suite says how to test one connector: the connector, its plugin main
@@ -82,7 +82,7 @@ type Sim struct {
 	// stream whose records the suite does not describe; such a stream is
 	// only checked for duplicate keys.
 	Records func(stream string) ([]map[string]any, error)
-	// Faults is the simulator's fault injector (sdk/fault), for the fault
+	// Faults is the simulator's fault injector (package fault), for the fault
 	// matrix.
 	Faults *fault.Injector
 	// Logins returns how many tokens the simulator has been asked for so

@@ -12,7 +12,7 @@
 //
 // The data endpoints want the token in X-CAP-API-OAUTH-TOKEN, count
 // requests per client key and minute, and are wrapped by the shared fault
-// injector (sdk/fault). The v1.1 quirks of the real API (numbers as strings,
+// injector (sdk/connectortest/fault). The v1.1 quirks of the real API (numbers as strings,
 // single-item lists as bare objects, token errors in the HTTP status line or
 // only in the body, a "success" flag that disagrees with the status code) are
 // produced on purpose; Quirks chooses each one's shape, and by default both
@@ -31,8 +31,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quiver-etl/quiver/internal/simhttp"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/simhttp"
 )
 
 // Stream names, as used by Record, IDs, Count, Append, Update and Stats.

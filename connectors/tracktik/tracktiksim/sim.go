@@ -34,8 +34,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quiver-etl/quiver/internal/simhttp"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/simhttp"
 )
 
 // The credentials a server accepts unless Options say otherwise. They are

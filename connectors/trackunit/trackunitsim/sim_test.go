@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/sdk/connectortest"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 func TestMain(m *testing.M) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/quiver-etl/quiver/examples/harvest/harvestsim"
 	"github.com/quiver-etl/quiver/schemas"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // get sends an authenticated GET of rawURL (absolute, or a path under

@@ -43,7 +43,7 @@ func newNewConnector(g *globals) *cobra.Command {
 		Use:   "connector NAME",
 		Short: "Write connectors/NAME: a connector, its plugin main, config schema, a stream's schema file, a simulator stub and a conformance test",
 		Long: "Write the skeleton of a new connector into connectors/NAME under --dir, which must be in a " +
-			"clone of quiver: the package (NAME.go, declaring its streams), its plugin main " +
+			"Go module (a clone of quiver, or a module of your own that requires it): the package (NAME.go, declaring its streams), its plugin main " +
 			"(cmd/quiver-NAME), its config schema (config.schema.json), one stream's schema file " +
 			"(streams/users.json), a simulator stub of the vendor's API (NAMEsim, with a main in " +
 			"NAMEsim/cmd/NAMEsim) and a test that runs the conformance kit (NAME_test.go). It builds and " +
@@ -65,7 +65,7 @@ func newNewConnector(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", ".", "the folder to write connectors/NAME in; it must be inside a clone of quiver")
+	cmd.Flags().StringVar(&dir, "dir", ".", "the folder to write connectors/NAME in; it must be inside a Go module")
 	return cmd
 }
 
@@ -82,11 +82,6 @@ type newConnectorResult struct {
 // connectorName is what NAME may be: a Go package name and a config value
 // alike, short enough for a binary name.
 var connectorName = regexp.MustCompile(`^[a-z][a-z0-9]{0,29}$`)
-
-// quiverModule is the module the skeleton must be written in: its
-// simulator stub is built on quiver's internal/simhttp, which only
-// packages of the module may import.
-const quiverModule = "github.com/quiver-etl/quiver"
 
 // tmplData is what the templates see.
 type tmplData struct {
@@ -113,9 +108,6 @@ func writeConnector(dir, name string) (*newConnectorResult, error) {
 	root, module, err := findModule(abs)
 	if err != nil {
 		return nil, err
-	}
-	if module != quiverModule {
-		return nil, &usageError{fmt.Sprintf("%s is in module %s: run quiver new connector in a clone of %s, whose internal packages the skeleton's simulator uses", dir, module, quiverModule)}
 	}
 	rel, err := filepath.Rel(root, filepath.Join(abs, "connectors", name))
 	if err != nil {
@@ -192,7 +184,7 @@ func findModule(dir string) (root, module string, err error) {
 		case !errors.Is(err, fs.ErrNotExist):
 			return "", "", err
 		case filepath.Dir(d) == d:
-			return "", "", &usageError{fmt.Sprintf("%s is not inside a Go module (no go.mod in it or above it): run quiver new connector in a clone of quiver", dir)}
+			return "", "", &usageError{fmt.Sprintf("%s is not inside a Go module (no go.mod in it or above it): run quiver new connector in a clone of quiver or in a module of your own", dir)}
 		}
 	}
 }

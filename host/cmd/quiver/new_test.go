@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +54,46 @@ func TestNewConnector_Refuses(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(existing); len(entries) != 1 {
 		t.Errorf("the existing folder holds %d entries, want its one file", len(entries))
+	}
+}
+
+// TestNewConnector_OtherModule: the skeleton can be written in a module
+// other than quiver's, since it imports only quiver's public packages; its
+// packages take that module's import path.
+func TestNewConnector_OtherModule(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/team\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"new", "connector", "acme", "--dir", dir, "--json"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("quiver new connector acme in module example.com/team: exit %d: %s", code, stderr.String())
+	}
+	var res newConnectorResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("--json output %q: %v", stdout.String(), err)
+	}
+	if res.Import != "example.com/team/connectors/acme" {
+		t.Errorf("import path %q, want example.com/team/connectors/acme", res.Import)
+	}
+	for _, f := range res.Files {
+		if !strings.HasSuffix(f, ".go") {
+			continue
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(res.Dir, f), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, imp := range file.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, "github.com/quiver-etl/quiver/") && strings.Contains("/"+p+"/", "/internal/") {
+				t.Errorf("%s imports %s: a module other than quiver's cannot import it", f, p)
+			}
+			if strings.Contains(p, "/connectors/acme") && !strings.HasPrefix(p, "example.com/team/") {
+				t.Errorf("%s imports %s, not under the module's path", f, p)
+			}
+		}
 	}
 }
 

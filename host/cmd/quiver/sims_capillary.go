@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // capillarySim runs the Capillary simulator without its per-key limit of

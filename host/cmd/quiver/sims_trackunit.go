@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // trackunitSim runs the Trackunit IRIS simulator: an auth host and an API

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/quiver-etl/quiver/connectors/trackvia/trackviasim"
-	"github.com/quiver-etl/quiver/sdk/fault"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // trackViaSim runs the TrackVia simulator: five views (one with every
