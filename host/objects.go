@@ -104,22 +104,31 @@ func urlWithoutQuery(u string) string {
 type objectFiles struct{ d *destination }
 
 // Publish uploads f.Temp to the key of f.Final and removes f.Temp. A file
-// whose temporary file is gone was uploaded before.
+// whose temporary file is gone was uploaded before (a full refresh
+// uploads its parts as they are finished) if its object exists; if
+// neither does, its records are lost and Publish fails.
 func (o objectFiles) Publish(f *sink.File) error {
 	key, err := o.d.key(f.Final)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
+	defer cancel()
 	file, err := os.Open(f.Temp)
 	if errors.Is(err, fs.ErrNotExist) {
+		ok, serr := o.d.store.Exists(ctx, key)
+		if serr != nil {
+			return serr
+		}
+		if !ok {
+			return fmt.Errorf("the staging file %s is gone and %s was never uploaded: %w", f.Temp, key, err)
+		}
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), objectTimeout)
-	defer cancel()
 	if _, err := o.d.store.Upload(ctx, key, file); err != nil {
 		return err
 	}

@@ -338,3 +338,40 @@ func TestRecoverObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectFiles_PublishMissingStaging: a part whose staging file is gone
+// counts as uploaded only if its object exists; otherwise Publish fails,
+// and a commit of it saves nothing, rather than listing a missing object.
+func TestObjectFiles_PublishMissingStaging(t *testing.T) {
+	for name, start := range objectServers {
+		t.Run(name, func(t *testing.T) {
+			b := newBucket(t, start)
+			files := objectFiles{b.dest}
+			up := b.stage(t, "acme/employees/part-r1-0001.parquet")
+			if err := files.Publish(&up); err != nil {
+				t.Fatal(err)
+			}
+			if err := files.Publish(&up); err != nil {
+				t.Errorf("Publish of an uploaded part whose staging file is gone = %v, want nil", err)
+			}
+			lost := b.stage(t, "acme/employees/part-r1-0002.parquet")
+			if err := os.Remove(lost.Temp); err != nil {
+				t.Fatal(err)
+			}
+			if err := files.Publish(&lost); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("Publish of a part neither staged nor uploaded = %v, want an error", err)
+			}
+			store := b.openState(t)
+			st, err := store.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if committed, err := commitObjects(store, b.dest, files, st, []sink.File{lost}, nil); committed || err == nil {
+				t.Errorf("commit of a lost part: committed %v, %v", committed, err)
+			}
+			if got, err := store.Load("acme"); err != nil || len(got.Files) != 0 {
+				t.Errorf("state after the refused commit lists %v, %v", got.Files, err)
+			}
+		})
+	}
+}
