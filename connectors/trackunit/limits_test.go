@@ -10,6 +10,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/connectortest"
 	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -18,29 +19,42 @@ import (
 // page per interval. A page fetched again (its first answer was cut) waits
 // on the connector's limiter and is not refused; without the limiter the
 // API answers 429 and the retry waits out the Retry-After.
+//
+// Without the limiter, the simulator and the client's waits run on a
+// Clock that moves only by the client's waits, so the page fetched again
+// always comes inside the interval, however slow the machine. With it,
+// the limiter waits in real time (rate.Limiter has no clock) twice the
+// API's interval, and a slow machine only spaces the requests further.
 func TestLocations_PerPageLimit(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
 		interval    time.Duration // the connector's locations limiter
+		clock       bool          // the simulator and the client's waits on a Clock
 		rateLimited int
 	}{
-		{"limiter slower than the API's limit", 400 * time.Millisecond, 0}, // twice the API's interval: scheduling delays on a loaded machine must not bunch requests
-		{"no limiter", time.Microsecond, 1},
+		{"limiter slower than the API's limit", 400 * time.Millisecond, false, 0},
+		{"no limiter", time.Microsecond, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
+			tune := fast(mem)
+			tune.locationInterval = tt.interval
+			var now func() time.Time
+			if tt.clock {
+				clk := connectortest.NewClock(time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC))
+				now, tune.policy.Now, tune.policy.Timer = clk.Now, clk.Now, connectortest.NewTimer(clk)
+			}
 			srv := trackunitsim.NewServer(t, simOptions(func(o *trackunitsim.Options) {
 				o.LocationInterval = 200 * time.Millisecond
 				o.CursorEnd = trackunitsim.CursorNull
 				o.Counts = map[string]int{StreamLocations: 30}
+				o.Now = now
 			}))
 			srv.Faults.FailNext(1, fault.Malformed) // served, then cut: the page is fetched again
-			tune := fast(mem)
-			tune.locationInterval = tt.interval
 			src := open(t, srv, map[string]any{"page_size": 10}, tune, nil)
 			checkRead(t, srv, read(t, src, sdk.FullRefresh, nil, StreamLocations))
 			if got := srv.Stats().RateLimited[StreamLocations]; got != tt.rateLimited {
