@@ -25,7 +25,8 @@ connection:
     state: s3://${QUIVER_BUCKET}/quiver/state?${QUIVER_S3_QUERY}
 
 with quiver_s3_query "region=eu-west-1" for AWS S3, or for an
-S3-compatible server "region=us-east-1&endpoint=http://minio:9000&use_path_style=true&disable_https=true".
+S3-compatible server "region=us-east-1&endpoint=https://minio:9000&use_path_style=true"
+(plain http is refused but for loopback: see docs/object-stores.md).
 The AWS keys are masked in Airflow's logs and quiver never writes them
 anywhere. Analysts read <source>/_files.json, which lists only committed
 files, rather than a listing of the prefix, which may show the uploads of

@@ -13,7 +13,9 @@
 //	azblob://container/prefix                 Azure Blob Storage (AZURE_STORAGE_ACCOUNT and friends)
 //
 // The URL's path is a key prefix: every key a Store reads or writes is
-// under it. Other query parameters are the gocloud.dev driver's own.
+// under it. Other query parameters are the gocloud.dev driver's own, but
+// for allow_insecure_http (see AllowInsecureHTTP): an S3 endpoint over
+// plain http must be a loopback host unless the URL has it.
 //
 // Object stores have no rename and no lock, so a Store offers what they
 // do have: Create writes an object only if no object has its key (S3
@@ -30,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -42,6 +45,8 @@ import (
 	_ "gocloud.dev/blob/gcsblob" // gs://
 	_ "gocloud.dev/blob/s3blob"  // s3://
 	"gocloud.dev/gcerrors"
+
+	"github.com/quiver-etl/quiver/sdk/auth"
 )
 
 // ErrExist is returned (wrapped) by Create when the key already exists.
@@ -101,6 +106,14 @@ func Open(ctx context.Context, location string) (*Store, error) {
 	prefix := strings.Trim(u.Path, "/")
 	bu := *u
 	bu.Path = ""
+	if strings.EqualFold(u.Scheme, "s3") {
+		q := u.Query()
+		if err := checkPlainHTTP(q); err != nil {
+			return nil, fmt.Errorf("blobstore: %s: %w", redact(u), err)
+		}
+		q.Del(AllowInsecureHTTP)
+		bu.RawQuery = q.Encode()
+	}
 	b, err := blob.OpenBucket(ctx, bu.String())
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: open %s: %w", redact(u), err)
@@ -109,6 +122,40 @@ func Open(ctx context.Context, location string) (*Store, error) {
 		b = blob.PrefixedBucket(b, prefix+"/")
 	}
 	return &Store{bucket: b, location: redact(u)}, nil
+}
+
+// AllowInsecureHTTP is the query parameter of an s3:// URL that allows a
+// plain http endpoint on a host other than loopback (=true): data, state
+// and cursors then cross the network unencrypted and can be altered on
+// the way. Without it such an endpoint is refused, as plain http vendor
+// URLs are.
+const AllowInsecureHTTP = "allow_insecure_http"
+
+// checkPlainHTTP refuses an S3 endpoint reached over plain http
+// (endpoint=http://…, or disable_https=true) unless it is a loopback host
+// or the query allows it (AllowInsecureHTTP).
+func checkPlainHTTP(q url.Values) error {
+	allow := q.Get(AllowInsecureHTTP)
+	if allow != "" && allow != "true" && allow != "false" {
+		return fmt.Errorf("%s=%q: want true or false", AllowInsecureHTTP, allow)
+	}
+	endpoint := q.Get("endpoint")
+	host := endpoint
+	plain := strings.EqualFold(q.Get("disable_https"), "true")
+	if e, err := url.Parse(endpoint); err == nil && e.Host != "" {
+		host = e.Hostname()
+		plain = plain || strings.EqualFold(e.Scheme, "http")
+	} else if h, _, err := net.SplitHostPort(endpoint); err == nil {
+		host = h
+	}
+	if !plain || allow == "true" || (endpoint != "" && auth.IsLoopback(host)) {
+		return nil
+	}
+	if endpoint == "" {
+		host = "AWS S3"
+	}
+	return fmt.Errorf("plain http to %s: allowed only for a loopback endpoint (127.0.0.1, localhost); "+
+		"use an https:// endpoint, or add %s=true to the URL to send data and state unencrypted", host, AllowInsecureHTTP)
 }
 
 // openDir opens a local folder.

@@ -140,3 +140,41 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestOpen_PlainHTTP: an S3 endpoint over plain http is accepted on
+// loopback hosts, and elsewhere only with allow_insecure_http=true (which
+// the driver never sees).
+func TestOpen_PlainHTTP(t *testing.T) {
+	s3test.SetEnv(t)
+	for _, tt := range []struct {
+		query string
+		ok    bool
+	}{
+		{"endpoint=http://127.0.0.1:7070&disable_https=true&use_path_style=true", true},
+		{"endpoint=http://localhost:7070", true},
+		{"endpoint=http://[::1]:7070", true},
+		{"endpoint=localhost:9000&disable_https=true", true},
+		{"endpoint=https://minio.minio.svc:9000&use_path_style=true", true},
+		{"endpoint=http://minio.minio.svc:9000&allow_insecure_http=true", true},
+		{"endpoint=http://minio.minio.svc:9000&disable_https=true&allow_insecure_http=true", true},
+		{"endpoint=http://minio.minio.svc:9000", false},
+		{"endpoint=http://10.0.0.7:9000&disable_https=true", false},
+		{"endpoint=minio:9000&disable_https=true", false},
+		{"disable_https=true", false},
+		{"endpoint=http://minio:9000&allow_insecure_http=false", false},
+		{"endpoint=http://minio:9000&allow_insecure_http=yes", false},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			s, err := Open(context.Background(), "s3://quiver/team?region=us-east-1&"+tt.query)
+			if err == nil {
+				s.Close()
+			}
+			if tt.ok && err != nil {
+				t.Errorf("Open: %v", err)
+			}
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), "allow_insecure_http")) {
+				t.Errorf("Open = %v, want a refusal naming allow_insecure_http", err)
+			}
+		})
+	}
+}
