@@ -21,6 +21,7 @@ func TestConformance(t *testing.T) {
 		Plugin:    "github.com/quiver-etl/quiver/connectors/capillary/cmd/quiver-capillary",
 		Start:     startSim,
 		Variants:  []string{capillarysim.VariantAlt},
+		Clocked:   capillary.NewClocked,
 	})
 }
 
@@ -33,6 +34,7 @@ func startSim(t connectortest.TB, o connectortest.SimOptions) *connectortest.Sim
 		Customers:         14,
 		MaxTransactions:   4,
 		TokenTTL:          o.TokenTTL,
+		Now:               o.Now,
 		Variant:           o.Variant,
 		RequestsPerMinute: capillarysim.NoRateLimit,
 	}

@@ -51,6 +51,9 @@ func run(t tb, s Suite) {
 	t.Run("inprocess", func(t tb) {
 		t.Parallel()
 		m := mode{open: func(TB) target { return newInProcess(s.Connector) }}
+		if s.Clocked != nil {
+			m.clocked = func(clk *Clock, timer *Timer) target { return newInProcess(s.Clocked(clk, timer)) }
+		}
 		(&checker{s: s, mode: m, slots: slots}).all(t)
 	})
 	if s.Plugin == "" {
@@ -112,11 +115,17 @@ func (c *checker) add(t tb, name string, check func(TB)) {
 // start starts a simulator and a target for one check.
 func (c *checker) start(t TB, opts SimOptions) (*Sim, target) {
 	t.Helper()
+	return c.startWith(t, opts, c.mode.open)
+}
+
+// startWith starts a simulator and the target open returns.
+func (c *checker) startWith(t TB, opts SimOptions, open func(TB) target) (*Sim, target) {
+	t.Helper()
 	sim := c.s.Start(t, opts)
 	if sim == nil || sim.Config == nil || sim.Records == nil {
 		t.Fatalf("Suite.Start returned a Sim without Config or Records")
 	}
-	return sim, c.mode.open(t)
+	return sim, open(t)
 }
 
 // callCtx bounds one check's calls into the connector.
@@ -294,6 +303,9 @@ type readCase struct {
 	renews bool
 	// values: compare values, not only keys.
 	values bool
+	// clocked: the case waits in real time unless the connector and the
+	// simulator run on a Clock (Suite.Clocked, in process).
+	clocked bool
 }
 
 // faultCases is the fault matrix: one case per fault, each scripted once
@@ -311,11 +323,12 @@ func faultCases() []readCase {
 		{
 			// Tokens that live tokenTTL, over a read that takes several
 			// times as long: the connector must renew them as it goes.
-			name:   "token_expiry",
-			opts:   SimOptions{TokenTTL: tokenTTL},
-			needs:  func(s *Sim) bool { return s.Logins != nil && s.Faults != nil },
-			before: func(s *Sim) { s.Faults.Set(fault.Options{Latency: tokenTTL / 4}) },
-			renews: true,
+			name:    "token_expiry",
+			opts:    SimOptions{TokenTTL: tokenTTL},
+			needs:   func(s *Sim) bool { return s.Logins != nil && s.Faults != nil },
+			before:  func(s *Sim) { s.Faults.Set(fault.Options{Latency: tokenTTL / 4}) },
+			renews:  true,
+			clocked: true,
 		},
 	}
 	for _, k := range []fault.Kind{fault.RateLimit, fault.RateLimitDate, fault.RateLimitBare, fault.ServerError, fault.Reset, fault.Truncate, fault.Malformed, fault.Slow} {
@@ -324,7 +337,7 @@ func faultCases() []readCase {
 		if k == fault.RateLimitBare {
 			// Clients wait out a 429 without Retry-After at a floor of
 			// seconds (Capillary's is 20 s): one is enough.
-			rc.before = nil
+			rc.before, rc.clocked = nil, true
 		}
 		cases = append(cases, rc)
 	}
@@ -338,7 +351,19 @@ func faultCases() []readCase {
 // read runs one full read of every stream and checks that every record
 // lands exactly once.
 func (c *checker) read(t TB, rc readCase) {
-	sim, tg := c.start(t, rc.opts)
+	open, clk := c.mode.open, (*Clock)(nil)
+	if rc.clocked && c.mode.clocked != nil {
+		// The connector's waits move the clock; the token case moves it
+		// by half a token's life at every batch instead of slowing the
+		// simulator down.
+		clk = NewClock(time.Now().UTC().Truncate(time.Second))
+		rc.opts.Now = clk.Now
+		open = func(TB) target { return c.mode.clocked(clk, NewTimer(clk)) }
+		if rc.renews {
+			rc.before = nil
+		}
+	}
+	sim, tg := c.startWith(t, rc.opts, open)
 	if rc.needs != nil && !rc.needs(sim) {
 		t.Logf("the simulator has no hook for this case; skipped")
 		return
@@ -356,13 +381,20 @@ func (c *checker) read(t TB, rc readCase) {
 	if rc.firstBatch != nil {
 		col.firstBatch = func() { rc.firstBatch(sim) }
 	}
+	if clk != nil && rc.renews {
+		col.onBatch = func() { clk.Advance(tokenTTL / 2) }
+	}
 	logins := 0
 	if sim.Logins != nil {
 		logins = sim.Logins()
 	}
-	began := time.Now()
+	now := time.Now
+	if clk != nil {
+		now = clk.Now
+	}
+	began := now()
 	err = tg.read(ctx, sim.Config, readRequest(cat, nil), col)
-	took := time.Since(began)
+	took := now().Sub(began)
 	if err != nil {
 		t.Errorf("Read: %v", err)
 	}

@@ -39,6 +39,14 @@ type Suite struct {
 	// margin before its mark). A stream not named may repeat none; a
 	// "lookback" stream (protocol.Lookback) may repeat any.
 	Rereads map[string]int
+	// Clocked, when set, returns the connector with its clock replaced
+	// by clk.Now and its waits (retries, rate limits) by timer, which
+	// moves clk instead of sleeping. The in-process checks that would
+	// wait in real time (token_expiry, rate_limit_bare) then run on clk,
+	// with the simulator's clock SimOptions.Now set to it, and take
+	// milliseconds; the plugin mode, whose process the kit cannot reach,
+	// runs them in real time. Nil runs them in real time in both modes.
+	Clocked func(clk *Clock, timer *Timer) sdk.Connector
 	// Ignore names, by stream, columns whose values a full read does not
 	// compare, such as a time the connector takes from its own clock.
 	Ignore map[string][]string
@@ -57,6 +65,10 @@ type SimOptions struct {
 	// Variant chooses the simulator's variant: "" for the default shapes,
 	// else one of Suite.Variants.
 	Variant string
+	// Now, when not nil, is the clock the simulator must use for token
+	// lifetimes and rate limits (the kit's Clock; see Suite.Clocked);
+	// nil means the real one.
+	Now func() time.Time
 }
 
 // A Sim is a running simulator as Run sees it. Config, Secrets and Records

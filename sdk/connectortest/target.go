@@ -32,6 +32,9 @@ type mode struct {
 	// open returns a target whose logs are its own; it stops what it
 	// started when t's test ends.
 	open func(t TB) target
+	// clocked, when not nil, returns a target whose connector runs on clk
+	// and waits on timer (Suite.Clocked, in process only).
+	clocked func(clk *Clock, timer *Timer) target
 }
 
 // logBuffer is a bytes.Buffer safe for concurrent writes.
