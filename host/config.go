@@ -368,8 +368,9 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 }
 
 // CheckLocal rejects a destination or state on an object store (s3://,
-// gs://, azblob://), which `quiver compact` cannot rewrite yet; file://
-// URLs were turned into paths when the config was read.
+// gs://, azblob://), which `quiver compact` and `quiver sync --compact`
+// cannot rewrite yet; file:// URLs were turned into paths when the config
+// was read.
 func (c *Config) CheckLocal() error {
 	for field, v := range map[string]string{"destination.path": c.Destination.Path, "state": c.State} {
 		if scheme, _, ok := strings.Cut(v, "://"); ok {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -339,6 +340,12 @@ func TestConfigLocations(t *testing.T) {
 		err = c.CheckLocal()
 		if (tt.wantErr == "") != (err == nil) || (err != nil && (!strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, protocol.ErrConfig))) {
 			t.Errorf("CheckLocal(%s, %s) = %v, want %q", tt.dest, tt.state, err, tt.wantErr)
+		}
+		// sync --compact follows the same rule, before it opens anything.
+		c.Destination.Format = "parquet"
+		_, err = Sync(context.Background(), SyncOptions{Config: c, Compact: true})
+		if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), "--compact: ") || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, protocol.ErrConfig)) {
+			t.Errorf("sync --compact (%s, %s) = %v, want %q", tt.dest, tt.state, err, tt.wantErr)
 		}
 	}
 }

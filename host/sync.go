@@ -100,6 +100,11 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 		if _, err := compactFormat(opts.Config, "--compact"); err != nil {
 			return nil, err
 		}
+		// The rule of quiver compact: compaction needs a local destination
+		// and local state.
+		if err := opts.Config.CheckLocal(); err != nil {
+			return nil, fmt.Errorf("--compact: %w", err)
+		}
 	}
 	if err := opts.checkStreamNames(); err != nil {
 		return nil, err
@@ -113,9 +118,6 @@ func Sync(ctx context.Context, opts SyncOptions) (*Result, error) {
 			opts.Logger.Warn("close the destination", "error", err)
 		}
 	}()
-	if opts.Compact && dest.remote() {
-		return nil, opts.Config.errorf("destination.path", "--compact: compaction of a destination on an object store is not supported yet")
-	}
 	files := sink.Files(sink.OS{})
 	if dest.remote() {
 		files = objectFiles{dest}

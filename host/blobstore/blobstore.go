@@ -370,6 +370,26 @@ func (s *Store) list(ctx context.Context, prefix string) ([]Object, error) {
 	}
 }
 
+// Dirs returns the "folders" directly under prefix (which is "" or ends
+// in "/"): the distinct next segments of the keys under it, each with its
+// trailing slash, in key order, without listing the keys below them.
+func (s *Store) Dirs(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: list %s in %s: %w", prefix, s, err)
+		}
+		if o.IsDir && !(s.dir != "" && o.Key == tempDir+"/") {
+			out = append(out, o.Key)
+		}
+	}
+}
+
 // Delete removes the object at key; a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {

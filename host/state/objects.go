@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/quiver-etl/quiver/host/blobstore"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // State on an object store (s3://, gs://, azblob://), which has no rename
@@ -170,8 +172,14 @@ func (o *objects) save(source string, data []byte) error {
 	seq := o.seq[source] + 1
 	o.mu.Unlock()
 	if h := o.held(source); h != nil {
-		if err := h.renew(ctx); err != nil {
+		err := h.renew(ctx)
+		if errors.Is(err, blobstore.ErrLeaseLost) {
 			return fmt.Errorf("state: save source %q: %w: %w", source, ErrConflict, err)
+		}
+		if err != nil {
+			// The store did not answer: nothing says another run has the
+			// source, but this one cannot commit without its lease.
+			return fmt.Errorf("state: save source %q: renew the lock: %w: %w", source, err, protocol.ErrTemporary)
 		}
 	}
 	err := o.bs.Create(ctx, stateKey(source, seq), data)
@@ -204,18 +212,27 @@ func (o *objects) save(source string, data []byte) error {
 	return nil
 }
 
-// sources returns the names of the sources with state objects.
+// sources returns the names of the sources with state objects. It lists
+// folders, not keys: a state location that shares its prefix with a
+// destination does not make it walk every part file.
 func (o *objects) sources() ([]string, error) {
 	ctx, cancel := opContext()
 	defer cancel()
-	objs, err := o.bs.List(ctx, "")
+	dirs, err := o.bs.Dirs(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("state: list sources: %w", err)
 	}
 	var names []string
-	for _, ob := range objs {
-		name, rest, ok := strings.Cut(ob.Key, "/")
-		if ok && strings.HasPrefix(rest, "state/") && ValidateName(name) == nil && (len(names) == 0 || names[len(names)-1] != name) {
+	for _, d := range dirs {
+		name := strings.TrimSuffix(d, "/")
+		if ValidateName(name) != nil {
+			continue
+		}
+		sub, err := o.bs.Dirs(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("state: list sources: %w", err)
+		}
+		if slices.Contains(sub, d+"state/") {
 			names = append(names, name)
 		}
 	}

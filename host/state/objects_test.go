@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/quiver-etl/quiver/internal/s3test"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // objectStores returns the S3 servers the object-store tests run against.
@@ -234,5 +240,87 @@ func TestObjects_StaleSave(t *testing.T) {
 				t.Errorf("Load after the refused save = %v, %v; want the other run's state", got, err)
 			}
 		})
+	}
+}
+
+// TestObjects_RenewUnreachable: a save whose lease renewal fails because
+// the store stopped answering is a temporary failure, not a conflict: no
+// other run is known to have the source.
+func TestObjects_RenewUnreachable(t *testing.T) {
+	for name, start := range objectStores() {
+		t.Run(name, func(t *testing.T) {
+			s3test.SetEnv(t)
+			srv := start(t)
+			one := openObjects(t, srv.URL("team/state"))
+			if _, err := one.Lock("acme"); err != nil {
+				t.Fatal(err)
+			}
+			src, err := one.Load("acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Stop()
+			err = one.Save(src)
+			if err == nil || errors.Is(err, ErrConflict) || !errors.Is(err, protocol.ErrTemporary) {
+				t.Errorf("Save with the store gone = %v, want a temporary failure, not a conflict", err)
+			}
+		})
+	}
+}
+
+// TestObjects_SourcesByFolder: Sources lists folders, not keys: with the
+// state in the same prefix as a destination's part files, it names only
+// the sources with state, and every list request it makes has a
+// delimiter, so that it never walks the part files.
+func TestObjects_SourcesByFolder(t *testing.T) {
+	s3test.SetEnv(t)
+	srv := s3test.FakeS3(t)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lists []string // the query of every list request
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Has("list-type") {
+			mu.Lock()
+			lists = append(lists, r.URL.RawQuery)
+			mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	s := openObjects(t, (&s3test.Server{Endpoint: front.URL}).URL("team/lake"))
+	for _, name := range []string{"acme", "globex"} {
+		if err := s.Save(&Source{Source: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs := s.obj.bs
+	for i := range 5 {
+		if err := bs.Put(context.Background(), fmt.Sprintf("acme/employees/part-r1-%04d.parquet", i), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := bs.Put(context.Background(), fmt.Sprintf("initech/shifts/part-r1-%04d.parquet", i), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	lists = nil
+	mu.Unlock()
+	names, err := s.Sources()
+	if err != nil || !slices.Equal(names, []string{"acme", "globex"}) {
+		t.Errorf("Sources = %v, %v; want acme and globex", names, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lists) == 0 {
+		t.Fatal("no list request went through the proxy")
+	}
+	for _, q := range lists {
+		if v, _ := url.ParseQuery(q); v.Get("delimiter") != "/" {
+			t.Errorf("Sources listed without a delimiter: %s", q)
+		}
 	}
 }

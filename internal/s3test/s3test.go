@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +37,13 @@ const (
 type Server struct {
 	// Endpoint is its base URL, http://127.0.0.1:PORT.
 	Endpoint string
+
+	stop func()
 }
+
+// Stop stops the server before the test ends, for tests of a store that
+// stops answering; the test's cleanup stops it anyway.
+func (s *Server) Stop() { s.stop() }
 
 // URL returns the s3:// location of prefix in the server's bucket, with
 // the query parameters an S3-compatible server needs.
@@ -77,8 +84,9 @@ func FakeS3(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	return &Server{Endpoint: srv.URL}
+	stop := sync.OnceFunc(srv.Close)
+	t.Cleanup(stop)
+	return &Server{Endpoint: srv.URL, stop: stop}
 }
 
 // Versity starts versitygw on 127.0.0.1 with a POSIX backend in a
@@ -113,15 +121,16 @@ func Versity(t *testing.T) *Server {
 	l.Close()
 	cmd := exec.Command(bin, "--port", addr, "posix", root)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
-	var out strings.Builder
+	var out strings.Builder // read only once versitygw has exited
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start versitygw: %v", err)
 	}
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	t.Cleanup(stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/")
@@ -130,9 +139,10 @@ func Versity(t *testing.T) *Server {
 			break
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("versitygw did not answer on %s: %v\n%s", addr, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &Server{Endpoint: "http://" + addr}
+	return &Server{Endpoint: "http://" + addr, stop: stop}
 }
