@@ -19,6 +19,7 @@ func TestConformance(t *testing.T) {
 		Plugin:    "github.com/quiver-etl/quiver/connectors/trackunit/cmd/quiver-trackunit",
 		Start:     startSim,
 		Variants:  []string{trackunitsim.VariantAlt},
+		Clocked:   trackunit.NewClocked,
 		// The fleet snapshot's time is the simulator's clock at the page.
 		Ignore: map[string][]string{trackunitsim.StreamFleetSnapshot: {"snapshot_time"}},
 	})
@@ -32,6 +33,7 @@ func startSim(t connectortest.TB, o connectortest.SimOptions) *connectortest.Sim
 		Counts:   map[string]int{"assets": 30, "locations": 20, "fleet_snapshot": 25, "asset_events": 40},
 		TokenTTL: o.TokenTTL,
 		Variant:  o.Variant,
+		Now:      o.Now,
 	}
 	if o.Faults {
 		opts.Faults = fault.Options{Rate: 0.05, Seed: 6, MaxConsecutive: 1, Kinds: []fault.Kind{fault.ServerError, fault.Truncate, fault.Reset, fault.Slow}}

@@ -126,7 +126,7 @@ func (t tuning) open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 		Style:  auth.InHeader,
 		Body:   auth.Form,
 		Logger: log,
-	}, auth.CacheOptions{MaxLogins: maxLogins, Logger: log})
+	}, auth.CacheOptions{MaxLogins: maxLogins, Logger: log, Now: t.policy.Now})
 	pol := t.policy
 	// IRIS has no replication lag after a login: a 401 means the token
 	// expired or was revoked, so it is replaced at once.

@@ -20,6 +20,7 @@ func TestConformance(t *testing.T) {
 		Plugin:    "github.com/quiver-etl/quiver/connectors/trackvia/cmd/quiver-trackvia",
 		Start:     startSim,
 		Variants:  []string{trackviasim.VariantAlt},
+		Clocked:   trackvia.NewClocked,
 		// A view's cursor filter includes its mark ("Last Updated" at or
 		// after it), so a resumed read lands again the record at the mark
 		// of each view the interrupted read finished; the 15-minute
@@ -45,6 +46,7 @@ func startSim(t connectortest.TB, o connectortest.SimOptions) *connectortest.Sim
 	opts := trackviasim.Options{
 		Seed:    5,
 		Variant: o.Variant,
+		Now:     o.Now,
 		Records: map[int64]int{
 			trackviasim.UsersViewID: 9, trackviasim.ViewAllContacts: 30, trackviasim.ViewAllContactsDash: 12,
 			trackviasim.ViewWorkOrders: 40, trackviasim.ViewLager: 20,

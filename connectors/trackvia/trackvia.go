@@ -27,6 +27,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
@@ -69,6 +70,7 @@ type conn struct {
 
 	now   func() time.Time // the clock for token_expires; default time.Now
 	alloc memory.Allocator // backs the records; default the Go allocator
+	timer backoff.Timer    // times the client's waits (tests); nil: a real one
 }
 
 // open prepares the HTTP client; it contacts nothing. Every stream is
@@ -79,7 +81,7 @@ func (c *conn) open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 		BaseURL: cfg.BaseURL,
 		Auth:    auth.Static{Value: cfg.AccessToken},
 		Apply:   applier(cfg.UserKey),
-		Policy:  rest.Policy{Classify: classify},
+		Policy:  rest.Policy{Classify: classify, Timer: c.timer, Now: c.now},
 		Logger:  sdk.Logger(ctx),
 		Name:    "trackvia",
 	})
