@@ -138,7 +138,10 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     5xx, a reset connection, a truncated and a malformed body, a slow
 //     answer, and tokens expiring in the middle of the read (token_expiry:
 //     SimOptions.TokenTTL of 2 s and every answer delayed by a quarter of
-//     it; a read that outlives two tokens must have asked for a new one);
+//     it; a read that outlives two tokens must have asked for a new one).
+//     With s.Clocked, the in-process token_expiry and rate_limit_bare run
+//     on a Clock instead, in milliseconds: waits move it, and in
+//     token_expiry every batch moves it by half a token's life;
 //   - variant/<name>: a full read of each of s.Variants, every key once;
 //   - resume: a full read counts the checkpoints it sends (N); a second
 //     read is interrupted at its checkpoint number ceil(N/2) (the Writer
