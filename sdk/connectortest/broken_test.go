@@ -377,3 +377,36 @@ func TestRun_LeakedSecretThroughPlugin(t *testing.T) {
 	got := runFake([]string{"fake/plugin/check"}, func(t tb) { run(t, s) })
 	wantFailure(t, got, "fake/plugin/check", "secret 1 of Sim.Secrets", "appears in the logs")
 }
+
+// TestRun_Clocked: with Suite.Clocked, the in-process rate_limit_bare
+// case builds its connector there and starts the simulator on the same
+// Clock; the plugin mode and the other cases do not.
+func TestRun_Clocked(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	clocked, simClocks := 0, 0
+	s := Suite{
+		Connector: tracktik.New(),
+		Clocked: func(clk *Clock, timer *Timer) sdk.Connector {
+			mu.Lock()
+			defer mu.Unlock()
+			clocked++
+			return tracktik.New()
+		},
+		Start: func(t TB, o SimOptions) *Sim {
+			if o.Now != nil {
+				mu.Lock()
+				simClocks++
+				mu.Unlock()
+			}
+			return tiktok(t, o)
+		},
+	}
+	got := runFake([]string{"fake/inprocess/faults/rate_limit_bare", "fake/inprocess/read"}, func(t tb) { run(t, s) })
+	if f := got.failures("fake"); len(f) > 0 {
+		t.Errorf("the kit failed TrackTik:\n%s", strings.Join(f, "\n"))
+	}
+	if clocked != 1 || simClocks != 1 {
+		t.Errorf("Suite.Clocked called %d times, simulators started on a clock %d times; want 1 each (rate_limit_bare only)", clocked, simClocks)
+	}
+}
