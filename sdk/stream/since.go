@@ -119,6 +119,7 @@ type updatedSince struct {
 	request     func(json.RawMessage) (rest.Request, error) // st's own
 	cursor, key int                                         // columns
 	since, max  sinceState                                  // the saved state, and the state so far
+	read        map[string]bool                             // since.Keys as a set
 	bound       time.Time                                   // the mark stays at or before it
 }
 
@@ -136,6 +137,10 @@ func (u *updatedSince) start(state json.RawMessage) (rest.Request, error) {
 		}
 	}
 	u.max, u.since.Keys = u.since, slices.Clone(u.since.Keys)
+	u.read = make(map[string]bool, len(u.since.Keys))
+	for _, k := range u.since.Keys {
+		u.read[k] = true
+	}
 	u.bound = u.opts.Now().Add(-u.opts.Margin)
 	req, err := u.request(nil)
 	if err != nil || u.since.Mark.IsZero() {
@@ -161,7 +166,7 @@ func (u *updatedSince) keep(p *records.Page) (arrow.Record, error) {
 		}
 		t, k := at.Value(i).ToTime(unit), keys.ValueStr(i)
 		switch {
-		case t.Equal(u.since.Mark) && slices.Contains(u.since.Keys, k):
+		case t.Equal(u.since.Mark) && u.read[k]:
 			return false
 		case t.After(u.bound): // changed during the read: read again next time
 		case t.After(u.max.Mark):
