@@ -11,10 +11,15 @@
 # (default 1000000) for comparison with the main size: they must not grow
 # with the records, e.g.
 #   ./scripts/bench.sh -records 100000 -rss-records 2000000 -stages "end to end"
+# With -rate-limit N (requests per minute) it runs the rate bench instead:
+# Capillary customers against the simulator's per-minute limit, the
+# connector pacing itself at N and then at 4N (the 429s bind), and the
+# simulator's admitted requests in one whole minute against N (~3 min):
+#   ./scripts/bench.sh -rate-limit 120
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-[ -x ./bin/quiver ] && [ -x ./bin/quiver-tracktik ] || { echo "bench: run make build first" >&2; exit 1; }
+[ -x ./bin/quiver ] && [ -x ./bin/quiver-tracktik ] && [ -x ./bin/quiver-capillary ] || { echo "bench: run make build first" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 $GO build -o "$tmp/bench" ./internal/bench

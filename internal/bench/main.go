@@ -18,6 +18,12 @@
 //   - end to end: `quiver sync` as a child process, through the real plugin
 //     process, into Parquet.
 //
+// With -rate-limit N it runs the rate bench instead (ratelimit.go): two
+// syncs of Capillary customers against the simulator's limit of N requests
+// per clock minute, one with the connector's requests_per_minute at N (the
+// client paces itself) and one at 4N (the 429s bind), each printing the
+// requests the simulator admitted in one whole minute against N.
+//
 // With -latency the simulator holds every data response that long, as a
 // distant vendor would. The report compares the fetch stage, the plain
 // sequential pager (one request at a time, no output), with quiver end to
@@ -33,6 +39,7 @@
 // Usage:
 //
 //	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000] [-concurrency 8]
+//	go run ./internal/bench -quiver ./bin/quiver -rate-limit 120 [-latency 50ms] [-concurrency 2]
 package main
 
 import (
@@ -66,6 +73,7 @@ type flags struct {
 	latency   time.Duration
 	rssAt     int // records of the second size for peak RSS; <= 0 skips it
 	conc      int // the connector's concurrency key; 0 leaves its default
+	rateLimit int // > 0: run the rate bench (ratelimit.go) at this many requests per minute instead
 }
 
 func main() {
@@ -83,6 +91,7 @@ func main() {
 	flag.DurationVar(&f.latency, "latency", 0, "added by the simulator to every data response, e.g. 50ms (a distant vendor)")
 	flag.IntVar(&f.rssAt, "rss-records", 1_000_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
 	flag.IntVar(&f.conc, "concurrency", 0, "the connector's concurrency config key: pages of a stream requested at once (0: its default)")
+	flag.IntVar(&f.rateLimit, "rate-limit", 0, "instead of the stages, sync Capillary customers against a simulator limit of this many requests per minute (e.g. 120) and print the share of it quiver uses")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -113,6 +122,9 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	}
 	if !f.keep {
 		defer os.RemoveAll(tmp)
+	}
+	if f.rateLimit > 0 {
+		return rateBench(ctx, out, f, quiver, tmp)
 	}
 	env, stopEnv, err := newBench(ctx, f, quiver, tmp)
 	if err != nil {
