@@ -7,6 +7,8 @@ import (
 	"github.com/quiver-etl/quiver/connectors/capillary/capillarysim"
 )
 
+// TestShiftFor: the simulator's clock, shifted, starts a minute exactly the
+// lead after the run starts, so the measured minute is one whole window.
 func TestShiftFor(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -34,6 +36,8 @@ func TestShiftFor(t *testing.T) {
 	}
 }
 
+// TestAdmitted: the requests the simulator's limit let through leave out
+// its 429s and the token refusals it makes before the limit counts.
 func TestAdmitted(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
