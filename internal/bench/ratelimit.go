@@ -87,7 +87,7 @@ func rateBench(ctx context.Context, out io.Writer, f flags, quiver, tmp string) 
 	fmt.Fprintf(out, "quiver rate bench: Capillary customers, pages of %d, %d customers, simulator limit %d requests per clock minute, latency %s, concurrency %s\n",
 		ratePageSize, rateRecords(n), n, f.latency, conc)
 	fmt.Fprintf(out, "measured: the simulator's admitted data requests in one whole clock minute of its limit, from %s after quiver starts\n", rateLead)
-	fmt.Fprintf(out, "%-24s %8s %8s %9s %8s %9s %6s %6s %9s\n", "RUN", "SIM RPM", "CONN RPM", "ADMITTED", "SECONDS", "RATE/MIN", "RATIO", "429S", "RUN 429S")
+	fmt.Fprintf(out, "%-24s %8s %8s %9s %8s %9s %6s %6s %9s %9s %6s\n", "RUN", "SIM RPM", "CONN RPM", "ADMITTED", "SECONDS", "RATE/MIN", "RATIO", "429S", "RUN 429S", "RUN ADM", "RUN S")
 	for i, r := range runs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -97,10 +97,10 @@ func rateBench(ctx context.Context, out io.Writer, f flags, quiver, tmp string) 
 			return fmt.Errorf("rate run %q: %w", r.name, err)
 		}
 		perMin := float64(res.admitted) / res.elapsed.Minutes()
-		fmt.Fprintf(out, "%-24s %8d %8d %9d %8.1f %9.1f %6.3f %6d %9d\n", r.name, r.simRPM, r.clientRPM,
-			res.admitted, res.elapsed.Seconds(), perMin, float64(res.admitted)/float64(r.simRPM), res.refused, res.refusedT)
+		fmt.Fprintf(out, "%-24s %8d %8d %9d %8.1f %9.1f %6.3f %6d %9d %9d %6.1f\n", r.name, r.simRPM, r.clientRPM,
+			res.admitted, res.elapsed.Seconds(), perMin, float64(res.admitted)/float64(r.simRPM), res.refused, res.refusedT, res.total, res.seconds)
 	}
-	fmt.Fprintln(out, "RATIO = ADMITTED / SIM RPM (the minute's allowance); RATE/MIN = ADMITTED / SECONDS x 60; 429S in the minute, RUN 429S over the whole run")
+	fmt.Fprintf(out, "RATIO = ADMITTED / SIM RPM (the minute's allowance); RATE/MIN = ADMITTED / SECONDS x 60; 429S in the minute; RUN 429S, RUN ADM (admitted) and RUN S over the whole run from quiver's start (plugin start included; its first %s is a partial window)\n", rateLead)
 	return nil
 }
 
