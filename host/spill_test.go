@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -201,8 +202,11 @@ func TestSpill_UncoveredRowsAreDropped(t *testing.T) {
 				t.Fatal("nothing spilled")
 			}
 			if tc.wantErr != nil {
-				// The first checkpoint's job failed on the writer: this
-				// one's spill is handed over, and dropped unread.
+				// The first checkpoint's job fails on the writer: once it
+				// has, this one's spill is handed over, and dropped unread.
+				for e.stream.w.failed() == nil {
+					runtime.Gosched()
+				}
 				err := e.stream.checkpoint(json.RawMessage(`{"page":2}`))
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("checkpoint: %v, want %v", err, tc.wantErr)

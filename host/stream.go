@@ -192,14 +192,22 @@ func (r *streamRun) checkpoint(st json.RawMessage) error {
 		return fmt.Errorf("plugin sent a checkpoint for stream %q, which was not requested", r.unknown)
 	}
 	st = append(json.RawMessage(nil), st...)
+	// The checkpoint covers the batches before it: the writer writes them
+	// before it takes the state, so a commit never gets ahead of its data.
+	return r.flushTail(func() error {
+		r.state = st
+		return r.roll()
+	})
+}
+
+// flushTail hands the batches waiting for a checkpoint to the writer, the
+// spilled ones first, and then runs then on the writer goroutine.
+func (r *streamRun) flushTail(then func() error) error {
 	sp, err := r.takeSpill()
 	if err != nil {
 		return err
 	}
 	pieces := r.takeTail()
-	// The checkpoint covers the batches before it: the writer writes them
-	// (the spilled ones first) before it takes the state, so a commit
-	// never gets ahead of its data.
 	return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
 		if err := r.unspill(sp); err != nil {
 			return err
@@ -207,8 +215,7 @@ func (r *streamRun) checkpoint(st json.RawMessage) error {
 		if err := r.write(pieces); err != nil {
 			return err
 		}
-		r.state = st
-		return r.roll()
+		return then()
 	}})
 }
 
@@ -240,22 +247,11 @@ func (r *streamRun) status(st protocol.Status) error {
 		if (len(r.tail) > 0 || r.spill != nil) && r.mode == protocol.Incremental {
 			r.log.Warn("connector sent batches after its last checkpoint; the next incremental run may fetch them again")
 		}
-		sp, err := r.takeSpill()
-		if err != nil {
-			return err
-		}
-		pieces := r.takeTail()
-		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
-			if err := r.unspill(sp); err != nil {
-				return err
-			}
-			if err := r.write(pieces); err != nil {
-				return err
-			}
+		return r.flushTail(func() error {
 			r.res.Status = "complete"
 			r.res.Seconds = r.src.opts.Now().Sub(r.res.started).Seconds()
 			return nil
-		}})
+		})
 	case protocol.Incomplete, protocol.Failed:
 		// The status goes through the writer too, so that the result is
 		// only written by one goroutine at a time.
