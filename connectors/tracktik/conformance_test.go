@@ -18,7 +18,6 @@ func TestConformance(t *testing.T) {
 		Plugin:    "github.com/quiver-etl/quiver/connectors/tracktik/cmd/quiver-tracktik",
 		Start:     startSim,
 		Variants:  []string{tracktiksim.VariantAlt},
-		Clocked:   tracktik.NewClocked,
 	})
 }
 
@@ -30,7 +29,6 @@ func startSim(t connectortest.TB, o connectortest.SimOptions) *connectortest.Sim
 		Counts:   map[string]int{"employees": 25, "clients": 8, "positions": 12, "shifts": 40, "work-sessions": 30, "reports": 20},
 		TokenTTL: o.TokenTTL,
 		Variant:  o.Variant,
-		Now:      o.Now,
 	}
 	if o.Faults {
 		opts.Faults = fault.Options{Rate: 0.05, Seed: 8, MaxConsecutive: 1, Kinds: []fault.Kind{fault.ServerError, fault.Truncate, fault.Reset, fault.Slow}}

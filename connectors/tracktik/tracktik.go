@@ -17,9 +17,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/cenkalti/backoff/v4"
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
@@ -35,26 +32,20 @@ const Version = "0.1.0"
 var configSchema []byte
 
 // New returns the TrackTik connector.
-func New() *stream.Connector[Config] { return newConnector(nil, nil) }
-
-// newConnector returns the connector on the clock now, its waits timed by
-// timer (tests; nil: the real ones).
-func newConnector(now func() time.Time, timer backoff.Timer) *stream.Connector[Config] {
+func New() *stream.Connector[Config] {
 	return &stream.Connector[Config]{
 		Name:         "tracktik",
 		Version:      Version,
 		Description:  "TrackTik REST API: employees, clients, positions, shifts, work sessions, reports",
 		ConfigSchema: configSchema,
 		Streams:      []string{"clients", "employees", "positions", "reports", "shifts", "work-sessions"},
-		Source: func(ctx context.Context, cfg *Config) (*stream.Source, error) {
-			return open(ctx, cfg, rest.Policy{Now: now, Timer: timer})
-		},
+		Source:       open,
 	}
 }
 
 // open prepares the HTTP client and declares the streams; it contacts
 // nothing. Check logs in and reads one employee.
-func open(ctx context.Context, cfg *Config, pol rest.Policy) (*stream.Source, error) {
+func open(ctx context.Context, cfg *Config) (*stream.Source, error) {
 	log := sdk.Logger(ctx).With("connector", "tracktik")
 	tokens := auth.NewCache(&auth.PasswordGrant{
 		TokenURL:     cfg.BaseURL + "/rest/oauth2/access_token",
@@ -67,8 +58,8 @@ func open(ctx context.Context, cfg *Config, pol rest.Policy) (*stream.Source, er
 		Style:  auth.InParams,
 		Body:   auth.Form,
 		Logger: log,
-	}, auth.CacheOptions{Logger: log, Now: pol.Now})
-	client, err := rest.New(rest.Options{BaseURL: cfg.BaseURL, Auth: tokens, Policy: pol, Logger: log, Name: "tracktik"})
+	}, auth.CacheOptions{Logger: log})
+	client, err := rest.New(rest.Options{BaseURL: cfg.BaseURL, Auth: tokens, Logger: log, Name: "tracktik"})
 	if err != nil {
 		return nil, err
 	}
