@@ -33,6 +33,16 @@ func twoStores(t *testing.T, start func(t *testing.T) *s3test.Server) (one, two 
 	return openObjects(t, url), openObjects(t, url)
 }
 
+// load loads src's state from st.
+func load(t *testing.T, st *Store, src string) *Source {
+	t.Helper()
+	s, err := st.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func openObjects(t *testing.T, url string) *Store {
 	t.Helper()
 	s, err := OpenLocation(context.Background(), url)
@@ -53,14 +63,7 @@ func TestObjects_Conflict(t *testing.T) {
 	for name, start := range objectStores() {
 		t.Run(name, func(t *testing.T) {
 			one, two := twoStores(t, start)
-			a, err := one.Load("acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := two.Load("acme")
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, b := load(t, one, "acme"), load(t, two, "acme")
 			a.Streams["employees"] = &Stream{State: json.RawMessage(`{"page":1}`)}
 			a.Files = []Object{{Key: "acme/employees/part-r1-0001.parquet", Rows: 10, Bytes: 100}}
 			if err := one.Save(a); err != nil {
@@ -212,14 +215,7 @@ func TestObjects_StaleSave(t *testing.T) {
 	for name, start := range objectStores() {
 		t.Run(name, func(t *testing.T) {
 			one, two := twoStores(t, start)
-			a, err := one.Load("acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := two.Load("acme")
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, b := load(t, one, "acme"), load(t, two, "acme")
 			b.Files = []Object{{Key: "acme/employees/part-b-0001.parquet", Rows: 1, Bytes: 10}}
 			for i := range 4 {
 				b.Streams["employees"] = &Stream{State: json.RawMessage(fmt.Sprintf(`{"page":%d}`, i))}
