@@ -164,15 +164,16 @@ func (u *updatedSince) keep(p *records.Page) (arrow.Record, error) {
 		if at.IsNull(i) {
 			return true
 		}
-		t, k := at.Value(i).ToTime(unit), keys.ValueStr(i)
+		// The key is formatted only for records at a mark, not for each one.
+		t := at.Value(i).ToTime(unit)
 		switch {
-		case t.Equal(u.since.Mark) && u.read[k]:
+		case t.Equal(u.since.Mark) && u.read[keys.ValueStr(i)]:
 			return false
 		case t.After(u.bound): // changed during the read: read again next time
 		case t.After(u.max.Mark):
-			u.max = sinceState{Mark: t, Keys: []string{k}}
+			u.max = sinceState{Mark: t, Keys: []string{keys.ValueStr(i)}}
 		case t.Equal(u.max.Mark):
-			u.max.Keys = append(u.max.Keys, k)
+			u.max.Keys = append(u.max.Keys, keys.ValueStr(i))
 		}
 		return true
 	})
