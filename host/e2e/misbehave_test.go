@@ -233,22 +233,7 @@ func TestMisbehave_CountsCommittedRecords(t *testing.T) {
 	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 100 {
 		t.Errorf("items holds %d rows, want 100", len(ids))
 	}
-	var manifest struct {
-		Sources []struct {
-			Streams []struct {
-				Records     int64 `json:"records"`
-				Uncommitted int64 `json:"uncommitted"`
-			} `json:"streams"`
-		} `json:"sources"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "data", "_runs", res.RunID+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		t.Fatal(err)
-	}
-	if got := manifest.Sources[0].Streams[0]; got.Records != 100 || got.Uncommitted != 50 {
+	if got := firstManifestStream(t, out, res.RunID); got.Records != 100 || got.Uncommitted != 50 {
 		t.Errorf("manifest: %+v, want 100 records and 50 uncommitted", got)
 	}
 	// The human summary says so too.
@@ -459,26 +444,40 @@ func TestMisbehave_StateSaveFails(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("--json output: %v\n%s\n%s", err, r.stdout, tail(r.stderr, 10))
 	}
-	var manifest struct {
-		Sources []struct {
-			Streams []struct {
-				Records     int64 `json:"records"`
-				Uncommitted int64 `json:"uncommitted"`
-			} `json:"streams"`
-		} `json:"sources"`
-	}
-	b, err := os.ReadFile(filepath.Join(out, "data", "_runs", res.RunID+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		t.Fatal(err)
-	}
-	got := manifest.Sources[0].Streams[0]
+	got := firstManifestStream(t, out, res.RunID)
 	if st := res.stream("items"); st == nil || st.Records != 50 || got.Records != 50 || got.Uncommitted < 50 {
 		t.Errorf("summary %+v, manifest %+v; want 50 records committed and the rest uncommitted", st, got)
 	}
 	if ids := streamIDs(t, filepath.Join(out, "data", "m", "items")); len(ids) != 50 {
 		t.Errorf("items holds %d rows, want the 50 committed", len(ids))
 	}
+}
+
+// manifestStream is what the misbehave tests read of a stream in a run's
+// manifest.
+type manifestStream struct {
+	Records     int64 `json:"records"`
+	Uncommitted int64 `json:"uncommitted"`
+}
+
+// firstManifestStream reads the manifest of run runID under out and
+// returns its first source's first stream.
+func firstManifestStream(t *testing.T, out, runID string) manifestStream {
+	t.Helper()
+	var manifest struct {
+		Sources []struct {
+			Streams []manifestStream `json:"streams"`
+		} `json:"sources"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "data", "_runs", runID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	if len(manifest.Sources) == 0 || len(manifest.Sources[0].Streams) == 0 {
+		t.Fatalf("manifest of run %s lists no stream:\n%s", runID, b)
+	}
+	return manifest.Sources[0].Streams[0]
 }
