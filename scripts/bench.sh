@@ -7,6 +7,10 @@
 #   ./scripts/bench.sh -stages "sink,end to end" -profile /tmp/prof
 #   ./scripts/bench.sh -latency 50ms -records 100000   # a distant vendor:
 #     quiver end to end against the sequential pager (the fetch stage)
+# In the connector and end-to-end stages the simulator serves each page from
+# memory after rendering it once, so that it takes little of the CPU quiver
+# runs on (a vendor's server runs elsewhere); -sim-cache=false renders every
+# page, as the figures before December 2026 did.
 # The host's and plugin's peak RSS are also measured at -rss-records
 # (default 1000000) for comparison with the main size: they must not grow
 # with the records, e.g.

@@ -89,13 +89,20 @@ func benchRecords(mem memory.Allocator, total, batch int) []arrow.Record {
 	return recs
 }
 
-// BenchmarkParquet writes 200k rows (records of 10k rows) of a 15-column
-// record to a Parquet part, including Finish's fsync. SetBytes is the size
-// of the same rows as JSON Lines, so MB/s compares with perf_rel.md §A3.3.
+// BenchmarkParquet writes 200k rows of a 15-column record to a Parquet
+// part, including Finish's fsync, in records of an API page's size (1,000
+// rows) and of ten pages. SetBytes is the size of the same rows as JSON
+// Lines, so MB/s compares with perf_rel.md §A3.3.
 func BenchmarkParquet(b *testing.B) {
+	for _, batch := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchParquet(b, batch) })
+	}
+}
+
+func benchParquet(b *testing.B, batch int) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(b, 0)
-	recs := benchRecords(mem, 200_000, 10_000)
+	recs := benchRecords(mem, 200_000, batch)
 	defer func() {
 		for _, r := range recs {
 			r.Release()

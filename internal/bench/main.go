@@ -71,9 +71,10 @@ type flags struct {
 	keep      bool
 	env       string
 	latency   time.Duration
-	rssAt     int // records of the second size for peak RSS; <= 0 skips it
-	conc      int // the connector's concurrency key; 0 leaves its default
-	rateLimit int // > 0: run the rate bench (ratelimit.go) at this many requests per minute instead
+	rssAt     int  // records of the second size for peak RSS; <= 0 skips it
+	conc      int  // the connector's concurrency key; 0 leaves its default
+	rateLimit int  // > 0: run the rate bench (ratelimit.go) at this many requests per minute instead
+	simCache  bool // the simulator serves pages from memory in the stages that mark it (stage.cached)
 }
 
 func main() {
@@ -92,6 +93,7 @@ func main() {
 	flag.IntVar(&f.rssAt, "rss-records", 1_000_000, "records of one more end-to-end run, at a second size, for peak RSS (0: skip)")
 	flag.IntVar(&f.conc, "concurrency", 0, "the connector's concurrency config key: pages of a stream requested at once (0: its default)")
 	flag.IntVar(&f.rateLimit, "rate-limit", 0, "instead of the stages, sync Capillary customers against a simulator limit of this many requests per minute (e.g. 120) and print the share of it quiver uses")
+	flag.BoolVar(&f.simCache, "sim-cache", true, "in the connector and end-to-end stages, the simulator serves each page from memory after rendering it once, so that its CPU does not compete with quiver's for the cores (a vendor's server runs elsewhere); false renders every page")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -135,8 +137,8 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if f.conc > 0 {
 		conc = strconv.Itoa(f.conc)
 	}
-	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, %d runs, GOMAXPROCS=%d\n",
-		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, f.runs, procs())
+	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, simulator page cache %s, %d runs, GOMAXPROCS=%d\n",
+		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, onOff(f.simCache), f.runs, procs())
 
 	results := map[string][]result{}
 	for i := range f.runs {
@@ -204,6 +206,13 @@ func rssAt(ctx context.Context, f flags, quiver, tmp string) (result, error) {
 	var r result
 	_, err = b.endToEnd(ctx, nil, &r)
 	return r, err
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // procs returns GOMAXPROCS without changing it.

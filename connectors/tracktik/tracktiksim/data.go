@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -52,9 +53,15 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("tracktiksim: data request", "stream", name, "status", http.StatusBadRequest)
 		return
 	}
-	bp := s.buffer()
-	var rw row
-	b := s.appendPage((*bp)[:0], &rw, si, p)
+	key, version := name+"?"+r.URL.RawQuery, s.version[si]
+	b, cached := s.pages.get(key, version)
+	var bp *[]byte
+	if !cached {
+		bp = s.buffer()
+		var rw row
+		b = s.appendPage((*bp)[:0], &rw, si, p)
+		s.pages.put(key, version, b)
+	}
 	s.dmu.RUnlock()
 
 	w.Header().Set("Content-Type", "application/json")
@@ -63,8 +70,10 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)
 	}
-	*bp = b
-	s.release(bp)
+	if bp != nil {
+		*bp = b
+		s.release(bp)
+	}
 	s.log.Debug("tracktiksim: data request", "stream", name, "status", http.StatusOK,
 		"offset", p.offset, "limit", p.limit, "items", p.items(), "count", p.total())
 }
@@ -111,6 +120,54 @@ func (s *Server) release(bp *[]byte) {
 	if cap(*bp) <= 4<<20 { // don't pin the buffers of giant pages
 		s.bufs.Put(bp)
 	}
+}
+
+// pageCache keeps rendered listing pages, keyed by stream and query, while
+// it is on (Server.CachePages). An entry is served only while its stream's
+// data version is the one it was rendered at.
+type pageCache struct {
+	mu    sync.Mutex
+	on    bool
+	pages map[string]cachedPage
+}
+
+type cachedPage struct {
+	version uint64
+	body    []byte
+}
+
+// get returns the page under key rendered at version, if kept.
+func (c *pageCache) get(key string, version uint64) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pages[key]
+	if !ok || p.version != version {
+		return nil, false
+	}
+	return p.body, true
+}
+
+// put keeps a copy of body, if the cache is on.
+func (c *pageCache) put(key string, version uint64, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		c.pages[key] = cachedPage{version: version, body: slices.Clone(body)}
+	}
+}
+
+// CachePages turns the page cache on or off; turning it off empties it.
+// With it on, a listing page is rendered once and later requests for the
+// same page (same stream and query, no data change since) get the same
+// bytes from memory. Benchmarks use it so that the simulator, which shares
+// the machine with the client under test, spends next to no CPU, as a
+// vendor's server on another machine would. Auth, faults and lag apply to
+// every request as before.
+func (s *Server) CachePages(on bool) {
+	s.pages.mu.Lock()
+	defer s.pages.mu.Unlock()
+	s.pages.on = on
+	s.pages.pages = map[string]cachedPage{}
 }
 
 // op is a filter function.

@@ -160,7 +160,8 @@ type Server struct {
 	overlaid [numStreams]map[int]bool           // field indexes with any overlay
 	version  [numStreams]uint64                 // bumped by Append and Update
 	days     int                                // days of changes applied (ApplyDay)
-	gone     [numStreams][]int                  // indexes of deleted records, ascending
+	pages    pageCache
+	gone     [numStreams][]int // indexes of deleted records, ascending
 
 	cmu        sync.Mutex
 	cache      map[string][]int32 // materialized filter results

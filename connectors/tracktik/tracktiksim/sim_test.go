@@ -1108,3 +1108,39 @@ func TestServer_DeleteAndSortByTime(t *testing.T) {
 		t.Errorf("sort=status: %d %s, want 400", code, body)
 	}
 }
+
+func TestServer_CachePages(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{Seed: 5})
+	c := newClient(t)
+	tok := login(t, c, s).AccessToken
+	page := s.URL + "/rest/v1/employees?limit=10&offset=10"
+
+	_, rendered := get(t, c, page, tok)
+	s.CachePages(true)
+	_, first := get(t, c, page, tok)
+	_, second := get(t, c, page, tok)
+	if !bytes.Equal(rendered, first) || !bytes.Equal(first, second) {
+		t.Fatalf("cached page differs from the rendered one:\nrendered %s\nfirst    %s\nsecond   %s", rendered, first, second)
+	}
+	if n := len(s.pages.pages); n != 1 {
+		t.Errorf("cache holds %d pages after two requests for one, want 1", n)
+	}
+	if code, _ := get(t, c, page, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("cached page with a wrong token: status %d, want 401", code)
+	}
+
+	id := s.IDs("employees")[12]
+	if err := s.Update("employees", id, "status", "SUSPENDED"); err != nil {
+		t.Fatal(err)
+	}
+	_, changed := get(t, c, page, tok)
+	if !bytes.Contains(changed, []byte(`"status":"SUSPENDED"`)) {
+		t.Errorf("page after Update still served from the cache: %s", changed)
+	}
+
+	s.CachePages(false)
+	if n := len(s.pages.pages); n != 0 {
+		t.Errorf("cache holds %d pages after CachePages(false), want 0", n)
+	}
+}
