@@ -20,6 +20,10 @@
 # connector pacing itself at N and then at 4N (the 429s bind), and the
 # simulator's admitted requests in one whole minute against N (~3 min):
 #   ./scripts/bench.sh -rate-limit 120
+# With -all-streams it syncs every TrackTik stream at once (-records each)
+# instead; -baseline DIR alternates each run with another build's quiver and
+# plugins (e.g. an older commit's bin/) and prints this build against it:
+#   ./scripts/bench.sh -all-streams -records 50000 -baseline ../old/bin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

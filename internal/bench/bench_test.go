@@ -205,3 +205,16 @@ func TestReport_PagerAndRSS(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncedRecords(t *testing.T) {
+	t.Parallel()
+	var res syncResult
+	if err := json.Unmarshal([]byte(`{"status":"ok","sources":[
+		{"streams":[{"name":"employees","records":3},{"name":"shifts","records":4}]},
+		{"streams":[{"name":"clients","records":5}]}]}`), &res); err != nil {
+		t.Fatal(err)
+	}
+	if got := syncedRecords(res); got != 12 {
+		t.Errorf("syncedRecords = %d, want 12 (every stream of every source)", got)
+	}
+}

@@ -31,14 +31,23 @@ sources:
       password: "${TRACKTIK_PASSWORD}"
       start_date: "2024-01-01"
       page_size: %d%s
-    streams: [%s]
+%s
 destination:
   path: "${BENCH_OUT}"
   format: parquet
 state: "${BENCH_STATE}"
-`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.stream)
+`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.streamsKey())
 	b.config = filepath.Join(b.tmp, "quiver.yaml")
 	return os.WriteFile(b.config, []byte(text), 0o644)
+}
+
+// streamsKey is the config's streams line: b.stream, or every stream when
+// it is empty (the all-streams bench).
+func (b *bench) streamsKey() string {
+	if b.stream == "" {
+		return "    # every stream"
+	}
+	return "    streams: [" + b.stream + "]"
 }
 
 // concurrencyKey is the config line of -concurrency, if set, after the
@@ -65,11 +74,36 @@ type syncResult struct {
 	} `json:"sources"`
 }
 
-// endToEnd runs `quiver sync` on a fresh destination and measures it: the
+// endToEnd runs `quiver sync` on a fresh destination and measures it (see
+// runSync), and checks that it read the stream exactly as the floor did.
+func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
+	before := b.srv.Stats().DataRequests
+	res, err := b.runSync(ctx, b.quiver, b.pluginDir, r)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Sources) != 1 || len(res.Sources[0].Streams) != 1 {
+		return 0, fmt.Errorf("quiver sync synced %d sources, want one of one stream", len(res.Sources))
+	}
+	st := res.Sources[0].Streams[0]
+	r.wall = st.Seconds
+	if got := b.srv.Stats().DataRequests - before; got != b.pages {
+		return 0, fmt.Errorf("quiver made %d data requests, want %d: the bytes served differ from the floor's", got, b.pages)
+	}
+	if st.Records != int64(b.records) {
+		return 0, fmt.Errorf("quiver sync wrote %d records, want %d", st.Records, b.records)
+	}
+	return st.Records, nil
+}
+
+// runSync runs `quiver sync` of b.config with the quiver binary and plugin
+// folder given, on a fresh destination, and measures it into r: the
 // process's wall time, the CPU time of quiver and its plugin (wait4's
 // rusage counts the children quiver reaped) plus this process's (the
 // simulator's), and the host's and plugin's peak RSS polled from /proc.
-func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
+// A run whose status is not "ok" is an error.
+func (b *bench) runSync(ctx context.Context, quiver, pluginDir string, r *result) (syncResult, error) {
+	var res syncResult
 	b.e2eRuns++
 	dir := filepath.Join(b.tmp, fmt.Sprintf("e2e-%d", b.e2eRuns))
 	if !b.keep || b.e2eRuns > 1 {
@@ -80,8 +114,8 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 			}
 		}()
 	}
-	cmd := exec.CommandContext(ctx, b.quiver, "--quiet", "--json", "--log-format", "json",
-		"--plugin-dir", b.pluginDir, "sync", "-c", b.config, "--full-refresh")
+	cmd := exec.CommandContext(ctx, quiver, "--quiet", "--json", "--log-format", "json",
+		"--plugin-dir", pluginDir, "sync", "-c", b.config, "--full-refresh")
 	cmd.Env = append(os.Environ(),
 		"TRACKTIK_CLIENT_SECRET="+tracktiksim.ClientSecret,
 		"TRACKTIK_PASSWORD="+tracktiksim.Password,
@@ -93,11 +127,10 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	before := b.srv.Stats().DataRequests
 	cpu0 := selfCPU()
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return res, err
 	}
 	poll := startPoller(cmd.Process.Pid)
 	err := cmd.Wait()
@@ -108,7 +141,7 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	}
 	r.simCPU = selfCPU() - cpu0
 	if err != nil {
-		return 0, fmt.Errorf("quiver sync: %w\n%s", err, tail(stderr.Bytes(), 2000))
+		return res, fmt.Errorf("quiver sync: %w\n%s", err, tail(stderr.Bytes(), 2000))
 	}
 	ps := cmd.ProcessState
 	r.cpu = (ps.UserTime() + ps.SystemTime()).Seconds() + r.simCPU
@@ -116,22 +149,13 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 	if r.rss == 0 {
 		r.rss = maxRSS(ps)
 	}
-	var res syncResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return 0, fmt.Errorf("quiver sync output: %w\n%s", err, tail(stdout.Bytes(), 2000))
+		return res, fmt.Errorf("quiver sync output: %w\n%s", err, tail(stdout.Bytes(), 2000))
 	}
-	if res.Status != "ok" || len(res.Sources) != 1 || len(res.Sources[0].Streams) != 1 {
-		return 0, fmt.Errorf("quiver sync: status %q:\n%s", res.Status, tail(stdout.Bytes(), 2000))
+	if res.Status != "ok" {
+		return res, fmt.Errorf("quiver sync: status %q:\n%s", res.Status, tail(stdout.Bytes(), 2000))
 	}
-	st := res.Sources[0].Streams[0]
-	r.wall = st.Seconds
-	if got := b.srv.Stats().DataRequests - before; got != b.pages {
-		return 0, fmt.Errorf("quiver made %d data requests, want %d: the bytes served differ from the floor's", got, b.pages)
-	}
-	if st.Records != int64(b.records) {
-		return 0, fmt.Errorf("quiver sync wrote %d records, want %d", st.Records, b.records)
-	}
-	return st.Records, nil
+	return res, nil
 }
 
 // tail returns the last n bytes of b.

@@ -60,21 +60,23 @@ import (
 
 // flags are the command-line settings.
 type flags struct {
-	quiver    string
-	pluginDir string
-	stream    string
-	records   int
-	pageSize  int
-	runs      int
-	stages    string
-	profile   string
-	keep      bool
-	env       string
-	latency   time.Duration
-	rssAt     int  // records of the second size for peak RSS; <= 0 skips it
-	conc      int  // the connector's concurrency key; 0 leaves its default
-	rateLimit int  // > 0: run the rate bench (ratelimit.go) at this many requests per minute instead
-	simCache  bool // the simulator serves pages from memory in the stages that mark it (stage.cached)
+	quiver     string
+	pluginDir  string
+	stream     string
+	records    int
+	pageSize   int
+	runs       int
+	stages     string
+	profile    string
+	keep       bool
+	env        string
+	latency    time.Duration
+	rssAt      int    // records of the second size for peak RSS; <= 0 skips it
+	conc       int    // the connector's concurrency key; 0 leaves its default
+	rateLimit  int    // > 0: run the rate bench (ratelimit.go) at this many requests per minute instead
+	simCache   bool   // the simulator serves pages from memory in the stages that mark it (stage.cached)
+	allStreams bool   // run the all-streams bench (allstreams.go) instead
+	baseline   string // the all-streams bench: a folder with another build's quiver and plugins
 }
 
 func main() {
@@ -94,6 +96,8 @@ func main() {
 	flag.IntVar(&f.conc, "concurrency", 0, "the connector's concurrency config key: pages of a stream requested at once (0: its default)")
 	flag.IntVar(&f.rateLimit, "rate-limit", 0, "instead of the stages, sync Capillary customers against a simulator limit of this many requests per minute (e.g. 120) and print the share of it quiver uses")
 	flag.BoolVar(&f.simCache, "sim-cache", true, "in the connector and end-to-end stages, the simulator serves each page from memory after rendering it once, so that its CPU does not compete with quiver's for the cores (a vendor's server runs elsewhere); false renders every page")
+	flag.BoolVar(&f.allStreams, "all-streams", false, "instead of the stages, sync every TrackTik stream at once, each holding -records records, and time it")
+	flag.StringVar(&f.baseline, "baseline", "", "with -all-streams: a folder holding another build's quiver and plugins (e.g. an older commit's bin/), run alternately with this one")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -127,6 +131,9 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	}
 	if f.rateLimit > 0 {
 		return rateBench(ctx, out, f, quiver, tmp)
+	}
+	if f.allStreams {
+		return allStreamsBench(ctx, out, f, quiver, tmp)
 	}
 	env, stopEnv, err := newBench(ctx, f, quiver, tmp)
 	if err != nil {
