@@ -28,6 +28,10 @@ type Plugins struct {
 	// Lock, if set, is the plugin lock file: Open starts only the plugins
 	// it names, with the checksums it gives.
 	Lock *PluginLock
+	// Env is every plugin's whole environment (KEY=value); nil gives
+	// plugins an empty one. The CLI sets PluginEnvironment(os.Environ()):
+	// the host's environment is never passed whole, as it holds secrets.
+	Env []string
 }
 
 // PluginDirs returns the directories to search for plugins, in order: dir
@@ -104,11 +108,13 @@ func (p Plugins) start(ctx context.Context, connector string) (*protocol.Client,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger.Debug("starting plugin", "plugin", name, "path", path, "env", envNames(p.Env))
 	c, err := protocol.Open(ctx, path, protocol.Options{
 		Name:      name,
 		Logger:    dedupeLogger(logger).With("connector", connector),
 		Allocator: p.Allocator,
 		Checksum:  sum,
+		Env:       p.Env,
 	})
 	if errors.Is(err, protocol.ErrChecksum) {
 		return nil, nil, fmt.Errorf("plugin %s at %s is not the binary locked in %s (its SHA-256 differs), so it was not started; "+

@@ -43,9 +43,11 @@ type Options struct {
 	StartTimeout time.Duration
 	// Stderr, if set, receives a raw copy of the plugin's stderr.
 	Stderr io.Writer
-	// Env is the plugin's whole environment (KEY=value). The host's own
-	// environment is never passed on: configs and secrets travel over RPC.
-	// Use it for settings such as HTTPS_PROXY or SSL_CERT_FILE.
+	// Env is the plugin's whole environment (KEY=value); nil gives it an
+	// empty one (but for go-plugin's handshake variables). The host's own
+	// environment is never passed on whole: configs and secrets travel over
+	// RPC. Use it for settings such as HTTPS_PROXY or SSL_CERT_FILE; the
+	// quiver host passes the allowlist of host.PluginEnvironment.
 	Env []string
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -86,7 +87,13 @@ func (g *globals) plugins(log *slog.Logger, configPath string) (host.Plugins, er
 	if err != nil {
 		return host.Plugins{}, err
 	}
-	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log, Lock: lock}, nil
+	return g.hostPlugins(log, lock), nil
+}
+
+// hostPlugins returns the plugins of --plugin-dir, verified against lock
+// when it is set, with the part of quiver's environment that plugins see.
+func (g *globals) hostPlugins(log *slog.Logger, lock *host.PluginLock) host.Plugins {
+	return host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log, Lock: lock, Env: host.PluginEnvironment(os.Environ())}
 }
 
 // printResult prints a command's result on stdout: as JSON with --json,

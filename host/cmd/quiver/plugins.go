@@ -44,7 +44,7 @@ func newPluginsLock(g *globals) *cobra.Command {
 			for _, s := range cfg.Sources {
 				connectors = append(connectors, s.Connector)
 			}
-			plugins := host.Plugins{Dirs: host.PluginDirs(g.pluginDir), Logger: log}
+			plugins := g.hostPlugins(log, nil)
 			lock, err := plugins.LockFile(cmd.Context(), connectors)
 			if err != nil {
 				return err
