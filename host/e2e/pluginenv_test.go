@@ -112,10 +112,10 @@ func TestPluginEnv_ProxyAndPrivateCA(t *testing.T) {
 	defer cancel()
 
 	// Without the CA the plugin reaches the vendor through the proxy and
-	// refuses its certificate.
+	// refuses its certificate at once: a config error, not one to retry.
 	r := quiver(ctx, t, env, "check", "-c", cfg)
-	if r.code == 0 || !strings.Contains(r.stderr, "certificate") {
-		t.Fatalf("check without the private CA: exit %d, want a certificate error\nstderr:\n%s", r.code, tail(r.stderr, 20))
+	if r.code != 2 || !strings.Contains(r.stderr, "x509: certificate signed by unknown authority") {
+		t.Fatalf("check without the private CA: exit %d, want 2 and a certificate error\nstderr:\n%s", r.code, tail(r.stderr, 20))
 	}
 	if tunnels.Load() == 0 {
 		t.Fatalf("the plugin did not use HTTPS_PROXY\nstderr:\n%s", tail(r.stderr, 20))
