@@ -275,7 +275,12 @@ func (c *compactor) stream(ctx context.Context, st *state.Source, src *SourceCon
 		"quiver:stream":    name,
 		"quiver:compacted": "true",
 	}
-	written, err := c.rewrite(ctx, dir, paths, latest, schema, meta)
+	// The new files keep the source's codec, whatever the old ones had.
+	opts := sink.Options{
+		Format: c.format, Allocator: c.allocator, Metadata: meta,
+		Compression: src.compression, CompressionLevel: src.compressionLevel,
+	}
+	written, err := c.rewrite(ctx, dir, paths, latest, schema, opts)
 	if err != nil {
 		return cp, err
 	}
@@ -439,9 +444,10 @@ func (c *compactor) scan(ctx context.Context, path string, fn func(rec arrow.Rec
 }
 
 // rewrite writes the kept rows of every file, in order, into new finished
-// temporary files in the same folders (a row stays in its partition).
+// temporary files created with opts, in the same folders (a row stays in
+// its partition).
 // On error it removes what it wrote.
-func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, keep map[int]map[int64]bool, schema *arrow.Schema, meta map[string]string) (written []sink.File, err error) {
+func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, keep map[int]map[int64]bool, schema *arrow.Schema, opts sink.Options) (written []sink.File, err error) {
 	schema = withoutQuiverMetadata(schema)
 	parts := map[string]sink.Part{}
 	defer func() {
@@ -486,7 +492,7 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 					c.seq++
 					var err error
 					p, err = sink.Create(folder, fmt.Sprintf("part-%s-%04d", c.runID, c.seq), schema,
-						sink.Options{Format: c.format, Allocator: c.allocator, Metadata: meta})
+						opts)
 					if err != nil {
 						return err
 					}

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/quiver-etl/quiver/host/sink"
@@ -36,9 +38,15 @@ type compactEnv struct {
 
 func newCompactEnv(t testing.TB, format string) *compactEnv {
 	t.Helper()
+	return newCompactEnvWith(t, format, "")
+}
+
+// newCompactEnvWith is newCompactEnv with more lines of destination keys.
+func newCompactEnvWith(t testing.TB, format, dest string) *compactEnv {
+	t.Helper()
 	dir := t.TempDir()
-	text := fmt.Sprintf("sources:\n  - name: acme\n    connector: tracktik\n    config: {}\ndestination:\n  path: %s\n  format: %s\nstate: %s\n",
-		filepath.Join(dir, "out"), format, filepath.Join(dir, "state"))
+	text := fmt.Sprintf("sources:\n  - name: acme\n    connector: tracktik\n    config: {}\ndestination:\n  path: %s\n  format: %s\n%sstate: %s\n",
+		filepath.Join(dir, "out"), format, dest, filepath.Join(dir, "state"))
 	cfg, err := ParseConfig("quiver.yaml", []byte(text), env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +199,48 @@ func TestCompact_LatestPerKey(t *testing.T) {
 			}
 			if _, files := e.read(t); !slices.Equal(files, []string{"part-r9-0001." + format}) {
 				t.Errorf("a second compaction changed the files: %v", files)
+			}
+		})
+	}
+}
+
+// TestCompact_KeepsCompression: compacted files are written with the
+// configured codec, not the default nor the one of the files they replace
+// (zstd, as publish writes them).
+func TestCompact_KeepsCompression(t *testing.T) {
+	for _, tt := range []struct {
+		dest string
+		want compress.Compression
+	}{
+		{"  compression: snappy\n", compress.Codecs.Snappy},
+		{"  compression: gzip\n  compression_level: 9\n", compress.Codecs.Gzip},
+		{"  compression: none\n", compress.Codecs.Uncompressed},
+	} {
+		t.Run(tt.want.String(), func(t *testing.T) {
+			e := newCompactEnvWith(t, "parquet", tt.dest)
+			e.write(t, "", "r1", t1, row{1, "a", ""}, row{2, "a", ""})
+			e.write(t, "", "r2", t2, row{2, "b", ""})
+			if _, err := e.compact(t, "r9"); err != nil {
+				t.Fatal(err)
+			}
+			got, files := e.read(t)
+			if diff := cmp.Diff([]row{{1, "a", "r1"}, {2, "b", "r2"}}, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			if len(files) != 1 {
+				t.Fatalf("files after compaction: %v", files)
+			}
+			pf, err := file.OpenParquetFile(filepath.Join(e.out, files[0]), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pf.Close()
+			for _, rg := range pf.MetaData().RowGroups {
+				for _, cc := range rg.Columns {
+					if got := compress.Compression(cc.MetaData.Codec); got != tt.want {
+						t.Errorf("column %v codec = %v, want %v", cc.MetaData.PathInSchema, got, tt.want)
+					}
+				}
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/internal/schemaerr"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -50,6 +51,13 @@ type SourceConfig struct {
 	Lookback string `yaml:"lookback"`
 	// Partition overrides destination.partition for this source's streams.
 	Partition string `yaml:"partition"`
+	// Compression overrides destination.compression for this source's
+	// files, and with it destination.compression_level: the level is then
+	// this source's compression_level, or the codec's default.
+	Compression string `yaml:"compression"`
+	// CompressionLevel overrides destination.compression_level for this
+	// source's files.
+	CompressionLevel *int `yaml:"compression_level"`
 	// MinSnapshotRatio is the shrink guard of streams whose files each run
 	// replaces (snapshot streams, and every stream under --full-refresh): a
 	// new snapshot with no records while the current one has some, or with
@@ -65,7 +73,9 @@ type SourceConfig struct {
 	// summary, and the stream completes.
 	SchemaContract SchemaContract `yaml:"schema_contract"`
 
-	lookback time.Duration // Lookback, parsed
+	lookback         time.Duration    // Lookback, parsed
+	compression      sink.Compression // the codec of this source's files (Compression or the destination's), checked; "": the format's default
+	compressionLevel int              // its level; 0: the codec's default
 }
 
 // DefaultMinSnapshotRatio is the shrink guard's default: a snapshot that
@@ -219,6 +229,14 @@ type Destination struct {
 	// timestamp column by the UTC date of each record's value (null values
 	// go to dt=__HIVE_DEFAULT_PARTITION__). Empty or "none": no folders.
 	Partition string `yaml:"partition"`
+	// Compression is the codec of parquet files: zstd (default), snappy,
+	// gzip or none; of arrow files: zstd (default), lz4 or none. jsonl and
+	// csv files are never compressed.
+	Compression string `yaml:"compression"`
+	// CompressionLevel is the level of zstd (1 fastest to 22 smallest) or
+	// gzip (1 to 9, or -1 for its default) in parquet files; unset: the
+	// codec's default. Other codecs and formats take none.
+	CompressionLevel *int `yaml:"compression_level"`
 }
 
 // A ConfigError points at the place in a config file that needs fixing.
@@ -357,6 +375,9 @@ func parseConfig(name string, data []byte, lookup func(string) (string, bool), e
 	if err := c.checkPartition("destination.partition", d.Partition); err != nil {
 		return nil, err
 	}
+	if err := c.checkCompression(); err != nil {
+		return nil, err
+	}
 	if c.State == "" {
 		c.State = "./state"
 	}
@@ -402,6 +423,64 @@ func (c *Config) checkPartition(field, v string) error {
 		return nil
 	}
 	return c.errorf(field, "%q: want %q, %q or the name of a date or timestamp column", v, PartitionExtracted, PartitionNone)
+}
+
+// checkCompression checks the compression settings of the destination
+// and of each source against the destination's format, and records each
+// source's codec and level. An unknown format is left to Sync, which
+// reports it.
+func (c *Config) checkCompression() error {
+	d := &c.Destination
+	format, err := sink.ParseFormat(d.Format)
+	if err != nil {
+		return nil
+	}
+	codec, level := sink.Compression(""), 0
+	if d.Compression != "" {
+		codec = sink.Compression(strings.ToLower(strings.TrimSpace(d.Compression)))
+		if err := format.CheckCompression(codec); err != nil {
+			return c.errorf("destination.compression", "%v", err)
+		}
+	}
+	if d.CompressionLevel != nil {
+		level = *d.CompressionLevel
+		if err := checkLevel(format, codec, level, "destination.compression", "destination"); err != nil {
+			return c.errorf("destination.compression_level", "%v", err)
+		}
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		at := fmt.Sprintf("sources[%d]", i)
+		s.compression, s.compressionLevel = codec, level
+		from := "destination.compression"
+		if s.Compression != "" {
+			s.compression = sink.Compression(strings.ToLower(strings.TrimSpace(s.Compression)))
+			s.compressionLevel = 0 // the destination's level was for its codec
+			from = at + ".compression"
+			if err := format.CheckCompression(s.compression); err != nil {
+				return c.errorf(at+".compression", "%v", err)
+			}
+		}
+		if s.CompressionLevel != nil {
+			s.compressionLevel = *s.CompressionLevel
+			if err := checkLevel(format, s.compression, s.compressionLevel, from, at); err != nil {
+				return c.errorf(at+".compression_level", "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkLevel checks a compression_level setting of the codec that the
+// key from chose; own is the scope of the level's key (destination or
+// sources[i]), so that the message says where a codec chosen elsewhere
+// comes from.
+func checkLevel(format sink.Format, codec sink.Compression, level int, from, own string) error {
+	err := format.CheckLevel(codec, level)
+	if err != nil && codec != "" && !strings.HasPrefix(from, own+".") {
+		err = fmt.Errorf("%w (the codec comes from %s)", err, from)
+	}
+	return err
 }
 
 var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/quiver-etl/quiver/host/sink"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -347,5 +348,98 @@ func TestConfigLocations(t *testing.T) {
 		if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), "--compact: ") || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, protocol.ErrConfig)) {
 			t.Errorf("sync --compact (%s, %s) = %v, want %q", tt.dest, tt.state, err, tt.wantErr)
 		}
+	}
+}
+
+// compressionConfig is a config with one source; src and dest are extra
+// lines of the source (line 4 on) and of the destination (after format).
+func compressionConfig(format, src, dest string) string {
+	text := "sources:\n  - name: a\n    connector: t\n"
+	if src != "" {
+		text += src + "\n"
+	}
+	text += "destination:\n  format: " + format + "\n"
+	if dest != "" {
+		text += dest + "\n"
+	}
+	return text
+}
+
+func TestParseConfig_Compression(t *testing.T) {
+	for _, tt := range []struct {
+		name, format, src, dest string
+		codec                   sink.Compression // the source's files'
+		level                   int
+	}{
+		{"default", "parquet", "", "", "", 0},
+		{"zstd", "parquet", "", "  compression: zstd", sink.Zstd, 0},
+		{"upper case", "parquet", "", "  compression: ZSTD", sink.Zstd, 0},
+		{"zstd level", "parquet", "", "  compression: zstd\n  compression_level: 19", sink.Zstd, 19},
+		{"default codec with a level", "parquet", "", "  compression_level: 1", "", 1},
+		{"snappy", "parquet", "", "  compression: snappy", sink.Snappy, 0},
+		{"gzip", "parquet", "", "  compression: gzip\n  compression_level: 9", sink.Gzip, 9},
+		{"gzip default level", "parquet", "", "  compression: gzip\n  compression_level: -1", sink.Gzip, -1},
+		{"none", "parquet", "", "  compression: none", sink.Uncompressed, 0},
+		{"arrow zstd", "arrow", "", "  compression: zstd", sink.Zstd, 0},
+		{"arrow lz4", "arrow", "", "  compression: lz4", sink.LZ4, 0},
+		{"arrow none", "arrow", "", "  compression: none", sink.Uncompressed, 0},
+		{"jsonl none", "jsonl", "", "  compression: none", sink.Uncompressed, 0},
+		{"csv unset", "csv", "", "", "", 0},
+		{"source codec drops the destination's level", "parquet", "    compression: snappy", "  compression: zstd\n  compression_level: 19", sink.Snappy, 0},
+		{"source codec and level", "parquet", "    compression: gzip\n    compression_level: 6", "  compression: snappy", sink.Gzip, 6},
+		{"source level of the destination's codec", "parquet", "    compression_level: 1", "  compression: gzip\n  compression_level: 9", sink.Gzip, 1},
+		{"source none", "arrow", "    compression: none", "", sink.Uncompressed, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig("quiver.yaml", []byte(compressionConfig(tt.format, tt.src, tt.dest)), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := c.Sources[0]; s.compression != tt.codec || s.compressionLevel != tt.level {
+				t.Errorf("source codec %q level %d; want %q level %d", s.compression, s.compressionLevel, tt.codec, tt.level)
+			}
+		})
+	}
+}
+
+func TestParseConfig_CompressionErrors(t *testing.T) {
+	const (
+		parquetCodecs = "parquet files take zstd, snappy, gzip or none"
+		levels        = "levels are for zstd (1 to 22) and gzip (1 to 9)"
+	)
+	for _, tt := range []struct {
+		name, format, src, dest string
+		want                    string // substring of the error
+	}{
+		{"unknown", "parquet", "", "  compression: lzo", `quiver.yaml:6: destination.compression: "lzo": ` + parquetCodecs},
+		{"lz4 in parquet", "parquet", "", "  compression: lz4", `quiver.yaml:6: destination.compression: "lz4": ` + parquetCodecs + "; lz4 is for format arrow (arrow/go v17 cannot write LZ4_RAW Parquet)"},
+		{"gzip in arrow", "arrow", "", "  compression: gzip", `quiver.yaml:6: destination.compression: "gzip": arrow files take zstd, lz4 or none; gzip is for format parquet`},
+		{"zstd in jsonl", "jsonl", "", "  compression: zstd", `quiver.yaml:6: destination.compression: "zstd": jsonl files are never compressed; compression is for formats parquet (zstd, snappy, gzip or none) and arrow (zstd, lz4 or none)`},
+		{"snappy in csv", "csv", "", "  compression: snappy", `destination.compression: "snappy": csv files are never compressed`},
+		{"level of snappy", "parquet", "", "  compression: snappy\n  compression_level: 3", "quiver.yaml:7: destination.compression_level: 3: snappy takes no compression level; " + levels},
+		{"level of none", "parquet", "", "  compression: none\n  compression_level: 1", "destination.compression_level: 1: none takes no compression level"},
+		{"level in arrow", "arrow", "", "  compression: zstd\n  compression_level: 3", "destination.compression_level: 3: arrow files take no compression level; " + levels + " in parquet files"},
+		{"level in jsonl", "jsonl", "", "  compression_level: 3", "destination.compression_level: 3: jsonl files take no compression level"},
+		{"zstd above 22", "parquet", "", "  compression: zstd\n  compression_level: 23", "destination.compression_level: 23: zstd takes a level from 1 (fastest) to 22 (smallest files)"},
+		{"zstd 0", "parquet", "", "  compression_level: 0", "destination.compression_level: 0: zstd takes a level from 1 (fastest) to 22"},
+		{"zstd negative", "parquet", "", "  compression: zstd\n  compression_level: -1", "destination.compression_level: -1: zstd takes a level from 1"},
+		{"gzip above 9", "parquet", "", "  compression: gzip\n  compression_level: 10", "destination.compression_level: 10: gzip takes a level from 1 (fastest) to 9 (smallest files), or -1 for its default"},
+		{"gzip 0", "parquet", "", "  compression: gzip\n  compression_level: 0", "destination.compression_level: 0: gzip takes a level from 1"},
+		{"gzip -2", "parquet", "", "  compression: gzip\n  compression_level: -2", "destination.compression_level: -2: gzip takes a level from 1"},
+		{"level not a number", "parquet", "", "  compression_level: high", "compression_level"},
+		{"source codec", "parquet", "    compression: lz4", "", `quiver.yaml:4: sources[0].compression: "lz4": ` + parquetCodecs},
+		{"source level of its codec", "parquet", "    compression: snappy\n    compression_level: 2", "", "quiver.yaml:5: sources[0].compression_level: 2: snappy takes no compression level; " + levels},
+		{"source level of the destination's codec", "parquet", "    compression_level: 5", "  compression: snappy", "quiver.yaml:4: sources[0].compression_level: 5: snappy takes no compression level; " + levels + " (the codec comes from destination.compression)"},
+		{"source level out of range", "parquet", "    compression: gzip\n    compression_level: 19", "  compression: zstd", "sources[0].compression_level: 19: gzip takes a level from 1 (fastest) to 9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("quiver.yaml", []byte(compressionConfig(tt.format, tt.src, tt.dest)), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseConfig() error = %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, protocol.ErrConfig) {
+				t.Errorf("error %v does not wrap ErrConfig", err)
+			}
+		})
 	}
 }

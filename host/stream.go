@@ -307,6 +307,7 @@ func (r *streamRun) part(dir string) (sink.Part, error) {
 	}
 	p, err := create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
 		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
+		Compression: r.src.cfg.compression, CompressionLevel: r.src.cfg.compressionLevel,
 		RowGroupBytes: min(sink.DefaultRowGroupBytes, max(1, opts.FileBytes/4)),
 	})
 	if err != nil {

@@ -7,8 +7,9 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 )
 
-// ipcEncoder writes the Arrow IPC file format (Feather v2) with zstd-
-// compressed buffers; each record becomes one record batch.
+// ipcEncoder writes the Arrow IPC file format (Feather v2) with buffers
+// compressed by Options.Compression (zstd by default); each record becomes
+// one record batch.
 type ipcEncoder struct {
 	fw       *ipc.FileWriter
 	closed   bool
@@ -36,11 +37,11 @@ func newIPCEncoder(w *countingWriter, schema *arrow.Schema, opts Options) (*ipcE
 		// Schema.Equal ignores metadata, so records of schema still match.
 		fileSchema = arrow.NewSchema(schema.Fields(), &merged)
 	}
-	fw, err := ipc.NewFileWriter(w,
-		ipc.WithSchema(fileSchema),
-		ipc.WithAllocator(opts.Allocator),
-		ipc.WithZstd(),
-	)
+	ipcOpts := []ipc.Option{ipc.WithSchema(fileSchema), ipc.WithAllocator(opts.Allocator)}
+	if c := ipcCompression(opts.Compression); c != nil {
+		ipcOpts = append(ipcOpts, c)
+	}
+	fw, err := ipc.NewFileWriter(w, ipcOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/parquet"
-	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 )
 
@@ -52,9 +51,11 @@ type parquetEncoder struct {
 
 func newParquetEncoder(w io.Writer, schema *arrow.Schema, opts Options) (*parquetEncoder, error) {
 	pageSize, dictSize := pageSizes(opts.RowGroupBytes)
+	codec, level := parquetCodec(opts.Compression, opts.CompressionLevel)
 	props := parquet.NewWriterProperties(
 		parquet.WithAllocator(opts.Allocator),
-		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompression(codec),
+		parquet.WithCompressionLevel(level),
 		parquet.WithStats(true),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithDictionaryPageSizeLimit(dictSize),

@@ -41,8 +41,8 @@ type Format string
 
 // The supported output formats.
 const (
-	Parquet Format = "parquet" // Apache Parquet, zstd-compressed, Arrow schema stored
-	Arrow   Format = "arrow"   // Arrow IPC file format (Feather v2), zstd-compressed
+	Parquet Format = "parquet" // Apache Parquet, zstd-compressed by default (see compression), Arrow schema stored
+	Arrow   Format = "arrow"   // Arrow IPC file format (Feather v2), zstd-compressed by default (see compression)
 	JSONL   Format = "jsonl"   // one JSON object per line
 	CSV     Format = "csv"     // RFC 4180, header row, nested values as JSON text
 )
@@ -113,6 +113,13 @@ type Options struct {
 	Metadata map[string]string
 	// CreatedBy is the Parquet created_by string. "" means DefaultCreatedBy.
 	CreatedBy string
+	// Compression is the codec of Parquet pages or Arrow IPC buffers, one
+	// of Format.Compressions. "" means the format's default: Zstd for
+	// Parquet and Arrow; JSONL and CSV files are never compressed.
+	Compression Compression
+	// CompressionLevel is the level of Zstd or Gzip in Parquet files, one
+	// that Format.CheckLevel accepts. 0 means the codec's default.
+	CompressionLevel int
 }
 
 // A Part is one output file being written. Its methods are not safe for
@@ -177,6 +184,14 @@ func Create(dir, name string, schema *arrow.Schema, opts Options) (Part, error) 
 	}
 	if schema == nil {
 		return nil, fmt.Errorf("sink: create %s: nil schema", filepath.Join(dir, name+ext))
+	}
+	if err := opts.Format.CheckCompression(opts.Compression); err != nil {
+		return nil, fmt.Errorf("sink: create %s: compression %w", filepath.Join(dir, name+ext), err)
+	}
+	if opts.CompressionLevel != 0 {
+		if err := opts.Format.CheckLevel(opts.Compression, opts.CompressionLevel); err != nil {
+			return nil, fmt.Errorf("sink: create %s: compression level %w", filepath.Join(dir, name+ext), err)
+		}
 	}
 	if opts.Allocator == nil {
 		opts.Allocator = memory.DefaultAllocator

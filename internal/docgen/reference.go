@@ -24,6 +24,7 @@ type reference struct {
 	Keys       []configKey // the YAML file's keys
 	Result     []configKey // the keys of a run's JSON result and manifest
 	Formats    []constant  // destination formats, from host/sink
+	Codecs     []constant  // compression codecs, from host/sink
 	Reasons    []constant  // retry reasons, from sdk/rest
 	Lineage    []column    // the columns the host appends to every record
 	Root       *command    // global flags
@@ -98,6 +99,10 @@ func readReference(ctx context.Context, root, bin string) (*reference, error) {
 	if err != nil {
 		return nil, err
 	}
+	codecs, err := constants(filepath.Join(root, "host", "sink", "compression.go"), "", "Compression")
+	if err != nil {
+		return nil, err
+	}
 	reasons, err := constants(filepath.Join(root, "sdk", "rest", "policy.go"), "Reason", "")
 	if err != nil {
 		return nil, err
@@ -133,6 +138,7 @@ func readReference(ctx context.Context, root, bin string) (*reference, error) {
 		Keys:     keys,
 		Result:   result,
 		Formats:  formats,
+		Codecs:   codecs,
 		Reasons:  reasons,
 		Lineage:  lineage,
 		Root:     rootCmd,
