@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
+	"github.com/quiver-etl/quiver/host"
 	"github.com/quiver-etl/quiver/schemas"
 )
 
@@ -216,5 +218,94 @@ func TestSyncedRecords(t *testing.T) {
 	}
 	if got := syncedRecords(res); got != 12 {
 		t.Errorf("syncedRecords = %d, want 12 (every stream of every source)", got)
+	}
+}
+
+// TestSink_Compression: -compression reaches the sink stage's Parquet
+// writer (files without compression are larger than zstd's, snappy's in
+// between) and the end-to-end config, which quiver accepts as written.
+func TestSink_Compression(t *testing.T) {
+	ctx := context.Background()
+	b := newTestBench(t, 2_000, 1000)
+	sinkStage, err := selectStages("sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, c := range []string{"", "snappy", "none"} {
+		b.compression = c
+		r, err := b.measure(ctx, sinkStage[0], false)
+		if err != nil {
+			t.Fatalf("-compression %q: %v", c, err)
+		}
+		out[c] = r.out
+	}
+	if !(out[""] < out["snappy"] && out["snappy"] < out["none"]) {
+		t.Errorf("sink output bytes: zstd %d, snappy %d, none %d; want them growing", out[""], out["snappy"], out["none"])
+	}
+
+	b.compression, b.compressionLevel = "gzip", 9
+	if err := b.writeConfig(); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(b.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "  format: parquet\n  compression: gzip\n  compression_level: 9\n") {
+		t.Errorf("the end-to-end config lacks the compression keys:\n%s", text)
+	}
+	t.Setenv("BENCH_OUT", "out")
+	t.Setenv("BENCH_STATE", "state")
+	if _, err := host.LoadConfigWithoutSecrets(b.config); err != nil {
+		t.Errorf("quiver refuses the end-to-end config: %v", err)
+	}
+}
+
+func TestCheckCompression(t *testing.T) {
+	for _, tc := range []struct {
+		codec string
+		level int
+		want  string // the codec's name after the check, or an error's start
+	}{
+		{"", 0, ""},
+		{"SNAPPY", 0, "snappy"},
+		{"zstd", 19, "zstd"},
+		{"gzip", 9, "gzip"},
+		{"lz4", 0, `-compression "lz4": parquet files take zstd, snappy, gzip or none`},
+		{"brotli", 0, `-compression: unknown compression "brotli"`},
+		{"snappy", 3, "-compression-level 3: snappy takes no compression level"},
+		{"", 30, "-compression-level 30: zstd takes a level from 1"},
+	} {
+		f := flags{compression: tc.codec, compressionLevel: tc.level}
+		err := checkCompression(&f)
+		got := f.compression
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.HasPrefix(got, tc.want) || (err == nil) != !strings.HasPrefix(tc.want, "-") {
+			t.Errorf("checkCompression(%q, %d) = %q, %v; want %q", tc.codec, tc.level, f.compression, err, tc.want)
+		}
+	}
+}
+
+// TestReport_Output: the report gives the bytes each writing stage wrote,
+// with the codec, next to the JSON's size.
+func TestReport_Output(t *testing.T) {
+	b := &bench{flags: flags{records: 1000, compression: "snappy"}, jsonBytes: 4e6}
+	stages, err := selectStages("fetch,sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	report(&out, b, stages, map[string][]result{
+		"fetch": {{records: 1000, seconds: 2}},
+		"sink":  {{records: 1000, seconds: 1, out: 1e6}, {records: 1000, seconds: 1, out: 1e6}},
+	})
+	if want := "sink output: 1.0 MB of Parquet (snappy), 0.25 of the JSON's size"; !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+	if strings.Contains(out.String(), "fetch output") {
+		t.Errorf("the report gives an output size for fetch, which writes nothing:\n%s", out.String())
 	}
 }

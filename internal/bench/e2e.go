@@ -34,9 +34,9 @@ sources:
 %s
 destination:
   path: "${BENCH_OUT}"
-  format: parquet
+  format: parquet%s
 state: "${BENCH_STATE}"
-`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.streamsKey())
+`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.streamsKey(), b.compressionKeys())
 	b.config = filepath.Join(b.tmp, "quiver.yaml")
 	return os.WriteFile(b.config, []byte(text), 0o644)
 }
@@ -57,6 +57,19 @@ func (b *bench) concurrencyKey() string {
 		return ""
 	}
 	return fmt.Sprintf("\n      concurrency: %d", b.conc)
+}
+
+// compressionKeys are the destination's lines of -compression and
+// -compression-level, if set, after the line before them.
+func (b *bench) compressionKeys() string {
+	var s string
+	if b.compression != "" {
+		s += "\n  compression: " + b.compression
+	}
+	if b.compressionLevel != 0 {
+		s += fmt.Sprintf("\n  compression_level: %d", b.compressionLevel)
+	}
+	return s
 }
 
 // syncResult is the part of `quiver --json sync`'s output the bench reads.
@@ -86,7 +99,7 @@ func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
 		return 0, fmt.Errorf("quiver sync synced %d sources, want one of one stream", len(res.Sources))
 	}
 	st := res.Sources[0].Streams[0]
-	r.wall = st.Seconds
+	r.wall, r.out = st.Seconds, st.Bytes
 	if got := b.srv.Stats().DataRequests - before; got != b.pages {
 		return 0, fmt.Errorf("quiver made %d data requests, want %d: the bytes served differ from the floor's", got, b.pages)
 	}

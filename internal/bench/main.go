@@ -14,9 +14,10 @@
 //   - sink: the same Arrow records, decoded beforehand into an Arrow IPC
 //     file and read back batch by batch (as the host receives them, so the
 //     input is not held in memory), written by host/sink
-//     as the host writes them (lineage columns, Parquet zstd, fsync);
+//     as the host writes them (lineage columns, Parquet with the codec of
+//     -compression, zstd by default, fsync);
 //   - end to end: `quiver sync` as a child process, through the real plugin
-//     process, into Parquet.
+//     process, into Parquet (destination.compression from -compression).
 //
 // With -rate-limit N it runs the rate bench instead (ratelimit.go): two
 // syncs of Capillary customers against the simulator's limit of N requests
@@ -38,7 +39,7 @@
 //
 // Usage:
 //
-//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000] [-concurrency 8]
+//	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000] [-concurrency 8] [-compression snappy]
 //	go run ./internal/bench -quiver ./bin/quiver -rate-limit 120 [-latency 50ms] [-concurrency 2]
 package main
 
@@ -56,6 +57,7 @@ import (
 	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
+	"github.com/quiver-etl/quiver/host/sink"
 )
 
 // flags are the command-line settings.
@@ -77,6 +79,10 @@ type flags struct {
 	simCache   bool   // the simulator serves pages from memory in the stages that mark it (stage.cached)
 	allStreams bool   // run the all-streams bench (allstreams.go) instead
 	baseline   string // the all-streams bench: a folder with another build's quiver and plugins
+	// compression and compressionLevel are the Parquet codec and level of
+	// the sink and end-to-end stages ("" and 0: quiver's defaults).
+	compression      string
+	compressionLevel int
 }
 
 func main() {
@@ -98,6 +104,8 @@ func main() {
 	flag.BoolVar(&f.simCache, "sim-cache", true, "in the connector and end-to-end stages, the simulator serves each page from memory after rendering it once, so that its CPU does not compete with quiver's for the cores (a vendor's server runs elsewhere); false renders every page")
 	flag.BoolVar(&f.allStreams, "all-streams", false, "instead of the stages, sync every TrackTik stream at once, each holding -records records, and time it")
 	flag.StringVar(&f.baseline, "baseline", "", "with -all-streams: a folder holding another build's quiver and plugins (e.g. an older commit's bin/), run alternately with this one")
+	flag.StringVar(&f.compression, "compression", "", "the Parquet codec of the sink and end-to-end stages: zstd, snappy, gzip or none (default: quiver's, zstd)")
+	flag.IntVar(&f.compressionLevel, "compression-level", 0, "the level of -compression zstd (1..22) or gzip (1..9) (0: the codec's default)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -113,6 +121,9 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	}
 	stages, err := selectStages(f.stages)
 	if err != nil {
+		return err
+	}
+	if err := checkCompression(&f); err != nil {
 		return err
 	}
 	quiver, err := filepath.Abs(f.quiver)
@@ -144,8 +155,8 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if f.conc > 0 {
 		conc = strconv.Itoa(f.conc)
 	}
-	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, simulator page cache %s, %d runs, GOMAXPROCS=%d\n",
-		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, onOff(f.simCache), f.runs, procs())
+	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, compression %s, simulator page cache %s, %d runs, GOMAXPROCS=%d\n",
+		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, compressionName(f), onOff(f.simCache), f.runs, procs())
 
 	results := map[string][]result{}
 	for i := range f.runs {
@@ -213,6 +224,40 @@ func rssAt(ctx context.Context, f flags, quiver, tmp string) (result, error) {
 	var r result
 	_, err = b.endToEnd(ctx, nil, &r)
 	return r, err
+}
+
+// checkCompression checks -compression and -compression-level as a
+// Parquet destination takes them, and normalizes the codec's name.
+func checkCompression(f *flags) error {
+	if f.compression != "" {
+		c, err := sink.ParseCompression(f.compression)
+		if err != nil {
+			return fmt.Errorf("-compression: %w", err)
+		}
+		if err := sink.Parquet.CheckCompression(c); err != nil {
+			return fmt.Errorf("-compression %w", err)
+		}
+		f.compression = string(c)
+	}
+	if f.compressionLevel != 0 {
+		if err := sink.Parquet.CheckLevel(sink.Compression(f.compression), f.compressionLevel); err != nil {
+			return fmt.Errorf("-compression-level %w", err)
+		}
+	}
+	return nil
+}
+
+// compressionName is the codec and level of the sink and end-to-end
+// stages, for the report's header.
+func compressionName(f flags) string {
+	name := f.compression
+	if name == "" {
+		name = "zstd (default)"
+	}
+	if f.compressionLevel != 0 {
+		name += fmt.Sprintf(" level %d", f.compressionLevel)
+	}
+	return name
 }
 
 func onOff(on bool) string {

@@ -76,6 +76,7 @@ type result struct {
 	plugin  int64   // the plugin's peak RSS in bytes (end to end)
 	simCPU  float64 // end to end: the simulator's (this process's) share of cpu
 	wall    float64 // end to end: the stream's own seconds, as the host reports them
+	out     int64   // bytes of the files written (sink, end to end)
 }
 
 // stages lists every stage in the order they run.
@@ -294,8 +295,9 @@ func (b *bench) decodeToFile(ctx context.Context) (any, error) {
 }
 
 // sink reads the decoded records from their IPC file and writes them to a
-// Parquet part as the host does: lineage columns, zstd, fsync, publish.
-func (b *bench) sink(_ context.Context, in any, _ *result) (int64, error) {
+// Parquet part as the host does: lineage columns, the codec of
+// -compression, fsync, publish.
+func (b *bench) sink(_ context.Context, in any, r *result) (int64, error) {
 	path := in.(string)
 	defer os.Remove(path)
 	src, err := os.Open(path)
@@ -311,7 +313,10 @@ func (b *bench) sink(_ context.Context, in any, _ *result) (int64, error) {
 		return 0, err
 	}
 	defer rd.Release()
-	p, err := sink.Create(dir, "part-bench", sink.LineageSchema(rd.Schema()), sink.Options{Format: sink.Parquet, Allocator: mem})
+	p, err := sink.Create(dir, "part-bench", sink.LineageSchema(rd.Schema()), sink.Options{
+		Format: sink.Parquet, Allocator: mem,
+		Compression: sink.Compression(b.compression), CompressionLevel: b.compressionLevel,
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -335,6 +340,7 @@ func (b *bench) sink(_ context.Context, in any, _ *result) (int64, error) {
 	if err := sink.Publish(f); err != nil {
 		return 0, err
 	}
+	r.out = f.Bytes
 	return f.Rows, nil
 }
 
