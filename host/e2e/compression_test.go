@@ -84,15 +84,10 @@ func checkCodec(t *testing.T, dir string, want compress.Compression) (rows int64
 			t.Fatal(err)
 		}
 		md := pf.MetaData()
-		for g := range len(md.RowGroups) {
-			rg := md.RowGroup(g)
-			for c := range rg.NumColumns() {
-				cc, err := rg.ColumnChunk(c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if cc.Compression() != want {
-					t.Errorf("%s: row group %d column %s codec %v, want %v", p, g, cc.PathInSchema(), cc.Compression(), want)
+		for g, rg := range md.RowGroups {
+			for _, cc := range rg.Columns {
+				if got := compress.Compression(cc.MetaData.Codec); got != want {
+					t.Errorf("%s: row group %d column %v codec %v, want %v", p, g, cc.MetaData.PathInSchema, got, want)
 				}
 			}
 		}
