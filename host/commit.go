@@ -176,9 +176,10 @@ func removeEmptyPartitions(dir string) {
 // as finished temporary files (uploaded, on an object store), until the
 // stream completes.
 func (r *streamRun) commit() error {
-	if len(r.parts) == 0 {
+	if len(r.parts) == 0 && (r.mode == protocol.FullRefresh || len(r.finished) == 0) {
 		return nil
 	}
+	clear(r.used)
 	var errs []error
 	first := len(r.finished)
 	for _, dir := range slices.Sorted(maps.Keys(r.parts)) {
@@ -197,6 +198,7 @@ func (r *streamRun) commit() error {
 		r.finished = append(r.finished, *f)
 	}
 	if err := errors.Join(errs...); err != nil {
+		r.torn = true // the files finished hold part of what the state covers
 		return err
 	}
 	if r.mode == protocol.FullRefresh {
@@ -223,16 +225,16 @@ func (r *streamRun) upload(files []sink.File) error {
 	return nil
 }
 
-// dropFinished removes the finished files of a full refresh that will not
-// be committed: their temporary files, and on an object store their
-// uploads (which the next run would remove otherwise).
+// dropFinished removes the finished files that will not be committed:
+// their temporary files, and on an object store a full refresh's uploads
+// (which the next run would remove otherwise).
 func (r *streamRun) dropFinished() error {
 	var errs []error
 	for _, f := range r.finished {
 		if err := os.Remove(f.Temp); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
-		if r.src.dest.remote() {
+		if r.src.dest.remote() && r.mode == protocol.FullRefresh {
 			errs = append(errs, r.src.files.Remove(f.Final))
 		}
 	}
@@ -247,6 +249,7 @@ func (r *streamRun) abort() error {
 		errs = append(errs, p.Abort())
 		delete(r.parts, dir)
 	}
+	clear(r.used)
 	return errors.Join(errs...)
 }
 

@@ -279,17 +279,20 @@ func (s *sourceRun) newStream(cs protocol.Stream) (*streamRun, error) {
 		return nil, s.opts.Config.errorf(field, "stream %s: %v", cs.Name, err)
 	}
 	sr := &streamRun{
-		src:        s,
-		name:       cs.Name,
-		mode:       mode,
-		schema:     cs.Schema,
-		primaryKey: cs.PrimaryKey,
-		dir:        filepath.Join(s.dest.root, s.cfg.Name, cs.Name),
-		log:        s.log.With("stream", cs.Name),
-		res:        &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
-		splits:     parts,
-		parts:      map[string]sink.Part{},
-		tailBound:  maxTailBytes,
+		src:         s,
+		name:        cs.Name,
+		mode:        mode,
+		schema:      cs.Schema,
+		primaryKey:  cs.PrimaryKey,
+		dir:         filepath.Join(s.dest.root, s.cfg.Name, cs.Name),
+		log:         s.log.With("stream", cs.Name),
+		res:         &StreamResult{Name: cs.Name, Mode: string(mode), Files: []string{}, started: s.opts.Now()},
+		splits:      parts,
+		parts:       map[string]sink.Part{},
+		used:        map[string]int64{},
+		tailBound:   maxTailBytes,
+		budgetRows:  openRowsBudget,
+		budgetBytes: openBytesBudget,
 	}
 	prev := s.st.Streams[cs.Name]
 	if prev != nil {

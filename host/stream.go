@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -17,9 +18,29 @@ import (
 )
 
 // maxOpenParts bounds the partition files a stream keeps open at once:
-// each open Parquet file buffers a row group in memory, so a stream whose
-// rows span many days commits at its next checkpoint once it has this many.
+// each open Parquet file holds its row group and its writers' buffers in
+// memory. A piece of a 33rd partition first finishes the part written
+// least recently (evict), and a stream whose rows span many days commits
+// at its next checkpoint once it has this many.
 const maxOpenParts = 32
+
+// openRowsBudget and openBytesBudget bound the rows and compressed bytes
+// that a stream's open parts hold together in their row groups: past
+// either, the parts written least recently are finished (evict). A Parquet
+// part holds its row group, up to sink.DefaultMaxRowGroupRows rows, in
+// memory until the row group is cut, so without a budget a partitioned
+// stream held up to maxOpenParts row groups where an unpartitioned one
+// holds one: `bench -stream shifts -records 1000000 -stages "end to end"`
+// peaked at 99 MiB in one partition, 173 MiB in 8 and 216 MiB in 32.
+// Twice one part's row group lets the part being filled reach its row
+// group limit while the rest of the budget holds the partitions written
+// before it; for rows in date order (TrackTik's lookback streams) the part
+// written least recently holds a day that is over, so finishing it costs
+// no extra file.
+const (
+	openRowsBudget  = 2 * sink.DefaultMaxRowGroupRows
+	openBytesBudget = sink.DefaultRowGroupBytes
+)
 
 // maxTailBytes bounds the Arrow bytes of an incremental stream's batches
 // that wait in memory for a checkpoint (streamRun.tail). Past it they go
@@ -47,17 +68,22 @@ type streamRun struct {
 	splits     *partitioner // nil: no partition folders
 	w          *writer      // runs what happens to parts, state and the result's status during the read
 
-	tail      []piece              // lineage-stamped batches after the last checkpoint, split by partition
-	tailBytes int64                // Arrow bytes of tail
-	tailBound int64                // tail's bytes past which it is spilled (maxTailBytes)
-	spill     *spill               // batches after the last checkpoint and before tail, nil if none
-	spills    []string             // every spill file of the run, removed by finish at the latest
-	parts     map[string]sink.Part // open output files by partition folder ("" when not partitioned)
-	seq       int                  // parts started
-	finished  []sink.File          // full refresh: parts waiting for the stream to complete
-	state     json.RawMessage      // latest checkpoint, covering everything in parts
-	done      bool
-	warned    map[string]bool // drifted columns and keys logged in this run
+	tail        []piece              // lineage-stamped batches after the last checkpoint, split by partition
+	tailBytes   int64                // Arrow bytes of tail
+	tailBound   int64                // tail's bytes past which it is spilled (maxTailBytes)
+	spill       *spill               // batches after the last checkpoint and before tail, nil if none
+	spills      []string             // every spill file of the run, removed by finish at the latest
+	parts       map[string]sink.Part // open output files by partition folder ("" when not partitioned)
+	used        map[string]int64     // when each open part was last written, in writes (see evict)
+	writes      int64                // pieces written
+	seq         int                  // parts started
+	finished    []sink.File          // parts finished, waiting for the next commit (incremental) or the stream to complete (full refresh)
+	torn        bool                 // a write or finish failed: the parts since the last commit are not what a checkpoint covers
+	budgetRows  int64                // rows the open parts may hold in their row groups together (openRowsBudget)
+	budgetBytes int64                // compressed bytes they may hold (openBytesBudget)
+	state       json.RawMessage      // latest checkpoint, covering everything in parts
+	done        bool
+	warned      map[string]bool // drifted columns and keys logged in this run
 }
 
 func (r *streamRun) batch(rec arrow.Record) error {
@@ -154,6 +180,9 @@ func (r *streamRun) unspill(sp *spill) error {
 		return nil
 	}
 	err := sp.replay(r.src.opts.Allocator, func(pc piece) error { return r.write([]piece{pc}) })
+	if err != nil {
+		r.torn = true // part of the spill may be in the parts
+	}
 	if err = errors.Join(err, removeSpill(sp.path)); err != nil {
 		return fmt.Errorf("stream %s: %w", r.name, err)
 	}
@@ -271,8 +300,14 @@ func (r *streamRun) status(st protocol.Status) error {
 }
 
 // write writes covered batches into the open parts; it runs on the
-// writer goroutine, which releases the pieces.
-func (r *streamRun) write(pieces []piece) error {
+// writer goroutine, which releases the pieces. It keeps the open parts
+// within maxOpenParts and the budget (see bound).
+func (r *streamRun) write(pieces []piece) (err error) {
+	defer func() {
+		if err != nil {
+			r.torn = true
+		}
+	}()
 	for _, pc := range pieces {
 		p, err := r.part(pc.dir)
 		if err != nil {
@@ -281,14 +316,77 @@ func (r *streamRun) write(pieces []piece) error {
 		if err := p.Write(pc.rec); err != nil {
 			return fmt.Errorf("stream %s: write %s: %w", r.name, filepath.Join(r.dir, pc.dir), err)
 		}
+		r.writes++
+		r.used[pc.dir] = r.writes
+		if err := r.bound(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// part returns the open part of a partition folder, starting one if needed.
+// bound finishes the parts written least recently while the open parts
+// hold more than r.budgetRows rows or r.budgetBytes bytes in their row groups.
+// The part written last stays open: on its own it is within the budget,
+// as its row group is cut at half of it.
+func (r *streamRun) bound() error {
+	for len(r.parts) > 1 {
+		var rows, bytes int64
+		for _, p := range r.parts {
+			n, b := p.Buffered()
+			rows += n
+			bytes += b
+		}
+		if rows <= r.budgetRows && bytes <= r.budgetBytes {
+			return nil
+		}
+		if err := r.evict(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evict finishes the open part written least recently, freeing its
+// memory. Its file waits, finished, for the stream's next commit, as the
+// open parts do (a full refresh's is uploaded now, as commit does); rows
+// of its partition that come later go to a new part.
+func (r *streamRun) evict() error {
+	dir, oldest := "", int64(math.MaxInt64)
+	for d := range r.parts {
+		if r.used[d] < oldest {
+			dir, oldest = d, r.used[d]
+		}
+	}
+	p := r.parts[dir]
+	delete(r.parts, dir)
+	delete(r.used, dir)
+	if p.Rows() == 0 {
+		return p.Abort()
+	}
+	f, err := p.Finish()
+	if err != nil {
+		_ = p.Abort()
+		return fmt.Errorf("stream %s: finish file: %w", r.name, err)
+	}
+	r.finished = append(r.finished, *f)
+	if r.mode == protocol.FullRefresh {
+		return r.upload(r.finished[len(r.finished)-1:])
+	}
+	return nil
+}
+
+// part returns the open part of a partition folder, starting one if
+// needed, once the part written least recently is finished if
+// maxOpenParts are open.
 func (r *streamRun) part(dir string) (sink.Part, error) {
 	if p, ok := r.parts[dir]; ok {
 		return p, nil
+	}
+	if len(r.parts) >= maxOpenParts {
+		if err := r.evict(); err != nil {
+			return nil, err
+		}
 	}
 	opts := r.src.opts
 	r.seq++
@@ -348,6 +446,16 @@ func (r *streamRun) finish() error {
 	if r.mode == protocol.FullRefresh && r.res.Status != "complete" {
 		err := errors.Join(r.abort(), r.dropFinished())
 		r.log.Warn("full refresh did not complete; the previous snapshot is kept")
+		return err
+	}
+	if r.torn {
+		// After a failed write the parts hold rows of batches after the
+		// last checkpoint, which the next run would read again
+		// (duplicates); after a failed finish, the finished files lack
+		// rows the checkpoint covers (a loss). So nothing since the last
+		// commit is committed, and the next run reads it again.
+		err := errors.Join(r.abort(), r.dropFinished())
+		r.log.Warn("a write failed; the files since the last commit are dropped and the next run reads their records again")
 		return err
 	}
 	if err := r.commit(); err != nil {

@@ -114,6 +114,16 @@ func (e *parquetEncoder) buffered() int64 {
 	return e.fw.RowGroupTotalBytesWritten()
 }
 
+// rowGroup returns the rows and the compressed bytes of the row group in
+// memory (cut lazily, it is held until the next write or the close).
+func (e *parquetEncoder) rowGroup() (rows, bytes int64) {
+	if e.closed {
+		return 0, 0
+	}
+	n, _ := e.fw.RowGroupNumRows() // its error, columns of unequal rows, is write's to report
+	return int64(n), e.fw.RowGroupTotalBytesWritten()
+}
+
 func (e *parquetEncoder) close() error {
 	if !e.closed {
 		e.closed = true

@@ -137,6 +137,13 @@ type Part interface {
 	// including what is still buffered for the current Parquet row group.
 	// It is meant for rolling files by size.
 	Bytes() int64
+	// Buffered returns the rows and encoded bytes the part holds in
+	// memory, not yet in its file: a Parquet part's current row group
+	// (its compressed pages; the pages in progress are not counted),
+	// which stays in memory until the row group is cut or the part
+	// finished. The other formats write each record through and hold
+	// none.
+	Buffered() (rows, bytes int64)
 	// Finish writes the file's footer, flushes it, fsyncs and closes the
 	// temporary file, and returns its description. It does not rename the
 	// file: see Publish. On error the caller must call Abort.
@@ -309,6 +316,13 @@ func (p *part) Bytes() int64 {
 		return p.out.n
 	}
 	return p.out.n + p.enc.buffered()
+}
+
+func (p *part) Buffered() (rows, bytes int64) {
+	if e, ok := p.enc.(*parquetEncoder); ok && p.state == open {
+		return e.rowGroup()
+	}
+	return 0, 0
 }
 
 func (p *part) Finish() (*File, error) {

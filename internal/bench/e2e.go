@@ -29,14 +29,14 @@ sources:
       client_secret: "${TRACKTIK_CLIENT_SECRET}"
       username: %q
       password: "${TRACKTIK_PASSWORD}"
-      start_date: "2024-01-01"
+      start_date: "2023-12-31"
       page_size: %d%s
 %s
 destination:
   path: "${BENCH_OUT}"
   format: parquet%s
 state: "${BENCH_STATE}"
-`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.streamsKey(), b.compressionKeys())
+`, b.srv.URL, tracktiksim.ClientID, tracktiksim.Username, b.pageSize, b.concurrencyKey(), b.streamsKey(), b.compressionKeys()+b.partitionKey())
 	b.config = filepath.Join(b.tmp, "quiver.yaml")
 	return os.WriteFile(b.config, []byte(text), 0o644)
 }
@@ -70,6 +70,15 @@ func (b *bench) compressionKeys() string {
 		s += fmt.Sprintf("\n  compression_level: %d", b.compressionLevel)
 	}
 	return s
+}
+
+// partitionKey is the destination's partition line of -partition, if set,
+// after the line before it.
+func (b *bench) partitionKey() string {
+	if b.partition == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n  partition: %q", b.partition)
 }
 
 // syncResult is the part of `quiver --json sync`'s output the bench reads.

@@ -40,6 +40,7 @@
 // Usage:
 //
 //	go run ./internal/bench -quiver ./bin/quiver [-records 250000] [-runs 3] [-latency 50ms] [-rss-records 1000000] [-concurrency 8] [-compression snappy]
+//	go run ./internal/bench -quiver ./bin/quiver -stream shifts -partition started_on -span-days 64 -stages "end to end"
 //	go run ./internal/bench -quiver ./bin/quiver -rate-limit 120 [-latency 50ms] [-concurrency 2]
 package main
 
@@ -83,6 +84,8 @@ type flags struct {
 	// the sink and end-to-end stages ("" and 0: quiver's defaults).
 	compression      string
 	compressionLevel int
+	partition        string // destination.partition of the end-to-end config; "" for none
+	spanDays         int    // > 0: the simulator's records' dates spread over this many days
 }
 
 func main() {
@@ -106,6 +109,8 @@ func main() {
 	flag.StringVar(&f.baseline, "baseline", "", "with -all-streams: a folder holding another build's quiver and plugins (e.g. an older commit's bin/), run alternately with this one")
 	flag.StringVar(&f.compression, "compression", "", "the Parquet codec of the sink and end-to-end stages: zstd, snappy, gzip or none (default: quiver's, zstd)")
 	flag.IntVar(&f.compressionLevel, "compression-level", 0, "the level of -compression zstd (1..22) or gzip (1..9) (0: the codec's default)")
+	flag.StringVar(&f.partition, "partition", "", "end to end: the destination's partition setting, e.g. started_on (dt= folders by a date column of the stream) or extracted")
+	flag.IntVar(&f.spanDays, "span-days", 0, "spread the dates of the records (of shifts, work-sessions, reports, clients) over this many days (0: two years), e.g. with -partition started_on to write that many partitions")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -155,8 +160,8 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	if f.conc > 0 {
 		conc = strconv.Itoa(f.conc)
 	}
-	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, compression %s, simulator page cache %s, %d runs, GOMAXPROCS=%d\n",
-		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, compressionName(f), onOff(f.simCache), f.runs, procs())
+	fmt.Fprintf(out, "quiver bench: TrackTik %s, %d records, pages of %d, %.1f MB of JSON (%d B/record), latency %s, concurrency %s, compression %s, simulator page cache %s, %d runs, GOMAXPROCS=%d%s\n",
+		f.stream, f.records, f.pageSize, float64(env.jsonBytes)/1e6, env.jsonBytes/int64(f.records), f.latency, conc, compressionName(f), onOff(f.simCache), f.runs, procs(), partitionNote(f))
 
 	results := map[string][]result{}
 	for i := range f.runs {
@@ -192,6 +197,7 @@ func newBench(ctx context.Context, f flags, quiver, tmp string) (b *bench, stop 
 		Seed:   1,
 		Counts: map[string]int{f.stream: f.records},
 		Faults: fault.Options{Latency: f.latency},
+		Span:   time.Duration(f.spanDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the simulator: %w", err)
@@ -258,6 +264,18 @@ func compressionName(f flags) string {
 		name += fmt.Sprintf(" level %d", f.compressionLevel)
 	}
 	return name
+}
+
+// partitionNote is the report header's note of -partition and -span-days.
+func partitionNote(f flags) string {
+	s := ""
+	if f.partition != "" {
+		s += ", partition " + f.partition
+	}
+	if f.spanDays > 0 {
+		s += fmt.Sprintf(", dates over %d days", f.spanDays)
+	}
+	return s
 }
 
 func onOff(on bool) string {

@@ -2,6 +2,7 @@ package tracktiksim
 
 import (
 	"strconv"
+	"time"
 )
 
 // Stream indexes.
@@ -90,13 +91,20 @@ type world struct {
 	defs [numStreams]*streamDef
 	base [numStreams]int
 	step [numStreams]int64 // seconds between consecutive records' time fields
+	span [numStreams]int64 // seconds the records at start spread over; 0: step apart
 }
 
-func newWorld(seed uint64, counts [numStreams]int) *world {
+// newWorld returns the world of seed and counts whose time fields spread
+// over span from spanStart (0: to spanEnd).
+func newWorld(seed uint64, counts [numStreams]int, span time.Duration) *world {
 	w := &world{seed: seed, defs: defs(), base: counts}
 	for s := range numStreams {
 		n := max(int64(counts[s]), 1)
 		w.step[s] = max((spanEnd-spanStart)/n, 60)
+		if span > 0 {
+			w.step[s] = max(int64(span/time.Second)/n, 1)
+			w.span[s] = int64(span / time.Second)
+		}
 	}
 	return w
 }
@@ -157,6 +165,9 @@ func (w *world) ref(s int, r *rng) (int64, int, bool) {
 func (w *world) baseTime(s, i int) int64 {
 	r := w.rand(s, i, saltTime)
 	t := spanStart + int64(i)*w.step[s] + int64(r.next()%uint64(w.step[s]))
+	if w.span[s] > 0 {
+		t = spanStart + int64(i)*w.span[s]/int64(max(w.base[s], 1)) + int64(r.next()%uint64(w.step[s]))
+	}
 	if s == sShifts {
 		t -= t % 900 // shifts start on the quarter hour
 	}

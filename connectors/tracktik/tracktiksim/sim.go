@@ -84,6 +84,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Days applies this many days of changes (ApplyDay) at start.
 	Days int
+	// Span is the time the time fields of a stream's records at start
+	// (shifts' and work sessions' startedOn, reports' reportDateTime,
+	// clients' createdOn) spread over from 2024-01-01, in id order: a
+	// benchmark sets it to give a stream's records a chosen number of
+	// days. Default (0) two years, to 2026-01-01.
+	Span time.Duration
 	// Variant chooses the shapes served where the research gives none: ""
 	// for the default ones, VariantAlt for the other plausible ones.
 	Variant string
@@ -272,7 +278,7 @@ func newServer(opts Options) (*Server, error) {
 		}
 		counts[i] = n
 	}
-	s.w = newWorld(opts.Seed, counts)
+	s.w = newWorld(opts.Seed, counts, opts.Span)
 	s.count = counts
 	for range opts.Days {
 		s.ApplyDay()
