@@ -26,10 +26,12 @@ type trackedParts struct {
 	open    map[*trackedPart]bool
 	maxOpen int
 	maxRows int64
+	buffers []int // each part's Options.WriteBuffer
 }
 
 func (tp *trackedParts) create(dir, name string, schema *arrow.Schema, opts sink.Options) (sink.Part, error) {
 	opts.Allocator = tp.mem
+	tp.buffers = append(tp.buffers, opts.WriteBuffer)
 	p, err := sink.Create(dir, name, schema, opts)
 	if err != nil {
 		return nil, err
@@ -72,7 +74,7 @@ func (p *trackedPart) Abort() error {
 // date column over many days never has more than maxOpenParts parts open,
 // nor more rows in their row groups than its budget (plus the piece just
 // written), so the parts' peak allocation stays within a fixed bound
-// however many days the rows span; the files read back with every record
+// however many days the rows span (and their write buffers are small); the files read back with every record
 // once, each in its day's folder, committed with the last checkpoint.
 // Rows in date order finish each day's part once: one file per day.
 func TestPartitions_MemoryBounded(t *testing.T) {
@@ -147,6 +149,9 @@ func TestPartitions_MemoryBounded(t *testing.T) {
 				t.Errorf("%d parts open after finish", len(tp.open))
 			}
 			tp.mem.AssertSize(t, 0)
+			if i := slices.IndexFunc(tp.buffers, func(n int) bool { return n != partWriteBuffer }); i >= 0 {
+				t.Errorf("part %d has a write buffer of %d bytes, want %d", i+1, tp.buffers[i], partWriteBuffer)
+			}
 			if tc.files > 0 && len(sr.res.Files) != tc.files {
 				t.Errorf("%d files, want %d", len(sr.res.Files), tc.files)
 			}

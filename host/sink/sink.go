@@ -120,6 +120,9 @@ type Options struct {
 	// CompressionLevel is the level of Zstd or Gzip in Parquet files, one
 	// that Format.CheckLevel accepts. 0 means the codec's default.
 	CompressionLevel int
+	// WriteBuffer is the size of the write buffer in front of the file.
+	// 0 means 1 MiB.
+	WriteBuffer int
 }
 
 // A Part is one output file being written. Its methods are not safe for
@@ -172,8 +175,8 @@ const tmpSuffix = ".tmp"
 // fileMode is the mode of output files: they hold no secrets.
 const fileMode = 0o644
 
-// bufSize is the write buffer in front of the file: large enough that the
-// encoders' many small writes become few large syscalls.
+// bufSize is the default write buffer in front of the file: large enough
+// that the encoders' many small writes become few large syscalls.
 const bufSize = 1 << 20
 
 // Create starts a part that will be published as dir/name+ext. It creates
@@ -236,7 +239,10 @@ func Create(dir, name string, schema *arrow.Schema, opts Options) (Part, error) 
 	}
 
 	p := &part{f: f, temp: temp, final: final, schema: schema}
-	p.bw = bufio.NewWriterSize(f, bufSize)
+	if opts.WriteBuffer <= 0 {
+		opts.WriteBuffer = bufSize
+	}
+	p.bw = bufio.NewWriterSize(f, opts.WriteBuffer)
 	p.out = &countingWriter{w: p.bw}
 	switch opts.Format {
 	case Parquet:

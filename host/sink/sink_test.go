@@ -548,19 +548,27 @@ func TestParquet_RowGroups(t *testing.T) {
 	}
 }
 
-func TestPart_Bytes(t *testing.T) {
-	mem := newAllocator(t)
-	recs := makeBatches(t, mem, 20, 1000, 64)
-	p, err := Create(t.TempDir(), "p", recs[0].Schema(), Options{Format: Parquet, Allocator: mem})
+// openPart starts a part "p" in dir, aborted when the test ends, and
+// writes recs to it.
+func openPart(t *testing.T, dir string, opts Options, recs ...arrow.Record) Part {
+	t.Helper()
+	p, err := Create(dir, "p", recs[0].Schema(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Abort()
+	t.Cleanup(func() { _ = p.Abort() })
 	for _, r := range recs {
 		if err := p.Write(r); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return p
+}
+
+func TestPart_Bytes(t *testing.T) {
+	mem := newAllocator(t)
+	recs := makeBatches(t, mem, 20, 1000, 64)
+	p := openPart(t, t.TempDir(), Options{Format: Parquet, Allocator: mem}, recs...)
 	// 20k rows of 64 random letters compress to about 20000*64*log2(26)/8 bytes.
 	if got, min := p.Bytes(), int64(600_000); got < min {
 		t.Errorf("Bytes() = %d before Finish, want at least %d", got, min)
@@ -571,6 +579,44 @@ func TestPart_Bytes(t *testing.T) {
 	}
 	if p.Bytes() != f.Bytes {
 		t.Errorf("Bytes() after Finish = %d, File.Bytes = %d", p.Bytes(), f.Bytes)
+	}
+}
+
+// TestPart_WriteBuffer: a part holds at most Options.WriteBuffer bytes of
+// encoded output before they reach its file (1 MiB by default), and the
+// file is whole after Finish either way.
+func TestPart_WriteBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		buffer int
+		inFile bool // bytes in the file before Finish
+	}{
+		{name: "default", buffer: 0},
+		{name: "4 KiB", buffer: 4 << 10, inFile: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := newAllocator(t)
+			recs := makeBatches(t, mem, 2, 100, 64) // ~13 KB of JSON lines
+			dir := t.TempDir()
+			p := openPart(t, dir, Options{Format: JSONL, Allocator: mem, WriteBuffer: tc.buffer}, recs...)
+			fi, err := os.Stat(filepath.Join(dir, ".p.jsonl.tmp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Size() > 0; got != tc.inFile || fi.Size() > p.Bytes() || (tc.inFile && p.Bytes()-fi.Size() > int64(tc.buffer)) {
+				t.Errorf("%d of %d bytes in the file before Finish; want them all but at most the %d of the buffer", fi.Size(), p.Bytes(), tc.buffer)
+			}
+			f, err := p.Finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi, err = os.Stat(f.Temp); err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() != f.Bytes || f.Rows != 200 {
+				t.Errorf("finished file of %d bytes, %d rows; want %d bytes, 200 rows", fi.Size(), f.Rows, f.Bytes)
+			}
+		})
 	}
 }
 
