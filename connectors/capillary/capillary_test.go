@@ -632,6 +632,8 @@ func TestClassify(t *testing.T) {
 		{"401 in body", 200, `{"response":{"status":{"success":"true","code":"401","message":"Unauthorized"}}}`, "RefreshToken", false},
 		{"403 in body", 200, `{"response":{"status":{"code":403,"success":false}}}`, "AuthFailed", false},
 		{"search busy", 461, `{"errors":[{"code":461}]}`, "Retry", false},
+		{"429 status", 429, `{"response":{"status":{"success":false,"code":429}}}`, "Default", false},
+		{"429 in body", 200, `{"response":{"status":{"success":false,"code":"429","message":"Too many requests"}}}`, "RateLimited", false},
 		{"customer not found", 200, `{"response":{"status":{"success":false,"code":500},"customer":{"id":"9","item_status":{"success":false,"code":1012}}}}`, "OK", true},
 		{"all failed otherwise", 200, `{"response":{"status":{"code":500},"customer":{"item_status":{"code":1001}}}}`, "Permanent", false},
 		{"v2 errors on 200", 200, `{"data":[],"errors":[{"status":false,"code":8015,"message":"Customer not found"}]}`, "Permanent", false},

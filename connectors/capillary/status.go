@@ -30,7 +30,8 @@ const (
 // in the body's response.status.code with HTTP 200, as a number or a string;
 // either way the token is replaced and the request tried once more. The
 // body's code, not its "success" flag (true even for 498), decides whether a
-// v1.1 answer succeeded.
+// v1.1 answer succeeded. A 429 in the body is the rate limit, as in the
+// status line: the client pauses and lowers its rate.
 func classify(resp *rest.Response) rest.Verdict {
 	switch resp.StatusCode {
 	case codeTokenExpired, http.StatusUnauthorized:
@@ -52,7 +53,7 @@ func classify(resp *rest.Response) rest.Verdict {
 	case st.code == codeForbidden:
 		return rest.AuthFailed
 	case st.code == codeRateLimited:
-		return rest.Retry
+		return rest.RateLimited
 	case st.code == codeAllFailed && st.item == itemNotFound:
 		return rest.OK // the customer is gone; see gone
 	}

@@ -78,6 +78,8 @@ type Client struct {
 
 	pauseMu     sync.Mutex
 	pausedUntil time.Time // no attempt starts before it: see pause
+
+	adapt *adaptive // the request rate the vendor's 429s set
 }
 
 // New returns a Client for opts. Errors wrap protocol.ErrConfig.
@@ -98,6 +100,7 @@ func New(opts Options) (*Client, error) {
 		limiter: opts.Limiter, http: hc, log: opts.Logger, userAgent: opts.UserAgent,
 		name: opts.Name, onRetry: opts.OnRetry, maxBody: opts.MaxBodyBytes,
 	}
+	c.adapt = newAdaptive(c.pol.Now, c.limiter)
 	if c.apply == nil {
 		c.apply = bearer
 	}
@@ -292,6 +295,7 @@ type run struct {
 	expired    int       // tokens replaced because the vendor said they expired
 	malformed  int       // ErrMalformed retries
 	paused     time.Time // the client's pause this request's last 429 set
+	sent       time.Time // when the last attempt was sent
 }
 
 // attempt is the backoff Operation: one try of the request.
@@ -328,6 +332,8 @@ func (r *run) try() *failure {
 		return &failure{class: protocol.ErrConfig, err: err}
 	}
 	c.log.DebugContext(ctx, "rest: request", "connector", c.name, "request", c.label(r.req), "attempt", r.attempts)
+	r.sent = c.pol.Now()
+	c.adapt.send(r.sent)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
 		return r.networkFailure(err)
@@ -436,9 +442,12 @@ func (r *run) classify(resp *Response) *failure {
 	}
 	switch v {
 	case OK:
+		r.accepted()
 		return r.decoded(resp)
 	case Retry:
-		return r.retry(resp)
+		return r.retry(resp, code == http.StatusTooManyRequests)
+	case RateLimited:
+		return r.retry(resp, true)
 	case RefreshToken:
 		return r.refresh(resp, ReasonRefresh)
 	case AuthFailed:
@@ -464,16 +473,19 @@ func (r *run) statusError(resp *Response) *StatusError {
 	return se
 }
 
-// retry returns a retryable failure for resp, honouring Retry-After.
-func (r *run) retry(resp *Response) *failure {
+// retry returns a retryable failure for resp, honouring Retry-After;
+// limited says the vendor refused it for its rate limit.
+func (r *run) retry(resp *Response, limited bool) *failure {
 	se := r.statusError(resp)
 	f := &failure{reason: ReasonVendor, class: protocol.ErrTemporary, err: se, status: se.StatusCode}
 	switch code := se.StatusCode; {
-	case code == http.StatusTooManyRequests:
+	case limited:
 		f.reason, f.floor = ReasonRateLimit, r.c.pol.RateLimitFloor
 		defer func() {
 			if f.reason != "" {
-				r.paused = r.c.pause(max(f.wait, f.floor))
+				wait := max(f.wait, f.floor)
+				r.paused = r.c.pause(wait)
+				r.slowDown(wait)
 			}
 		}()
 	case code == http.StatusRequestTimeout:

@@ -953,7 +953,7 @@ func TestRequestDetails(t *testing.T) {
 
 func TestVerdictString(t *testing.T) {
 	t.Parallel()
-	for v, want := range map[Verdict]string{Default: "Default", OK: "OK", Retry: "Retry", RefreshToken: "RefreshToken", Permanent: "Permanent", AuthFailed: "AuthFailed", 42: "Verdict(42)"} {
+	for v, want := range map[Verdict]string{Default: "Default", OK: "OK", Retry: "Retry", RefreshToken: "RefreshToken", Permanent: "Permanent", AuthFailed: "AuthFailed", RateLimited: "RateLimited", 42: "Verdict(42)"} {
 		if got := v.String(); got != want {
 			t.Errorf("Verdict(%d).String() = %q, want %q", int(v), got, want)
 		}

@@ -130,12 +130,13 @@ type Verdict int
 
 const (
 	// Default applies the built-in rules: 2xx OK; 401 lag grace, then one
-	// token refresh; 408, 429 and 5xx (but 501) retried; the rest
-	// permanent.
+	// token refresh; 429 as RateLimited; 408 and 5xx (but 501) retried;
+	// the rest permanent.
 	Default Verdict = iota
 	// OK hands the response to the decoder, whatever its status.
 	OK
-	// Retry retries with backoff, honouring Retry-After.
+	// Retry retries with backoff, honouring Retry-After; a 429 retries as
+	// RateLimited.
 	Retry
 	// RefreshToken invalidates the token and retries once at once with a
 	// fresh one, without lag grace (Capillary's 498 "token expired"). A
@@ -146,6 +147,11 @@ const (
 	// AuthFailed fails the request with a *StatusError wrapping
 	// protocol.ErrAuth (TrackVia's expired long-lived token).
 	AuthFailed
+	// RateLimited retries as a 429 is: the vendor refused the request for
+	// its rate limit (Capillary's code 429 in a 200 body). The retry
+	// honours Retry-After, or waits at least RateLimitFloor; the client
+	// pauses every request for as long and lowers its adaptive rate.
+	RateLimited
 )
 
 // String returns the verdict's name.
@@ -163,6 +169,8 @@ func (v Verdict) String() string {
 		return "Permanent"
 	case AuthFailed:
 		return "AuthFailed"
+	case RateLimited:
+		return "RateLimited"
 	}
 	return "Verdict(" + strconv.Itoa(int(v)) + ")"
 }

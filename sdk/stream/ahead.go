@@ -27,8 +27,8 @@ const DefaultPageConcurrency = 1
 type ahead struct {
 	c       *rest.Client
 	ctx     context.Context
-	retries *rest.RetryCounter // the stream's, to see rate limits
-	max     int                // the most requests in flight
+	limited func() int64 // the stream's rate-limit retries so far
+	max     int          // the most requests in flight
 
 	queue  []*pageFetch // in page order
 	wg     sync.WaitGroup
@@ -48,11 +48,14 @@ type pageFetch struct {
 	err    error
 }
 
+// newAhead returns an ahead for the stream whose retries are counted in
+// retries.
 func newAhead(ctx context.Context, c *rest.Client, retries *rest.RetryCounter, max int) *ahead {
 	if max < 1 {
 		max = DefaultPageConcurrency
 	}
-	return &ahead{c: c, ctx: ctx, retries: retries, max: max, window: max}
+	limited := func() int64 { return retries.Counts()[rest.ReasonRateLimit] }
+	return &ahead{c: c, ctx: ctx, limited: limited, max: max, window: max}
 }
 
 // take returns the page fetched ahead for req, waiting for it, or ok false
@@ -75,7 +78,7 @@ func (a *ahead) take(req rest.Request) (body []byte, u *url.URL, err error, ok b
 // adapt halves the window on a rate limit met since the last call, and
 // adds one after a window's worth of calls without one.
 func (a *ahead) adapt() {
-	limits := a.retries.Counts()[rest.ReasonRateLimit]
+	limits := a.limited()
 	switch {
 	case limits > a.limits:
 		a.limits = limits

@@ -1,0 +1,227 @@
+package rest
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The adaptive rate's constants; see adaptive.
+const (
+	// observeWindow is how far back the rate the client sent requests at
+	// is measured when the vendor refuses one: long enough to hold a few
+	// requests of a vendor allowing 100 a minute, short enough to be the
+	// rate that was refused.
+	observeWindow = 3 * time.Second
+	// observeSlot is the meter's resolution, and the shortest span a rate
+	// is measured over (so that two requests sent at once do not read as
+	// an unbounded rate).
+	observeSlot = 100 * time.Millisecond
+	// meterSlots is how many slots cover observeWindow.
+	meterSlots = int(observeWindow / observeSlot)
+	// runSpan and minRun make a run of successes: as many as the rate
+	// sends in a second, at least minRun, so that the rate grows about
+	// once a second however fast it is, and not on every request of a
+	// slow one.
+	runSpan = time.Second
+	minRun  = 4
+	// decrease is the multiplicative decrease.
+	decrease = 0.5
+	// growSteps: each run adds a twentieth of the highest rate the client
+	// ever fell from, so ten clean runs win the first halving back. Steps
+	// of the highest rate, not the last one, keep a rate that refusals
+	// unrelated to it (a vendor's hiccups) have pushed down from falling
+	// ever further: under random 429s on 5% of requests, steps of the last
+	// rate left a sequential client at its floor.
+	growSteps = 20
+	// maxFloor is the highest floor: one request a second. A rate limit
+	// lower than that has windows of seconds, and the vendor's Retry-After
+	// says how long.
+	maxFloor = rate.Limit(1)
+)
+
+// adaptive is a Client's adaptive request rate (AIMD), shared by every
+// request of the Client, so by all the streams of a source. The rule:
+//
+//   - Until the vendor first refuses a request for its rate limit (a 429,
+//     or Verdict RateLimited), it does not bind: requests go at the rate of
+//     the client's own limiter (Options.Limiter, the configured
+//     requests_per_minute), or unlimited when there is none.
+//   - When the vendor refuses a request sent after the rate last fell, the
+//     rate falls to half of the lower of the rate now and the rate the
+//     client actually sent requests at over the last observeWindow, but
+//     never below the floor: one request per the retry's wait (the
+//     Retry-After, or Policy.RateLimitFloor) or one a second, whichever is
+//     less, and never above the configured rate. Refusals of requests sent
+//     before the fall are the same overload: they do not lower it again.
+//   - After each run of successes (as many as the rate allows in runSpan,
+//     at least minRun) it grows by a twentieth of the highest rate it has
+//     fallen from. Once it reaches the configured rate it stops binding
+//     again; with no configured rate it keeps growing, and so binds less
+//     and less.
+//
+// Requests wait on it before the client's own limiter, with burst 1. It
+// reads time from now only, so tests can drive it with a fake clock. It is
+// safe for concurrent use. A nil *adaptive never binds.
+type adaptive struct {
+	now     func() time.Time
+	ceiling func() rate.Limit // the configured rate, or rate.Inf
+
+	mu      sync.Mutex
+	lim     *rate.Limiter // nil while the rate does not bind
+	step    rate.Limit    // the additive increase of one run
+	lowered time.Time     // when the rate last fell
+	run     int           // successes since the rate last changed
+	sent    meter         // the requests sent lately
+	peak    rate.Limit    // the highest rate it fell from
+}
+
+// newAdaptive returns an adaptive rate that does not bind yet. limiter is
+// the client's configured one, or nil.
+func newAdaptive(now func() time.Time, limiter *rate.Limiter) *adaptive {
+	ceiling := func() rate.Limit { return rate.Inf }
+	if limiter != nil {
+		ceiling = limiter.Limit
+	}
+	return &adaptive{now: now, ceiling: ceiling}
+}
+
+// send records a request sent at t.
+func (a *adaptive) send(t time.Time) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sent.add(t)
+}
+
+// limited applies a rate-limit refusal of a request sent at sent, whose
+// retry waits wait. It returns the rates before and after, and whether the
+// rate fell.
+func (a *adaptive) limited(sent time.Time, wait time.Duration) (from, to rate.Limit, fell bool) {
+	if a == nil {
+		return 0, 0, false
+	}
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.lowered.IsZero() && !sent.After(a.lowered) {
+		return 0, 0, false
+	}
+	ceiling := a.ceiling()
+	cur := ceiling
+	if a.lim != nil {
+		cur = a.lim.Limit()
+	}
+	from = min(cur, a.sent.rate(now))
+	floor := min(maxFloor, rate.Every(max(wait, time.Second)), ceiling)
+	to = max(from*decrease, floor)
+	a.peak = max(a.peak, from)
+	a.step = max(a.peak, floor) / growSteps
+	if a.lim == nil {
+		a.lim = rate.NewLimiter(to, 1)
+	} else {
+		a.lim.SetLimitAt(now, to)
+	}
+	a.lowered, a.run = now, 0
+	return from, to, true
+}
+
+// succeeded counts a request the vendor accepted; after a run of them the
+// rate grows. It returns the new rate when it grew (rate.Inf once it stops
+// binding).
+func (a *adaptive) succeeded() (grown rate.Limit, grew bool) {
+	if a == nil {
+		return 0, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lim == nil {
+		return 0, false
+	}
+	cur := a.lim.Limit()
+	a.run++
+	if a.run < max(minRun, int(math.Ceil(float64(cur)*runSpan.Seconds()))) {
+		return 0, false
+	}
+	a.run = 0
+	next := cur + a.step
+	if next >= a.ceiling() {
+		a.lim = nil
+		return rate.Inf, true
+	}
+	a.lim.SetLimitAt(a.now(), next)
+	return next, true
+}
+
+// limit returns the rate now; rate.Inf while it does not bind.
+func (a *adaptive) limit() rate.Limit {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lim == nil {
+		return rate.Inf
+	}
+	return a.lim.Limit()
+}
+
+// reserve takes the next request's slot at now: it returns how long from
+// now the request must wait, and a function that gives the slot back
+// should the request not wait it out. d is 0 while the rate does not bind.
+func (a *adaptive) reserve(now time.Time) (d time.Duration, cancel func()) {
+	if a == nil {
+		return 0, func() {}
+	}
+	a.mu.Lock()
+	lim := a.lim
+	a.mu.Unlock()
+	if lim == nil {
+		return 0, func() {}
+	}
+	res := lim.ReserveN(now, 1) // burst 1: always OK
+	return res.DelayFrom(now), func() { res.CancelAt(a.now()) }
+}
+
+// meter counts requests in slots of observeSlot over observeWindow. The
+// zero value is ready to use; it is not safe for concurrent use.
+type meter struct {
+	first time.Time // the first request ever
+	slots [meterSlots]struct {
+		idx int64 // the slot's number since the epoch
+		n   int
+	}
+}
+
+// add counts a request at t.
+func (m *meter) add(t time.Time) {
+	if m.first.IsZero() {
+		m.first = t
+	}
+	idx := t.UnixNano() / int64(observeSlot)
+	s := &m.slots[uint64(idx)%uint64(meterSlots)]
+	if s.idx != idx {
+		s.idx, s.n = idx, 0
+	}
+	s.n++
+}
+
+// rate returns the requests a second over the slots that end at now: the
+// last observeWindow, or since the first request when that is shorter,
+// but never less than a slot.
+func (m *meter) rate(now time.Time) rate.Limit {
+	if m.first.IsZero() {
+		return 0
+	}
+	cur := now.UnixNano() / int64(observeSlot)
+	n := 0
+	for _, s := range m.slots {
+		if s.idx > cur-int64(meterSlots) && s.idx <= cur {
+			n += s.n
+		}
+	}
+	covered := time.Duration(meterSlots-1)*observeSlot + time.Duration(now.UnixNano()%int64(observeSlot))
+	span := max(min(now.Sub(m.first), covered), observeSlot)
+	return rate.Limit(float64(n) / span.Seconds())
+}
