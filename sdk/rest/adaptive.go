@@ -32,15 +32,17 @@ const (
 	// growSteps: each run adds a twentieth of the rate the client fell
 	// from, so ten clean runs win a halving back.
 	growSteps = 20
-	// minRefused and keptAnswers: a refusal lowers the rate only when
-	// refusals are at least a tenth of the last 50 answers. A vendor's
-	// odd 429 is not its rate: the pause is answer enough. Lowering the
-	// rate on each one brought a sequential client meeting 429s on 5.6%
-	// of its requests at random down to its floor (300 requests took 160 s
-	// of a fake clock instead of 18 s), and timed out the end-to-end
-	// Capillary test whose faults include 429s.
-	minRefused  = 0.1
+	// minRefused, keptAnswers and minAnswers: a refusal lowers the rate
+	// only when refusals are at least 15% of the last 50 answers, counted
+	// as 20 while there are fewer (so it takes three refusals at the
+	// start). A vendor's odd 429 is not its rate: the pause is answer
+	// enough. Lowering the rate on every one brought a sequential client
+	// meeting 429s on 5.6% of its requests at random down to its floor
+	// (300 requests took 160 s of a fake clock instead of 18 s), and timed
+	// out the end-to-end Capillary test whose faults include 429s.
+	minRefused  = 0.15
 	keptAnswers = 50
+	minAnswers  = 20
 	// maxFloor is the highest floor: one request a second. A rate limit
 	// lower than that has windows of seconds, and the vendor's Retry-After
 	// says how long.
@@ -55,14 +57,14 @@ const (
 //     the client's own limiter (Options.Limiter, the configured
 //     requests_per_minute), or unlimited when there is none.
 //   - When the vendor refuses a request sent after the rate last fell, and
-//     refusals are at least a tenth of the last 50 answers, the rate falls
-//     to half of the lower of the rate now and the rate the client
-//     actually sent requests at over the last observeWindow, but never
-//     below the floor: one request per the retry's wait (the Retry-After,
-//     or Policy.RateLimitFloor) or one a second, whichever is less, and
-//     never above the configured rate. Refusals of requests sent before
-//     the fall are the same overload: they do not lower it again. Rarer
-//     refusals only pause the client (see Client.pause).
+//     refusals are at least 15% of the last 50 answers (of 20 at least),
+//     the rate falls to half of the lower of the rate now and the rate
+//     the client actually sent requests at over the last observeWindow,
+//     but never below the floor: one request per the retry's wait (the
+//     Retry-After, or Policy.RateLimitFloor) or one a second, whichever is
+//     less (and never above the rate now). Refusals of requests sent
+//     before the fall are the same overload: they do not lower it again.
+//     Rarer refusals only pause the client (see Client.pause).
 //   - After each run of successes (as many as the rate allows in runSpan,
 //     at least minRun) it grows by a twentieth of the rate it last fell
 //     from. Once it reaches the configured rate it stops binding again;
@@ -129,7 +131,7 @@ func (a *adaptive) limited(sent time.Time, wait time.Duration) (from, to rate.Li
 	}
 	from = min(cur, a.sent.rate(now))
 	floor := min(maxFloor, rate.Every(max(wait, time.Second)), ceiling)
-	to = max(from*decrease, floor)
+	to = min(max(from*decrease, floor), cur)
 	a.step = max(from, floor) / growSteps
 	if a.lim == nil {
 		a.lim = rate.NewLimiter(to, 1)
@@ -266,10 +268,11 @@ func (s *answers) add(refused bool) {
 	s.n = min(s.n+1, keptAnswers)
 }
 
-// refusedShare returns the share of refusals among the answers kept.
+// refusedShare returns the share of refusals among the answers kept,
+// counted as minAnswers while there are fewer.
 func (s *answers) refusedShare() float64 {
 	if s.n == 0 {
 		return 0
 	}
-	return float64(s.count) / float64(s.n)
+	return float64(s.count) / float64(max(s.n, minAnswers))
 }

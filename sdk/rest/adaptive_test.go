@@ -46,17 +46,18 @@ func (r *rig) sendFor(perSec float64, d time.Duration) {
 	}
 }
 
-// refuse has the vendor refuse the last request sent, its retry waiting
-// wait.
-func (r *rig) refuse(wait time.Duration) { r.a.limited(r.last, wait) }
-
-// refuseN refuses the last request sent n times over (its retries, sent
-// at the same instant).
+// refuseN has the vendor refuse the last request sent n times over, its
+// retries waiting wait.
 func (r *rig) refuseN(n int, wait time.Duration) {
 	for range n {
-		r.refuse(wait)
+		r.a.limited(r.last, wait)
 	}
 }
+
+// refuse refuses the last request sent three times over: from a clean
+// start, the third refusal lowers the rate (3 of the 20 answers counted
+// at least).
+func (r *rig) refuse(wait time.Duration) { r.refuseN(3, wait) }
 
 // succeed has the vendor accept n requests.
 func (r *rig) succeed(n int) {
@@ -75,7 +76,7 @@ func (r *rig) is(want rate.Limit) {
 }
 
 // TestAdaptive_Rule: the adaptive rate halves on a rate-limit refusal
-// when refusals are a tenth of the last answers, from the rate observed
+// when refusals are 15% of the last answers, from the rate observed
 // over the last seconds, never below its floor nor above the configured
 // rate, once per overload; it grows back by a twentieth of the rate it
 // fell from per run of successes, and stops binding at the configured
@@ -90,7 +91,7 @@ func TestAdaptive_Rule(t *testing.T) {
 	}{
 		{"no refusal: does not bind", 0, func(r *rig) { r.sendFor(50, 5*time.Second); r.succeed(500) }, rate.Inf},
 		{"no refusal, with a configured rate: does not bind", 10, func(r *rig) { r.sendFor(10, 5*time.Second); r.succeed(500) }, rate.Inf},
-		{"a 429 halves the rate observed", 0, func(r *rig) { r.sendFor(10, 3*time.Second); r.refuse(time.Second) }, 5},
+		{"429s halve the rate observed", 0, func(r *rig) { r.sendFor(10, 3*time.Second); r.refuse(time.Second) }, 5},
 		{"the rate observed is the last seconds'", 0, func(r *rig) {
 			r.sendFor(40, 2*time.Second)
 			r.sendFor(10, 4*time.Second)
@@ -107,10 +108,9 @@ func TestAdaptive_Rule(t *testing.T) {
 			r.sendFor(10, 3*time.Second)
 			r.refuse(time.Second)
 			r.clk.Advance(time.Second)
-			r.refuse(time.Second)
-			r.refuse(time.Second)
+			r.refuseN(10, time.Second)
 		}, 5},
-		{"a refusal of a request sent after the fall halves again", 0, func(r *rig) {
+		{"refusals of a request sent after the fall halve it again", 0, func(r *rig) {
 			r.sendFor(10, 3*time.Second)
 			r.refuse(time.Second)
 			r.sendFor(5, 3*time.Second)
@@ -163,22 +163,26 @@ func TestAdaptive_Rule(t *testing.T) {
 			r.succeed(7*4 + 3*5)
 			r.is(rate.Inf)
 			r.sendFor(10, 3*time.Second)
-			r.refuseN(5, time.Second) // 5 of the last 48 answers
+			r.refuseN(8, time.Second) // 8 of the last 50 answers: the first 3 refusals have gone
 		}, 2.5},
+		{"two refusals at the start only pause", 0, func(r *rig) {
+			r.sendFor(10, 3*time.Second)
+			r.refuseN(2, time.Second) // 2 of 20
+		}, rate.Inf},
 		{"a lone refusal among many successes only pauses", 0, func(r *rig) {
 			r.sendFor(10, 3*time.Second)
 			r.succeed(49)
-			r.refuse(time.Second)
+			r.refuseN(1, time.Second)
 		}, rate.Inf},
-		{"refusals under a tenth of the last 50 answers only pause", 0, func(r *rig) {
+		{"refusals under 15% of the last 50 answers only pause", 0, func(r *rig) {
 			r.sendFor(10, 3*time.Second)
 			r.succeed(200)
-			r.refuseN(4, time.Second) // 4 of the last 50
+			r.refuseN(7, time.Second) // 7 of the last 50
 		}, rate.Inf},
-		{"refusals of a tenth of the last 50 answers lower it", 0, func(r *rig) {
+		{"refusals of 15% of the last 50 answers lower it", 0, func(r *rig) {
 			r.sendFor(10, 3*time.Second)
 			r.succeed(200)
-			r.refuseN(5, time.Second) // 5 of the last 50
+			r.refuseN(8, time.Second) // 8 of the last 50
 		}, 5},
 	}
 	for _, tt := range tests {
@@ -309,8 +313,8 @@ func TestAdaptive_Vendor(t *testing.T) {
 		allowed float64 // requests a second
 		admit   func() func(time.Time) (bool, time.Duration)
 		// halves: the adaptive rate at least halves the refusals. A client
-		// meeting fixed windows refuses one request in twenty: under the
-		// tenth that lowers the rate, so the pause alone answers them.
+		// meeting fixed windows is refused one request in twenty: under
+		// the 15% that lowers the rate, so the pause alone answers them.
 		halves bool
 	}{
 		{"token bucket", 20, func() func(time.Time) (bool, time.Duration) { return tokenBucket(20, 5) }, true},
@@ -366,9 +370,10 @@ func TestAdaptive_Vendor(t *testing.T) {
 	}
 }
 
-// TestAdaptive_Verdicts: a 429, or any answer Policy.Classify calls
-// RateLimited (a rate limit in a 200 body), lowers the client's rate and
-// is retried as a 429; other retries leave the rate alone.
+// TestAdaptive_Verdicts: 429s, or answers Policy.Classify calls
+// RateLimited (a rate limit in a 200 body), three in a row, lower the
+// client's rate and are retried as 429s; other retries leave the rate
+// alone.
 func TestAdaptive_Verdicts(t *testing.T) {
 	t.Parallel()
 	classify := func(resp *Response) Verdict {
@@ -397,15 +402,15 @@ func TestAdaptive_Verdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, newScript(t, tt.first, ok(`{}`)), func(o *Options) { o.Policy.Classify = classify })
+			h := newHarness(t, newScript(t, tt.first, tt.first, tt.first, ok(`{}`)), func(o *Options) { o.Policy.Classify = classify })
 			if err := h.get(context.Background(), &things{}); err != nil {
 				t.Fatalf("Do() = %v", err)
 			}
-			if diff := cmp.Diff([]string{tt.reason}, h.rec.Reasons()); diff != "" {
+			if diff := cmp.Diff([]string{tt.reason, tt.reason, tt.reason}, h.rec.Reasons()); diff != "" {
 				t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 			}
-			if w := h.timer.Waits(); len(w) != 1 || w[0] < tt.wait {
-				t.Errorf("waits %v, want one of at least %v", w, tt.wait)
+			if w := h.timer.Waits(); len(w) != 3 || w[0] < tt.wait {
+				t.Errorf("waits %v, want three of at least %v", w, tt.wait)
 			}
 			if got := h.client.adapt.limit(); (got != rate.Inf) != tt.falls {
 				t.Errorf("the client's rate is %v after the retry; want it lowered: %v", got, tt.falls)
@@ -414,12 +419,13 @@ func TestAdaptive_Verdicts(t *testing.T) {
 	}
 }
 
-// TestAdaptive_WaitCounted: once a 429 has lowered the client's rate,
+// TestAdaptive_WaitCounted: once 429s have lowered the client's rate,
 // requests wait for it on the policy's timer, and the waits count as time
 // waited on rate limits.
 func TestAdaptive_WaitCounted(t *testing.T) {
 	t.Parallel()
-	srv := newScript(t, status(429, "", "Retry-After", "1"), ok(`{}`))
+	limited := status(429, "", "Retry-After", "1")
+	srv := newScript(t, limited, limited, limited, ok(`{}`))
 	clk := newClock()
 	c, err := New(Options{BaseURL: srv.URL, Policy: Policy{
 		InitialInterval: time.Millisecond, MaxInterval: time.Millisecond,
@@ -436,13 +442,14 @@ func TestAdaptive_WaitCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The 429 came at once, so the rate observed is one request in the
-	// meter's shortest span, 10 a second: it falls to 5. The retry takes
-	// the limiter's one slot; the next two requests wait 200 ms each.
-	if got := c.adapt.limit(); got != 5 {
-		t.Errorf("rate %v a second, want 5", got)
+	// The third 429, two seconds after the first, lowers the rate from 1.5
+	// a second (three requests in two seconds) to its floor, one per
+	// Retry-After: one a second. The last retry takes the limiter's one
+	// slot; the next two requests wait a second each.
+	if got := c.adapt.limit(); got != 1 {
+		t.Errorf("rate %v a second, want 1", got)
 	}
-	if got := rc.Waited(); got != 400*time.Millisecond {
-		t.Errorf("waited %v on rate limits, want 400ms", got)
+	if got := rc.Waited(); got != 2*time.Second {
+		t.Errorf("waited %v on rate limits, want 2s", got)
 	}
 }

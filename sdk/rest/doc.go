@@ -33,6 +33,17 @@
 // (a "token expired" code in a 200 body, say) go in Policy.Classify; this
 // package knows no vendor.
 //
+// # Rate limits
+//
+// Options.Limiter paces every request of a Client (a source's configured
+// requests_per_minute). When the vendor refuses a request for its rate
+// limit (a 429, or Verdict RateLimited), every request of the Client
+// pauses for the retry's wait, and, if such refusals are frequent, the
+// Client lowers its own request rate (multiplicative decrease from the
+// rate it was sending at) and raises it again step by step as requests
+// succeed (additive increase), up to the configured rate. Waits on both
+// count in RetryCounter.Waited.
+//
 // Nothing in an error or log line holds a query string, a header, a token
 // or a secret: URLs are stripped of their query, quoted bodies are scrubbed
 // with auth.Scrub.

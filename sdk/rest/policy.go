@@ -150,7 +150,8 @@ const (
 	// RateLimited retries as a 429 is: the vendor refused the request for
 	// its rate limit (Capillary's code 429 in a 200 body). The retry
 	// honours Retry-After, or waits at least RateLimitFloor; the client
-	// pauses every request for as long and lowers its adaptive rate.
+	// pauses every request for as long, and lowers its adaptive rate when
+	// such refusals are frequent.
 	RateLimited
 )
 

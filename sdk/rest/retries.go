@@ -32,7 +32,8 @@ func (c *RetryCounter) Counts() map[string]int64 {
 }
 
 // Waited returns the time requests spent waiting on rate limits so far:
-// the client's and the request's limiters, and the pauses a 429 set.
+// the client's and the request's limiters, the client's adaptive rate
+// once a 429 has lowered it, and the pauses a 429 set.
 func (c *RetryCounter) Waited() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
