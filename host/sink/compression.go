@@ -16,8 +16,8 @@ type Compression string
 // The compression codecs.
 const (
 	Zstd         Compression = "zstd"   // the default: small files, fast to write and to read; parquet and arrow; level 1 to 22 in parquet
-	Snappy       Compression = "snappy" // the fastest to write, larger files; Spark's default, read by every Parquet reader; parquet only
-	Gzip         Compression = "gzip"   // small files for readers without zstd (Impala before 3.3, old Hive), slow to write; level 1 to 9 (or -1 for its default); parquet only
+	Snappy       Compression = "snappy" // the least CPU of the codecs, files about 1.7 times zstd's; Spark's default, read by every Parquet reader; parquet only
+	Gzip         Compression = "gzip"   // files as small as zstd's for readers without zstd (Impala before 3.3, old Hive), with more CPU, far more at high levels; level 1 to 9 (or -1 for its default); parquet only
 	LZ4          Compression = "lz4"    // LZ4 frames; arrow only (arrow/go v17 has no LZ4_RAW Parquet writer)
 	Uncompressed Compression = "none"   // no compression: the largest files; the only value jsonl and csv take
 )

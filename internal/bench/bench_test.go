@@ -302,7 +302,7 @@ func TestReport_Output(t *testing.T) {
 		"fetch": {{records: 1000, seconds: 2}},
 		"sink":  {{records: 1000, seconds: 1, out: 1e6}, {records: 1000, seconds: 1, out: 1e6}},
 	})
-	if want := "sink output: 1.0 MB of Parquet (snappy), 0.25 of the JSON's size"; !strings.Contains(out.String(), want) {
+	if want := "sink output: 1.0 MB of Parquet with snappy, 0.25 of the JSON's size"; !strings.Contains(out.String(), want) {
 		t.Errorf("report lacks %q:\n%s", want, out.String())
 	}
 	if strings.Contains(out.String(), "fetch output") {

@@ -30,7 +30,7 @@ func report(w io.Writer, b *bench, stages []stage, results map[string][]result) 
 	tw.Flush()
 	for _, s := range stages {
 		if out := median(results[s.name], func(r result) float64 { return float64(r.out) }); out > 0 {
-			fmt.Fprintf(w, "%s output: %.1f MB of Parquet (%s), %.2f of the JSON's size\n", s.name, out/1e6, compressionName(b.flags), out/float64(b.jsonBytes))
+			fmt.Fprintf(w, "%s output: %.1f MB of Parquet with %s, %.2f of the JSON's size\n", s.name, out/1e6, compressionName(b.flags), out/float64(b.jsonBytes))
 		}
 	}
 
