@@ -51,8 +51,8 @@ func (f Format) Compressions() []Compression {
 
 // compression returns c, or the default codec of format f when c is "".
 func (f Format) compression(c Compression) Compression {
-	if c == "" {
-		return f.Compressions()[0]
+	if take := f.Compressions(); c == "" && len(take) > 0 {
+		return take[0]
 	}
 	return c
 }
