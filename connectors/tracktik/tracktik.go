@@ -17,10 +17,16 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/auth"
+	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
 	"github.com/quiver-etl/quiver/sdk/stream"
 )
@@ -119,13 +125,41 @@ func (cfg *Config) streams() ([]*stream.Stream, error) {
 		case schemas.Snapshot:
 			st.Request = stream.Get(sc.Path, url.Values{"sort": {"id"}})
 		case schemas.Lookback:
+			// The docs do not say whether :after takes records dated at
+			// its value (docs/vendors/tracktik.md#paging). Asking from a
+			// second before start_date and dropping the records before it
+			// reads a record dated exactly at start_date either way.
 			field, _, _ := strings.Cut(sc.Incremental.Filter, ":")
-			q := url.Values{"sort": {field + ",id"}, sc.Incremental.Filter: {cfg.start.Format(sc.Incremental.Layout)}}
-			st.Request, st.LookbackFloor = stream.Get(sc.Path, q), cfg.start
+			from := cfg.start.Add(-time.Second)
+			q := url.Values{"sort": {field + ",id"}, sc.Incremental.Filter: {from.Format(sc.Incremental.Layout)}}
+			st.Request, st.LookbackFloor = stream.Get(sc.Path, q), from
+			st.Select = notBefore(sc.Incremental.Cursor, cfg.start)
 		default:
 			return nil, fmt.Errorf("tracktik: stream %s: no reader for update strategy %q: %w", sc.Name, sc.Updates, sdk.ErrConfig)
 		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// notBefore returns a Select that drops the records whose timestamp column
+// cursor is before start; records without one are kept.
+func notBefore(cursor string, start time.Time) func(*records.Page) (arrow.Record, error) {
+	return func(p *records.Page) (arrow.Record, error) {
+		i := p.Record.Schema().FieldIndices(cursor)
+		if len(i) != 1 {
+			return nil, fmt.Errorf("tracktik: no column %s to compare with start_date", cursor)
+		}
+		col, ok := p.Record.Column(i[0]).(*array.Timestamp)
+		if !ok {
+			return nil, fmt.Errorf("tracktik: column %s is %s, not a timestamp", cursor, p.Record.Column(i[0]).DataType())
+		}
+		min, err := arrow.TimestampFromTime(start, col.DataType().(*arrow.TimestampType).Unit)
+		if err != nil {
+			return nil, fmt.Errorf("tracktik: start_date: %w", err)
+		}
+		return records.Filter(memory.DefaultAllocator, p.Record, func(r int) bool {
+			return col.IsNull(r) || col.Value(r) >= min
+		})
+	}
 }
