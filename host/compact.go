@@ -445,7 +445,10 @@ func (c *compactor) scan(ctx context.Context, path string, fn func(rec arrow.Rec
 
 // rewrite writes the kept rows of every file, in order, into new finished
 // temporary files created with opts, in the same folders (a row stays in
-// its partition).
+// its partition). It goes through the files folder by folder, finishing a
+// folder's file before it starts the next folder, so that one file is
+// open at a time: each open Parquet file buffers a row group, and a stream
+// partitioned over hundreds of days has files in every one of them.
 // On error it removes what it wrote.
 func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, keep map[int]map[int64]bool, schema *arrow.Schema, opts sink.Options) (written []sink.File, err error) {
 	schema = withoutQuiverMetadata(schema)
@@ -472,8 +475,21 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 		written = append(written, *f)
 		return nil
 	}
-	for i, path := range paths {
+	order := make([]int, len(paths)) // paths' indexes, folder by folder, in order within each
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(filepath.Dir(paths[a]), filepath.Dir(paths[b])) })
+	for _, i := range order {
+		path := paths[i]
 		folder := filepath.Dir(path)
+		for open := range parts {
+			if open != folder {
+				if err := finish(open); err != nil {
+					return nil, err
+				}
+			}
+		}
 		rows := keep[i]
 		err := c.scan(ctx, path, func(rec arrow.Record, offset int64) error {
 			// Write each run of kept rows as one slice.
