@@ -154,12 +154,12 @@ func notBefore(cursor string, start time.Time) func(*records.Page) (arrow.Record
 		if !ok {
 			return nil, fmt.Errorf("tracktik: column %s is %s, not a timestamp", cursor, p.Record.Column(i[0]).DataType())
 		}
-		min, err := arrow.TimestampFromTime(start, col.DataType().(*arrow.TimestampType).Unit)
+		first, err := arrow.TimestampFromTime(start, col.DataType().(*arrow.TimestampType).Unit)
 		if err != nil {
 			return nil, fmt.Errorf("tracktik: start_date: %w", err)
 		}
 		return records.Filter(memory.DefaultAllocator, p.Record, func(r int) bool {
-			return col.IsNull(r) || col.Value(r) >= min
+			return col.IsNull(r) || col.Value(r) >= first
 		})
 	}
 }
