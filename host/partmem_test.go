@@ -175,6 +175,42 @@ func TestPartitions_MemoryBounded(t *testing.T) {
 
 // newDayStream replaces e's stream with an incremental stream "employees"
 // of id int64 and day date32, partitioned by day, with a writer.
+// TestPartitions_EvictedFilesCommit: the files a partitioned incremental
+// stream finished to stay within its row budget count towards a commit at
+// the next checkpoint, as open parts do, so that the stream does not keep
+// every file and its cursor uncommitted until it ends.
+func TestPartitions_EvictedFilesCommit(t *testing.T) {
+	const days, batches, batchRows = 24, 16, 6144
+	e := newWriterEnv(t, nil)
+	e.src.opts.FileBytes = 1 << 40 // no file rolled by size
+	sr := newDayStream(t, e)
+	sr.budgetRows = 8192 // fewer than a batch: most days' parts are finished before the checkpoint
+	day := func(id int64) int32 { return int32(20000 + id%days) }
+	for b := range int64(batches) {
+		sendDays(t, e.mem, sr, b*batchRows, batchRows, day)
+		if err := sr.checkpoint(json.RawMessage(fmt.Sprintf(`{"batch":%d}`, b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sr.w.stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.saved(t)
+	if st == nil || st.State == nil {
+		t.Fatalf("nothing committed after %d checkpoints, with %d files finished and waiting", batches, len(sr.finished))
+	}
+	if err := sr.finish(); err != nil {
+		t.Fatal(err)
+	}
+	ids := readDays(t, e.mem, sr.dir, day)
+	slices.Sort(ids)
+	if !slices.Equal(ids, seq(0, batches*batchRows)) {
+		t.Errorf("read back %d ids, want 0..%d once each", len(ids), batches*batchRows-1)
+	}
+	e.assertNoTempFiles(t)
+	e.mem.AssertSize(t, 0)
+}
+
 func newDayStream(t *testing.T, e *writerEnv) *streamRun {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{

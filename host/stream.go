@@ -207,10 +207,19 @@ func (r *streamRun) dropSpills() error {
 	return errors.Join(errs...)
 }
 
-// roll commits the open parts once they are large enough or too many;
-// it runs on the writer goroutine.
+// roll commits the stream's files once they are large enough or too
+// many: the open parts and, in an incremental stream, the parts evict
+// finished, which wait for the same commit. It runs on the writer
+// goroutine.
 func (r *streamRun) roll() error {
-	if r.openBytes() >= r.src.opts.FileBytes || len(r.parts) >= maxOpenParts {
+	bytes, files := r.openBytes(), len(r.parts)
+	if r.mode != protocol.FullRefresh {
+		for _, f := range r.finished {
+			bytes += f.Bytes
+		}
+		files += len(r.finished)
+	}
+	if bytes >= r.src.opts.FileBytes || files >= maxOpenParts {
 		return r.commit()
 	}
 	return nil
