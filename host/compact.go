@@ -452,10 +452,10 @@ func (c *compactor) scan(ctx context.Context, path string, fn func(rec arrow.Rec
 // On error it removes what it wrote.
 func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, keep map[int]map[int64]bool, schema *arrow.Schema, opts sink.Options) (written []sink.File, err error) {
 	schema = withoutQuiverMetadata(schema)
-	parts := map[string]sink.Part{}
+	var cur sink.Part // the file being written, in the folder of the path being read
 	defer func() {
-		for _, p := range parts {
-			_ = p.Abort()
+		if cur != nil {
+			_ = cur.Abort()
 		}
 		if err != nil {
 			for _, f := range written {
@@ -464,9 +464,12 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 			written = nil
 		}
 	}()
-	finish := func(folder string) error {
-		p := parts[folder]
-		delete(parts, folder)
+	finish := func() error {
+		p := cur
+		cur = nil
+		if p == nil {
+			return nil
+		}
 		f, err := p.Finish()
 		if err != nil {
 			_ = p.Abort()
@@ -480,14 +483,12 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(filepath.Dir(paths[a]), filepath.Dir(paths[b])) })
-	for _, i := range order {
+	for k, i := range order {
 		path := paths[i]
 		folder := filepath.Dir(path)
-		for open := range parts {
-			if open != folder {
-				if err := finish(open); err != nil {
-					return nil, err
-				}
+		if k > 0 && folder != filepath.Dir(paths[order[k-1]]) {
+			if err := finish(); err != nil {
+				return nil, err
 			}
 		}
 		rows := keep[i]
@@ -503,25 +504,22 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 				for end < n && rows[offset+end] {
 					end++
 				}
-				p, ok := parts[folder]
-				if !ok {
+				if cur == nil {
 					c.seq++
-					var err error
-					p, err = sink.Create(folder, fmt.Sprintf("part-%s-%04d", c.runID, c.seq), schema,
-						opts)
+					p, err := sink.Create(folder, fmt.Sprintf("part-%s-%04d", c.runID, c.seq), schema, opts)
 					if err != nil {
 						return err
 					}
-					parts[folder] = p
+					cur = p
 				}
 				slice := rec.NewSlice(start, end)
-				err := p.Write(slice)
+				err := cur.Write(slice)
 				slice.Release()
 				if err != nil {
 					return err
 				}
-				if p.Bytes() >= c.fileBytes {
-					if err := finish(folder); err != nil {
+				if cur.Bytes() >= c.fileBytes {
+					if err := finish(); err != nil {
 						return err
 					}
 				}
@@ -533,10 +531,8 @@ func (c *compactor) rewrite(ctx context.Context, dir string, paths []string, kee
 			return nil, err
 		}
 	}
-	for _, folder := range slices.Sorted(maps.Keys(parts)) {
-		if err := finish(folder); err != nil {
-			return nil, err
-		}
+	if err := finish(); err != nil {
+		return nil, err
 	}
 	return written, nil
 }
