@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/host/blobstore"
 	"github.com/quiver-etl/quiver/host/state"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -302,7 +303,7 @@ func (g *globals) stateReset(ctx context.Context, cfg *host.Config, source strin
 // does not exist yet (opening it would create it). State on an object
 // store is opened as it is: an empty one lists no sources.
 func noLocalState(cfg *host.Config) bool {
-	if strings.Contains(cfg.State, "://") {
+	if blobstore.IsURL(cfg.State) {
 		return false
 	}
 	_, err := os.Stat(cfg.State)
