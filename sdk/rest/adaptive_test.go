@@ -453,3 +453,16 @@ func TestAdaptive_WaitCounted(t *testing.T) {
 		t.Errorf("waited %v on rate limits, want 2s", got)
 	}
 }
+
+func TestRetryCounter_Count(t *testing.T) {
+	var c RetryCounter
+	ctx := WithRetryCounter(context.Background(), &c)
+	countRetry(ctx, ReasonRateLimit)
+	countRetry(ctx, ReasonRateLimit)
+	countRetry(ctx, "server_error")
+	for reason, want := range map[string]int64{ReasonRateLimit: 2, "server_error": 1, "lag_401": 0} {
+		if got := c.Count(reason); got != want || got != c.Counts()[reason] {
+			t.Errorf("Count(%q) = %d, want %d (Counts says %d)", reason, got, want, c.Counts()[reason])
+		}
+	}
+}

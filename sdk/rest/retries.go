@@ -31,6 +31,14 @@ func (c *RetryCounter) Counts() map[string]int64 {
 	return maps.Clone(c.n)
 }
 
+// Count returns the retries counted so far for reason, without copying
+// the others.
+func (c *RetryCounter) Count(reason string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[reason]
+}
+
 // Waited returns the time requests spent waiting on rate limits so far:
 // the client's and the request's limiters, the client's adaptive rate
 // once a 429 has lowered it, and the pauses a 429 set.

@@ -54,7 +54,7 @@ func newAhead(ctx context.Context, c *rest.Client, retries *rest.RetryCounter, m
 	if max < 1 {
 		max = DefaultPageConcurrency
 	}
-	limited := func() int64 { return retries.Counts()[rest.ReasonRateLimit] }
+	limited := func() int64 { return retries.Count(rest.ReasonRateLimit) }
 	return &ahead{c: c, ctx: ctx, limited: limited, max: max, window: max}
 }
 
