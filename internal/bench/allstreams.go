@@ -62,7 +62,7 @@ func allStreamsBench(ctx context.Context, out io.Writer, f flags, quiver, tmp st
 		}
 	}
 	results := make([][]result, len(builds))
-	want := int64(-1)
+	want := int64(len(counts) * f.records)
 	for range f.runs {
 		for i, bd := range builds {
 			var r result
@@ -71,11 +71,8 @@ func allStreamsBench(ctx context.Context, out io.Writer, f flags, quiver, tmp st
 				return fmt.Errorf("%s build: %w", bd.name, err)
 			}
 			r.records = syncedRecords(res)
-			if want < 0 {
-				want = r.records
-			}
 			if r.records != want {
-				return fmt.Errorf("%s build synced %d records, an earlier run %d", bd.name, r.records, want)
+				return fmt.Errorf("%s build synced %d records, want %d (%d streams of %d)", bd.name, r.records, want, len(counts), f.records)
 			}
 			results[i] = append(results[i], r)
 		}
