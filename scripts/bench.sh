@@ -24,6 +24,11 @@
 # instead; -baseline DIR alternates each run with another build's quiver and
 # plugins (e.g. an older commit's bin/) and prints this build against it:
 #   ./scripts/bench.sh -all-streams -records 50000 -baseline ../old/bin
+# Without -all-streams, -baseline adds the stage "baseline e2e": end to end
+# with the other build, after this build's in every round:
+#   ./scripts/bench.sh -runs 7 -stages "end to end" -baseline ../old/bin
+# The report ends with the computed limit, 1/max(sink, (connector+sink)/2),
+# and end to end's share of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

@@ -45,12 +45,9 @@ func allStreamsBench(ctx context.Context, out io.Writer, f flags, quiver, tmp st
 	}
 	builds := []build{{name: "this", quiver: quiver, pluginDir: f.pluginDir}}
 	if f.baseline != "" {
-		dir, err := filepath.Abs(f.baseline)
+		dir, err := baselineDir(f.baseline)
 		if err != nil {
 			return err
-		}
-		if _, err := os.Stat(filepath.Join(dir, "quiver")); err != nil {
-			return fmt.Errorf("-baseline %s: no quiver binary there: %w", f.baseline, err)
 		}
 		builds = append(builds, build{name: "baseline", quiver: filepath.Join(dir, "quiver"), pluginDir: dir})
 	}
@@ -79,6 +76,19 @@ func allStreamsBench(ctx context.Context, out io.Writer, f flags, quiver, tmp st
 	}
 	reportBuilds(out, builds, results)
 	return nil
+}
+
+// baselineDir returns the absolute path of the -baseline folder, which
+// must hold a quiver binary (its plugins beside it).
+func baselineDir(baseline string) (string, error) {
+	dir, err := filepath.Abs(baseline)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "quiver")); err != nil {
+		return "", fmt.Errorf("-baseline %s: no quiver binary there: %w", baseline, err)
+	}
+	return dir, nil
 }
 
 // syncedRecords is the number of records a sync wrote, over all streams.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -307,5 +308,64 @@ func TestReport_Output(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "fetch output") {
 		t.Errorf("the report gives an output size for fetch, which writes nothing:\n%s", out.String())
+	}
+}
+
+func TestReport_Limit(t *testing.T) {
+	b := &bench{flags: flags{records: 1000}, jsonBytes: 100e6}
+	stages, err := selectStages("connector,sink,end to end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		conn, sink float64
+		e2e        float64
+		want       string
+	}{
+		// The sink is slower than the two stages' mean: it is the limit.
+		{"sink bound", 0.5, 1, 1.25, "= 100.0 MB/s; end to end 80.0 MB/s is 0.80 of it"},
+		// The connector is slower: the two share the cores.
+		{"cpu bound", 2, 1, 2, "= 66.7 MB/s; end to end 50.0 MB/s is 0.75 of it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			report(&out, b, stages, map[string][]result{
+				"connector":  {{records: 1000, seconds: tc.conn}},
+				"sink":       {{records: 1000, seconds: tc.sink}},
+				"end to end": {{records: 1000, seconds: tc.e2e}},
+			})
+			if !strings.Contains(out.String(), "computed limit: 1/max(sink, (connector+sink)/2) "+tc.want) {
+				t.Errorf("report lacks the limit %q:\n%s", tc.want, out.String())
+			}
+		})
+	}
+}
+
+func TestWithBaseline(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "quiver"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stages, err := selectStages("sink,end to end,fetch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := withBaseline(stages, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range got {
+		names = append(names, s.name)
+	}
+	if want := []string{"sink", "end to end", "baseline e2e", "fetch"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("stages = %q, want %q", names, want)
+	}
+	if _, err := withBaseline(stages[:1], dir); err == nil || !strings.Contains(err.Error(), `add "end to end"`) {
+		t.Errorf("without the end-to-end stage: err = %v, want one asking for it", err)
+	}
+	if _, err := withBaseline(stages, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no quiver binary") {
+		t.Errorf("a folder without quiver: err = %v, want one saying so", err)
 	}
 }

@@ -99,8 +99,24 @@ type syncResult struct {
 // endToEnd runs `quiver sync` on a fresh destination and measures it (see
 // runSync), and checks that it read the stream exactly as the floor did.
 func (b *bench) endToEnd(ctx context.Context, _ any, r *result) (int64, error) {
+	return b.syncChecked(ctx, b.quiver, b.pluginDir, r)
+}
+
+// baselineEndToEnd is endToEnd with the quiver and plugins of -baseline.
+func (b *bench) baselineEndToEnd(ctx context.Context, _ any, r *result) (int64, error) {
+	dir, err := baselineDir(b.baseline)
+	if err != nil {
+		return 0, err
+	}
+	return b.syncChecked(ctx, filepath.Join(dir, "quiver"), dir, r)
+}
+
+// syncChecked runs `quiver sync` of the bench's stream with the quiver
+// binary and plugin folder given, and checks that it read the stream
+// exactly as the floor did.
+func (b *bench) syncChecked(ctx context.Context, quiver, pluginDir string, r *result) (int64, error) {
 	before := b.srv.Stats().DataRequests
-	res, err := b.runSync(ctx, b.quiver, b.pluginDir, r)
+	res, err := b.runSync(ctx, quiver, pluginDir, r)
 	if err != nil {
 		return 0, err
 	}

@@ -17,7 +17,16 @@
 //     as the host writes them (lineage columns, Parquet with the codec of
 //     -compression, zstd by default, fsync);
 //   - end to end: `quiver sync` as a child process, through the real plugin
-//     process, into Parquet (destination.compression from -compression).
+//     process, into Parquet (destination.compression from -compression);
+//   - baseline e2e, with -baseline DIR: end to end with the quiver and
+//     plugins in DIR (another build), right after this build's, so that a
+//     change is measured against the same load on a noisy machine.
+//
+// The report ends with the computed limit of end to end on this machine:
+// with the connector's and the sink's work on two cores, at best
+// 1/max(sink s, (connector s + sink s)/2) per byte (the sink runs on one
+// goroutine; the two stages' CPU shares two cores), and end to end's share
+// of it.
 //
 // With -rate-limit N it runs the rate bench instead (ratelimit.go): two
 // syncs of Capillary customers against the simulator's limit of N requests
@@ -46,12 +55,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,7 +117,7 @@ func main() {
 	flag.IntVar(&f.rateLimit, "rate-limit", 0, "instead of the stages, sync Capillary customers against a simulator limit of this many requests per minute (e.g. 120) and print the share of it quiver uses")
 	flag.BoolVar(&f.simCache, "sim-cache", true, "in the connector and end-to-end stages, the simulator serves each page from memory after rendering it once, so that its CPU does not compete with quiver's for the cores (a vendor's server runs elsewhere); false renders every page")
 	flag.BoolVar(&f.allStreams, "all-streams", false, "instead of the stages, sync every TrackTik stream at once, each holding -records records, and time it")
-	flag.StringVar(&f.baseline, "baseline", "", "with -all-streams: a folder holding another build's quiver and plugins (e.g. an older commit's bin/), run alternately with this one")
+	flag.StringVar(&f.baseline, "baseline", "", "a folder holding another build's quiver and plugins (e.g. an older commit's bin/), run alternately with this one: with -all-streams, and as the stage \"baseline e2e\" after \"end to end\"")
 	flag.StringVar(&f.compression, "compression", "", "the Parquet codec of the sink and end-to-end stages: zstd, snappy, gzip or none (default: quiver's, zstd)")
 	flag.IntVar(&f.compressionLevel, "compression-level", 0, "the level of -compression zstd (1..22) or gzip (1..9) (0: the codec's default)")
 	flag.StringVar(&f.partition, "partition", "", "end to end: the destination's partition setting, e.g. started_on (dt= folders by a date column of the stream) or extracted")
@@ -127,6 +138,11 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 	stages, err := selectStages(f.stages)
 	if err != nil {
 		return err
+	}
+	if f.baseline != "" && !f.allStreams && f.rateLimit == 0 {
+		if stages, err = withBaseline(stages, f.baseline); err != nil {
+			return err
+		}
 	}
 	if err := checkCompression(&f); err != nil {
 		return err
@@ -188,6 +204,19 @@ func run(ctx context.Context, out io.Writer, f flags) error {
 		fmt.Fprintf(out, "end-to-end output kept in %s\n", tmp)
 	}
 	return nil
+}
+
+// withBaseline returns stages with baselineStage after "end to end", for
+// -baseline.
+func withBaseline(stages []stage, baseline string) ([]stage, error) {
+	if _, err := baselineDir(baseline); err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(stages, func(s stage) bool { return s.name == "end to end" })
+	if i < 0 {
+		return nil, errors.New(`-baseline compares end-to-end runs: add "end to end" to -stages`)
+	}
+	return slices.Insert(stages, i+1, baselineStage), nil
 }
 
 // newBench starts a simulator with f.records records of f.stream and sets

@@ -54,6 +54,10 @@ func report(w io.Writer, b *bench, stages []stage, results map[string][]result) 
 		fmt.Fprintf(w, "sequential pager (fetch: one request at a time, no output) %.0f records/s; quiver end to end %.0f records/s; quiver / pager %.2f\n",
 			pager, quiver, quiver/pager)
 	}
+	if rs, ok := results[baselineStage.name]; ok {
+		fmt.Fprintf(w, "end to end / baseline e2e (throughput ratio): %.2f\n", median(rs, func(r result) float64 { return r.seconds })/sec)
+	}
+	reportLimit(w, mb, sec, results)
 	simCPU := median(e2e, func(r result) float64 { return r.simCPU })
 	fmt.Fprintf(w, "end to end: %.2f s wall of which the stream took %.2f s (the rest: plugin start, discover, commit); CPU %.2f s in quiver + plugin, %.2f s in the simulator\n",
 		sec, median(e2e, func(r result) float64 { return r.wall }),
@@ -73,6 +77,22 @@ process with the simulator: their CPU and PEAK RSS include it. End to end: PEAK
 RSS is quiver's (the host), PLUGIN RSS the plugin's (VmHWM sampled every 5 ms);
 CPU counts quiver, the plugin and the simulator. On a noisy 2-core VM runs vary
 by 10-30%: compare medians of several runs, not single figures.`)
+}
+
+// reportLimit prints the computed limit of end to end, from the connector
+// and sink stages, and end to end's share of it: sec is end to end's median
+// seconds for mb MB.
+func reportLimit(w io.Writer, mb, sec float64, results map[string][]result) {
+	conn, ok1 := results["connector"]
+	snk, ok2 := results["sink"]
+	if !ok1 || !ok2 {
+		return
+	}
+	c := median(conn, func(r result) float64 { return r.seconds })
+	s := median(snk, func(r result) float64 { return r.seconds })
+	limit := max(s, (c+s)/2)
+	fmt.Fprintf(w, "computed limit: 1/max(sink, (connector+sink)/2) = %.1f MB/s; end to end %.1f MB/s is %.2f of it\n",
+		mb/limit, mb/sec, limit/sec)
 }
 
 // reportRSS prints the end-to-end peak RSS of host and plugin at two sizes

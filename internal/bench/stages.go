@@ -91,6 +91,10 @@ func allStages() []stage {
 	}
 }
 
+// baselineStage is the end-to-end stage run with the build in -baseline,
+// after this build's in every round, so that both meet the same load.
+var baselineStage = stage{name: "baseline e2e", run: (*bench).baselineEndToEnd, child: true, cached: true}
+
 func stageList() string {
 	var names []string
 	for _, s := range allStages() {
