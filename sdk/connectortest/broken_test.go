@@ -20,6 +20,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/trackunit"
 	"github.com/quiver-etl/quiver/connectors/trackunit/trackunitsim"
 	"github.com/quiver-etl/quiver/sdk"
+	"github.com/quiver-etl/quiver/sdk/connectortest/fault"
 )
 
 // The tests here run the kit, on a recording fakeT, on the TrackTik
@@ -408,5 +409,45 @@ func TestRun_Clocked(t *testing.T) {
 	}
 	if clocked != 1 || simClocks != 1 {
 		t.Errorf("Suite.Clocked called %d times, simulators started on a clock %d times; want 1 each (rate_limit_bare only)", clocked, simClocks)
+	}
+}
+
+// TestRun_TokenExpiry: the token_expiry case passes a connector that
+// renews its token only when the read has really outlived one. A
+// simulator that leaves its tokens an hour's life (the read needs no new
+// token) and one whose Sim.Faults wraps none of its endpoints (the kit
+// cannot hold the read past a token's life) both fail it, saying why;
+// before the case held the read, both passed, having tested no renewal.
+func TestRun_TokenExpiry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		start func(TB, SimOptions) *Sim
+		want  []string // parts of the failure; nil: the case passes
+	}{
+		{"renewed", tiktok, nil},
+		{"token outlives the read", func(t TB, o SimOptions) *Sim {
+			o.TokenTTL = 0 // the simulator's default: an hour
+			return tiktok(t, o)
+		}, []string{"asked for 1 token(s)", "never renewed its token"}},
+		{"requests not held", func(t TB, o SimOptions) *Sim {
+			s := tiktok(t, o)
+			s.Faults = fault.New(fault.Options{}) // wraps nothing
+			return s
+		}, []string{"made 0 data request(s) through Sim.Faults", "needs two or more"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const name = "fake/inprocess/faults/token_expiry"
+			got := runFake([]string{name}, func(t tb) { run(t, Suite{Connector: tracktik.New(), Start: tt.start}) })
+			if tt.want == nil {
+				if f := got.failures("fake"); len(f) > 0 {
+					t.Errorf("the kit failed TrackTik:\n%s", strings.Join(f, "\n"))
+				}
+				return
+			}
+			wantFailure(t, got, name, tt.want...)
+		})
 	}
 }

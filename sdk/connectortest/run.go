@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,8 +30,13 @@ const callTimeout = time.Minute
 const maxReports = 5
 
 // tokenTTL is the token lifetime of the token-expiry case: short enough
-// that a read of a few pages outlives several tokens.
+// that holding a read past it costs the real-time runs little.
 const tokenTTL = 2 * time.Second
+
+// tokenHold is how long after the first data request of the token-expiry
+// read every later one is held: past the life of any token issued before
+// the first request was answered, so that the read must renew its token.
+const tokenHold = tokenTTL + tokenTTL/4
 
 // lagRequests is how many data requests with each fresh token the
 // simulator refuses in the replication-lag case.
@@ -300,7 +306,8 @@ type readCase struct {
 	before, firstBatch func(*Sim)
 	// logins: the read must log in at most once.
 	logins bool
-	// renews: a read that outlives two tokens must ask for more than one.
+	// renews: the read's data requests after its first are held past the
+	// first token's life (tokenGate), and the read must ask for a new one.
 	renews bool
 	// values: compare values, not only keys.
 	values bool
@@ -308,10 +315,6 @@ type readCase struct {
 	// simulator run on a Clock (Suite.Clocked, in process).
 	clocked bool
 }
-
-// maxTokenAdvances bounds how many batches of a clocked token_expiry read
-// move the clock by half a token's life: three tokens' lives in all.
-const maxTokenAdvances = 6
 
 // faultCases is the fault matrix: one case per fault, each scripted once
 // at the start of the read and once after its first batch (a 429 without
@@ -326,12 +329,11 @@ func faultCases() []readCase {
 			logins: true,
 		},
 		{
-			// Tokens that live tokenTTL, over a read that takes several
-			// times as long: the connector must renew them as it goes.
+			// Tokens that live tokenTTL, and a read held past the first
+			// one's life: the connector must renew it as it goes.
 			name:    "token_expiry",
 			opts:    SimOptions{TokenTTL: tokenTTL},
 			needs:   func(s *Sim) bool { return s.Logins != nil && s.Faults != nil },
-			before:  func(s *Sim) { s.Faults.Set(fault.Options{Latency: tokenTTL / 4}) },
 			renews:  true,
 			clocked: true,
 		},
@@ -358,15 +360,11 @@ func faultCases() []readCase {
 func (c *checker) read(t TB, rc readCase) {
 	open, clk := c.mode.open, (*Clock)(nil)
 	if rc.clocked && c.mode.clocked != nil {
-		// The connector's waits move the clock; the token case moves it
-		// by half a token's life at every batch instead of slowing the
-		// simulator down.
+		// The connector's waits move the clock, and so does the token
+		// case's hold, instead of holding requests in real time.
 		clk = NewClock(time.Now().UTC().Truncate(time.Second))
 		rc.opts.Now = clk.Now
 		open = func(TB) target { return c.mode.clocked(clk, NewTimer(clk)) }
-		if rc.renews {
-			rc.before = nil
-		}
 	}
 	sim, tg := c.startWith(t, rc.opts, open)
 	if rc.needs != nil && !rc.needs(sim) {
@@ -382,20 +380,14 @@ func (c *checker) read(t TB, rc readCase) {
 	if rc.before != nil {
 		rc.before(sim)
 	}
+	var gate *tokenGate
+	if rc.renews {
+		gate = &tokenGate{clk: clk}
+		sim.Faults.Set(fault.Options{Before: gate.hold})
+	}
 	col := newCollector(cat)
 	if rc.firstBatch != nil {
 		col.firstBatch = func() { rc.firstBatch(sim) }
-	}
-	if clk != nil && rc.renews {
-		// Enough to outlive a few tokens, and no more: a read of many
-		// streams with pages in flight makes many batches, and a new token
-		// every other batch would run into the client's cap on logins.
-		var advances atomic.Int32
-		col.onBatch = func() {
-			if advances.Add(1) <= maxTokenAdvances {
-				clk.Advance(tokenTTL / 2)
-			}
-		}
 	}
 	logins := 0
 	if sim.Logins != nil {
@@ -412,11 +404,11 @@ func (c *checker) read(t TB, rc readCase) {
 		t.Errorf("Read: %v", err)
 	}
 	if rc.renews {
-		switch n := sim.Logins() - logins; {
-		case n < 2 && took > 2*tokenTTL:
-			t.Errorf("the read took %v with tokens that live %v but asked for %d token(s): is SimOptions.TokenTTL applied?", took.Round(time.Millisecond), tokenTTL, n)
+		switch n, reqs := sim.Logins()-logins, gate.requests(); {
+		case reqs < 2:
+			t.Errorf("the read made %d data request(s) through Sim.Faults; the token_expiry case holds every request after the first until that one's token has expired, so it needs two or more: give the simulator more pages, and wrap every data endpoint with Sim.Faults", reqs)
 		case n < 2:
-			t.Logf("the read took %v, too little to outlive its token; the case tested no renewal", took.Round(time.Millisecond))
+			t.Errorf("the read took %v with tokens that live %v, its data requests after the first held %v, but asked for %d token(s): it never renewed its token (is SimOptions.TokenTTL applied?)", took.Round(time.Millisecond), tokenTTL, tokenHold, n)
 		}
 	}
 	if rc.logins {
@@ -437,6 +429,60 @@ func (c *checker) read(t TB, rc readCase) {
 		c.exactlyOnce(t, sim, st, rowsOf(l.rows), 0, rc.values)
 	}
 	noSecrets(t, sim, readTexts(tg, col, err))
+}
+
+// A tokenGate makes the token_expiry read outlive its first token: the
+// first data request goes through at once, and every later one is held
+// until tokenHold after it, so that the token any of them carries, issued
+// before the first was answered, has expired. Real time holds them; on a
+// Clock the first held request moves the clock instead. Requests after
+// the hold go through at once. It is safe for concurrent use.
+type tokenGate struct {
+	clk *Clock // nil: real time
+
+	mu    sync.Mutex
+	first time.Time // when the first request went through
+	n     int       // requests seen
+}
+
+// hold is the gate, as fault.Options.Before.
+func (g *tokenGate) hold(r *http.Request) {
+	until, ok := g.pass()
+	if ok {
+		return
+	}
+	select {
+	case <-time.After(time.Until(until)):
+	case <-r.Context().Done():
+	}
+}
+
+// pass counts a request and reports whether it goes through at once, or
+// else until when it must wait (in real time).
+func (g *tokenGate) pass() (until time.Time, now bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n++
+	if g.clk == nil {
+		if g.n == 1 {
+			g.first = time.Now()
+			return time.Time{}, true
+		}
+		return g.first.Add(tokenHold), false
+	}
+	if g.n == 1 {
+		g.first = g.clk.Now()
+	} else if d := g.first.Add(tokenHold).Sub(g.clk.Now()); d > 0 {
+		g.clk.Advance(d)
+	}
+	return time.Time{}, true
+}
+
+// requests returns how many data requests went through the gate.
+func (g *tokenGate) requests() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
 }
 
 // rowsOf wraps rows as one read's.

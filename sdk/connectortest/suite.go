@@ -95,11 +95,13 @@ type Sim struct {
 	// only checked for duplicate keys.
 	Records func(stream string) ([]map[string]any, error)
 	// Faults is the simulator's fault injector (package fault), for the fault
-	// matrix.
+	// matrix. It must wrap every data endpoint (not the token endpoint):
+	// token_expiry holds the read's requests through it.
 	Faults *fault.Injector
 	// Logins returns how many tokens the simulator has been asked for so
 	// far (its token requests), for the replication-lag and token-expiry
-	// cases.
+	// cases. The simulator must refuse a token once its life (see
+	// SimOptions.TokenTTL) is over.
 	Logins func() int
 	// SetLag makes the first n data requests made with each token issued
 	// from now on fail with 401, as a vendor's read replica does before it
@@ -137,11 +139,13 @@ var ErrNotHeld = errors.New("connectortest: the simulator does not say what this
 //     it (only after the first batch: clients wait that out for seconds),
 //     5xx, a reset connection, a truncated and a malformed body, a slow
 //     answer, and tokens expiring in the middle of the read (token_expiry:
-//     SimOptions.TokenTTL of 2 s and every answer delayed by a quarter of
-//     it; a read that outlives two tokens must have asked for a new one).
-//     With s.Clocked, the in-process token_expiry and rate_limit_bare run
-//     on a Clock instead, in milliseconds: waits move it, and in
-//     token_expiry every batch moves it by half a token's life;
+//     SimOptions.TokenTTL of 2 s; the first data request goes through and
+//     Sim.Faults holds every later one until 2.5 s after it, so that the
+//     token the read began with has expired; the read must ask for a new
+//     one, two tokens at least, and it fails when it made fewer than two
+//     data requests, having tested nothing). With s.Clocked, the
+//     in-process token_expiry and rate_limit_bare run on a Clock instead,
+//     in milliseconds: waits move it, and so does the token hold;
 //   - variant/<name>: a full read of each of s.Variants, every key once;
 //   - resume: a full read counts the checkpoints it sends (N); a second
 //     read is interrupted at its checkpoint number ceil(N/2) (the Writer

@@ -76,6 +76,12 @@ type Options struct {
 	// MaxConsecutive caps faults in a row for the same method and URL, so a
 	// client that retries always gets through; default 2.
 	MaxConsecutive int
+	// Before, when not nil, runs first for every request, before Latency,
+	// any fault and the handler, which wait until it returns: a test holds
+	// requests back with it, or moves a simulated clock. It runs on the
+	// request's goroutine, concurrently for concurrent requests, and should
+	// return once r's context is done; the request then gets no answer.
+	Before func(r *http.Request)
 }
 
 // An Injector wraps handlers with faults. It is safe for concurrent use.
@@ -148,6 +154,13 @@ func (in *Injector) Total() int {
 	return n
 }
 
+// before returns Options.Before.
+func (in *Injector) before() func(*http.Request) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.opts.Before
+}
+
 // pick decides the fault for a request, or 0 for none.
 func (in *Injector) pick(r *http.Request) (Kind, Options) {
 	in.mu.Lock()
@@ -172,6 +185,11 @@ func (in *Injector) pick(r *http.Request) (Kind, Options) {
 // Wrap returns next with faults injected before or after it runs.
 func (in *Injector) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if before := in.before(); before != nil {
+			if before(r); r.Context().Err() != nil {
+				return
+			}
+		}
 		k, opts := in.pick(r)
 		if opts.Latency > 0 {
 			select {

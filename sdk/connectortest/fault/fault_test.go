@@ -170,3 +170,38 @@ func TestInjector_Latency(t *testing.T) {
 		})
 	}
 }
+
+// TestInjector_Before checks that Options.Before runs ahead of the fault
+// and the handler, which wait for it, and that a request whose context
+// ends while Before holds it never reaches either.
+func TestInjector_Before(t *testing.T) {
+	tests := []struct {
+		name      string
+		cancel    bool
+		wantOrder string
+		wantSlow  int // the scripted Slow is picked only after Before
+	}{
+		{"answered", false, "before,handler", 1},
+		{"given up", true, "before", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var order []string
+			in := New(Options{Before: func(*http.Request) { order = append(order, "before") }})
+			in.FailNext(1, Slow)
+			h := in.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { order = append(order, "handler") }))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel {
+				cancel() // the client gives up while Before holds the request
+			}
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, http.MethodGet, "/x", nil))
+			if got := strings.Join(order, ","); got != tt.wantOrder {
+				t.Errorf("ran %q, want %q", got, tt.wantOrder)
+			}
+			if n := in.Counts()[Slow]; n != tt.wantSlow {
+				t.Errorf("%d Slow faults injected, want %d", n, tt.wantSlow)
+			}
+		})
+	}
+}
