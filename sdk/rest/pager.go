@@ -34,6 +34,24 @@ type Pager interface {
 	Start() Paging
 }
 
+// A Prefetcher is a Pager whose listings may be read ahead of the code that
+// writes their pages: its Pagings' Next depends on nothing but the
+// PageInfo it is given (no state shared with the code that decodes or
+// writes a page), so it may be called as soon as a page is decoded,
+// before the page is written, and the pages after it fetched meanwhile.
+// Package stream fetches ahead only the listings of a Pager whose
+// Prefetch reports true, and then, for an Ahead Paging, up to its page
+// concurrency of pages at once. Every Pager of this package is one; a
+// connector's own Pager opts in by implementing it, and one that does not
+// is paged one page at a time, Next after the page is written.
+type Prefetcher interface {
+	Pager
+	// Prefetch reports whether the Pager's listings may be fetched ahead
+	// as above. A Pager that wraps another may answer as the inner one
+	// does.
+	Prefetch() bool
+}
+
 // A Paging is the position of one listing in its pages. It is not safe for
 // concurrent use.
 type Paging interface {
@@ -109,6 +127,10 @@ type LimitOffset struct {
 	Limit       int    // default 100
 }
 
+// Prefetch implements Prefetcher: the next page is known from the
+// PageInfo alone.
+func (LimitOffset) Prefetch() bool { return true }
+
 // Start implements Pager.
 func (p LimitOffset) Start() Paging {
 	return &offsetPaging{sizeParam: param(p.LimitParam, "limit"), offsetParam: param(p.OffsetParam, "offset"), size: size(p.Limit, 100)}
@@ -121,6 +143,10 @@ type StartMax struct {
 	MaxParam   string // default "max"
 	Max        int    // default 1000
 }
+
+// Prefetch implements Prefetcher: the next page is known from the
+// PageInfo alone.
+func (StartMax) Prefetch() bool { return true }
 
 // Start implements Pager.
 func (p StartMax) Start() Paging {
@@ -167,6 +193,10 @@ type PageNumber struct {
 	Size      int    // default 100
 	First     int    // number of the first page: 0 (default) or 1
 }
+
+// Prefetch implements Prefetcher: the next page is known from the
+// PageInfo alone.
+func (PageNumber) Prefetch() bool { return true }
 
 // Start implements Pager.
 func (p PageNumber) Start() Paging {
@@ -220,6 +250,10 @@ type Cursor struct {
 	Limit      int    // page size; 0 sends none (the vendor's default)
 }
 
+// Prefetch implements Prefetcher: the next page is known from the
+// PageInfo alone.
+func (Cursor) Prefetch() bool { return true }
+
 // Start implements Pager.
 func (p Cursor) Start() Paging {
 	return &cursorPaging{limitParam: param(p.LimitParam, "limit"), afterParam: param(p.AfterParam, "after"), limit: p.Limit, seen: map[string]bool{}}
@@ -266,6 +300,10 @@ type NextLink struct {
 	LimitParam string // default "limit"
 	Limit      int    // page size for the first request; 0 sends none
 }
+
+// Prefetch implements Prefetcher: the next page is known from the
+// PageInfo alone.
+func (NextLink) Prefetch() bool { return true }
 
 // Start implements Pager.
 func (p NextLink) Start() Paging {
@@ -337,11 +375,11 @@ func setQuery(req *Request, k, v string) {
 	req.Query = q
 }
 
-// Interface guards.
+// Interface guards: a Prefetcher is a Pager.
 var (
-	_ Pager = LimitOffset{}
-	_ Pager = StartMax{}
-	_ Pager = PageNumber{}
-	_ Pager = Cursor{}
-	_ Pager = NextLink{}
+	_ Prefetcher = LimitOffset{}
+	_ Prefetcher = StartMax{}
+	_ Prefetcher = PageNumber{}
+	_ Prefetcher = Cursor{}
+	_ Prefetcher = NextLink{}
 )

@@ -12,8 +12,9 @@ import (
 const DefaultPageConcurrency = 1
 
 // ahead fetches a stream's next pages while the paging loop decodes and
-// writes the current one: the next page always (its request is known once
-// the current page is decoded, whatever the paging), and, for a listing
+// writes the current one, for a listing whose Pager is a rest.Prefetcher
+// (see prefetch): the next page always (its request is known once the
+// current page is decoded), and, for a listing
 // whose size is known (a rest.Ahead paging), the pages after it, up to the
 // window. The loop takes a fetched page only if its request is exactly the
 // one the paging makes for that page; anything else is dropped and

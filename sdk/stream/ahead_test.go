@@ -33,6 +33,7 @@ import (
 type listing struct {
 	n, fail int
 	jitter  time.Duration
+	asked   func(offset int) // when not nil, called at each request
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -52,6 +53,9 @@ func (l *listing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.offsets = append(l.offsets, off)
 	d := time.Duration(l.rng.Int64N(int64(l.jitter) + 1))
 	l.mu.Unlock()
+	if l.asked != nil {
+		l.asked(off)
+	}
 	time.Sleep(d)
 	if l.fail > 0 && off == l.fail {
 		w.WriteHeader(http.StatusBadRequest)
@@ -76,6 +80,15 @@ func (l *listing) requested() []int {
 // through inj's faults, and returns what the writer saw.
 func readListing(t *testing.T, l *listing, inj *fault.Injector, conc int) *recordingWriter {
 	t.Helper()
+	w := &recordingWriter{}
+	readPaged(t, l, inj, conc, rest.LimitOffset{Limit: 10}, w)
+	return w
+}
+
+// readPaged reads the listing's stream with pager, which must page by
+// limit and offset, into w.
+func readPaged(t *testing.T, l *listing, inj *fault.Injector, conc int, pager rest.Pager, w sdk.Writer) {
+	t.Helper()
 	l.rng = rand.New(rand.NewPCG(uint64(conc), 7))
 	srv := httptest.NewServer(inj.Wrap(l))
 	t.Cleanup(srv.Close)
@@ -89,7 +102,7 @@ func readListing(t *testing.T, l *listing, inj *fault.Injector, conc int) *recor
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	st := &Stream{
 		Name: "items", Schema: schema, Records: []string{"data"},
-		Pager:   rest.LimitOffset{Limit: 10},
+		Pager:   pager,
 		Request: func(json.RawMessage) (rest.Request, error) { return rest.Request{Path: "/items"}, nil },
 		Info:    EnvelopeInfo("meta.count", []string{"id"}),
 		// The checkpoint names the page by its last id.
@@ -100,12 +113,89 @@ func readListing(t *testing.T, l *listing, inj *fault.Injector, conc int) *recor
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	w := &recordingWriter{}
 	req := sdk.ReadRequest{Streams: []sdk.StreamRequest{{Name: "items", Mode: sdk.Incremental}}}
 	if err := ReadStreams(context.Background(), c, []*Stream{st}, req, w, ReadOptions{Allocator: mem, PageConcurrency: conc}); err != nil {
 		t.Fatal(err)
 	}
-	return w
+}
+
+// ownPager is a connector's own Pager, paging by limit and offset as
+// rest.LimitOffset does, that answers Prefetch with prefetch.
+type ownPager struct{ prefetch bool }
+
+func (ownPager) Start() rest.Paging { return rest.LimitOffset{Limit: 10}.Start() }
+
+func (p ownPager) Prefetch() bool { return p.prefetch }
+
+// plainPager is a connector's own Pager that is no rest.Prefetcher.
+type plainPager struct{}
+
+func (plainPager) Start() rest.Paging { return rest.LimitOffset{Limit: 10}.Start() }
+
+// holdWriter is a recordingWriter whose first WriteBatch runs first.
+type holdWriter struct {
+	*recordingWriter
+	once  sync.Once
+	first func()
+}
+
+func (w *holdWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
+	w.once.Do(w.first)
+	return w.recordingWriter.WriteBatch(ctx, stream, rec)
+}
+
+// TestPrefetcher: a connector's own Pager whose Prefetch says true has
+// its next pages fetched while a page is written, as rest's pagers do;
+// one that says false, or is no rest.Prefetcher, is read one page at a
+// time, page 2 asked for only after page 1 is written. Both read the same.
+func TestPrefetcher(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		pager    rest.Pager
+		prefetch bool
+	}{
+		{"rest's own", rest.LimitOffset{Limit: 10}, true},
+		{"opts in", ownPager{prefetch: true}, true},
+		{"opts out", ownPager{prefetch: false}, false},
+		{"not a Prefetcher", plainPager{}, false},
+	}
+	var want []string
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page2 := make(chan struct{}) // closed when page 2 is asked for
+			var once sync.Once
+			l := &listing{n: 45, asked: func(off int) {
+				if off == 10 {
+					once.Do(func() { close(page2) })
+				}
+			}}
+			w := &holdWriter{recordingWriter: &recordingWriter{}, first: func() {
+				if !tt.prefetch {
+					select {
+					case <-page2:
+						t.Errorf("page 2 was asked for while page 1 was written; want it asked for after")
+					default:
+					}
+					return
+				}
+				select {
+				case <-page2:
+				case <-time.After(10 * time.Second): // a bound on a hang, not a measurement
+					t.Errorf("page 2 was not asked for while page 1 was written; want it fetched ahead")
+				}
+			}}
+			readPaged(t, l, fault.New(fault.Options{}), 4, tt.pager, w)
+			if want == nil {
+				want = w.events
+			} else if diff := cmp.Diff(want, w.events); diff != "" {
+				t.Errorf("events differ from rest.LimitOffset's (-rest +%s):\n%s", tt.name, diff)
+			}
+			if n := len(w.events); n != 2+5*2 || w.events[n-1] != "status complete" {
+				t.Errorf("%d events, ending %q; want 5 pages, each a batch and a checkpoint, then complete", n, w.events[n-1])
+			}
+		})
+	}
 }
 
 // faults are the injected faults of the tests: every retryable kind, on

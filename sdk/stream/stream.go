@@ -114,7 +114,9 @@ type ReadOptions struct {
 	// config key); default DefaultPageConcurrency. The next page is always
 	// fetched while the current one is written; with a listing whose size
 	// a page told (a rest.Ahead paging), the pages after it too, up to
-	// this many. Pages are written and checkpointed in order all the same.
+	// this many. Only a rest.Prefetcher's listings are fetched ahead; any
+	// other Pager's go one page at a time. Pages are written and
+	// checkpointed in order all the same.
 	// The stream halves it on a rate limit and grows it back (see ahead).
 	PageConcurrency int
 	// Allocator backs the Arrow records; default the Go allocator.
@@ -246,15 +248,15 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		if info.URL == nil {
 			info.URL = pageURL // a relative next link resolves against it
 		}
-		// Package rest's pagings move on before the page is written, so
-		// that the pages after it are on their way meanwhile; a paging
+		// A rest.Prefetcher's paging moves on before the page is written,
+		// so that the pages after it are on their way meanwhile; a paging
 		// error still comes after the page is written, as the page itself
-		// is good. A connector's own Paging moves on after, as it always
-		// did: it may share state with Select (trackvia's overlapPager
-		// does), and then nothing is fetched ahead.
+		// is good. Any other Paging moves on after: it may share state
+		// with Select (trackvia's overlapPager does), and then nothing is
+		// fetched ahead.
 		var more bool
 		var nextErr error
-		early := ah != nil && ownPaging(s.Pager)
+		early := ah != nil && prefetch(s.Pager)
 		if early {
 			if more, nextErr = pg.Next(info); more && nextErr == nil {
 				ah.want(nextRequests(s, base, pg, page, ah.window))
@@ -289,15 +291,11 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	}
 }
 
-// ownPaging reports whether p is one of package rest's pagers, whose
-// Next depends on nothing but the PageInfo it is given.
-func ownPaging(p rest.Pager) bool {
-	switch p.(type) {
-	case rest.LimitOffset, rest.StartMax, rest.PageNumber, rest.Cursor, rest.NextLink,
-		*rest.LimitOffset, *rest.StartMax, *rest.PageNumber, *rest.Cursor, *rest.NextLink:
-		return true
-	}
-	return false
+// prefetch reports whether p's listings may be fetched ahead: whether it
+// is a rest.Prefetcher that says so.
+func prefetch(p rest.Pager) bool {
+	f, ok := p.(rest.Prefetcher)
+	return ok && f.Prefetch()
 }
 
 // pageRequest is the request of page number page: base with pg's
