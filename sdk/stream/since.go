@@ -58,9 +58,6 @@ type SinceOptions struct {
 	// Margin is how far before the read's start the mark stays at least;
 	// default DefaultSinceMargin.
 	Margin time.Duration
-	// Allocator backs the pages Select copies rows of; default the Go
-	// allocator.
-	Allocator memory.Allocator
 }
 
 // UpdatedSince makes st read incrementally with an "updated since" filter
@@ -102,9 +99,6 @@ func UpdatedSince(st *Stream, filter string, opts SinceOptions) error {
 	}
 	if opts.Margin <= 0 {
 		opts.Margin = DefaultSinceMargin
-	}
-	if opts.Allocator == nil {
-		opts.Allocator = memory.NewGoAllocator()
 	}
 	u := &updatedSince{st: st, filter: filter, opts: opts, request: st.Request, cursor: cursor[0], key: st.Schema.FieldIndices(st.PrimaryKey[0])[0]}
 	st.Request, st.Select, st.Checkpoint, st.Finish = u.start, u.keep, nil, u.finish
@@ -160,7 +154,7 @@ func (u *updatedSince) start(state json.RawMessage) (rest.Request, error) {
 func (u *updatedSince) keep(p *records.Page) (arrow.Record, error) {
 	at, keys := p.Record.Column(u.cursor).(*array.Timestamp), p.Record.Column(u.key)
 	unit := u.st.Schema.Field(u.cursor).Type.(*arrow.TimestampType).Unit
-	return records.Filter(u.opts.Allocator, p.Record, func(i int) bool {
+	return records.Filter(memory.DefaultAllocator, p.Record, func(i int) bool {
 		if at.IsNull(i) {
 			return true
 		}
