@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -315,6 +316,18 @@ func TestAhead_Window(t *testing.T) {
 	}
 }
 
+// handler is an http.RoundTripper that serves every request with h, in
+// process, on the caller's goroutine.
+type handler struct{ h http.Handler }
+
+func (rt handler) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	rt.h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
 // limited is a listing behind a vendor's rate limit: requests above rate
 // a second (a token bucket of burst) are answered 429 without Retry-After.
 // It counts every request that arrives.
@@ -357,25 +370,31 @@ func (l *limited) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // arriving over the run, refused ones included, within 15% of the rate
 // allowed, with few refusals, and the read completes.
 //
-// It runs on the wall clock (requests in flight at once cannot share a
-// fake one), so its bounds are wide: on a loaded 2-core machine the runs
-// gave 52–57 requests a second and 6 refused; with no back-off at all
-// 118–142 a second and 177–195 refused, and with the halving but not the
-// adaptive rate 83–86 a second and 40–41 refused. TestAhead_Window pins the
-// halving itself without a clock, and sdk/rest's TestAdaptive tests the
-// adaptive rate on a fake one.
+// It runs on a fake clock that requests in flight at once share: a
+// synctest bubble, whose clock moves only when every goroutine in it
+// waits on time, with the vendor's handler called in process (handler)
+// so that no request waits on a socket. Its numbers do not depend on the
+// machine's load (only on the order the scheduler wakes requests that
+// wait until the same instant): 156–158 requests, 6 refused, 51–57 a
+// second, in a tenth of a second of real time. With the halving but not
+// the adaptive rate, 77–78 a second and 33–42 refused; with neither, 132
+// a second and 207–218 refused (the wall clock gave 52–57 and 6; 83–86
+// and 40–41; 118–142 and 177–195). TestAhead_Window pins the halving
+// itself, and sdk/rest's TestAdaptive tests the adaptive rate on a fake
+// clock of its own.
 func TestConcurrentPages_AIMD(t *testing.T) {
+	synctest.Test(t, testConcurrentPagesAIMD)
+}
+
+func testConcurrentPagesAIMD(t *testing.T) {
 	const pages, rate = 150, 100
 	l := &limited{listing: &listing{n: pages * 10, rng: rand.New(rand.NewPCG(1, 2))}, lim: xrate.NewLimiter(rate, 2), latency: 20 * time.Millisecond}
-	srv := httptest.NewServer(l)
-	t.Cleanup(srv.Close)
-	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{
+	c, err := rest.New(rest.Options{BaseURL: "http://127.0.0.1", HTTPClient: &http.Client{Transport: handler{l}}, Policy: rest.Policy{
 		InitialInterval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, RateLimitFloor: 20 * time.Millisecond,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
 	st := &Stream{
 		Name: "items", Schema: arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil),
 		Records: []string{"data"}, Pager: rest.LimitOffset{Limit: 10}, Info: EnvelopeInfo("meta.count", nil),
