@@ -84,3 +84,15 @@ func benchmarkDecode(b *testing.B, body []byte, nulls int) {
 		page.Record.Release()
 	}
 }
+
+// BenchmarkScan walks the page of BenchmarkDecode token by token with the
+// Decoder's tokenizer alone.
+func BenchmarkScan(b *testing.B) {
+	body := employeesPage(1000, 0)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := records.ScanWalk(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -32,28 +32,7 @@ func FuzzDecode(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, seed := range []string{
-		`{0}0`,
-		`[{0}0]`,
-		`{"data":{0}0}`,
-		`[]`,
-		`{"data":[]}`,
-		`{"data":null,"meta":{"count":"3"}}`,
-		`{"data":{"id":1}}`,
-		`[{"id":1,"f":"1.5","b":"true","s":5,"d":"2024-01-02","t":1700000000,"l":"4","ll":[["a"],"b"],` +
-			`"o":{"x":1,"tags":"t","p":{"q":"2024-01-02T03:04:05+01:00"}},"lo":{"k":"a","v":"2"}},{"id":"2","o":[]}]`,
-		`{"meta":{"count":2},"data":[{"id":1,"lo":[{"k":"a"},{}],"zz":{"id":[1,2,{"a":[]}]}},{"id":2}]}`,
-		`[{"id":1,"o":{"p":{}}}]`,
-		`[{"id":1,"x":` + strings.Repeat(`[`, 200) + strings.Repeat(`]`, 200) + `}]`,
-		`[{"id":1,"x":` + strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200) + `}]`,
-		`[{"id":1,"ll":` + strings.Repeat(`[`, 50) + strings.Repeat(`]`, 50) + `}]`,
-		`[{"id":1,"s":"\ud800"}]`,
-		"[{\"id\":1,\"s\":\"\xff\"}]",
-		`[{"id":1},{"id":2`,
-		`[{"id":1,"id":2}]`,
-		`[{"id":1,"f":{"a":1},"s":[1],"l":[1,"x",{}],"o":{"x":"y","q":1,"p":"z"},"lo":[{"v":"w","u":[]}],"ll":[[{}]],"new":{ "k" : "\u00e9" }}]`,
-		`[{"id":1,"o":{"p":{"q":"never"}}}]`,
-	} {
+	for _, seed := range records.FuzzSeeds {
 		f.Add([]byte(seed), false)
 		f.Add([]byte(seed), true)
 	}

@@ -1,12 +1,13 @@
 // Package records decodes vendor JSON pages into Arrow records, driven by a
 // stream's Arrow schema.
 //
-// A [Decoder] takes one response body at a time, walks it once with a
-// streaming tokenizer (github.com/go-json-experiment/json/jsontext, which
-// validates its input and does not panic on malformed input), appends the
-// records it finds to Arrow builders and returns them as one arrow.Record,
-// together with the rest of the response (the [Envelope]: paging counters,
-// cursors).
+// A [Decoder] takes one response body at a time, walks it once with its
+// own tokenizer, appends the records it finds to Arrow builders and returns
+// them as one arrow.Record, together with the rest of the response (the
+// [Envelope]: paging counters, cursors). The tokenizer is written for a
+// body held whole in memory; it validates its input as strictly as
+// github.com/go-json-experiment/json/jsontext does (RFC 8259, valid UTF-8,
+// no lone surrogates) and does not panic on malformed input.
 //
 // Columns are matched to JSON keys by the field metadata key "quiver:json"
 // (as written by package schemas) or else by the column name; with
@@ -60,7 +61,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -136,9 +136,7 @@ type Decoder struct {
 	root    *object
 	rescued *array.StringBuilder // RescueColumn's builder
 
-	dec     jsontext.Decoder
-	opts    jsontext.Options
-	buf     bytes.Buffer
+	sc      scanner
 	body    []byte
 	scratch []byte // unquoted strings with escapes
 	folded  []byte // a key in lower case, for FoldCase lookups
@@ -198,6 +196,7 @@ type column struct {
 type object struct {
 	cols  []*column
 	keys  []string       // per col: its JSON key
+	plain []bool         // per col: its key is plain (isPlain)
 	index map[string]int // JSON key -> cols index
 	seen  []bool         // per col: value seen in the current object
 	// next predicts the key order, which is usually the same in every
@@ -238,7 +237,6 @@ func NewDecoder(mem memory.Allocator, schema *arrow.Schema, opts Options) *Decod
 		records:  append([]string(nil), opts.Records...),
 		idField:  opts.IDField,
 		fold:     opts.FoldCase,
-		opts:     jsontext.AllowDuplicateNames(true),
 		out:      WithRescue(schema),
 		contract: opts.Contract,
 		report:   opts.Drift,
@@ -267,6 +265,7 @@ func newObject(fields []arrow.Field, prefix string) (*object, error) {
 	o := &object{
 		cols:  make([]*column, len(fields)),
 		keys:  make([]string, len(fields)),
+		plain: make([]bool, len(fields)),
 		index: make(map[string]int, len(fields)),
 		seen:  make([]bool, len(fields)),
 		next:  make([]int, len(fields)+1),
@@ -287,6 +286,7 @@ func newObject(fields []arrow.Field, prefix string) (*object, error) {
 			return nil, fmt.Errorf("column %s: JSON key %q used twice", c.name, key)
 		}
 		o.cols[i], o.keys[i], o.index[key] = c, key, i
+		o.plain[i] = isPlain(key)
 	}
 	o.fold()
 	return o, nil
@@ -391,8 +391,7 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 		}
 	}()
 	d.body = body
-	d.buf = *bytes.NewBuffer(body)
-	d.dec.Reset(&d.buf, d.opts)
+	d.sc.reset(body)
 	d.env = Envelope{}
 	d.rows = 0
 	d.reserve()
@@ -437,8 +436,7 @@ func (d *Decoder) reserve() {
 func (d *Decoder) forget() {
 	d.body, d.env = nil, Envelope{}
 	d.resc, d.path = d.resc[:0], d.path[:0]
-	d.buf = bytes.Buffer{}
-	d.dec.Reset(&d.buf, d.opts)
+	d.sc.reset(nil)
 }
 
 // reset drops everything appended since the last page: the builders are
@@ -454,14 +452,14 @@ func (d *Decoder) reset() {
 // decodeBody decodes the whole body: envelope, records, and nothing after.
 func (d *Decoder) decodeBody() error {
 	if len(d.records) == 0 {
-		if k := d.dec.PeekKind(); k != '[' && k != 0 {
+		if k := d.sc.peek(); k != '[' && k != 0 {
 			return d.shapeError(k, "a JSON array of records")
 		}
 		if err := d.decodeRecords(); err != nil {
 			return err
 		}
 	} else {
-		switch k := d.dec.PeekKind(); k {
+		switch k := d.sc.peek(); k {
 		case '{':
 			if err := d.walk(0, ""); err != nil {
 				return err
@@ -472,32 +470,26 @@ func (d *Decoder) decodeBody() error {
 			return d.shapeError(k, "a JSON object")
 		}
 	}
-	switch _, err := d.dec.ReadToken(); {
-	case err == nil:
-		return d.malformed(errors.New("data after the end of the response"))
-	case !errors.Is(err, io.EOF):
-		return d.malformed(err)
-	}
-	return nil
+	return d.malformedIf(d.sc.end())
 }
 
 // walk decodes an object of the envelope at depth of the records path;
 // prefix is the envelope path of the object plus ".".
 func (d *Decoder) walk(depth int, prefix string) error {
-	if _, err := d.dec.ReadToken(); err != nil {
+	if _, err := d.sc.readToken(); err != nil {
 		return d.malformed(err)
 	}
 	found, empty := false, true
 	want := d.records[depth]
 	for {
-		switch k := d.dec.PeekKind(); k {
+		switch k := d.sc.peek(); k {
 		case '}':
-			if _, err := d.dec.ReadToken(); err != nil {
+			if _, err := d.sc.readToken(); err != nil {
 				return d.malformed(err)
 			}
 			if !found && !empty {
 				return fmt.Errorf("%s: offset %d: no %q in the response: %w",
-					d.where(), d.dec.InputOffset(), strings.Join(d.records[:depth+1], "."), sdk.ErrMalformed)
+					d.where(), d.sc.offset(), strings.Join(d.records[:depth+1], "."), sdk.ErrMalformed)
 			}
 			return nil
 		case '"':
@@ -505,14 +497,14 @@ func (d *Decoder) walk(depth int, prefix string) error {
 			return d.malformed(d.readErr())
 		}
 		empty = false
-		name, err := d.dec.ReadValue()
+		name, err := d.sc.readValue()
 		if err != nil {
 			return d.malformed(err)
 		}
 		key := string(d.unquote(name))
 		if key == want || d.fold && equalFold(key, want) {
 			if found { // a second records key: ignore it
-				if err := d.dec.SkipValue(); err != nil {
+				if err := d.sc.skipValue(); err != nil {
 					return d.malformed(err)
 				}
 				continue
@@ -528,7 +520,7 @@ func (d *Decoder) walk(depth int, prefix string) error {
 			}
 			continue
 		}
-		v, err := d.dec.ReadValue()
+		v, err := d.sc.readValue()
 		if err != nil {
 			return d.malformed(err)
 		}
@@ -539,11 +531,11 @@ func (d *Decoder) walk(depth int, prefix string) error {
 // walkInto decodes the value of a key on the records path that is not its
 // last: an object to walk, or null for no records.
 func (d *Decoder) walkInto(depth int, prefix string) error {
-	switch k := d.dec.PeekKind(); k {
+	switch k := d.sc.peek(); k {
 	case '{':
 		return d.walk(depth, prefix)
 	case 'n':
-		_, err := d.dec.ReadValue()
+		_, err := d.sc.readValue()
 		return d.malformedIf(err)
 	case 0:
 		return d.malformed(d.readErr())
@@ -555,15 +547,15 @@ func (d *Decoder) walkInto(depth int, prefix string) error {
 // decodeRecords decodes the records value: an array of objects, a bare
 // object (one record; {} is none) or null (none).
 func (d *Decoder) decodeRecords() error {
-	switch k := d.dec.PeekKind(); k {
+	switch k := d.sc.peek(); k {
 	case '[':
-		if _, err := d.dec.ReadToken(); err != nil {
+		if _, err := d.sc.readToken(); err != nil {
 			return d.malformed(err)
 		}
 		for {
-			switch k := d.dec.PeekKind(); k {
+			switch k := d.sc.peek(); k {
 			case ']':
-				_, err := d.dec.ReadToken()
+				_, err := d.sc.readToken()
 				return d.malformedIf(err)
 			case '{':
 				if err := d.decodeRecord(false); err != nil {
@@ -578,7 +570,7 @@ func (d *Decoder) decodeRecords() error {
 	case '{':
 		return d.decodeRecord(true)
 	case 'n':
-		_, err := d.dec.ReadValue()
+		_, err := d.sc.readValue()
 		return d.malformedIf(err)
 	case 0:
 		return d.malformed(d.readErr())
@@ -590,13 +582,13 @@ func (d *Decoder) decodeRecords() error {
 // decodeRecord decodes one record object into a row. If bare, the object
 // stands alone for the records array and {} means no record.
 func (d *Decoder) decodeRecord(bare bool) error {
-	start := d.dec.InputOffset()
-	d.recStart = int(start)
-	if _, err := d.dec.ReadToken(); err != nil {
+	start := d.sc.offset()
+	d.recStart = start
+	if _, err := d.sc.readToken(); err != nil {
 		return d.malformed(err)
 	}
-	if bare && d.dec.PeekKind() == '}' {
-		_, err := d.dec.ReadToken()
+	if bare && d.sc.peek() == '}' {
+		_, err := d.sc.readToken()
 		return d.malformedIf(err)
 	}
 	if err := d.members(d.root); err != nil {
@@ -616,42 +608,31 @@ func (d *Decoder) decodeRecord(bare bool) error {
 func (d *Decoder) members(o *object) error {
 	after := 0
 	for {
-		switch d.dec.PeekKind() {
-		case '}':
-			if _, err := d.dec.ReadToken(); err != nil {
-				return d.malformed(err)
-			}
-			for i, c := range o.cols {
-				if o.seen[i] {
-					o.seen[i] = false
-					continue
-				}
-				if !c.nullable {
-					return &FieldError{Field: c.name, Want: c.want, Got: "missing"}
-				}
-				c.b.AppendNull()
-			}
-			return nil
-		case '"':
-		default:
-			return d.malformed(d.readErr())
+		// The key is most likely the one that came next in the last
+		// object: if so, comparing bytes is all it takes.
+		var name jsontext.Value
+		i, ok := o.next[after], false
+		if i >= 0 && o.plain[i] {
+			name, ok = d.sc.nameIs(o.keys[i])
 		}
-		name, err := d.dec.ReadValue()
-		if err != nil {
-			return d.malformed(err)
-		}
-		key := d.unquote(name)
-		i := o.lookup(key, after)
-		if i < 0 && d.fold {
-			i = o.lookupFold(key, &d.folded)
+		if !ok {
+			var err error
+			if name, err = d.name(o); err != nil || name == nil {
+				return err
+			}
+			key := d.unquote(name)
+			if i = o.lookup(key, after); i < 0 && d.fold {
+				i = o.lookupFold(key, &d.folded)
+			}
 		}
 		if i >= 0 && o.seen[i] { // a repeated key: the first value holds
-			if err := d.dec.SkipValue(); err != nil {
+			if err := d.sc.skipValue(); err != nil {
 				return d.malformed(err)
 			}
 			continue
 		}
 		d.pushKey(name)
+		var err error
 		if i < 0 {
 			err = d.unknown()
 		} else {
@@ -665,13 +646,53 @@ func (d *Decoder) members(o *object) error {
 	}
 }
 
+// name reads the name of the next member of an object of o; at the '}'
+// that ends the object, it reads it (see endMembers) and returns a nil
+// name.
+func (d *Decoder) name(o *object) (jsontext.Value, error) {
+	if name, ok := d.sc.name(); ok {
+		return name, nil
+	}
+	switch d.sc.peek() {
+	case '}':
+		return nil, d.endMembers(o)
+	case '"':
+	default:
+		return nil, d.malformed(d.readErr())
+	}
+	name, err := d.sc.readValue()
+	if err != nil {
+		return nil, d.malformed(err)
+	}
+	return name, nil
+}
+
+// endMembers reads the '}' of an object of o and appends null to the
+// columns of o it had no member for.
+func (d *Decoder) endMembers(o *object) error {
+	if _, err := d.sc.readToken(); err != nil {
+		return d.malformed(err)
+	}
+	for i, c := range o.cols {
+		if o.seen[i] {
+			o.seen[i] = false
+			continue
+		}
+		if !c.nullable {
+			return &FieldError{Field: c.name, Want: c.want, Got: "missing"}
+		}
+		c.b.AppendNull()
+	}
+	return nil
+}
+
 // unknown handles the value of a key the schema does not know, as the
 // contract says.
 func (d *Decoder) unknown() error {
 	if d.contract.OnUnknown == sdk.Ignore {
-		return d.malformedIf(d.dec.SkipValue())
+		return d.malformedIf(d.sc.skipValue())
 	}
-	v, err := d.dec.ReadValue()
+	v, err := d.sc.readValue()
 	if err != nil {
 		return d.malformed(err)
 	}
@@ -685,34 +706,34 @@ func (d *Decoder) unknown() error {
 
 // value decodes the next JSON value into c.
 func (d *Decoder) value(c *column) error {
-	switch k := d.dec.PeekKind(); k {
+	switch k := d.sc.peek(); k {
 	case '"', '0', 't', 'f':
-		v, err := d.dec.ReadValue()
+		v, err := d.sc.readValue()
 		if err != nil {
 			return d.malformed(err)
 		}
 		return d.scalar(c, k, v)
 	case 'n':
-		if _, err := d.dec.ReadValue(); err != nil {
+		if _, err := d.sc.readValue(); err != nil {
 			return d.malformed(err)
 		}
 		return d.null(c, "null")
 	case '{':
 		switch {
 		case c.kind == kStruct:
-			if _, err := d.dec.ReadToken(); err != nil {
+			if _, err := d.sc.readToken(); err != nil {
 				return d.malformed(err)
 			}
 			c.sb.Append(true)
 			return d.members(c.obj)
 		case c.kind == kList && c.elem.kind == kStruct:
 			// A bare object for a list of structs: one item, or none if {}.
-			if _, err := d.dec.ReadToken(); err != nil {
+			if _, err := d.sc.readToken(); err != nil {
 				return d.malformed(err)
 			}
 			c.lb.Append(true)
-			if d.dec.PeekKind() == '}' {
-				_, err := d.dec.ReadToken()
+			if d.sc.peek() == '}' {
+				_, err := d.sc.readToken()
 				return d.malformedIf(err)
 			}
 			c.elem.sb.Append(true)
@@ -721,7 +742,7 @@ func (d *Decoder) value(c *column) error {
 			c.lb.Append(true)
 			return d.value(c.elem)
 		}
-		v, err := d.dec.ReadValue()
+		v, err := d.sc.readValue()
 		if err != nil {
 			return d.malformed(err)
 		}
@@ -732,14 +753,14 @@ func (d *Decoder) value(c *column) error {
 		return d.mismatch(c, v)
 	case '[':
 		if c.kind == kList {
-			if _, err := d.dec.ReadToken(); err != nil {
+			if _, err := d.sc.readToken(); err != nil {
 				return d.malformed(err)
 			}
 			c.lb.Append(true)
 			for i := 0; ; i++ {
-				switch d.dec.PeekKind() {
+				switch d.sc.peek() {
 				case ']':
-					_, err := d.dec.ReadToken()
+					_, err := d.sc.readToken()
 					return d.malformedIf(err)
 				case 0:
 					return d.malformed(d.readErr())
@@ -751,7 +772,7 @@ func (d *Decoder) value(c *column) error {
 				d.pop()
 			}
 		}
-		v, err := d.dec.ReadValue()
+		v, err := d.sc.readValue()
 		if err != nil {
 			return d.malformed(err)
 		}
@@ -877,10 +898,10 @@ func isEmpty(v jsontext.Value) bool {
 	return len(bytes.TrimSpace(v[1:len(v)-1])) == 0
 }
 
-// unquote returns the contents of the JSON string v, valid until the next
-// call.
+// unquote returns the contents of the JSON string v, the string last read,
+// valid until the next call: v's own bytes when it has no escapes.
 func (d *Decoder) unquote(v jsontext.Value) []byte {
-	if bytes.IndexByte(v, '\\') < 0 {
+	if !d.sc.esc {
 		return v[1 : len(v)-1]
 	}
 	var err error
@@ -891,16 +912,13 @@ func (d *Decoder) unquote(v jsontext.Value) []byte {
 	return d.scratch
 }
 
-// readErr returns the error the decoder holds at a token it cannot read.
+// readErr returns the error of the next token, which the caller could not
+// take.
 func (d *Decoder) readErr() error {
-	_, err := d.dec.ReadToken()
-	switch {
-	case err == nil:
-		return errors.New("unexpected token")
-	case errors.Is(err, io.EOF):
-		return io.ErrUnexpectedEOF
+	if _, err := d.sc.readToken(); err != nil {
+		return err
 	}
-	return err
+	return errors.New("unexpected token")
 }
 
 // where starts the Decoder's errors: "records: stream employees".
@@ -911,15 +929,12 @@ func (d *Decoder) where() string {
 	return "records: stream " + d.stream
 }
 
-// malformed wraps a tokenizer error in sdk.ErrMalformed with where it was.
+// malformed wraps a scanner error in sdk.ErrMalformed with where it was.
 func (d *Decoder) malformed(err error) error {
-	if errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		err = io.ErrUnexpectedEOF
-	}
-	off := d.dec.InputOffset()
-	var se *jsontext.SyntacticError
+	off := d.sc.offset()
+	var se *syntaxError
 	if errors.As(err, &se) {
-		off = se.ByteOffset
+		off = se.off
 	}
 	return fmt.Errorf("%s: offset %d: %w: %w", d.where(), off, sdk.ErrMalformed, err)
 }
@@ -935,7 +950,7 @@ func (d *Decoder) malformedIf(err error) error {
 // shapeError reports a JSON value of kind k where want was expected.
 func (d *Decoder) shapeError(k jsontext.Kind, want string) error {
 	return fmt.Errorf("%s: offset %d: want %s, got %s: %w",
-		d.where(), d.dec.InputOffset(), want, kindName(k), sdk.ErrMalformed)
+		d.where(), d.sc.offset(), want, kindName(k), sdk.ErrMalformed)
 }
 
 // kindName names a JSON kind for errors.
@@ -960,23 +975,27 @@ func kindName(k jsontext.Kind) string {
 // recordID returns the value of key id in the object at the start of b
 // (after blanks and a comma), for errors; "" if there is none.
 func recordID(b []byte, id string) string {
-	b = bytes.TrimLeft(b, " \t\r\n,")
-	dec := jsontext.NewDecoder(bytes.NewReader(b), jsontext.AllowDuplicateNames(true))
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+	var sc scanner
+	sc.reset(bytes.TrimLeft(b, " \t\r\n,"))
+	if k, err := sc.readToken(); err != nil || k != '{' {
 		return ""
 	}
-	for dec.PeekKind() == '"' {
-		name, err := dec.ReadToken()
+	for sc.peek() == '"' {
+		name, err := sc.readValue()
 		if err != nil {
 			return ""
 		}
-		if name.String() != id {
-			if dec.SkipValue() != nil {
+		key := name[1 : len(name)-1]
+		if sc.esc {
+			key, _ = jsontext.AppendUnquote(nil, name)
+		}
+		if string(key) != id {
+			if sc.skipValue() != nil {
 				return ""
 			}
 			continue
 		}
-		v, err := dec.ReadValue()
+		v, err := sc.readValue()
 		if err != nil {
 			return ""
 		}
