@@ -38,7 +38,8 @@ type scanner struct {
 	stack []state // the states of the containers around it, outermost first
 
 	// peek caches the next token: its offset (-1 when nothing is cached),
-	// its kind, and the error reading it will return.
+	// its kind, and, when the kind is 0, the error reading it will return
+	// (err is set only then, and not cleared: see fail).
 	next int
 	kind jsontext.Kind
 	err  error
@@ -102,6 +103,8 @@ type syntaxError struct {
 	msg string // what is wrong; "" for a cut-off body
 }
 
+// Error says what is wrong, without the offset (the Decoder's errors give
+// it first).
 func (e *syntaxError) Error() string {
 	if e.msg == "" {
 		return io.ErrUnexpectedEOF.Error()
@@ -130,10 +133,7 @@ func invalid(b []byte, off int, where string) error {
 // a byte that starts no valid UTF-8 sequence.
 func quoteRune(b []byte) string {
 	r, n := utf8.DecodeRune(b)
-	if r == utf8.RuneError && n <= 1 {
-		if len(b) == 0 {
-			return "EOF"
-		}
+	if r == utf8.RuneError && n == 1 {
 		return `'\x` + strconv.FormatUint(uint64(b[0]), 16) + `'`
 	}
 	return strconv.QuoteRune(r)
@@ -228,13 +228,13 @@ func (s *scanner) afterWhat() string {
 // take returns the offset and kind of the next token, and the error of
 // reading it (when the kind is 0), and clears what peek cached.
 func (s *scanner) take() (int, jsontext.Kind, error) {
-	k := s.peek()
-	p := s.next
+	if s.next < 0 {
+		s.find()
+	}
+	p, k := s.next, s.kind
 	s.next = -1
 	if k == 0 {
-		err := s.err
-		s.err = nil
-		return p, 0, err
+		return p, 0, s.err
 	}
 	return p, k, nil
 }
@@ -319,18 +319,12 @@ func (s *scanner) advance(p, end int, k jsontext.Kind) error {
 // part of the body: the caller must not modify it, and appending to it
 // copies.
 func (s *scanner) readValue() (jsontext.Value, error) {
-	p, k := s.next, s.kind
-	if p < 0 {
-		k = s.find()
-		p = s.next
-	}
-	s.next = -1
-	var end int
-	var err error
-	switch k {
-	case 0:
-		err, s.err = s.err, nil
+	p, k, err := s.take()
+	if err != nil {
 		return nil, err
+	}
+	var end int
+	switch k {
 	case '"':
 		end, err = s.str(p)
 	case '0':
