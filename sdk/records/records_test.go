@@ -277,10 +277,11 @@ func TestDecode_Keys(t *testing.T) {
 		{"blanks", " \n[ {\"id\" : 1 } ]\r\n", [][]string{{"1", "(null)", "(null)", "(null)"}}},
 		{"expected key in other forms",
 			`[{"id":1,"firstName":"a"},{"id":2,"first\u004eame":"b"},{"id":3, "firstName" :"c"},` +
-				`{"id":4,"firstNameX":"d"},{"id":5,"firstNam":"e"},{"id":6,"firstName\"":"f"},{"id":7,"firstName":"g"}]`,
+				`{"id":4,"firstNameX":"d"},{"id":5,"firstNam":"e"},{"id":6,"firstName\"":"f"},{"id":7,"firstName":"g"},{"id":8,"firstNameX:":"h"}]`,
 			[][]string{{"1", "a", "(null)", "(null)"}, {"2", "b", "(null)", "(null)"}, {"3", "c", "(null)", "(null)"},
 				{"4", "(null)", "(null)", `{"firstNameX":"d"}`}, {"5", "(null)", "(null)", `{"firstNam":"e"}`},
-				{"6", "(null)", "(null)", `{"firstName\"":"f"}`}, {"7", "g", "(null)", "(null)"}}},
+				{"6", "(null)", "(null)", `{"firstName\"":"f"}`}, {"7", "g", "(null)", "(null)"},
+				{"8", "(null)", "(null)", `{"firstNameX:":"h"}`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
