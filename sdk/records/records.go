@@ -949,8 +949,12 @@ func (d *Decoder) malformedIf(err error) error {
 
 // shapeError reports a JSON value of kind k where want was expected.
 func (d *Decoder) shapeError(k jsontext.Kind, want string) error {
+	off := d.sc.offset()
+	if d.sc.next >= 0 { // the value was peeked at: point at it, not before its blanks
+		off = d.sc.next
+	}
 	return fmt.Errorf("%s: offset %d: want %s, got %s: %w",
-		d.where(), d.sc.offset(), want, kindName(k), sdk.ErrMalformed)
+		d.where(), off, want, kindName(k), sdk.ErrMalformed)
 }
 
 // kindName names a JSON kind for errors.

@@ -399,6 +399,11 @@ func TestDecode_Malformed(t *testing.T) {
 		{"trailing value", env, `{"data":[]}{}`, false},
 		{"trailing comma", nil, `[{"id":1},]`, false},
 		{"single quotes", nil, `[{'id':1}]`, false},
+		{"no comma between members", nil, `[{"id":1 "x":2}]`, false},
+		{"no comma before the expected key", nil, `[{"id":1,"x":1},{"id":2 "x":2}]`, false},
+		{"no colon", nil, `[{"id" 1}]`, false},
+		{"no colon after the expected key", nil, `[{"id":1},{"id" 2}]`, false},
+		{"comma for colon after the expected key", nil, `[{"id":1},{"id",2}]`, false},
 		{"invalid utf-8", nil, "[{\"id\":1,\"x\":\"\xff\"}]", false},
 		{"deep nesting", nil, `[{"id":1,"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}]`, false},
 	}
@@ -414,6 +419,30 @@ func TestDecode_Malformed(t *testing.T) {
 			}
 			if tt.eof && !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Errorf("Decode(%.40q) error = %v, want io.ErrUnexpectedEOF", tt.body, err)
+			}
+		})
+	}
+}
+
+func TestDecode_ShapeErrorOffset(t *testing.T) {
+	t.Parallel()
+	schema := arrow.NewSchema([]arrow.Field{field("id", arrow.PrimitiveTypes.Int64, false, "")}, nil)
+	tests := []struct {
+		name    string
+		records []string
+		body    string
+		want    string
+	}{
+		{"records not an array", []string{"data"}, `{"data":   5}`, "offset 11: want an array of records, got a number"},
+		{"record not an object", nil, `[{"id":1},  "x"]`, "offset 12: want a record object, got a string"},
+		{"body not an object", []string{"data"}, "\n  [1]", "offset 3: want a JSON object, got an array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := decodeOne(t, schema, records.Options{Stream: "things", Records: tt.records}, tt.body)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode(%q) error = %v, want %q: the offset of the value, after its blanks", tt.body, err, tt.want)
 			}
 		})
 	}

@@ -132,7 +132,7 @@ type seg struct{ start, end int }
 // pushKey enters the member whose quoted key name ends at the decoder's
 // current offset.
 func (d *Decoder) pushKey(name jsontext.Value) {
-	end := int(d.sc.offset())
+	end := d.sc.offset()
 	d.path = append(d.path, seg{end - len(name), end})
 }
 

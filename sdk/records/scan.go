@@ -444,7 +444,15 @@ func (s *scanner) skipValue() error {
 
 // end checks that nothing but whitespace follows the last value read.
 func (s *scanner) end() error {
-	if p := skipSpace(s.buf, s.pos); p < len(s.buf) {
+	p := skipSpace(s.buf, s.pos)
+	switch {
+	case s.st != stTop && p == len(s.buf):
+		return cutOff(p) // the body ends inside an object or array
+	case s.st != stTop:
+		// The caller stopped reading inside a container; no path of the
+		// Decoder does, but a whole value it is not.
+		return &syntaxError{off: p, msg: "the response was not read to the end of its value"}
+	case p < len(s.buf):
 		return &syntaxError{off: p, msg: "data after the end of the response"}
 	}
 	return nil
@@ -612,8 +620,8 @@ func digits(b []byte, p, i int) (int, error) {
 
 // Bytes of 8 at a time, for str's search (SWAR: SIMD within a register).
 const (
-	ones  = 0x0101010101010101 // 0x01 in every byte
-	highs = 0x8080808080808080 // 0x80 in every byte
+	swarOnes  = 0x0101010101010101 // 0x01 in every byte
+	swarHighs = 0x8080808080808080 // 0x80 in every byte
 )
 
 // special returns, in the high bit of each byte, which of the 8 bytes of
@@ -621,9 +629,9 @@ const (
 // (< 0x20) or a non-ASCII byte (>= 0x80). Bits above the first such byte
 // may be wrong (borrows carry upward); the lowest set bit is exact.
 func special(x uint64) uint64 {
-	q := x ^ (ones * '"')
-	e := x ^ (ones * '\\')
-	return ((x-ones*0x20)&^x | (q-ones)&^q | (e-ones)&^e | x) & highs
+	q := x ^ (swarOnes * '"')
+	e := x ^ (swarOnes * '\\')
+	return ((x-swarOnes*0x20)&^x | (q-swarOnes)&^q | (e-swarOnes)&^e | x) & swarHighs
 }
 
 // plain says which bytes str can pass over: printable ASCII other than

@@ -434,3 +434,32 @@ func TestScanner_Escaped(t *testing.T) {
 		}
 	}
 }
+
+func TestScanner_EndInsideContainer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		off  int
+		eof  bool
+		msg  string
+	}{
+		{"cut off after the opening", "[ ", 2, true, "unexpected EOF"},
+		{"more to read", `{"a":1}`, 1, false, "not read to the end of its value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s scanner
+			s.reset([]byte(tt.body))
+			if _, err := s.readToken(); err != nil {
+				t.Fatalf("readToken: %v", err)
+			}
+			err := s.end()
+			var se *syntaxError
+			if !errors.As(err, &se) || se.off != tt.off || errors.Is(err, io.ErrUnexpectedEOF) != tt.eof || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("end() after the first token of %q = %v, want a *syntaxError at %d (cut off: %t) %q", tt.body, err, tt.off, tt.eof, tt.msg)
+			}
+		})
+	}
+}
