@@ -299,15 +299,18 @@ func firstDiff(a, b []step) int {
 	return -1
 }
 
+// A scanErrorCase is a body the scanner must refuse, and how.
+type scanErrorCase struct {
+	name string
+	body string
+	off  int
+	eof  bool   // a cut-off body: io.ErrUnexpectedEOF
+	msg  string // in the error
+}
+
 func TestScanner_Errors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		body string
-		off  int
-		eof  bool   // a cut-off body: io.ErrUnexpectedEOF
-		msg  string // in the error
-	}{
+	tests := []scanErrorCase{
 		{"empty", ``, 0, true, "unexpected EOF"},
 		{"blank", " \n", 2, true, "unexpected EOF"},
 		{"cut in array", `[1,`, 3, true, "unexpected EOF"},
@@ -437,13 +440,7 @@ func TestScanner_Escaped(t *testing.T) {
 
 func TestScanner_EndInsideContainer(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		body string
-		off  int
-		eof  bool
-		msg  string
-	}{
+	tests := []scanErrorCase{
 		{"cut off after the opening", "[ ", 2, true, "unexpected EOF"},
 		{"more to read", `{"a":1}`, 1, false, "not read to the end of its value"},
 	}
