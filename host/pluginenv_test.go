@@ -87,3 +87,27 @@ func TestEnvNames(t *testing.T) {
 		t.Errorf("envNames = %q, want %q", got, want)
 	}
 }
+
+func TestWithPluginProcs(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   []string
+		fold  bool
+		procs int
+		want  []string
+	}{
+		{"half the host's", []string{"TZ=UTC"}, false, 8, []string{"TZ=UTC", "GOMAXPROCS=4"}},
+		{"odd rounds down", nil, false, 3, []string{"GOMAXPROCS=1"}},
+		{"at least one", nil, false, 1, []string{"GOMAXPROCS=1"}},
+		{"the user's, passed by QUIVER_PLUGIN_ENV, wins", []string{"GOMAXPROCS=6"}, false, 2, []string{"GOMAXPROCS=6"}},
+		{"unix names are case sensitive", []string{"gomaxprocs=6"}, false, 4, []string{"gomaxprocs=6", "GOMAXPROCS=2"}},
+		{"windows names ignore case", []string{"GoMaxProcs=6"}, true, 4, []string{"GoMaxProcs=6"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withPluginProcs(slices.Clone(tt.env), tt.fold, tt.procs); !slices.Equal(got, tt.want) {
+				t.Errorf("withPluginProcs(%q, fold %v, %d) = %q, want %q", tt.env, tt.fold, tt.procs, got, tt.want)
+			}
+		})
+	}
+}
