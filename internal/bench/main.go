@@ -41,6 +41,11 @@
 // at a second size (-rss-records) next to the first, to show whether
 // memory grows with the records.
 //
+// While quiver syncs end to end, this process, where the simulator runs,
+// is held to one P (GOMAXPROCS=1): a vendor's server runs elsewhere, and
+// the simulator needs less than a core, so that its Go runtime takes as
+// little as it can of the cores quiver and its plugin run on.
+//
 // MB are the JSON bytes the simulator served (MB = 10^6 bytes). The
 // in-process stages share the process with the simulator, so their CPU
 // and peak RSS include it; end to end reports the host's and the plugin's
