@@ -143,7 +143,7 @@ type Decoder struct {
 	env     Envelope
 	rows    int // records appended in the current page
 
-	recStart int               // offset of the current record in body
+	recStart int               // offset of the current record in body; -1 outside records
 	path     []seg             // the path from the record to the current value
 	resc     []byte            // the current record's rescue object so far
 	key      []byte            // scratch: a rescue key
@@ -393,7 +393,7 @@ func (d *Decoder) Decode(body []byte) (page *Page, err error) {
 	d.body = body
 	d.sc.reset(body)
 	d.env = Envelope{}
-	d.rows = 0
+	d.rows, d.recStart = 0, -1
 	d.reserve()
 
 	if err := d.decodeBody(); err != nil {
@@ -600,6 +600,7 @@ func (d *Decoder) decodeRecord(bare bool) error {
 	}
 	d.endRescue()
 	d.rows++
+	d.recStart = -1
 	return nil
 }
 
@@ -936,7 +937,28 @@ func (d *Decoder) malformed(err error) error {
 	if errors.As(err, &se) {
 		off = se.off
 	}
-	return fmt.Errorf("%s: offset %d: %w: %w", d.where(), off, sdk.ErrMalformed, err)
+	return fmt.Errorf("%s: offset %d%s: %w: %w", d.where(), off, d.inRecord(), sdk.ErrMalformed, err)
+}
+
+// inRecord says where in the page's records the Decoder is, for malformed
+// input found inside one: " (record #1, id=42, key location.lat)", with
+// the record's 0-based index, its id if it has one before the fault, and
+// the key path to the value being read; "" outside records.
+func (d *Decoder) inRecord() string {
+	if d.recStart < 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, " (record #%d", d.rows)
+	if id := recordID(d.body[d.recStart:], d.idField); id != "" {
+		fmt.Fprintf(&b, ", id=%s", id)
+	}
+	if len(d.path) > 0 {
+		d.keyPath()
+		fmt.Fprintf(&b, ", key %s", d.key)
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // malformedIf is malformed for a non-nil err.

@@ -424,6 +424,43 @@ func TestDecode_Malformed(t *testing.T) {
 	}
 }
 
+func TestDecode_MalformedSaysWhere(t *testing.T) {
+	t.Parallel()
+	schema := arrow.NewSchema([]arrow.Field{
+		field("id", arrow.PrimitiveTypes.Int64, false, ""),
+		field("s", arrow.BinaryTypes.String, true, ""),
+		field("l", arrow.ListOf(arrow.BinaryTypes.String), true, ""),
+	}, nil)
+	tests := []struct {
+		name    string
+		records []string
+		body    string
+		want    string // after "records: stream things: "
+	}{
+		{"in a value", nil, "[{\"id\":1},{\"id\":2,\"s\":\"a\xff\"}]",
+			"offset 24 (record #1, id=2, key s): malformed response: invalid UTF-8 in string"},
+		{"in a list element", nil, "[{\"id\":7,\"l\":[\"a\",\"\xff\"]}]",
+			"offset 19 (record #0, id=7, key l[1]): malformed response"},
+		{"an unknown key's value", nil, `[{"id":3,"x":{"y":tru}}]`,
+			"(record #0, id=3, key x): malformed response"},
+		{"before the id", nil, `[{"s":"a","id":}]`,
+			"offset 15 (record #0, key id): malformed response: missing value"},
+		{"a record cut off", []string{"data"}, `{"data":[{"id":1},{"id":2,"s":"ab`,
+			"(record #1, id=2, key s): malformed response: unexpected EOF"},
+		{"outside records", []string{"data"}, `{"meta":{"count":}, "data":[]}`,
+			"offset 17: malformed response"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := decodeOne(t, schema, records.Options{Stream: "things", Records: tt.records}, tt.body)
+			if err == nil || !strings.Contains(err.Error(), "records: stream things: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode(%q) error = %v, want it to say %q", tt.body, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecode_ShapeErrorOffset(t *testing.T) {
 	t.Parallel()
 	schema := arrow.NewSchema([]arrow.Field{field("id", arrow.PrimitiveTypes.Int64, false, "")}, nil)
