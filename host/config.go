@@ -437,7 +437,7 @@ func (c *Config) checkCompression() error {
 	}
 	codec, level := sink.Compression(""), 0
 	if d.Compression != "" {
-		codec = sink.Compression(strings.ToLower(strings.TrimSpace(d.Compression)))
+		codec = sink.CompressionNamed(d.Compression)
 		if err := format.CheckCompression(codec); err != nil {
 			return c.errorf("destination.compression", "%v", err)
 		}
@@ -454,7 +454,7 @@ func (c *Config) checkCompression() error {
 		s.compression, s.compressionLevel = codec, level
 		from := "destination.compression"
 		if s.Compression != "" {
-			s.compression = sink.Compression(strings.ToLower(strings.TrimSpace(s.Compression)))
+			s.compression = sink.CompressionNamed(s.Compression)
 			s.compressionLevel = 0 // the destination's level was for its codec
 			from = at + ".compression"
 			if err := format.CheckCompression(s.compression); err != nil {

@@ -389,6 +389,7 @@ func TestParseConfig_Compression(t *testing.T) {
 		{"source codec and level", "parquet", "    compression: gzip\n    compression_level: 6", "  compression: snappy", sink.Gzip, 6},
 		{"source level of the destination's codec", "parquet", "    compression_level: 1", "  compression: gzip\n  compression_level: 9", sink.Gzip, 1},
 		{"source none", "arrow", "    compression: none", "", sink.Uncompressed, 0},
+		{"source upper case", "parquet", "    compression: \" Snappy\"", "", sink.Snappy, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := ParseConfig("quiver.yaml", []byte(compressionConfig(tt.format, tt.src, tt.dest)), env(nil))

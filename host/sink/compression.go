@@ -28,11 +28,18 @@ var compressions = []Compression{Zstd, Snappy, Gzip, LZ4, Uncompressed}
 // ParseCompression returns the Compression named s ("zstd", "snappy",
 // "gzip", "lz4" or "none", case-insensitive).
 func ParseCompression(s string) (Compression, error) {
-	c := Compression(strings.ToLower(strings.TrimSpace(s)))
+	c := CompressionNamed(s)
 	if slices.Contains(compressions, c) {
 		return c, nil
 	}
 	return "", fmt.Errorf("unknown compression %q (want %s)", s, orList(compressions))
+}
+
+// CompressionNamed returns s as a Compression, lower-cased and trimmed,
+// without checking it: for callers that check it against a format
+// (Format.CheckCompression), whose message says what that format takes.
+func CompressionNamed(s string) Compression {
+	return Compression(strings.ToLower(strings.TrimSpace(s)))
 }
 
 // Compressions returns the codecs files of format f can be written with,
