@@ -82,20 +82,26 @@ func (l *listing) requested() []int {
 func readListing(t *testing.T, l *listing, inj *fault.Injector, conc int) *recordingWriter {
 	t.Helper()
 	w := &recordingWriter{}
-	readPaged(t, l, inj, conc, rest.LimitOffset{Limit: 10}, w)
+	readPaged(t, l, inj, conc, rest.LimitOffset{Limit: 10}, w, false)
 	return w
 }
 
 // readPaged reads the listing's stream with pager, which must page by
-// limit and offset, into w.
-func readPaged(t *testing.T, l *listing, inj *fault.Injector, conc int, pager rest.Pager, w sdk.Writer) {
+// limit and offset, into w: over loopback HTTP, or with inProc by calling
+// the listing's handler in process (handler), as a synctest bubble needs.
+func readPaged(t *testing.T, l *listing, inj *fault.Injector, conc int, pager rest.Pager, w sdk.Writer, inProc bool) {
 	t.Helper()
 	l.rng = rand.New(rand.NewPCG(uint64(conc), 7))
-	srv := httptest.NewServer(inj.Wrap(l))
-	t.Cleanup(srv.Close)
-	c, err := rest.New(rest.Options{BaseURL: srv.URL, Policy: rest.Policy{
+	opts := rest.Options{BaseURL: "http://127.0.0.1", HTTPClient: &http.Client{Transport: handler{inj.Wrap(l)}}}
+	if !inProc {
+		srv := httptest.NewServer(inj.Wrap(l))
+		t.Cleanup(srv.Close)
+		opts = rest.Options{BaseURL: srv.URL}
+	}
+	opts.Policy = rest.Policy{
 		InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, RateLimitFloor: time.Millisecond,
-	}})
+	}
+	c, err := rest.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,40 +167,39 @@ func TestPrefetcher(t *testing.T) {
 		{"opts out", ownPager{prefetch: false}, false},
 		{"not a Prefetcher", plainPager{}, false},
 	}
+	// Each read runs in a synctest bubble, the listing's handler in
+	// process: when page 1 is written, synctest.Wait lets every request
+	// that could start do so, so whether page 2 was asked for does not
+	// depend on how fast a socket is.
 	var want []string
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page2 := make(chan struct{}) // closed when page 2 is asked for
-			var once sync.Once
-			l := &listing{n: 45, asked: func(off int) {
-				if off == 10 {
-					once.Do(func() { close(page2) })
-				}
-			}}
-			w := &holdWriter{recordingWriter: &recordingWriter{}, first: func() {
-				if !tt.prefetch {
-					select {
-					case <-page2:
-						t.Errorf("page 2 was asked for while page 1 was written; want it asked for after")
-					default:
+			synctest.Test(t, func(t *testing.T) {
+				var page2 atomic.Bool // page 2 was asked for
+				l := &listing{n: 45, asked: func(off int) {
+					if off == 10 {
+						page2.Store(true)
 					}
-					return
+				}}
+				w := &holdWriter{recordingWriter: &recordingWriter{}, first: func() {
+					synctest.Wait()
+					switch asked := page2.Load(); {
+					case asked && !tt.prefetch:
+						t.Errorf("page 2 was asked for while page 1 was written; want it asked for after")
+					case !asked && tt.prefetch:
+						t.Errorf("page 2 was not asked for while page 1 was written; want it fetched ahead")
+					}
+				}}
+				readPaged(t, l, fault.New(fault.Options{}), 4, tt.pager, w, true)
+				if want == nil {
+					want = w.events
+				} else if diff := cmp.Diff(want, w.events); diff != "" {
+					t.Errorf("events differ from rest.LimitOffset's (-rest +%s):\n%s", tt.name, diff)
 				}
-				select {
-				case <-page2:
-				case <-time.After(10 * time.Second): // a bound on a hang, not a measurement
-					t.Errorf("page 2 was not asked for while page 1 was written; want it fetched ahead")
+				if n := len(w.events); n != 2+5*2 || w.events[n-1] != "status complete" {
+					t.Errorf("%d events %q; want 5 pages, each a batch and a checkpoint, then complete", n, w.events)
 				}
-			}}
-			readPaged(t, l, fault.New(fault.Options{}), 4, tt.pager, w)
-			if want == nil {
-				want = w.events
-			} else if diff := cmp.Diff(want, w.events); diff != "" {
-				t.Errorf("events differ from rest.LimitOffset's (-rest +%s):\n%s", tt.name, diff)
-			}
-			if n := len(w.events); n != 2+5*2 || w.events[n-1] != "status complete" {
-				t.Errorf("%d events, ending %q; want 5 pages, each a batch and a checkpoint, then complete", n, w.events[n-1])
-			}
+			})
 		})
 	}
 }
