@@ -47,13 +47,12 @@ func (l *streamLog) final() protocol.State {
 // collector is an sdk.Writer that records a read, turning each batch into
 // plain rows at once (the batch is not kept). Its hooks let a check act in
 // the middle of the read: firstBatch runs once, at the first batch;
-// onBatch runs at every batch; onCheckpoint runs after each checkpoint is recorded, and its error is
+// onCheckpoint runs after each checkpoint is recorded, and its error is
 // returned to the connector. It is safe for concurrent use.
 type collector struct {
 	schemas map[string]*arrow.Schema // the catalog's, to check batches against
 
 	firstBatch   func()
-	onBatch      func()
 	onCheckpoint func(n int) error
 
 	once sync.Once
@@ -97,9 +96,6 @@ func (c *collector) stop(err error) {
 func (c *collector) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	if c.firstBatch != nil {
 		c.once.Do(c.firstBatch)
-	}
-	if c.onBatch != nil {
-		c.onBatch()
 	}
 	rows := make([]map[string]any, rec.NumRows())
 	for i := range rows {

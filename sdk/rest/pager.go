@@ -47,8 +47,10 @@ type Pager interface {
 type Prefetcher interface {
 	Pager
 	// Prefetch reports whether the Pager's listings may be fetched ahead
-	// as above. A Pager that wraps another may answer as the inner one
-	// does.
+	// as above. A Pager that wraps another answers as the inner one does
+	// only if its own Paging shares no state with the stream's Select or
+	// Checkpoint (trackvia's overlapPager does, and is no Prefetcher); a
+	// Pager that embeds one of this package's inherits its true.
 	Prefetch() bool
 }
 
