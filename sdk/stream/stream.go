@@ -219,10 +219,11 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 	defer dec.Release()
 	pg := s.Pager.Start()
 	alts := s.AltPaths
-	// Pages are fetched ahead while the current one is decoded and
-	// written (see ahead), except for a sample, which wants few pages.
+	// A rest.Prefetcher's pages are fetched ahead while the current one is
+	// decoded and written (see ahead), except for a sample, which wants
+	// few pages.
 	var ah *ahead
-	if r.limit <= 0 {
+	if r.limit <= 0 && prefetch(s.Pager) {
 		ah = newAhead(ctx, r.c, &r.retries, r.opts.PageConcurrency)
 		defer ah.close()
 	}
@@ -256,7 +257,7 @@ func (r *streamReader) pages(ctx context.Context, log *slog.Logger) error {
 		// fetched ahead.
 		var more bool
 		var nextErr error
-		early := ah != nil && prefetch(s.Pager)
+		early := ah != nil
 		if early {
 			if more, nextErr = pg.Next(info); more && nextErr == nil {
 				ah.want(nextRequests(s, base, pg, page, ah.window))
