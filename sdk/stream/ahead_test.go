@@ -427,6 +427,9 @@ func testConcurrentPagesAIMD(t *testing.T) {
 	if got > 1.15*rate {
 		t.Errorf("%.0f requests a second arrived, over 115%% of the %d the vendor allows", got, rate)
 	}
+	if got < 0.4*rate {
+		t.Errorf("%.0f requests a second arrived, under 40%% of the %d the vendor allows: the back-off throttles too hard", got, rate)
+	}
 	if l.refused > pages/5 {
 		t.Errorf("%d requests were refused, over a fifth of the %d pages", l.refused, pages)
 	}
