@@ -18,6 +18,36 @@ func peakRSS(pid int) int64 {
 	return parseHWM(b)
 }
 
+// hwmFile reads the VmHWM of one process again and again from its
+// /proc/<pid>/status, held open: a read at offset 0 renders the file anew,
+// which spares the open and close of a fresh read on every sample.
+type hwmFile struct {
+	f   *os.File
+	buf []byte
+}
+
+// openHWM opens the status file of process pid, or returns nil if the
+// process is gone.
+func openHWM(pid int) *hwmFile {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil
+	}
+	return &hwmFile{f: f, buf: make([]byte, 8<<10)}
+}
+
+// read returns the process's VmHWM in bytes, or 0 once it has exited (a
+// zombie's status has no memory lines) or cannot be read.
+func (h *hwmFile) read() int64 {
+	n, err := h.f.ReadAt(h.buf, 0)
+	if n == 0 && err != nil {
+		return 0
+	}
+	return parseHWM(h.buf[:n])
+}
+
+func (h *hwmFile) close() { h.f.Close() }
+
 // parseHWM reads the VmHWM line of a /proc/<pid>/status file, in bytes.
 func parseHWM(status []byte) int64 {
 	for line := range bytes.Lines(status) {

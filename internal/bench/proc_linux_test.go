@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
 
 func TestParseHWM(t *testing.T) {
 	for _, tc := range []struct {
@@ -38,5 +43,37 @@ func TestParentPID(t *testing.T) {
 				t.Errorf("parentPID = %d, %v; want %d, %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+func TestHWMFile(t *testing.T) {
+	cmd := exec.Command("sleep", "0.3")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sleep to run: %v", err)
+	}
+	defer cmd.Wait()
+	h := openHWM(cmd.Process.Pid)
+	if h == nil {
+		t.Fatal("openHWM of a running process = nil")
+	}
+	defer h.close()
+	if v := h.read(); v <= 0 {
+		t.Fatalf("read of a running process = %d, want its peak RSS", v)
+	}
+	// Unreaped, the exited process is a zombie whose status has no VmHWM.
+	deadline := time.Now().Add(5 * time.Second)
+	for h.read() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("read still gives a peak 5 s after the process should have exited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	self := openHWM(os.Getpid())
+	if self == nil {
+		t.Fatal("openHWM of this process = nil")
+	}
+	defer self.close()
+	if v := self.read(); v <= 0 {
+		t.Errorf("read of this process = %d, want its peak RSS", v)
 	}
 }
