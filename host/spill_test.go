@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -315,7 +316,7 @@ func TestSpill_TailStaysUnderBound(t *testing.T) {
 	mem := &peakAllocator{CheckedAllocator: e.mem}
 	e.src.opts.Allocator = mem
 	e.batch(t, 0, rows)
-	per := recordBytes(e.stream.tail[0].rec) // a lineage-stamped batch
+	per := batch.Bytes(e.stream.tail[0].rec) // a lineage-stamped batch
 	for i := int64(1); i < batches; i++ {
 		e.batch(t, i*rows, rows)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 
 	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
@@ -103,7 +104,7 @@ func (r *streamRun) batch(rec arrow.Record) error {
 	}
 	r.tail = append(r.tail, pieces...)
 	for _, pc := range pieces {
-		r.tailBytes += recordBytes(pc.rec)
+		r.tailBytes += batch.Bytes(pc.rec)
 	}
 	r.res.read += rec.NumRows()
 	// A full refresh publishes nothing before it completes, so its batches
@@ -111,12 +112,7 @@ func (r *streamRun) batch(rec arrow.Record) error {
 	// host's memory however rarely the connector checkpoints.
 	if r.mode == protocol.FullRefresh {
 		pieces := r.takeTail()
-		return r.w.enqueue(writeJob{pieces: pieces, do: func() error {
-			if err := r.write(pieces); err != nil {
-				return err
-			}
-			return r.roll()
-		}})
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error { return r.writeRolling(pieces) }})
 	}
 	if r.tailBytes > r.tailBound {
 		return r.spillTail()
@@ -334,6 +330,50 @@ func (r *streamRun) write(pieces []piece) (err error) {
 	return nil
 }
 
+// writeRolling writes a full refresh's pieces, rolling the files by size
+// after every write. A piece larger than a row group (a plugin joins its
+// pages into batches of about a MiB) is written in slices of one, so that
+// a file still ends within a row group of --max-file-size, however small;
+// slices hold at least minSliceBytes, so that a tiny limit does not turn
+// into a file per row. It runs on the writer goroutine.
+func (r *streamRun) writeRolling(pieces []piece) error {
+	limit := max(r.rowGroupBytes(), minSliceBytes)
+	for _, pc := range pieces {
+		size, rows := batch.Bytes(pc.rec), pc.rec.NumRows()
+		step := rows
+		if size > limit {
+			step = max(1, rows*limit/size)
+		}
+		for from := int64(0); from < rows; from += step {
+			slice := pc
+			if step < rows {
+				slice.rec = pc.rec.NewSlice(from, min(from+step, rows))
+			}
+			err := r.write([]piece{slice})
+			if step < rows {
+				slice.rec.Release()
+			}
+			if err == nil {
+				err = r.roll()
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// minSliceBytes is the least a slice of writeRolling holds.
+const minSliceBytes = 64 << 10
+
+// rowGroupBytes is the row group size of the stream's parts: at most a
+// quarter of --max-file-size, so that a file rolled by size ends within a
+// row group of it.
+func (r *streamRun) rowGroupBytes() int64 {
+	return min(sink.DefaultRowGroupBytes, max(1, r.src.opts.FileBytes/4))
+}
+
 // bound finishes the parts written least recently while the open parts
 // hold more than r.budgetRows rows or r.budgetBytes bytes in their row groups.
 // The part written last stays open: on its own it is within the budget,
@@ -406,8 +446,6 @@ func (r *streamRun) part(dir string) (sink.Part, error) {
 		"quiver:connector": r.src.cfg.Connector,
 		"quiver:stream":    r.name,
 	}
-	// Row groups of at most a quarter of --max-file-size, so that a file
-	// rolled by size ends within a row group of it.
 	create := r.src.create
 	if create == nil {
 		create = sink.Create
@@ -415,7 +453,7 @@ func (r *streamRun) part(dir string) (sink.Part, error) {
 	p, err := create(filepath.Join(r.dir, dir), name, sink.LineageSchema(r.schema), sink.Options{
 		Format: r.src.format, Allocator: opts.Allocator, Metadata: meta,
 		Compression: r.src.cfg.compression, CompressionLevel: r.src.cfg.compressionLevel,
-		RowGroupBytes: min(sink.DefaultRowGroupBytes, max(1, opts.FileBytes/4)),
+		RowGroupBytes: r.rowGroupBytes(),
 		WriteBuffer:   r.writeBuffer(),
 	})
 	if err != nil {

@@ -3,7 +3,7 @@ package host
 import (
 	"sync"
 
-	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/quiver-etl/quiver/internal/batch"
 )
 
 // writeQueueBytes bounds the in-memory size of the Arrow batches waiting
@@ -88,7 +88,7 @@ func (w *writer) run() {
 // then the job is dropped.
 func (w *writer) enqueue(job writeJob) error {
 	for _, pc := range job.pieces {
-		job.size += recordBytes(pc.rec)
+		job.size += batch.Bytes(pc.rec)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -123,30 +123,4 @@ func (w *writer) stop() error {
 	w.mu.Unlock()
 	<-w.done
 	return w.failed()
-}
-
-// recordBytes returns the size of rec's buffers (a slice counts its whole
-// buffers: that is the memory it holds).
-func recordBytes(rec arrow.Record) int64 {
-	var n int64
-	for _, col := range rec.Columns() {
-		n += dataBytes(col.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataBytes(d.Dictionary())
-	}
-	return n
 }

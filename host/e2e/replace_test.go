@@ -73,7 +73,11 @@ func TestReplace_KillAtEveryStep(t *testing.T) {
 	for after := 0; after <= oldFiles+newFiles; after++ {
 		t.Run(fmt.Sprintf("killed after %d operations", after), func(t *testing.T) {
 			t.Parallel()
-			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, pageSize: 100, streams: "[employees, clients]"})
+			// A page at a time, each long after the one before: the
+			// plugin then sends each page alone, not joined with the next
+			// (batch.JoinWait), and --max-file-size 1 makes a file of each.
+			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, pageSize: 100, streams: "[employees, clients]",
+				slow: 300 * time.Millisecond, config: "      concurrency: 1\n"})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			dir := filepath.Join(out, "data", "acme", "employees")

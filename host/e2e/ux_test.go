@@ -41,6 +41,7 @@ type uxOptions struct {
 	counts   map[string]int // records per stream; streams left out get 5
 	slow     time.Duration  // every data request waits this long
 	pageSize int            // default 10
+	config   string         // more connector config lines (6-space indent), e.g. "      concurrency: 1\n"
 	streams  string         // the source's streams list, e.g. "[employees]"
 	source   string         // more source lines (4-space indent), e.g. "    partition: x\n"
 	dest     string         // more destination lines (2-space indent)
@@ -65,7 +66,7 @@ func uxSetup(t *testing.T, o uxOptions) (*tracktiksim.Server, string, string) {
 	if o.pageSize == 0 {
 		o.pageSize = 10
 	}
-	extra := fmt.Sprintf("      page_size: %d\n", o.pageSize)
+	extra := fmt.Sprintf("      page_size: %d\n", o.pageSize) + o.config
 	if o.streams != "" {
 		extra += "    streams: " + o.streams + "\n"
 	}
@@ -394,7 +395,11 @@ func TestUX_FullRefreshFailureKeepsSnapshot(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, slow: 20 * time.Millisecond, streams: "[employees]"})
+			// A page at a time, so that a run lasts long enough (31 pages)
+			// for the plugin to send them in several batches, joined for
+			// batch.JoinWait at most, and make several files.
+			srv, out, cfg := uxSetup(t, uxOptions{counts: map[string]int{"employees": 300}, slow: 20 * time.Millisecond, streams: "[employees]",
+				config: "      concurrency: 1\n"})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			dir := filepath.Join(out, "data", "acme", "employees")

@@ -27,6 +27,7 @@ import (
 	"github.com/quiver-etl/quiver/connectors/tracktik"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/host/sink"
+	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
@@ -275,9 +276,11 @@ func (b *bench) decode(ctx context.Context, fn func(arrow.Record)) error {
 
 // decodeToFile decodes every page into Arrow records and writes them to
 // an Arrow IPC stream file, for the sink stage: it returns the file's path.
-// Read back batch by batch, the records reach the sink as the host gets
-// them from the plugin, and the stage's peak RSS is the sink's (with the
-// simulator's), not that of the whole input held in memory.
+// The pages' records are joined into batches of up to batch.JoinBytes, as
+// the plugin's Writer joins them; read back batch by batch, they reach the
+// sink as the host gets them from the plugin, and the stage's peak RSS is
+// the sink's (with the simulator's), not that of the whole input held in
+// memory.
 func (b *bench) decodeToFile(ctx context.Context) (any, error) {
 	path := filepath.Join(b.tmp, "sink-input.arrows")
 	f, err := os.Create(path)
@@ -285,13 +288,38 @@ func (b *bench) decodeToFile(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	defer f.Close()
+	mem := memory.NewGoAllocator()
 	w := ipc.NewWriter(f, ipc.WithSchema(records.WithRescue(b.sc.Schema)))
-	var werr error
+	var (
+		werr    error
+		pending []arrow.Record
+		size    int64
+	)
+	flush := func() {
+		if len(pending) > 0 && werr == nil {
+			var rec arrow.Record
+			if rec, werr = batch.Concat(mem, pending); werr == nil {
+				werr = w.Write(rec)
+				rec.Release()
+			}
+		}
+		for _, rec := range pending {
+			rec.Release()
+		}
+		pending, size = pending[:0], 0
+	}
 	err = b.decode(ctx, func(rec arrow.Record) {
-		if werr == nil {
-			werr = w.Write(rec)
+		n := batch.Bytes(rec)
+		if size+n > batch.JoinBytes {
+			flush()
+		}
+		rec.Retain()
+		pending = append(pending, rec)
+		if size += n; size >= batch.JoinBytes {
+			flush()
 		}
 	})
+	flush()
 	if err := errors.Join(err, werr, w.Close(), f.Close()); err != nil {
 		return nil, fmt.Errorf("write the sink's input %s: %w", path, err)
 	}

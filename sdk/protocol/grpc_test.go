@@ -69,10 +69,18 @@ func checkedAllocator(t *testing.T) *memory.CheckedAllocator {
 // Batches are encoded with pluginMem and decoded with hostMem.
 func newTestClient(t *testing.T, impl Plugin, pluginMem, hostMem memory.Allocator) *Client {
 	t.Helper()
+	return newTestClientWait(t, impl, pluginMem, hostMem, 0)
+}
+
+// newTestClientWait is newTestClient with batches waiting up to joinWait
+// to be joined (0: batch.JoinWait).
+func newTestClientWait(t *testing.T, impl Plugin, pluginMem, hostMem memory.Allocator, joinWait time.Duration) *Client {
+	t.Helper()
 	ps := map[string]plugin.Plugin{pluginName: &grpcPlugin{
-		impl:   impl,
-		mem:    pluginMem,
-		logger: slog.New(slog.DiscardHandler),
+		impl:     impl,
+		mem:      pluginMem,
+		logger:   slog.New(slog.DiscardHandler),
+		joinWait: joinWait,
 	}}
 	client, server := plugin.TestPluginGRPCConn(t, false, ps)
 	t.Cleanup(func() {

@@ -1,13 +1,16 @@
 package protocol
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/sdk/protocol/internal/connectorpb"
 )
 
@@ -64,13 +67,16 @@ type grpcPlugin struct {
 	impl   Plugin           // plugin side only
 	mem    memory.Allocator // plugin side: encodes batches and schemas
 	logger *slog.Logger     // plugin side: reports recovered panics
+	// joinWait is the longest a batch waits to be joined; 0 means
+	// batch.JoinWait.
+	joinWait time.Duration
 }
 
 var _ plugin.GRPCPlugin = (*grpcPlugin)(nil)
 
 // GRPCServer registers the Connector service on s.
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	connectorpb.RegisterConnectorServer(s, &server{impl: p.impl, mem: p.mem, logger: p.logger})
+	connectorpb.RegisterConnectorServer(s, &server{impl: p.impl, mem: p.mem, logger: p.logger, joinWait: cmp.Or(p.joinWait, batch.JoinWait)})
 	return nil
 }
 

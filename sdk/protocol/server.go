@@ -105,9 +105,10 @@ func watchParent(stop <-chan struct{}, tick <-chan time.Time, parent int, ppid f
 // server is the plugin's implementation of the Connector service.
 type server struct {
 	connectorpb.UnimplementedConnectorServer
-	impl   Plugin
-	mem    memory.Allocator
-	logger *slog.Logger
+	impl     Plugin
+	mem      memory.Allocator
+	logger   *slog.Logger
+	joinWait time.Duration // the longest a batch waits to be joined
 }
 
 // recoverRPC turns a panic in the RPC named rpc into its error.
@@ -157,21 +158,33 @@ func (s *server) Read(req *connectorpb.Read_Request, stream grpc.ServerStreaming
 	if err != nil {
 		return toStatus(fmt.Errorf("protocol: read: %w: %w", ErrConfig, err))
 	}
-	w := &streamWriter{stream: stream, mem: s.mem, limit: maxBatchBytes}
+	w := &streamWriter{stream: stream, mem: s.mem, limit: maxBatchBytes, wait: s.joinWait}
 	defer w.close()
-	return toStatus(s.impl.Read(stream.Context(), r, w))
+	err = s.impl.Read(stream.Context(), r, w)
+	// What the streams wrote last may still wait to be joined; it goes out
+	// before the read ends, as it would have unjoined.
+	if ferr := w.flushAll(stream.Context()); err == nil {
+		err = ferr
+	}
+	return toStatus(err)
 }
 
 // errWriterClosed is returned by a Writer used after its Read returned.
 var errWriterClosed = errors.New("protocol: Writer used after Read returned")
 
-// streamWriter implements Writer over a Read stream. Batches are encoded
-// concurrently; sends are serialized because a gRPC stream allows one sender
-// at a time.
+// streamWriter implements Writer over a Read stream. A stream's batches are
+// gathered into batches of about batch.JoinBytes before they are sent (see
+// pending), and its checkpoints, statuses and progress follow them in the
+// order written. Streams are encoded concurrently; sends are serialized
+// because a gRPC stream allows one sender at a time.
 type streamWriter struct {
 	stream grpc.ServerStreamingServer[connectorpb.Read_Response]
 	mem    memory.Allocator
-	limit  int // bytes per encoded batch
+	limit  int           // bytes per encoded batch
+	wait   time.Duration // the longest a batch waits to be joined
+
+	pmu     sync.Mutex
+	pending map[string]*pending // by stream
 
 	mu     sync.Mutex
 	closed bool
@@ -204,8 +217,14 @@ func (w *streamWriter) send(ctx context.Context, resp *connectorpb.Read_Response
 	return nil
 }
 
-// WriteBatch encodes rec and sends it. It does not keep rec.
+// WriteBatch keeps rec (retained) to send joined with the stream's next
+// batches; the caller still releases rec.
 func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
+	return w.add(ctx, stream, rec)
+}
+
+// sendBatch encodes rec and sends it.
+func (w *streamWriter) sendBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	payload, err := encodeBatch(w.mem, rec, w.limit)
 	if err != nil {
 		return fmt.Errorf("protocol: stream %s: %w", stream, err)
@@ -215,8 +234,14 @@ func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.
 	}})
 }
 
-// Checkpoint sends state for stream.
+// Checkpoint sends state for stream after the stream's batches written
+// before it.
 func (w *streamWriter) Checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
+	return w.checkpoint(ctx, stream, state)
+}
+
+// sendCheckpoint sends state for stream.
+func (w *streamWriter) sendCheckpoint(ctx context.Context, stream string, state json.RawMessage) error {
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Checkpoint{
 		Checkpoint: &connectorpb.Checkpoint{Stream: stream, State: state},
 	}})
@@ -228,11 +253,19 @@ func (w *streamWriter) Status(ctx context.Context, stream string, st Status) err
 	if err != nil {
 		return fmt.Errorf("protocol: stream %s: %w", stream, err)
 	}
+	if err := w.flushStream(ctx, stream); err != nil {
+		return err
+	}
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Status{Status: ps}})
 }
 
-// Progress sends a progress report of stream.
+// Progress sends a progress report of stream, after the stream's batches
+// written before it: a stream's data thus waits at most from one report to
+// the next.
 func (w *streamWriter) Progress(ctx context.Context, stream string, p Progress) error {
+	if err := w.flushStream(ctx, stream); err != nil {
+		return err
+	}
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Progress{
 		Progress: toProtoProgress(stream, p),
 	}})

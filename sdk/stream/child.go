@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
+	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
 	"github.com/quiver-etl/quiver/sdk/rest"
@@ -770,7 +771,7 @@ func (r *childReader) collect(ctx context.Context, results <-chan *parentResult,
 // parents done so far, or with complete, the whole window.
 func (r *childReader) flush(ctx context.Context, complete bool) error {
 	if r.pendingRows > 0 {
-		rec, err := concat(r.opts.Allocator, r.schema, r.pending)
+		rec, err := batch.Concat(r.opts.Allocator, r.pending)
 		r.releasePending()
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", r.ch.Name, err)
@@ -813,37 +814,4 @@ func (r *childReader) releasePending() {
 		rec.Release()
 	}
 	r.pending, r.pendingRows = nil, 0
-}
-
-// concat returns recs as one record of schema; the caller releases it and
-// still owns recs.
-func concat(mem memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
-	if len(recs) == 1 {
-		recs[0].Retain()
-		return recs[0], nil
-	}
-	var rows int64
-	for _, rec := range recs {
-		rows += rec.NumRows()
-	}
-	cols := make([]arrow.Array, schema.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(recs))
-	for i := range cols {
-		for j, rec := range recs {
-			parts[j] = rec.Column(i)
-		}
-		c, err := array.Concatenate(parts, mem)
-		if err != nil {
-			return nil, fmt.Errorf("joining batches: %w", err)
-		}
-		cols[i] = c
-	}
-	return array.NewRecord(schema, cols, rows), nil
 }

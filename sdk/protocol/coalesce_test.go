@@ -1,0 +1,242 @@
+package protocol
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	idSchema    = arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	otherSchema = arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "extra", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+)
+
+// op is one call a plugin makes on its Writer in TestWriterJoinsBatches.
+type op struct {
+	kind   string // "batch", "other" (a batch of otherSchema), "checkpoint", "progress", "status"
+	stream string
+	rows   int    // batch, other
+	state  string // checkpoint
+}
+
+func batchOp(stream string, rows int) op { return op{kind: "batch", stream: stream, rows: rows} }
+func otherOp(stream string, rows int) op { return op{kind: "other", stream: stream, rows: rows} }
+func ckptOp(stream, state string) op     { return op{kind: "checkpoint", stream: stream, state: state} }
+func progressOp(stream string) op        { return op{kind: "progress", stream: stream} }
+func statusOp(stream string) op          { return op{kind: "status", stream: stream} }
+func idRecord(mem memory.Allocator, schema *arrow.Schema, from, n int) arrow.Record {
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(from + i))
+		if schema.NumFields() > 1 {
+			b.Field(1).AppendNull()
+		}
+	}
+	return b.NewRecord()
+}
+
+// TestWriterJoinsBatches checks what the host receives for a plugin's
+// calls: a stream's batches joined up to batch.JoinBytes, each checkpoint
+// after exactly the batches written before it, and nothing lost or
+// reordered within a stream.
+func TestWriterJoinsBatches(t *testing.T) {
+	t.Parallel()
+	readErr := fmt.Errorf("fake: page 3: %w", ErrTemporary)
+	for _, tc := range []struct {
+		name string
+		ops  []op
+		err  error // returned by Read after ops
+		want []string
+	}{
+		{
+			name: "pages of a full refresh join",
+			ops:  []op{batchOp("a", 3), batchOp("a", 3), batchOp("a", 3), statusOp("a")},
+			want: []string{"batch a 1-9 of 1", "status a"},
+		},
+		{
+			name: "a checkpoint follows the batches it covers",
+			ops:  []op{batchOp("a", 3), ckptOp("a", "c1"), batchOp("a", 3), ckptOp("a", "c2"), batchOp("a", 3), statusOp("a")},
+			want: []string{"batch a 1-6 of 1", "checkpoint a c2", "batch a 7-9 of 1", "status a"},
+		},
+		{
+			name: "a checkpoint with nothing waiting goes at once",
+			ops:  []op{ckptOp("a", "c0"), batchOp("a", 2), statusOp("a")},
+			want: []string{"checkpoint a c0", "batch a 1-2 of 1", "status a"},
+		},
+		{
+			name: "progress sends what waits",
+			ops:  []op{batchOp("a", 2), progressOp("a"), batchOp("a", 2)},
+			want: []string{"batch a 1-2 of 1", "progress a", "batch a 3-4 of 1"},
+		},
+		{
+			name: "a read that ends without a status still sends its batches",
+			ops:  []op{batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
+			want: []string{"batch a 1-2 of 1", "checkpoint a c1", "batch a 3-4 of 1"},
+		},
+		{
+			name: "a read that fails sends what it wrote before the error",
+			ops:  []op{batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
+			err:  readErr,
+			want: []string{"batch a 1-2 of 1", "checkpoint a c1", "batch a 3-4 of 1"},
+		},
+		{
+			name: "another schema is not joined",
+			ops:  []op{batchOp("a", 2), otherOp("a", 2), otherOp("a", 1), batchOp("a", 2), statusOp("a")},
+			want: []string{"batch a 1-2 of 1", "batch a 3-5 of 2", "batch a 6-7 of 1", "status a"},
+		},
+		{
+			// 50,000 int64 are 400 kB: a third would pass 1 MiB.
+			name: "batches stop short of JoinBytes",
+			ops:  []op{batchOp("a", 50_000), batchOp("a", 50_000), batchOp("a", 50_000), statusOp("a")},
+			want: []string{"batch a 1-100000 of 1", "batch a 100001-150000 of 1", "status a"},
+		},
+		{
+			name: "a batch past JoinBytes goes at once",
+			ops:  []op{batchOp("a", 3), batchOp("a", 150_000), progressOp("a")},
+			want: []string{"batch a 1-3 of 1", "batch a 4-150003 of 1", "progress a"},
+		},
+		{
+			name: "streams wait apart",
+			ops: []op{batchOp("a", 3), batchOp("b", 3), ckptOp("a", "a1"), statusOp("b"),
+				batchOp("a", 3), statusOp("a")},
+			want: []string{"batch b 1-3 of 1", "status b", "batch a 1-3 of 1", "checkpoint a a1", "batch a 4-6 of 1", "status a"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pluginMem, hostMem := checkedAllocator(t), checkedAllocator(t)
+			f := &fakePlugin{read: func(ctx context.Context, _ *ReadRequest, w Writer) error {
+				next := map[string]int{}
+				for _, o := range tc.ops {
+					var err error
+					switch o.kind {
+					case "batch", "other":
+						schema := idSchema
+						if o.kind == "other" {
+							schema = otherSchema
+						}
+						rec := idRecord(pluginMem, schema, next[o.stream]+1, o.rows)
+						next[o.stream] += o.rows
+						err = w.WriteBatch(ctx, o.stream, rec)
+						rec.Release()
+					case "checkpoint":
+						err = w.Checkpoint(ctx, o.stream, json.RawMessage(`"`+o.state+`"`))
+					case "progress":
+						err = w.Progress(ctx, o.stream, Progress{Records: int64(next[o.stream])})
+					case "status":
+						err = w.Status(ctx, o.stream, Status{State: Complete})
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return tc.err
+			}}
+			// No batch waits out its time here: what is joined depends on
+			// the calls alone.
+			c := newTestClientWait(t, f, pluginMem, hostMem, time.Hour)
+			rs, err := c.Read(context.Background(), &ReadRequest{})
+			if err != nil {
+				t.Fatalf("Read() = %v", err)
+			}
+			defer rs.Close()
+			var got []string
+			for rs.Next() {
+				got = append(got, describe(t, rs.Message()))
+			}
+			// An error crosses gRPC as its class and text.
+			if err := rs.Err(); (err == nil) != (tc.err == nil) || err != nil && (!errors.Is(err, ErrTemporary) || !strings.Contains(err.Error(), tc.err.Error())) {
+				t.Errorf("Err() = %v, want %v", err, tc.err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWriterSendsWaitingBatches: a batch that waits to be joined goes out
+// after the join wait even when the plugin writes nothing more for a
+// while, as when it waits on a slow page or a rate limit, together with
+// the checkpoint after it.
+func TestWriterSendsWaitingBatches(t *testing.T) {
+	t.Parallel()
+	pluginMem, hostMem := checkedAllocator(t), checkedAllocator(t)
+	received := make(chan struct{})
+	f := &fakePlugin{read: func(ctx context.Context, _ *ReadRequest, w Writer) error {
+		rec := idRecord(pluginMem, idSchema, 1, 3)
+		err := w.WriteBatch(ctx, "a", rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		if err := w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)); err != nil {
+			return err
+		}
+		select {
+		case <-received:
+			return w.Status(ctx, "a", Status{State: Complete})
+		case <-time.After(10 * time.Second):
+			return errors.New("the host did not get the batch within 10 s of it being written")
+		}
+	}}
+	c := newTestClientWait(t, f, pluginMem, hostMem, 20*time.Millisecond)
+	rs, err := c.Read(context.Background(), &ReadRequest{})
+	if err != nil {
+		t.Fatalf("Read() = %v", err)
+	}
+	defer rs.Close()
+	var got []string
+	for rs.Next() {
+		got = append(got, describe(t, rs.Message()))
+		if len(got) == 2 {
+			close(received)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("Err() = %v", err)
+	}
+	want := []string{"batch a 1-3 of 1", "checkpoint a c1", "status a"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+}
+
+// describe says what m is in TestWriterJoinsBatches's terms: a batch by
+// its stream, first and last id and number of columns (its ids must run
+// without a gap).
+func describe(t *testing.T, m Message) string {
+	t.Helper()
+	switch m := m.(type) {
+	case *Batch:
+		ids := m.Record.Column(0).(*array.Int64).Int64Values()
+		for i := 1; i < len(ids); i++ {
+			if ids[i] != ids[i-1]+1 {
+				t.Fatalf("stream %s: batch of ids %d..%d skips from %d to %d", m.Stream, ids[0], ids[len(ids)-1], ids[i-1], ids[i])
+			}
+		}
+		return fmt.Sprintf("batch %s %d-%d of %d", m.Stream, ids[0], ids[len(ids)-1], m.Record.NumCols())
+	case *Checkpoint:
+		var s string
+		if err := json.Unmarshal(m.State, &s); err != nil {
+			t.Fatalf("checkpoint %s: %v", m.State, err)
+		}
+		return "checkpoint " + m.Stream + " " + s
+	case *StreamProgress:
+		return "progress " + m.Stream
+	case *StreamStatus:
+		return "status " + m.Stream
+	}
+	t.Fatalf("unknown message %T", m)
+	return ""
+}
