@@ -70,7 +70,7 @@ var volatileColumns = []string{"snapshot_time"}
 
 // TestObjectStore_KillAndResume syncs the four demo simulators into s3://
 // on a loopback versitygw, with a part file per checkpoint; the runs are
-// killed (SIGKILL, plugins included) after 3, 17 and 60 uploads or deletes
+// killed (SIGKILL, plugins included) after 3, 12 and 25 uploads or deletes
 // of the commit protocol, each rerun after the killed one's lease expired;
 // a last run completes. Then, reading the bucket: every part object is one
 // a source's _files.json lists, and every listed one exists; every
@@ -89,7 +89,7 @@ func TestObjectStore_KillAndResume(t *testing.T) {
 	cfg := writeConfig(t, mkdir(t, filepath.Join(tmp, "lake")), lake)
 
 	var results []result
-	for _, after := range []int{3, 17, 60} {
+	for _, after := range []int{3, 12, 25} {
 		r := untilUnlocked(ctx, t, func() result {
 			return quiverKilled(ctx, t, append([]string{fmt.Sprintf("%s=%d", killEnv, after)}, env...),
 				"sync", "-c", cfg, "--max-file-size", "1", "--log-level", "info")

@@ -32,9 +32,10 @@ import (
 // delay of up to jitter so that pages fetched at once complete out of
 // order. fail, if positive, is the offset of a page answered 400.
 type listing struct {
-	n, fail int
-	jitter  time.Duration
-	asked   func(offset int) // when not nil, called at each request
+	n, fail  int
+	jitter   time.Duration
+	asked    func(offset int) // when not nil, called at each request
+	failWait chan struct{}    // when not nil, the failing page is answered once it is closed (or after 5 s)
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -59,6 +60,12 @@ func (l *listing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	time.Sleep(d)
 	if l.fail > 0 && off == l.fail {
+		if l.failWait != nil {
+			select {
+			case <-l.failWait:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":"no such page"}`)
 		return
@@ -249,6 +256,18 @@ func TestConcurrentPages_FailureKeepsThePagesBefore(t *testing.T) {
 	for _, conc := range []int{1, 6} {
 		t.Run(fmt.Sprintf("concurrency %d", conc), func(t *testing.T) {
 			l := &listing{n: 237, fail: 80, jitter: 3 * time.Millisecond}
+			if conc > 1 {
+				// The failing page is answered once a page after it has
+				// been asked for, as happens when pages are fetched at once.
+				later := make(chan struct{})
+				var once sync.Once
+				l.failWait = later
+				l.asked = func(off int) {
+					if off > 80 {
+						once.Do(func() { close(later) })
+					}
+				}
+			}
 			w := readListing(t, l, fault.New(fault.Options{}), conc)
 			var want []string
 			want = append(want, "status started")
