@@ -91,7 +91,8 @@ func (w *streamWriter) checkpoint(ctx context.Context, stream string, state json
 	if len(p.recs) == 0 {
 		return w.sendCheckpoint(ctx, stream, state)
 	}
-	p.state, p.covered = state, len(p.recs)
+	// A copy: the caller may reuse its buffer once Checkpoint returns.
+	p.state, p.covered = append(json.RawMessage(nil), state...), len(p.recs)
 	return nil
 }
 

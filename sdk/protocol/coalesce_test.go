@@ -144,12 +144,7 @@ func TestWriterJoinsBatches(t *testing.T) {
 			}}
 			// No batch waits out its time here: what is joined depends on
 			// the calls alone.
-			c := newTestClientWait(t, f, pluginMem, hostMem, time.Hour)
-			rs, err := c.Read(context.Background(), &ReadRequest{})
-			if err != nil {
-				t.Fatalf("Read() = %v", err)
-			}
-			defer rs.Close()
+			rs := startRead(t, newTestClientWait(t, f, pluginMem, hostMem, time.Hour))
 			var got []string
 			for rs.Next() {
 				got = append(got, describe(t, rs.Message()))
@@ -190,12 +185,7 @@ func TestWriterSendsWaitingBatches(t *testing.T) {
 			return errors.New("the host did not get the batch within 10 s of it being written")
 		}
 	}}
-	c := newTestClientWait(t, f, pluginMem, hostMem, 20*time.Millisecond)
-	rs, err := c.Read(context.Background(), &ReadRequest{})
-	if err != nil {
-		t.Fatalf("Read() = %v", err)
-	}
-	defer rs.Close()
+	rs := startRead(t, newTestClientWait(t, f, pluginMem, hostMem, 20*time.Millisecond))
 	var got []string
 	for rs.Next() {
 		got = append(got, describe(t, rs.Message()))
@@ -210,6 +200,17 @@ func TestWriterSendsWaitingBatches(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
+}
+
+// startRead starts an empty read on c; the stream closes when t ends.
+func startRead(t *testing.T, c *Client) *ReadStream {
+	t.Helper()
+	rs, err := c.Read(context.Background(), &ReadRequest{})
+	if err != nil {
+		t.Fatalf("Read() = %v", err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	return rs
 }
 
 // describe says what m is in TestWriterJoinsBatches's terms: a batch by

@@ -260,8 +260,7 @@ func (w *streamWriter) Status(ctx context.Context, stream string, st Status) err
 }
 
 // Progress sends a progress report of stream, after the stream's batches
-// written before it: a stream's data thus waits at most from one report to
-// the next.
+// written before it.
 func (w *streamWriter) Progress(ctx context.Context, stream string, p Progress) error {
 	if err := w.flushStream(ctx, stream); err != nil {
 		return err
