@@ -112,7 +112,10 @@ func (r *streamRun) batch(rec arrow.Record) error {
 	// host's memory however rarely the connector checkpoints.
 	if r.mode == protocol.FullRefresh {
 		pieces := r.takeTail()
-		return r.w.enqueue(writeJob{pieces: pieces, do: func() error { return r.writeRolling(pieces) }})
+		// The pieces of a partitioned batch are slices of it, each holding
+		// the batch's whole buffers: its bytes per row say their size.
+		perRow := max(1, batch.Bytes(stamped)/max(1, stamped.NumRows()))
+		return r.w.enqueue(writeJob{pieces: pieces, do: func() error { return r.writeRolling(pieces, perRow) }})
 	}
 	if r.tailBytes > r.tailBound {
 		return r.spillTail()
@@ -330,20 +333,17 @@ func (r *streamRun) write(pieces []piece) (err error) {
 	return nil
 }
 
-// writeRolling writes a full refresh's pieces, rolling the files by size
-// after every write. A piece larger than a row group (a plugin joins its
-// pages into batches of about a MiB) is written in slices of one, so that
-// a file still ends within a row group of --max-file-size, however small;
-// slices hold at least minSliceBytes, so that a tiny limit does not turn
-// into a file per row. It runs on the writer goroutine.
-func (r *streamRun) writeRolling(pieces []piece) error {
-	limit := max(r.rowGroupBytes(), minSliceBytes)
+// writeRolling writes a full refresh's pieces, of perRow Arrow bytes a
+// row, rolling the files by size after every write. A piece larger than a
+// row group (a plugin joins its pages into batches of about a MiB) is
+// written in slices of one, so that a file still ends within a row group
+// of --max-file-size, however small; slices hold at least minSliceBytes,
+// so that a tiny limit does not turn into a file per row. It runs on the
+// writer goroutine.
+func (r *streamRun) writeRolling(pieces []piece, perRow int64) error {
+	step := max(1, max(r.rowGroupBytes(), minSliceBytes)/perRow) // rows a slice
 	for _, pc := range pieces {
-		size, rows := batch.Bytes(pc.rec), pc.rec.NumRows()
-		step := rows
-		if size > limit {
-			step = max(1, rows*limit/size)
-		}
+		rows := pc.rec.NumRows()
 		for from := int64(0); from < rows; from += step {
 			slice := pc
 			if step < rows {

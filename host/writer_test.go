@@ -216,3 +216,77 @@ func TestWriter_ErrorStopsTheStream(t *testing.T) {
 	}
 	e.mem.AssertSize(t, 0)
 }
+
+// TestWriteRolling: a full refresh writes a joined batch in slices of a
+// row group, so that files rolled by a small --max-file-size stay near it,
+// with slices of at least minSliceBytes; the pieces of a partitioned batch,
+// each holding the batch's whole buffers, are sized by their rows.
+func TestWriteRolling(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "d", Type: arrow.FixedWidthTypes.Date32}}, nil)
+	for _, tc := range []struct {
+		name            string
+		fileBytes       int64
+		partition       string
+		rows, days      int64
+		minFiles        int
+		maxFiles        int
+		maxBytesPerFile int64 // 0: not checked
+	}{
+		{name: "one file under the default limit", fileBytes: 256 << 20, rows: 200_000, days: 1, minFiles: 1, maxFiles: 1},
+		{name: "files near a small limit", fileBytes: 256 << 10, rows: 200_000, days: 1, minFiles: 2, maxFiles: 40, maxBytesPerFile: 256<<10 + 64<<10 + 8<<10},
+		{name: "a tiny limit makes files of a slice", fileBytes: 1, rows: 200_000, days: 1, minFiles: 20, maxFiles: 200},
+		{name: "partitioned pieces are sized by their rows", fileBytes: 1, partition: "d", rows: 40_000, days: 20, minFiles: 20, maxFiles: 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newWriterEnv(t, nil)
+			e.src.opts.FileBytes = tc.fileBytes
+			e.src.cfg.Partition = tc.partition
+			sr, err := e.src.newStream(protocol.Stream{Name: "items", Schema: schema, SyncModes: []protocol.SyncMode{protocol.FullRefresh}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr.w = e.stream.w
+			b := array.NewRecordBuilder(e.mem, schema)
+			for i := range tc.rows {
+				// Ids that do not compress, so that the files' size is
+				// about the data's.
+				b.Field(0).(*array.Int64Builder).Append(int64(uint64(i) * 0x9E3779B97F4A7C15))
+				b.Field(1).(*array.Date32Builder).Append(arrow.Date32(19000 + i*tc.days/tc.rows))
+			}
+			rec := b.NewRecord()
+			b.Release()
+			err = sr.batch(rec)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sr.w.stop(); err != nil {
+				t.Fatal(err)
+			}
+			var rows int64
+			files := 0
+			for _, f := range sr.finished {
+				rows += f.Rows
+				files++
+				if tc.maxBytesPerFile > 0 && f.Bytes > tc.maxBytesPerFile {
+					t.Errorf("a file of %d bytes; --max-file-size %d allows %d", f.Bytes, tc.fileBytes, tc.maxBytesPerFile)
+				}
+			}
+			for _, p := range sr.parts {
+				if p.Rows() > 0 {
+					rows += p.Rows()
+					files++
+				}
+				if err := p.Abort(); err != nil {
+					t.Error(err)
+				}
+			}
+			if rows != tc.rows {
+				t.Errorf("the files hold %d rows, want %d", rows, tc.rows)
+			}
+			if files < tc.minFiles || files > tc.maxFiles {
+				t.Errorf("%d files, want %d to %d", files, tc.minFiles, tc.maxFiles)
+			}
+		})
+	}
+}

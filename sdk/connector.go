@@ -38,8 +38,9 @@ type Source interface {
 // use and block for backpressure; a non-nil error means stop reading and
 // return it.
 type Writer interface {
-	// WriteBatch sends rec for stream. WriteBatch does not keep rec after it
-	// returns (it retains what it keeps); the caller still releases rec.
+	// WriteBatch sends rec for stream. WriteBatch retains what it keeps of
+	// rec; the caller still releases its own reference, and never changes a
+	// record it has written.
 	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
 	// Checkpoint says every batch of stream written before it is covered by
 	// state: a read resumed from state sends none of them again.

@@ -52,10 +52,10 @@
 //   - Log with Logger(ctx) and never write to stdout, which carries the
 //     plugin handshake. Never log or return secrets.
 //   - Whoever stores an Arrow record retains it; each holder releases its
-//     own. Writer.WriteBatch retains what it keeps: the plugin's Writer
-//     joins a stream's batches into ones of about a MiB before it sends
-//     them, each checkpoint after the batches it covers. So a record is
-//     never changed once written.
+//     own. Never change a record once written: Writer.WriteBatch retains
+//     what it keeps, and the plugin's Writer joins a stream's batches into
+//     ones of about a MiB before it sends them, with the stream's latest
+//     checkpoint after the batches it covers.
 //   - A failure of one stream is a Status{State: Failed} on the Writer; the
 //     error Read returns is for failures of the whole read.
 package sdk

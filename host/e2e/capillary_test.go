@@ -269,10 +269,13 @@ func rfc3339Times(v any) any {
 
 // TestCapillary_FullRefreshRollsFiles: customers is a full-refresh stream
 // that never checkpoints; the host still writes its batches as they come and
-// rolls files by size instead of holding the whole snapshot in memory.
+// rolls files by size instead of holding the whole snapshot in memory. The
+// plugin joins the pages into batches of up to a MiB; with --max-file-size
+// 1 the host writes them in slices of 64 KiB, a file each, whatever the
+// joins.
 func TestCapillary_FullRefreshRollsFiles(t *testing.T) {
 	t.Parallel()
-	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 4, Customers: 40, RequestsPerMinute: capillarysim.NoRateLimit})
+	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 4, Customers: 1000, RequestsPerMinute: capillarysim.NoRateLimit})
 	out := t.TempDir()
 	cfg := writeConfig(t, out, capillaryConfig(srv, out, "    streams: [customers]\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -282,8 +285,8 @@ func TestCapillary_FullRefreshRollsFiles(t *testing.T) {
 		t.Fatalf("quiver sync exit %d\n%s", r.code, tail(r.stderr, 20))
 	}
 	tb := readStream(t, filepath.Join(out, "data", "loyal", "customers"))
-	if tb.files < 2 {
-		t.Errorf("%d files for 40 customers in pages of 4 with --max-file-size 1; want one per batch", tb.files)
+	if tb.files < 4 {
+		t.Errorf("%d files for 1000 customers with --max-file-size 1; want several, rolled as the batches came", tb.files)
 	}
 	checkCapillary(t, srv, out, "customers", "user_id")
 }

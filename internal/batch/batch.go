@@ -24,7 +24,7 @@ const JoinBytes = 1 << 20
 // JoinWait is the longest a batch waits to be joined with the ones after
 // it. Only pages that come fast are worth joining; a slow API's pages go
 // out nearly one by one, and the host sees data, and commits checkpoints,
-// as soon as before.
+// at most this much later than it would see each page.
 const JoinWait = 100 * time.Millisecond
 
 // Concat returns recs, which share one schema, as one record allocated

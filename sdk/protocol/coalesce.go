@@ -16,14 +16,23 @@ import (
 // batches of one schema, and the stream's latest checkpoint, which covers
 // the first covered of them. Older checkpoints are dropped: the latest
 // covers every batch they did.
+//
+// What pending holds was accepted: a WriteBatch or Checkpoint that
+// returned nil. It is sent on the Read's own context, not the caller's, so
+// that a caller whose context ends still has what it wrote before go out,
+// as it went out at once before batches were joined. Once a send fails,
+// the stream's batches are lost, and the stream takes nothing more: its
+// every later call returns the error, except a status that does not claim
+// the stream complete, so that no later checkpoint covers the lost rows.
 type pending struct {
-	mu      sync.Mutex // one flush at a time, in the stream's order
-	recs    []arrow.Record
-	bytes   int64
-	state   json.RawMessage
-	covered int         // len(recs) when state came; 0 when state is nil
-	timer   *time.Timer // flushes recs w.wait after the first came
-	err     error       // the timer's flush failed: the stream's next call returns it
+	mu       sync.Mutex // one flush at a time, in the stream's order
+	recs     []arrow.Record
+	bytes    int64
+	state    json.RawMessage
+	hasState bool        // a checkpoint came after recs[:covered] (its state may be empty)
+	covered  int         // len(recs) when the checkpoint came
+	timer    *time.Timer // flushes recs w.wait after the first came
+	err      error       // a flush failed: the stream's batches were lost
 }
 
 // streamPending returns stream's pending batches, made on first use.
@@ -41,6 +50,19 @@ func (w *streamWriter) streamPending(stream string) *pending {
 	return p
 }
 
+// accepting returns why stream takes no more batches or checkpoints, or
+// nil: the caller's context ended, the read ended, or a flush failed.
+// p.mu is held.
+func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.isClosed() {
+		return errWriterClosed
+	}
+	return p.err
+}
+
 // add keeps rec for stream. What the stream holds is sent first when rec's
 // schema differs or rec would take it past batch.JoinBytes, and rec goes
 // out at once when it is that large itself; otherwise it goes at the latest
@@ -49,14 +71,14 @@ func (w *streamWriter) add(ctx context.Context, stream string, rec arrow.Record)
 	p := w.streamPending(stream)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := w.accepting(ctx, p); err != nil {
+		return err
+	}
 	size := batch.Bytes(rec)
 	if len(p.recs) > 0 && (p.bytes+size > batch.JoinBytes || !batch.SameSchema(p.recs[0].Schema(), rec.Schema())) {
-		if err := w.flush(ctx, stream, p); err != nil {
+		if err := w.flush(stream, p); err != nil {
 			return err
 		}
-	}
-	if p.err != nil {
-		return p.err
 	}
 	rec.Retain()
 	p.recs = append(p.recs, rec)
@@ -66,17 +88,21 @@ func (w *streamWriter) add(ctx context.Context, stream string, rec arrow.Record)
 		}
 		return nil
 	}
-	return w.flush(ctx, stream, p)
+	return w.flush(stream, p)
 }
 
-// flushLate is the timer's flush of p, for stream: its error waits for the
-// stream's next call.
+// flushLate is the timer's flush of p, for stream: its error is the
+// stream's next call's.
 func (w *streamWriter) flushLate(stream string, p *pending) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := w.flush(w.stream.Context(), stream, p); err != nil && p.err == nil {
-		p.err = err
-	}
+	defer func() {
+		// On the timer's goroutine a panic would end the plugin.
+		if r := recover(); r != nil {
+			p.err = fmt.Errorf("protocol: stream %s: sending joined batches: panic: %v", stream, r)
+		}
+	}()
+	_ = w.flush(stream, p) // its error is in p.err
 }
 
 // checkpoint sends state for stream, or, while batches of the stream wait,
@@ -85,31 +111,32 @@ func (w *streamWriter) checkpoint(ctx context.Context, stream string, state json
 	p := w.streamPending(stream)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.err != nil {
-		return p.err
+	if err := w.accepting(ctx, p); err != nil {
+		return err
 	}
 	if len(p.recs) == 0 {
 		return w.sendCheckpoint(ctx, stream, state)
 	}
 	// A copy: the caller may reuse its buffer once Checkpoint returns.
-	p.state, p.covered = append(json.RawMessage(nil), state...), len(p.recs)
+	p.state, p.hasState, p.covered = append(json.RawMessage(nil), state...), true, len(p.recs)
 	return nil
 }
 
-// flushStream sends everything stream has pending.
-func (w *streamWriter) flushStream(ctx context.Context, stream string) error {
+// flushStream sends everything stream has pending; it returns the error of
+// a flush that failed before.
+func (w *streamWriter) flushStream(stream string) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return p.err
 	}
-	return w.flush(ctx, stream, p)
+	return w.flush(stream, p)
 }
 
 // flushAll sends everything every stream has pending, as a read ends; it
 // returns the first error.
-func (w *streamWriter) flushAll(ctx context.Context) error {
+func (w *streamWriter) flushAll() error {
 	w.pmu.Lock()
 	streams := make([]string, 0, len(w.pending))
 	for s := range w.pending {
@@ -118,7 +145,7 @@ func (w *streamWriter) flushAll(ctx context.Context) error {
 	w.pmu.Unlock()
 	var first error
 	for _, s := range streams {
-		if err := w.flushStream(ctx, s); err != nil && first == nil {
+		if err := w.flushStream(s); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -127,27 +154,36 @@ func (w *streamWriter) flushAll(ctx context.Context) error {
 
 // flush sends p's batches of stream, joined, in order with its checkpoint:
 // the batches the checkpoint covers, the checkpoint, then the batches after
-// it. What is sent is released whether or not the sends succeed. p.mu is
-// held.
-func (w *streamWriter) flush(ctx context.Context, stream string, p *pending) error {
+// it. What is sent is released whether or not the sends succeed; a failure
+// is kept in p.err. p.mu is held.
+func (w *streamWriter) flush(stream string, p *pending) error {
 	if p.timer != nil {
 		p.timer.Stop() // when it has fired, its flush finds nothing, or later batches
 		p.timer = nil
 	}
-	err := w.sendJoined(ctx, stream, p.recs[:p.covered])
-	if err == nil && p.state != nil {
-		err = w.sendCheckpoint(ctx, stream, p.state)
-	}
-	if err == nil {
-		err = w.sendJoined(ctx, stream, p.recs[p.covered:])
+	ctx := w.stream.Context()
+	var err error
+	if p.hasState {
+		err = w.sendJoined(ctx, stream, p.recs[:p.covered])
+		if err == nil {
+			err = w.sendCheckpoint(ctx, stream, p.state)
+		}
+		if err == nil {
+			err = w.sendJoined(ctx, stream, p.recs[p.covered:])
+		}
+	} else {
+		err = w.sendJoined(ctx, stream, p.recs)
 	}
 	for _, rec := range p.recs {
 		rec.Release()
 	}
 	clear(p.recs)
 	p.recs, p.bytes = p.recs[:0], 0
-	p.state, p.covered = nil, 0
-	return err
+	p.state, p.hasState, p.covered = nil, false, 0
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
+	}
+	return p.err
 }
 
 // sendJoined sends recs as one batch; none is nothing to send.
@@ -157,7 +193,7 @@ func (w *streamWriter) sendJoined(ctx context.Context, stream string, recs []arr
 	}
 	rec, err := batch.Concat(w.mem, recs)
 	if err != nil {
-		return fmt.Errorf("protocol: stream %s: %w", stream, err)
+		return err
 	}
 	defer rec.Release()
 	return w.sendBatch(ctx, stream, rec)

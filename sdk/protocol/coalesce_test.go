@@ -13,6 +13,9 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+
+	"github.com/quiver-etl/quiver/sdk/protocol/internal/connectorpb"
 )
 
 var (
@@ -240,4 +243,115 @@ func describe(t *testing.T, m Message) string {
 	}
 	t.Fatalf("unknown message %T", m)
 	return ""
+}
+
+// sendStream is the plugin's end of a Read stream for streamWriter unit
+// tests: it records what is sent, and fails every send from the failAt-th
+// on (0: never).
+type sendStream struct {
+	grpc.ServerStream // not used; nil
+	ctx               context.Context
+	failAt            int
+	sent              []string
+}
+
+func (s *sendStream) Context() context.Context { return s.ctx }
+
+func (s *sendStream) Send(m *connectorpb.Read_Response) error {
+	if s.failAt > 0 && len(s.sent)+1 >= s.failAt {
+		return errors.New("transport is closing")
+	}
+	switch m := m.Message.(type) {
+	case *connectorpb.Read_Response_Batch:
+		s.sent = append(s.sent, fmt.Sprintf("batch %s %d rows", m.Batch.Stream, m.Batch.Rows))
+	case *connectorpb.Read_Response_Checkpoint:
+		s.sent = append(s.sent, fmt.Sprintf("checkpoint %s %s", m.Checkpoint.Stream, m.Checkpoint.State))
+	case *connectorpb.Read_Response_Status:
+		s.sent = append(s.sent, "status "+m.Status.Stream+" "+m.Status.State.String())
+	case *connectorpb.Read_Response_Progress:
+		s.sent = append(s.sent, "progress "+m.Progress.Stream)
+	}
+	return nil
+}
+
+// TestWriterAfterLostBatches: once a stream's joined batches could not be
+// sent, nothing the stream writes later goes out, least of all a
+// checkpoint that would cover the lost rows, and it cannot be reported
+// complete; a failure still can, and other streams go on.
+func TestWriterAfterLostBatches(t *testing.T) {
+	t.Parallel()
+	mem := checkedAllocator(t)
+	st := &sendStream{ctx: context.Background(), failAt: 1}
+	w := &streamWriter{stream: st, mem: mem, limit: maxBatchBytes, wait: time.Hour}
+	ctx := context.Background()
+	write := func(stream string) error {
+		rec := idRecord(mem, idSchema, 1, 3)
+		defer rec.Release()
+		return w.WriteBatch(ctx, stream, rec)
+	}
+	if err := write("a"); err != nil {
+		t.Fatalf("WriteBatch = %v", err)
+	}
+	if err := w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)); err != nil {
+		t.Fatalf("Checkpoint = %v", err)
+	}
+	if err := w.Progress(ctx, "a", Progress{}); err == nil {
+		t.Fatal("Progress after a failed send = nil, want the error")
+	}
+	st.failAt = 0 // the transport recovers: what stream a writes must still not go out
+	if err := write("a"); err == nil || !strings.Contains(err.Error(), "stream a: batches lost") {
+		t.Errorf("WriteBatch after lost batches = %v, want one saying so", err)
+	}
+	if err := w.Checkpoint(ctx, "a", json.RawMessage(`"c2"`)); err == nil {
+		t.Error("Checkpoint after lost batches = nil, want the error")
+	}
+	if err := w.Status(ctx, "a", Status{State: Complete}); err == nil {
+		t.Error("Status complete after lost batches = nil, want the error")
+	}
+	if err := w.Status(ctx, "a", Status{State: Failed, Err: errors.New("boom")}); err != nil {
+		t.Errorf("Status failed after lost batches = %v, want it sent", err)
+	}
+	if err := write("b"); err != nil {
+		t.Errorf("WriteBatch of another stream = %v", err)
+	}
+	if err := w.flushAll(); err == nil {
+		t.Error("flushAll = nil, want stream a's error")
+	}
+	want := []string{"status a STATE_FAILED", "batch b 3 rows"}
+	if diff := cmp.Diff(want, st.sent); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterCallerContextEnds: what a stream wrote before its caller's
+// context ended still goes out; what it writes after is refused.
+func TestWriterCallerContextEnds(t *testing.T) {
+	t.Parallel()
+	mem := checkedAllocator(t)
+	st := &sendStream{ctx: context.Background()}
+	w := &streamWriter{stream: st, mem: mem, limit: maxBatchBytes, wait: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := idRecord(mem, idSchema, 1, 3)
+	defer rec.Release()
+	if err := w.WriteBatch(ctx, "a", rec); err != nil {
+		t.Fatalf("WriteBatch = %v", err)
+	}
+	if err := w.Checkpoint(ctx, "a", nil); err != nil {
+		t.Fatalf("Checkpoint = %v", err)
+	}
+	cancel()
+	if err := w.WriteBatch(ctx, "a", rec); !errors.Is(err, context.Canceled) {
+		t.Errorf("WriteBatch after the context ended = %v, want context.Canceled", err)
+	}
+	if err := w.Status(context.Background(), "a", Status{State: Incomplete, Err: context.Canceled}); err != nil {
+		t.Fatalf("Status = %v", err)
+	}
+	w.close()
+	if err := w.WriteBatch(context.Background(), "a", rec); !errors.Is(err, errWriterClosed) {
+		t.Errorf("WriteBatch after the read = %v, want errWriterClosed", err)
+	}
+	want := []string{"batch a 3 rows", "checkpoint a ", "status a STATE_INCOMPLETE"}
+	if diff := cmp.Diff(want, st.sent); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
 }

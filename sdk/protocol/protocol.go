@@ -159,8 +159,9 @@ type StreamRequest struct {
 // use and block for backpressure; a non-nil error means stop reading and
 // return it.
 type Writer interface {
-	// WriteBatch sends rec for stream. It does not keep rec after it returns;
-	// the caller still owns and releases rec.
+	// WriteBatch sends rec for stream. It may keep rec, retained, to send it
+	// joined with the stream's next batches; the caller still releases its
+	// own reference, and never changes a record it has written.
 	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
 	// Checkpoint says that every batch of stream written before it is covered
 	// by state: a read resumed from state produces none of them again.

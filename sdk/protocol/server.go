@@ -159,14 +159,17 @@ func (s *server) Read(req *connectorpb.Read_Request, stream grpc.ServerStreaming
 		return toStatus(fmt.Errorf("protocol: read: %w: %w", ErrConfig, err))
 	}
 	w := &streamWriter{stream: stream, mem: s.mem, limit: maxBatchBytes, wait: s.joinWait}
-	defer w.close()
-	err = s.impl.Read(stream.Context(), r, w)
-	// What the streams wrote last may still wait to be joined; it goes out
-	// before the read ends, as it would have unjoined.
-	if ferr := w.flushAll(stream.Context()); err == nil {
-		err = ferr
-	}
-	return toStatus(err)
+	defer func() {
+		// What the streams wrote last may still wait to be joined: it goes
+		// out before the read ends, as it would have unjoined, also when
+		// Read panicked.
+		ferr := w.flushAll()
+		w.close()
+		if err == nil && ferr != nil {
+			err = toStatus(ferr)
+		}
+	}()
+	return toStatus(s.impl.Read(stream.Context(), r, w))
 }
 
 // errWriterClosed is returned by a Writer used after its Read returned.
@@ -196,6 +199,13 @@ func (w *streamWriter) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
+}
+
+// isClosed reports whether the read has ended.
+func (w *streamWriter) isClosed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closed
 }
 
 // send sends resp, blocking while gRPC flow control holds it back.
@@ -253,7 +263,9 @@ func (w *streamWriter) Status(ctx context.Context, stream string, st Status) err
 	if err != nil {
 		return fmt.Errorf("protocol: stream %s: %w", stream, err)
 	}
-	if err := w.flushStream(ctx, stream); err != nil {
+	// After lost batches the stream cannot be complete; a failure or an
+	// interruption still goes out.
+	if err := w.flushStream(stream); err != nil && st.State == Complete {
 		return err
 	}
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Status{Status: ps}})
@@ -262,7 +274,7 @@ func (w *streamWriter) Status(ctx context.Context, stream string, st Status) err
 // Progress sends a progress report of stream, after the stream's batches
 // written before it.
 func (w *streamWriter) Progress(ctx context.Context, stream string, p Progress) error {
-	if err := w.flushStream(ctx, stream); err != nil {
+	if err := w.flushStream(stream); err != nil {
 		return err
 	}
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Progress{
