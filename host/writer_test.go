@@ -236,6 +236,7 @@ func TestWriteRolling(t *testing.T) {
 		{name: "files near a small limit", fileBytes: 256 << 10, rows: 200_000, days: 1, minFiles: 2, maxFiles: 40, maxBytesPerFile: 256<<10 + 64<<10 + 8<<10},
 		{name: "a tiny limit makes files of a slice", fileBytes: 1, rows: 200_000, days: 1, minFiles: 20, maxFiles: 200},
 		{name: "partitioned pieces are sized by their rows", fileBytes: 1, partition: "d", rows: 40_000, days: 20, minFiles: 20, maxFiles: 60},
+		{name: "large partitioned pieces are sliced", fileBytes: 1, partition: "d", rows: 100_000, days: 2, minFiles: 10, maxFiles: 300},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newWriterEnv(t, nil)

@@ -40,7 +40,9 @@ type Source interface {
 type Writer interface {
 	// WriteBatch sends rec for stream. WriteBatch retains what it keeps of
 	// rec; the caller still releases its own reference, and never changes a
-	// record it has written.
+	// record it has written. An error of any method may concern batches
+	// written before (a plugin sends them joined, later): the stream then
+	// takes nothing more and cannot be reported Complete.
 	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
 	// Checkpoint says every batch of stream written before it is covered by
 	// state: a read resumed from state sends none of them again.

@@ -269,10 +269,10 @@ func rfc3339Times(v any) any {
 
 // TestCapillary_FullRefreshRollsFiles: customers is a full-refresh stream
 // that never checkpoints; the host still writes its batches as they come and
-// rolls files by size instead of holding the whole snapshot in memory. The
-// plugin joins the pages into batches of up to a MiB; with --max-file-size
-// 1 the host writes them in slices of 64 KiB, a file each, whatever the
-// joins.
+// rolls files by size instead of holding the whole snapshot in memory.
+// (The plugin joins pages into batches of up to a MiB, sent 100 ms after
+// the first at the latest; the host's slicing of a large batch is
+// TestWriteRolling's.)
 func TestCapillary_FullRefreshRollsFiles(t *testing.T) {
 	t.Parallel()
 	srv := capillarysim.NewServer(t, capillarysim.Options{Seed: 4, Customers: 1000, RequestsPerMinute: capillarysim.NoRateLimit})

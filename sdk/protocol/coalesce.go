@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ import (
 // What pending holds was accepted: a WriteBatch or Checkpoint that
 // returned nil. It is sent on the Read's own context, not the caller's, so
 // that a caller whose context ends still has what it wrote before go out,
-// as it went out at once before batches were joined. Once a send fails,
+// as it went out at once before batches were joined. Once a flush fails,
 // the stream's batches are lost, and the stream takes nothing more: its
 // every later call returns the error, except a status that does not claim
 // the stream complete, so that no later checkpoint covers the lost rows.
@@ -57,7 +58,7 @@ func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if w.isClosed() {
+	if w.ending.Load() {
 		return errWriterClosed
 	}
 	return p.err
@@ -135,7 +136,8 @@ func (w *streamWriter) flushStream(stream string) error {
 }
 
 // flushAll sends everything every stream has pending, as a read ends; it
-// returns the first error.
+// returns the first error of these flushes. A stream whose batches were
+// lost before has nothing pending, and its connector was told then.
 func (w *streamWriter) flushAll() error {
 	w.pmu.Lock()
 	streams := make([]string, 0, len(w.pending))
@@ -145,46 +147,71 @@ func (w *streamWriter) flushAll() error {
 	w.pmu.Unlock()
 	var first error
 	for _, s := range streams {
-		if err := w.flushStream(s); err != nil && first == nil {
+		if err := w.flushUnlessLost(s); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
 }
 
+// flushUnlessLost sends what stream has pending, unless its batches were
+// lost before.
+func (w *streamWriter) flushUnlessLost(stream string) error {
+	p := w.streamPending(stream)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil
+	}
+	return w.flush(stream, p)
+}
+
 // flush sends p's batches of stream, joined, in order with its checkpoint:
 // the batches the checkpoint covers, the checkpoint, then the batches after
-// it. What is sent is released whether or not the sends succeed; a failure
-// is kept in p.err. p.mu is held.
+// it. p gives them up before the first send, so that nothing is sent twice
+// even when a send panics; they are released however the sends end, and a
+// flush that did not finish is kept in p.err. p.mu is held.
 func (w *streamWriter) flush(stream string, p *pending) error {
 	if p.timer != nil {
 		p.timer.Stop() // when it has fired, its flush finds nothing, or later batches
 		p.timer = nil
 	}
-	ctx := w.stream.Context()
+	recs, state, hasState, covered := p.recs, p.state, p.hasState, p.covered
+	p.recs, p.bytes, p.state, p.hasState, p.covered = nil, 0, nil, false, 0
 	var err error
-	if p.hasState {
-		err = w.sendJoined(ctx, stream, p.recs[:p.covered])
+	done := false // the sends returned
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+		if !done {
+			err = errFlushCut
+		}
+		if err != nil && p.err == nil {
+			p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
+		}
+	}()
+	ctx := w.stream.Context()
+	if hasState {
+		err = w.sendJoined(ctx, stream, recs[:covered])
 		if err == nil {
-			err = w.sendCheckpoint(ctx, stream, p.state)
+			err = w.sendCheckpoint(ctx, stream, state)
 		}
 		if err == nil {
-			err = w.sendJoined(ctx, stream, p.recs[p.covered:])
+			err = w.sendJoined(ctx, stream, recs[covered:])
 		}
 	} else {
-		err = w.sendJoined(ctx, stream, p.recs)
+		err = w.sendJoined(ctx, stream, recs)
 	}
-	for _, rec := range p.recs {
-		rec.Release()
+	done = true
+	if err != nil {
+		return fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
 	}
-	clear(p.recs)
-	p.recs, p.bytes = p.recs[:0], 0
-	p.state, p.hasState, p.covered = nil, false, 0
-	if err != nil && p.err == nil {
-		p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
-	}
-	return p.err
+	return nil
 }
+
+// errFlushCut is a flush's error when a panic cut it short.
+var errFlushCut = errors.New("the flush was cut short")
 
 // sendJoined sends recs as one batch; none is nothing to send.
 func (w *streamWriter) sendJoined(ctx context.Context, stream string, recs []arrow.Record) error {

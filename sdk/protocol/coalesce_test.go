@@ -247,11 +247,11 @@ func describe(t *testing.T, m Message) string {
 
 // sendStream is the plugin's end of a Read stream for streamWriter unit
 // tests: it records what is sent, and fails every send from the failAt-th
-// on (0: never).
+// on (0: never), or panics at the panicAt-th (0: never).
 type sendStream struct {
 	grpc.ServerStream // not used; nil
 	ctx               context.Context
-	failAt            int
+	failAt, panicAt   int
 	sent              []string
 }
 
@@ -260,6 +260,9 @@ func (s *sendStream) Context() context.Context { return s.ctx }
 func (s *sendStream) Send(m *connectorpb.Read_Response) error {
 	if s.failAt > 0 && len(s.sent)+1 >= s.failAt {
 		return errors.New("transport is closing")
+	}
+	if s.panicAt > 0 && len(s.sent)+1 == s.panicAt {
+		panic("send panicked")
 	}
 	switch m := m.Message.(type) {
 	case *connectorpb.Read_Response_Batch:
@@ -274,21 +277,29 @@ func (s *sendStream) Send(m *connectorpb.Read_Response) error {
 	return nil
 }
 
+// newUnitWriter returns a streamWriter over st whose batches wait for no
+// timer, with a checked allocator.
+func newUnitWriter(t *testing.T, st *sendStream) *streamWriter {
+	t.Helper()
+	return &streamWriter{stream: st, mem: checkedAllocator(t), limit: maxBatchBytes, wait: time.Hour}
+}
+
+// writeIDs writes a batch of n ids from from to stream.
+func writeIDs(ctx context.Context, w *streamWriter, stream string, from, n int) error {
+	rec := idRecord(w.mem, idSchema, from, n)
+	defer rec.Release()
+	return w.WriteBatch(ctx, stream, rec)
+}
+
 // TestWriterAfterLostBatches: once a stream's joined batches could not be
 // sent, nothing the stream writes later goes out, least of all a
 // checkpoint that would cover the lost rows, and it cannot be reported
 // complete; a failure still can, and other streams go on.
 func TestWriterAfterLostBatches(t *testing.T) {
 	t.Parallel()
-	mem := checkedAllocator(t)
 	st := &sendStream{ctx: context.Background(), failAt: 1}
-	w := &streamWriter{stream: st, mem: mem, limit: maxBatchBytes, wait: time.Hour}
-	ctx := context.Background()
-	write := func(stream string) error {
-		rec := idRecord(mem, idSchema, 1, 3)
-		defer rec.Release()
-		return w.WriteBatch(ctx, stream, rec)
-	}
+	w, ctx := newUnitWriter(t, st), context.Background()
+	write := func(stream string) error { return writeIDs(ctx, w, stream, 1, 3) }
 	if err := write("a"); err != nil {
 		t.Fatalf("WriteBatch = %v", err)
 	}
@@ -314,8 +325,9 @@ func TestWriterAfterLostBatches(t *testing.T) {
 	if err := write("b"); err != nil {
 		t.Errorf("WriteBatch of another stream = %v", err)
 	}
-	if err := w.flushAll(); err == nil {
-		t.Error("flushAll = nil, want stream a's error")
+	// Stream a's loss was told to its calls; the end of the read sends b's.
+	if err := w.flushAll(); err != nil {
+		t.Errorf("flushAll = %v, want nil", err)
 	}
 	want := []string{"status a STATE_FAILED", "batch b 3 rows"}
 	if diff := cmp.Diff(want, st.sent); diff != "" {
@@ -340,18 +352,52 @@ func TestWriterCallerContextEnds(t *testing.T) {
 		t.Fatalf("Checkpoint = %v", err)
 	}
 	cancel()
+	// The report itself is refused; what it flushes was accepted, and goes.
+	if err := w.Progress(ctx, "a", Progress{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Progress after the context ended = %v, want context.Canceled", err)
+	}
 	if err := w.WriteBatch(ctx, "a", rec); !errors.Is(err, context.Canceled) {
 		t.Errorf("WriteBatch after the context ended = %v, want context.Canceled", err)
 	}
 	if err := w.Status(context.Background(), "a", Status{State: Incomplete, Err: context.Canceled}); err != nil {
 		t.Fatalf("Status = %v", err)
 	}
-	w.close()
+	w.ending.Store(true) // as when Read returns
 	if err := w.WriteBatch(context.Background(), "a", rec); !errors.Is(err, errWriterClosed) {
 		t.Errorf("WriteBatch after the read = %v, want errWriterClosed", err)
 	}
 	want := []string{"batch a 3 rows", "checkpoint a ", "status a STATE_INCOMPLETE"}
 	if diff := cmp.Diff(want, st.sent); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterFlushCutByPanic: a flush that a panic cuts short leaves
+// nothing to send again (the end of the read would have sent the batch and
+// checkpoint a second time), releases its batches, and loses the stream.
+func TestWriterFlushCutByPanic(t *testing.T) {
+	t.Parallel()
+	st := &sendStream{ctx: context.Background(), panicAt: 2}
+	w, ctx := newUnitWriter(t, st), context.Background()
+	write := func(from int) error { return writeIDs(ctx, w, "a", from, 3) }
+	if err := errors.Join(write(1), w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)), write(4)); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the send's panic did not reach the caller")
+			}
+		}()
+		_ = w.Status(ctx, "a", Status{State: Complete})
+	}()
+	if err := w.flushAll(); err != nil {
+		t.Errorf("flushAll = %v", err)
+	}
+	if err := write(7); err == nil || !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("WriteBatch after the cut flush = %v, want one saying it was cut short", err)
+	}
+	if diff := cmp.Diff([]string{"batch a 3 rows"}, st.sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
 }

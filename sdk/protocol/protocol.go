@@ -161,7 +161,9 @@ type StreamRequest struct {
 type Writer interface {
 	// WriteBatch sends rec for stream. It may keep rec, retained, to send it
 	// joined with the stream's next batches; the caller still releases its
-	// own reference, and never changes a record it has written.
+	// own reference, and never changes a record it has written. An error
+	// of any call may concern batches accepted before: the stream then
+	// takes nothing more and cannot be reported Complete.
 	WriteBatch(ctx context.Context, stream string, rec arrow.Record) error
 	// Checkpoint says that every batch of stream written before it is covered
 	// by state: a read resumed from state produces none of them again.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -159,13 +160,13 @@ func (s *server) Read(req *connectorpb.Read_Request, stream grpc.ServerStreaming
 		return toStatus(fmt.Errorf("protocol: read: %w: %w", ErrConfig, err))
 	}
 	w := &streamWriter{stream: stream, mem: s.mem, limit: maxBatchBytes, wait: s.joinWait}
+	defer w.close()
 	defer func() {
 		// What the streams wrote last may still wait to be joined: it goes
 		// out before the read ends, as it would have unjoined, also when
 		// Read panicked.
-		ferr := w.flushAll()
-		w.close()
-		if err == nil && ferr != nil {
+		w.ending.Store(true)
+		if ferr := w.flushAll(); err == nil && ferr != nil {
 			err = toStatus(ferr)
 		}
 	}()
@@ -189,24 +190,15 @@ type streamWriter struct {
 	pmu     sync.Mutex
 	pending map[string]*pending // by stream
 
-	mu     sync.Mutex
-	closed bool
+	ending atomic.Bool // Read returned: nothing more is accepted, what waits goes out
+	closed atomic.Bool // the read ended: nothing more is sent
+
+	mu sync.Mutex // one sender at a time
 }
 
 var _ Writer = (*streamWriter)(nil)
 
-func (w *streamWriter) close() {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-}
-
-// isClosed reports whether the read has ended.
-func (w *streamWriter) isClosed() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.closed
-}
+func (w *streamWriter) close() { w.closed.Store(true) }
 
 // send sends resp, blocking while gRPC flow control holds it back.
 func (w *streamWriter) send(ctx context.Context, resp *connectorpb.Read_Response) error {
@@ -215,7 +207,7 @@ func (w *streamWriter) send(ctx context.Context, resp *connectorpb.Read_Response
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
+	if w.closed.Load() {
 		return errWriterClosed
 	}
 	if err := w.stream.Send(resp); err != nil {
@@ -237,7 +229,7 @@ func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.
 func (w *streamWriter) sendBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	payload, err := encodeBatch(w.mem, rec, w.limit)
 	if err != nil {
-		return fmt.Errorf("protocol: stream %s: %w", stream, err)
+		return err // flush names the stream
 	}
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Batch{
 		Batch: &connectorpb.Batch{Stream: stream, Record: payload, Rows: rec.NumRows()},
