@@ -337,9 +337,9 @@ func (r *streamRun) write(pieces []piece) (err error) {
 // row, rolling the files by size after every write. A piece larger than a
 // row group (a plugin joins its pages into batches of about a MiB) is
 // written in slices of one, so that a file still ends within a row group
-// of --max-file-size, however small; slices hold at least minSliceBytes,
-// so that a tiny limit does not turn into a file per row. It runs on the
-// writer goroutine.
+// of --max-file-size; slices hold at least minSliceBytes, so that a tiny
+// limit does not turn into a file per row. It runs on the writer
+// goroutine.
 func (r *streamRun) writeRolling(pieces []piece, perRow int64) error {
 	step := max(1, max(r.rowGroupBytes(), minSliceBytes)/perRow) // rows a slice
 	for _, pc := range pieces {

@@ -3,6 +3,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,7 +34,7 @@ const JoinWait = 100 * time.Millisecond
 func Concat(mem memory.Allocator, recs []arrow.Record) (arrow.Record, error) {
 	switch len(recs) {
 	case 0:
-		return nil, fmt.Errorf("batch: nothing to join")
+		return nil, errors.New("batch: nothing to join")
 	case 1:
 		recs[0].Retain()
 		return recs[0], nil

@@ -178,20 +178,21 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 	}
 	recs, state, hasState, covered := p.recs, p.state, p.hasState, p.covered
 	p.recs, p.bytes, p.state, p.hasState, p.covered = nil, 0, nil, false, 0
-	var err error
+	lost := func(err error) error {
+		p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
+		return p.err
+	}
 	done := false // the sends returned
 	defer func() {
 		for _, rec := range recs {
 			rec.Release()
 		}
 		if !done {
-			err = errFlushCut
-		}
-		if err != nil && p.err == nil {
-			p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
+			lost(errFlushCut)
 		}
 	}()
 	ctx := w.stream.Context()
+	var err error
 	if hasState {
 		err = w.sendJoined(ctx, stream, recs[:covered])
 		if err == nil {
@@ -205,7 +206,7 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 	}
 	done = true
 	if err != nil {
-		return fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)
+		return lost(err)
 	}
 	return nil
 }
