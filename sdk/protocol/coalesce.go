@@ -192,6 +192,10 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 		}
 	}()
 	ctx := w.stream.Context()
+	if err := ctx.Err(); err != nil {
+		done = true // the host ended the read: nothing can go out, so nothing is joined
+		return lost(err)
+	}
 	var err error
 	if hasState {
 		err = w.sendJoined(ctx, stream, recs[:covered])
