@@ -20,40 +20,45 @@ import (
 // allocate gigabytes.
 const maxDecodedBytes = 4 * maxMessageSize
 
-// errTooLarge is returned by limitWriter once its limit is passed.
-var errTooLarge = errors.New("encoded batch too large")
-
 // encodeBatch returns rec as an Arrow IPC stream of its schema and one record
 // batch. Each call writes into a buffer of its own: gRPC may read a sent
 // message lazily, so a buffer given to Send is never reused. A batch that
 // encodes to more than limit bytes is an error.
+//
+// A first pass only counts the bytes, so that the second writes into a
+// buffer of the exact size: growing a buffer from empty cleared and copied
+// about twice the payload, a tenth of the plugin's CPU in `make bench`.
 func encodeBatch(mem memory.Allocator, rec arrow.Record, limit int) ([]byte, error) {
-	out := &limitWriter{limit: limit}
-	w := ipc.NewWriter(out, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem))
-	err := w.Write(rec)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, errTooLarge) {
-		return nil, fmt.Errorf("batch of %d rows encodes to more than %d bytes; use a smaller page or batch size", rec.NumRows(), limit)
-	}
-	if err != nil {
+	var size countWriter
+	if err := writeIPC(&size, mem, rec); err != nil {
 		return nil, fmt.Errorf("encode batch: %w", err)
 	}
-	return out.buf.Bytes(), nil
-}
-
-// limitWriter is a bytes.Buffer that refuses to grow past limit.
-type limitWriter struct {
-	buf   bytes.Buffer
-	limit int
-}
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if w.buf.Len()+len(p) > w.limit {
-		return 0, errTooLarge
+	if size > countWriter(limit) {
+		return nil, fmt.Errorf("batch of %d rows encodes to more than %d bytes; use a smaller page or batch size", rec.NumRows(), limit)
 	}
-	return w.buf.Write(p)
+	out := bytes.NewBuffer(make([]byte, 0, size))
+	if err := writeIPC(out, mem, rec); err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// writeIPC writes rec to w as an Arrow IPC stream.
+func writeIPC(w io.Writer, mem memory.Allocator, rec arrow.Record) error {
+	iw := ipc.NewWriter(w, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem))
+	err := iw.Write(rec)
+	if cerr := iw.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// countWriter counts the bytes written to it and keeps none.
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }
 
 // encodeSchema returns schema as an Arrow IPC stream holding only the schema.

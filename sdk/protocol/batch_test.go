@@ -38,6 +38,9 @@ func TestBatchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("encodeBatch() = %v", err)
 	}
+	if len(payload) != cap(payload) {
+		t.Errorf("encodeBatch() = %d bytes in a buffer of %d, want a buffer of the payload's size", len(payload), cap(payload))
+	}
 	got, err := decodeBatch(decMem, payload, rec.NumRows())
 	if err != nil {
 		t.Fatalf("decodeBatch() = %v", err)
