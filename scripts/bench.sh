@@ -28,7 +28,10 @@
 # with the other build, after this build's in every round:
 #   ./scripts/bench.sh -runs 7 -stages "end to end" -baseline ../old/bin
 # The report ends with the computed limit, 1/max(sink, (connector+sink)/2),
-# and end to end's share of it.
+# and end to end's share of it; then the pipeline stage (the connector and
+# the sink in one process) against the limit, and end to end against the
+# pipeline: what sharing two cores costs, and what the plugin's process
+# boundary costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

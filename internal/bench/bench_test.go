@@ -342,6 +342,27 @@ func TestReport_Limit(t *testing.T) {
 	}
 }
 
+func TestReport_Pipeline(t *testing.T) {
+	b := &bench{flags: flags{records: 1000}, jsonBytes: 100e6}
+	stages, err := selectStages("connector,sink,pipeline,end to end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	report(&out, b, stages, map[string][]result{
+		"connector":  {{records: 1000, seconds: 0.5}},
+		"sink":       {{records: 1000, seconds: 1}},
+		"pipeline":   {{records: 1000, seconds: 0.8}},
+		"end to end": {{records: 1000, seconds: 1.25}},
+	})
+	// The limit is the sink's 1 s: the pipeline's 0.8 s is 1.25 of it, and
+	// end to end's 1.25 s is 0.64 of the pipeline's.
+	want := "pipeline (the connector and the sink in one process, no plugin): 125.0 MB/s, 1.25 of the computed limit; end to end is 0.64 of it"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, out.String())
+	}
+}
+
 func TestWithBaseline(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "quiver"), nil, 0o755); err != nil {

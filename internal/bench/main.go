@@ -16,6 +16,10 @@
 //     input is not held in memory), written by host/sink
 //     as the host writes them (lineage columns, Parquet with the codec of
 //     -compression, zstd by default, fsync);
+//   - pipeline: the connector's Read and the sink in this one process,
+//     the connector's batches joined as the plugin joins them and written
+//     by another goroutine behind a bounded queue, as the host's writer
+//     does: end to end without the process boundary;
 //   - end to end: `quiver sync` as a child process, through the real plugin
 //     process, into Parquet (destination.compression from -compression);
 //   - baseline e2e, with -baseline DIR: end to end with the quiver and
@@ -26,7 +30,9 @@
 // with the connector's and the sink's work on two cores, at best
 // 1/max(sink s, (connector s + sink s)/2) per byte (the sink runs on one
 // goroutine; the two stages' CPU shares two cores), and end to end's share
-// of it.
+// of it; then the pipeline stage's share of the limit (the cost of sharing
+// the cores) and end to end's share of the pipeline's (the cost of the
+// process boundary).
 //
 // With -rate-limit N it runs the rate bench instead (ratelimit.go): two
 // syncs of Capillary customers against the simulator's limit of N requests

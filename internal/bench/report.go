@@ -58,6 +58,7 @@ func report(w io.Writer, b *bench, stages []stage, results map[string][]result) 
 		fmt.Fprintf(w, "end to end / baseline e2e (throughput ratio): %.2f\n", median(rs, func(r result) float64 { return r.seconds })/sec)
 	}
 	reportLimit(w, mb, sec, results)
+	reportPipeline(w, mb, sec, results)
 	simCPU := median(e2e, func(r result) float64 { return r.simCPU })
 	fmt.Fprintf(w, "end to end: %.2f s wall of which the stream took %.2f s (the rest: plugin start, discover, commit); CPU %.2f s in quiver + plugin, %.2f s in the simulator\n",
 		sec, median(e2e, func(r result) float64 { return r.wall }),
@@ -74,7 +75,7 @@ func report(w io.Writer, b *bench, stages []stage, results map[string][]result) 
 Notes: medians of each column over the runs; SPREAD is (slowest-fastest)/median.
 MB/s is JSON bytes served per second (MB = 10^6 B). In-process stages share this
 process with the simulator: their CPU and PEAK RSS include it. End to end: PEAK
-RSS is quiver's (the host), PLUGIN RSS the plugin's (VmHWM sampled every 5 ms);
+RSS is quiver's (the host), PLUGIN RSS the plugin's (VmHWM sampled every 20 ms);
 CPU counts quiver, the plugin and the simulator. On a noisy 2-core VM runs vary
 by 10-30%: compare medians of several runs, not single figures.`)
 }
@@ -93,6 +94,26 @@ func reportLimit(w io.Writer, mb, sec float64, results map[string][]result) {
 	limit := max(s, (c+s)/2)
 	fmt.Fprintf(w, "computed limit: 1/max(sink, (connector+sink)/2) = %.1f MB/s; end to end %.1f MB/s is %.2f of it\n",
 		mb/limit, mb/sec, limit/sec)
+}
+
+// reportPipeline prints the pipeline stage (end to end's work in one
+// process) against the computed limit, and end to end against it: the
+// cost of sharing two cores, then that of the process boundary.
+func reportPipeline(w io.Writer, mb, sec float64, results map[string][]result) {
+	pipe, ok := results["pipeline"]
+	if !ok {
+		return
+	}
+	p := median(pipe, func(r result) float64 { return r.seconds })
+	fmt.Fprintf(w, "pipeline (the connector and the sink in one process, no plugin): %.1f MB/s", mb/p)
+	conn, ok1 := results["connector"]
+	snk, ok2 := results["sink"]
+	if ok1 && ok2 {
+		c := median(conn, func(r result) float64 { return r.seconds })
+		s := median(snk, func(r result) float64 { return r.seconds })
+		fmt.Fprintf(w, ", %.2f of the computed limit", max(s, (c+s)/2)/p)
+	}
+	fmt.Fprintf(w, "; end to end is %.2f of it (the process boundary: IPC, gRPC, the plugin's start)\n", p/sec)
 }
 
 // reportRSS prints the end-to-end peak RSS of host and plugin at two sizes

@@ -27,7 +27,6 @@ import (
 	"github.com/quiver-etl/quiver/connectors/tracktik"
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/host/sink"
-	"github.com/quiver-etl/quiver/internal/batch"
 	"github.com/quiver-etl/quiver/schemas"
 	"github.com/quiver-etl/quiver/sdk"
 	"github.com/quiver-etl/quiver/sdk/records"
@@ -88,6 +87,7 @@ func allStages() []stage {
 		{name: "floor arrow", run: (*bench).floorArrow},
 		{name: "connector", run: (*bench).connector, cached: true},
 		{name: "sink", prepare: (*bench).decodeToFile, run: (*bench).sink},
+		{name: "pipeline", run: (*bench).pipeline, cached: true},
 		{name: "end to end", run: (*bench).endToEnd, child: true, cached: true},
 	}
 }
@@ -288,39 +288,11 @@ func (b *bench) decodeToFile(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	defer f.Close()
-	mem := memory.NewGoAllocator()
 	w := ipc.NewWriter(f, ipc.WithSchema(records.WithRescue(b.sc.Schema)))
-	var (
-		werr    error
-		pending []arrow.Record
-		size    int64
-	)
-	flush := func() {
-		if len(pending) > 0 && werr == nil {
-			var rec arrow.Record
-			if rec, werr = batch.Concat(mem, pending); werr == nil {
-				werr = w.Write(rec)
-				rec.Release()
-			}
-		}
-		for _, rec := range pending {
-			rec.Release()
-		}
-		pending, size = pending[:0], 0
-	}
-	err = b.decode(ctx, func(rec arrow.Record) {
-		n := batch.Bytes(rec)
-		if size+n > batch.JoinBytes {
-			flush()
-		}
-		rec.Retain()
-		pending = append(pending, rec)
-		if size += n; size >= batch.JoinBytes {
-			flush()
-		}
-	})
-	flush()
-	if err := errors.Join(err, werr, w.Close(), f.Close()); err != nil {
+	j := joiner{mem: memory.NewGoAllocator(), emit: w.Write}
+	err = b.decode(ctx, j.add)
+	j.flush()
+	if err := errors.Join(err, j.err, w.Close(), f.Close()); err != nil {
 		return nil, fmt.Errorf("write the sink's input %s: %w", path, err)
 	}
 	return path, nil
@@ -345,10 +317,7 @@ func (b *bench) sink(_ context.Context, in any, r *result) (int64, error) {
 		return 0, err
 	}
 	defer rd.Release()
-	p, err := sink.Create(dir, "part-bench", sink.LineageSchema(rd.Schema()), sink.Options{
-		Format: sink.Parquet, Allocator: mem,
-		Compression: sink.Compression(b.compression), CompressionLevel: b.compressionLevel,
-	})
+	p, err := b.createPart(dir, rd.Schema(), mem)
 	if err != nil {
 		return 0, err
 	}
@@ -365,6 +334,22 @@ func (b *bench) sink(_ context.Context, in any, r *result) (int64, error) {
 	if err := rd.Err(); err != nil {
 		return 0, fmt.Errorf("read the sink's input: %w", err)
 	}
+	return publishPart(p, r)
+}
+
+// createPart creates the Parquet part of the sink and pipeline stages in
+// dir, for records of schema with the lineage columns added, compressed
+// as -compression says.
+func (b *bench) createPart(dir string, schema *arrow.Schema, mem memory.Allocator) (sink.Part, error) {
+	return sink.Create(dir, "part-bench", sink.LineageSchema(schema), sink.Options{
+		Format: sink.Parquet, Allocator: mem,
+		Compression: sink.Compression(b.compression), CompressionLevel: b.compressionLevel,
+	})
+}
+
+// publishPart finishes p, publishes its file and returns its rows, with
+// its size in r.out.
+func publishPart(p sink.Part, r *result) (int64, error) {
 	f, err := p.Finish()
 	if err != nil {
 		return 0, err
