@@ -20,8 +20,9 @@ type serveConfig struct {
 }
 
 // WithLogLevel sets the lowest level of the records a plugin sends to the
-// host. The default is slog.LevelDebug; the host filters again at its own
-// level.
+// host. The default is the lowest level the host keeps, which it passes
+// in $QUIVER_LOG_LEVEL (protocol.EnvLogLevel), or slog.LevelDebug when
+// that is unset or unreadable; the host filters again at its own level.
 func WithLogLevel(level slog.Leveler) ServeOption {
 	return func(c *serveConfig) { c.level = level }
 }
@@ -40,13 +41,23 @@ func WithLogLevel(level slog.Leveler) ServeOption {
 func Serve(c Connector, opts ...ServeOption) {
 	// Keep the original stderr: protocol.Serve points os.Stderr at a pipe
 	// whose output the host discards.
-	cfg := serveConfig{level: slog.LevelDebug, stderr: os.Stderr}
+	cfg := serveConfig{level: hostLevel(os.Getenv(protocol.EnvLogLevel)), stderr: os.Stderr}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	spec := c.Spec()
 	logger := slog.New(newPluginHandler(cfg.stderr, cfg.level)).With("connector", spec.Name)
 	protocol.Serve(NewPlugin(c, logger), protocol.ServeOptions{Logger: logger})
+}
+
+// hostLevel returns the level in v, the host's $QUIVER_LOG_LEVEL, or
+// slog.LevelDebug when v is empty or not a level.
+func hostLevel(v string) slog.Level {
+	var l slog.Level
+	if v == "" || l.UnmarshalText([]byte(v)) != nil {
+		return slog.LevelDebug
+	}
+	return l
 }
 
 // NewPlugin returns c as the protocol.Plugin that Serve serves: each call

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -100,6 +101,7 @@ type fakeSource struct{ cfg fakeConfig }
 var _ Source = (*fakeSource)(nil)
 
 func (s *fakeSource) Check(ctx context.Context) error {
+	Logger(ctx).Debug("checking")
 	Logger(ctx).Info("checked", "pad_bytes", len(s.cfg.Pad))
 	return nil
 }
@@ -313,6 +315,75 @@ func TestServeSubprocess(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("plugin log line %q not in the host log:\n%v", "page retried", logs.lines(t))
+	}
+}
+
+// TestServeSubprocess_LogLevel: the plugin sends only the records at or
+// above the lowest level the host's logger keeps; its raw stderr, which
+// holds every line it wrote, shows what it sent.
+func TestServeSubprocess_LogLevel(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host slog.Level
+		want []string // the messages of Check in the plugin's stderr
+	}{
+		{slog.LevelDebug, []string{"checking", "checked"}},
+		{slog.LevelInfo, []string{"checked"}},
+		{slog.LevelError, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host.String(), func(t *testing.T) {
+			t.Parallel()
+			stderr := &syncBuffer{}
+			c, err := protocol.Open(context.Background(), exe, protocol.Options{
+				Logger: slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: tt.host})),
+				Stderr: stderr,
+				Env:    []string{"GO_WANT_HELPER_PROCESS=1"},
+			})
+			if err != nil {
+				t.Fatalf("Open(%s) = %v", exe, err)
+			}
+			if err := c.Check(context.Background(), []byte(`{}`)); err != nil {
+				t.Errorf("Check() = %v", err)
+			}
+			// Close waits for go-plugin to finish relaying the plugin's stderr.
+			if err := c.Close(); err != nil {
+				t.Errorf("Close() = %v", err)
+			}
+			var got []string
+			for _, l := range stderr.lines(t) {
+				if m, _ := l["@message"].(string); m == "checking" || m == "checked" {
+					got = append(got, m)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Check's records in the plugin's stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHostLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env  string
+		want slog.Level
+	}{
+		{"", slog.LevelDebug},
+		{"DEBUG-4", slog.LevelDebug - 4},
+		{"INFO", slog.LevelInfo},
+		{"warn", slog.LevelWarn},
+		{"ERROR+4", slog.LevelError + 4},
+		{"loud", slog.LevelDebug},
+	}
+	for _, tt := range tests {
+		if got := hostLevel(tt.env); got != tt.want {
+			t.Errorf("hostLevel(%q) = %v, want %v", tt.env, got, tt.want)
+		}
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 
 	"github.com/quiver-etl/quiver/connectors/tracktik/tracktiksim"
 	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/sdk/protocol"
 )
 
 // vendorHost is the vendor's name in the test: only the proxy knows where
@@ -155,9 +156,10 @@ func TestPluginEnv_ProxyAndPrivateCA(t *testing.T) {
 }
 
 // checkPluginEnv checks the environment of a plugin that quiver, running
-// with hostEnv, started: exactly host.PluginEnvironment's part of hostEnv
-// and go-plugin's own variables, which hold the proxy, the CA file and the
-// variable QUIVER_PLUGIN_ENV named, and no secret.
+// with hostEnv and --log-level debug, started: exactly
+// host.PluginEnvironment's part of hostEnv, the log level and go-plugin's
+// own variables, which hold the proxy, the CA file and the variable
+// QUIVER_PLUGIN_ENV named, and no secret.
 func checkPluginEnv(t *testing.T, pluginEnv, hostEnv []string, caFile, proxyURL string) {
 	t.Helper()
 	var got []string
@@ -167,7 +169,7 @@ func checkPluginEnv(t *testing.T, pluginEnv, hostEnv []string, caFile, proxyURL 
 			got = append(got, kv)
 		}
 	}
-	want := host.PluginEnvironment(hostEnv)
+	want := append(host.PluginEnvironment(hostEnv), protocol.EnvLogLevel+"=DEBUG")
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

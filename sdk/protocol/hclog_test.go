@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -168,4 +169,25 @@ func TestWatchParentStop(t *testing.T) {
 	}()
 	close(stop)
 	<-done
+}
+
+func TestLowestLevel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		h    slog.Handler
+		want string // what a plugin gets in EnvLogLevel
+	}{
+		{"trace", slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug - 8}), "DEBUG-4"},
+		{"debug", slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}), "DEBUG"},
+		{"info", slog.NewTextHandler(io.Discard, nil), "INFO"},
+		{"between levels", slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo + 2}), "WARN"},
+		{"error", slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}), "ERROR"},
+		{"nothing", slog.DiscardHandler, "ERROR+4"},
+	}
+	for _, tt := range tests {
+		if got := lowestLevel(context.Background(), slog.New(tt.h)).String(); got != tt.want {
+			t.Errorf("%s: lowestLevel() = %s, want %s", tt.name, got, tt.want)
+		}
+	}
 }
