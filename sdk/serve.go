@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/quiver-etl/quiver/sdk/protocol"
 )
@@ -27,20 +28,35 @@ func WithLogLevel(level slog.Leveler) ServeOption {
 	return func(c *serveConfig) { c.level = level }
 }
 
+// pluginGCPercent is the garbage collector's goal in a plugin process
+// (GOGC), unless its environment sets GOGC (pass one with
+// QUIVER_PLUGIN_ENV=GOGC). A plugin keeps little (the pages in flight and
+// the batch it joins) but allocates each byte of a stream several times
+// over (the body, the Arrow arrays, the joined batch, its IPC encoding),
+// so at Go's default of 100 it collects often, for little. With 400, a
+// TrackTik sync of 250,000 records (`make bench`) used 6-15% less CPU, and
+// 17% less time with pages of 100 records; the plugin's peak RSS went from
+// 36-45 MiB to 58-81 MiB, and still does not grow with the records.
+const pluginGCPercent = 400
+
 // Serve runs c as a Quiver plugin and returns when the host closes the
 // connection. Call it from main:
 //
 //	func main() { sdk.Serve(tracktik.New()) }
 //
 // Serve takes over the process: stdout carries the go-plugin handshake, so
-// the connector must never write to it, and logs go to stderr as JSON lines
-// (use Logger(ctx)). Each call from the host opens a Source with the config
+// the connector must never write to it, logs go to stderr as JSON lines
+// (use Logger(ctx)), and the garbage collector runs at GOGC=400 unless the
+// environment sets GOGC (see pluginGCPercent). Each call from the host opens a Source with the config
 // it carries, runs one method and closes the Source. Panics in the
 // connector's methods become errors; Serve exits the process if it was not
 // started by a Quiver host or if the host goes away.
 func Serve(c Connector, opts ...ServeOption) {
 	// Keep the original stderr: protocol.Serve points os.Stderr at a pipe
 	// whose output the host discards.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(pluginGCPercent)
+	}
 	cfg := serveConfig{level: hostLevel(os.Getenv(protocol.EnvLogLevel)), stderr: os.Stderr}
 	for _, o := range opts {
 		o(&cfg)

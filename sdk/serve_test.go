@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,7 +103,9 @@ var _ Source = (*fakeSource)(nil)
 
 func (s *fakeSource) Check(ctx context.Context) error {
 	Logger(ctx).Debug("checking")
-	Logger(ctx).Info("checked", "pad_bytes", len(s.cfg.Pad))
+	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(gogc)
+	Logger(ctx).Info("checked", "pad_bytes", len(s.cfg.Pad), "gogc", gogc[0].Value.Uint64())
 	return nil
 }
 
@@ -190,8 +193,8 @@ func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-// openHelper starts the test binary as a plugin. The host's log goes to the
-// returned buffer as JSON.
+// openHelper starts the test binary as a plugin, with opts.Env added to its
+// environment. The host's log goes to the returned buffer as JSON.
 func openHelper(t *testing.T, mem memory.Allocator, opts protocol.Options) (*protocol.Client, *syncBuffer) {
 	t.Helper()
 	exe, err := os.Executable()
@@ -202,7 +205,7 @@ func openHelper(t *testing.T, mem memory.Allocator, opts protocol.Options) (*pro
 	opts.Name = "quiver-fake"
 	opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Allocator = mem
-	opts.Env = []string{"GO_WANT_HELPER_PROCESS=1"}
+	opts.Env = append([]string{"GO_WANT_HELPER_PROCESS=1"}, opts.Env...)
 	c, err := protocol.Open(context.Background(), exe, opts)
 	if err != nil {
 		t.Fatalf("Open(%s) = %v", exe, err)
@@ -362,6 +365,41 @@ func TestServeSubprocess_LogLevel(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Check's records in the plugin's stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestServeSubprocess_GCPercent: a plugin collects garbage at GOGC=400
+// unless its environment sets GOGC.
+func TestServeSubprocess_GCPercent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env  []string
+		want float64
+	}{
+		{nil, pluginGCPercent},
+		{[]string{"GOGC=150"}, 150},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.want), func(t *testing.T) {
+			t.Parallel()
+			c, logs := openHelper(t, memory.NewGoAllocator(), protocol.Options{Env: tt.env})
+			if err := c.Check(context.Background(), []byte(`{}`)); err != nil {
+				t.Fatalf("Check() = %v", err)
+			}
+			// Close waits for go-plugin to finish relaying the plugin's stderr.
+			if err := c.Close(); err != nil {
+				t.Errorf("Close() = %v", err)
+			}
+			var got []any
+			for _, l := range logs.lines(t) {
+				if l["msg"] == "checked" {
+					got = append(got, l["gogc"])
+				}
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("the plugin's GOGC = %v, want [%v]", got, tt.want)
 			}
 		})
 	}
