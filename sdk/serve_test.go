@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ func TestMain(m *testing.M) {
 			if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 				os.Exit(2)
 			}
+		}
+		if n, err := strconv.Atoi(os.Getenv("QUIVER_TEST_GOGC")); err == nil {
+			debug.SetGCPercent(n) // a connector's own setting
 		}
 		Serve(fakeConnector{})
 		os.Exit(0)
@@ -371,7 +375,7 @@ func TestServeSubprocess_LogLevel(t *testing.T) {
 }
 
 // TestServeSubprocess_GCPercent: a plugin collects garbage at GOGC=400
-// unless its environment sets GOGC.
+// unless its environment sets GOGC or the connector set its own.
 func TestServeSubprocess_GCPercent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -380,6 +384,7 @@ func TestServeSubprocess_GCPercent(t *testing.T) {
 	}{
 		{nil, pluginGCPercent},
 		{[]string{"GOGC=150"}, 150},
+		{[]string{"QUIVER_TEST_GOGC=50"}, 50},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.want), func(t *testing.T) {
@@ -419,9 +424,11 @@ func TestHostLevel(t *testing.T) {
 		{"loud", slog.LevelDebug},
 	}
 	for _, tt := range tests {
-		if got := hostLevel(tt.env); got != tt.want {
-			t.Errorf("hostLevel(%q) = %v, want %v", tt.env, got, tt.want)
-		}
+		t.Run(tt.env, func(t *testing.T) {
+			if got := hostLevel(tt.env); got != tt.want {
+				t.Errorf("hostLevel(%q) = %v, want %v", tt.env, got, tt.want)
+			}
+		})
 	}
 }
 

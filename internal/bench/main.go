@@ -19,7 +19,8 @@
 //   - pipeline: the connector's Read and the sink in this one process,
 //     the connector's batches joined as the plugin joins them and written
 //     by another goroutine behind a bounded queue, as the host's writer
-//     does: end to end without the process boundary;
+//     does: end to end without the process boundary (and with Go's
+//     default GOGC=100 where a plugin runs at 400);
 //   - end to end: `quiver sync` as a child process, through the real plugin
 //     process, into Parquet (destination.compression from -compression);
 //   - baseline e2e, with -baseline DIR: end to end with the quiver and

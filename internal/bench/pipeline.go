@@ -66,13 +66,17 @@ const pipelineQueue = 16
 
 // pipeline runs the connector's Read and the sink in this one process, as
 // quiver runs them in two: the connector's batches, joined as the plugin
-// joins them, go through a bounded queue to a goroutine that adds the
-// lineage columns and writes the Parquet part, as the host's writer does.
-// It is end to end without the process boundary (IPC, gRPC, two runtimes,
-// the plugin's start), so end to end's share of it is what that boundary
-// costs, and its share of the computed limit is what sharing the two cores
-// costs.
+// joins them and stamped with the lineage columns as the host stamps them,
+// go through a bounded queue to a goroutine that writes the Parquet part,
+// as the host's writer does. It is end to end without the process
+// boundary (IPC, gRPC, two runtimes, the plugin's start), so end to end's
+// share of it is about what that boundary costs, and its share of the
+// computed limit what sharing the two cores costs. One difference is not
+// the boundary's: this process's garbage collector runs at Go's default
+// (GOGC=100), a plugin's at sdk.Serve's 400.
 func (b *bench) pipeline(ctx context.Context, _ any, r *result) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	src, err := tracktik.New().Open(ctx, []byte(b.connectorConfig()))
 	if err != nil {
 		return 0, err
@@ -95,23 +99,25 @@ func (b *bench) pipeline(ctx context.Context, _ any, r *result) (int64, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runID, at := "20260101T000000Z-000000", time.Now()
 		for rec := range queue {
-			if werr == nil {
-				lr := sink.AddLineage(mem, rec, runID, at)
-				werr = p.Write(lr)
-				lr.Release()
+			// After a failure the read is cancelled; what is queued is
+			// only released.
+			if werr == nil && ctx.Err() == nil {
+				if werr = p.Write(rec); werr != nil {
+					cancel()
+				}
 			}
 			rec.Release()
 		}
 	}()
+	runID, at := "20260101T000000Z-000000", time.Now()
 	w := &pipeWriter{j: joiner{mem: mem, emit: func(rec arrow.Record) error {
-		rec.Retain()
+		stamped := sink.AddLineage(mem, rec, runID, at)
 		select {
-		case queue <- rec:
+		case queue <- stamped:
 			return nil
 		case <-ctx.Done():
-			rec.Release()
+			stamped.Release()
 			return ctx.Err()
 		}
 	}}}
@@ -122,7 +128,10 @@ func (b *bench) pipeline(ctx context.Context, _ any, r *result) (int64, error) {
 	w.mu.Unlock()
 	close(queue)
 	wg.Wait()
-	if err = errors.Join(err, werr); err != nil {
+	if werr != nil { // the cause of the read's cancellation
+		return 0, werr
+	}
+	if err != nil {
 		return 0, err
 	}
 	return publishPart(p, r)

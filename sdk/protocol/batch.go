@@ -34,11 +34,14 @@ func encodeBatch(mem memory.Allocator, rec arrow.Record, limit int) ([]byte, err
 		return nil, fmt.Errorf("encode batch: %w", err)
 	}
 	if size > countWriter(limit) {
-		return nil, fmt.Errorf("batch of %d rows encodes to more than %d bytes; use a smaller page or batch size", rec.NumRows(), limit)
+		return nil, fmt.Errorf("batch of %d rows encodes to %d bytes, more than %d; use a smaller page or batch size", rec.NumRows(), size, limit)
 	}
 	out := bytes.NewBuffer(make([]byte, 0, size))
 	if err := writeIPC(out, mem, rec); err != nil {
 		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	if out.Len() != int(size) {
+		return nil, fmt.Errorf("encode batch: wrote %d bytes, counted %d", out.Len(), size)
 	}
 	return out.Bytes(), nil
 }

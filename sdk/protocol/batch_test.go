@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -59,9 +60,17 @@ func TestEncodeBatchTooLarge(t *testing.T) {
 	mem := checkedAllocator(t)
 	rec := newRecord(t, mem, testRows)
 	defer rec.Release()
-	_, err := encodeBatch(mem, rec, 100)
-	if err == nil || !strings.Contains(err.Error(), "smaller page") {
-		t.Errorf("encodeBatch(limit 100) = %v, want an error suggesting a smaller page", err)
+	payload, err := encodeBatch(mem, rec, maxBatchBytes)
+	if err != nil {
+		t.Fatalf("encodeBatch() = %v", err)
+	}
+	n := len(payload)
+	if _, err := encodeBatch(mem, rec, n); err != nil {
+		t.Errorf("encodeBatch(limit %d, its size) = %v, want no error", n, err)
+	}
+	want := fmt.Sprintf("encodes to %d bytes, more than %d; use a smaller page", n, n-1)
+	if _, err := encodeBatch(mem, rec, n-1); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("encodeBatch(limit %d) = %v, want an error saying %q", n-1, err, want)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +30,9 @@ type Options struct {
 	// of the plugin's path, e.g. "quiver-tracktik".
 	Name string
 	// Logger receives go-plugin's messages and the plugin's log lines, with
-	// their levels and attributes. Nil discards them. The plugin is told
-	// the lowest level Logger keeps (EnvLogLevel), and sends nothing below
-	// it.
+	// their levels and attributes. Nil discards them. Open tells the plugin
+	// the lowest level Logger keeps at the time (EnvLogLevel); a plugin
+	// built on the SDK's Serve then sends nothing below it.
 	Logger *slog.Logger
 	// Allocator allocates the records of received batches. Nil means a Go
 	// allocator.
@@ -46,7 +47,8 @@ type Options struct {
 	// Stderr, if set, receives a raw copy of the plugin's stderr.
 	Stderr io.Writer
 	// Env is the plugin's whole environment (KEY=value); nil gives it an
-	// empty one (but for go-plugin's handshake variables and EnvLogLevel). The host's own
+	// empty one, but for go-plugin's handshake variables and EnvLogLevel
+	// (which Env may set itself). The host's own
 	// environment is never passed on whole: configs and secrets travel over
 	// RPC. Use it for settings such as HTTPS_PROXY or SSL_CERT_FILE; the
 	// quiver host passes the allowlist of host.PluginEnvironment.
@@ -61,19 +63,15 @@ type Options struct {
 // lines (two a page) took 7% of the CPU of plugin and host together.
 const EnvLogLevel = "QUIVER_LOG_LEVEL"
 
-// probedLevels are the levels lowestLevel tries, lowest first: those of
-// slog and hclog's trace below Debug.
-var probedLevels = []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
-
-// lowestLevel returns the lowest of probedLevels that logger is enabled
-// for, or one above Error when it keeps none of them.
-func lowestLevel(ctx context.Context, logger *slog.Logger) slog.Level {
-	for _, l := range probedLevels {
-		if logger.Enabled(ctx, l) {
-			return l
-		}
+// pluginEnv returns the plugin's environment: opts.Env, and EnvLogLevel
+// from opts.Logger unless opts.Env sets it or no Logger is given (a
+// caller that reads the raw Stderr then gets every line).
+func pluginEnv(opts Options) []string {
+	env := slices.Clone(opts.Env)
+	if opts.Logger == nil || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, EnvLogLevel+"=") }) {
+		return env
 	}
-	return slog.LevelError + 4
+	return append(env, EnvLogLevel+"="+pluginLevel(opts.Logger).String())
 }
 
 // defaultStartTimeout is Options.StartTimeout's default: a plugin starts in
@@ -147,7 +145,7 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 	// kill it while it starts (see the AfterFunc below).
 	life, kill := context.WithCancel(context.WithoutCancel(ctx))
 	cmd := exec.CommandContext(life, path)
-	cmd.Env = append(slices.Clone(opts.Env), EnvLogLevel+"="+lowestLevel(ctx, logger).String())
+	cmd.Env = pluginEnv(opts)
 	ownGroup(cmd)
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	pc := plugin.NewClient(&plugin.ClientConfig{

@@ -169,3 +169,13 @@ func (h *hclogger) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger
 func (h *hclogger) StandardWriter(opts *hclog.StandardLoggerOptions) io.Writer {
 	return h.StandardLogger(opts).Writer()
 }
+
+// pluginLevel returns the level Open tells the plugin in EnvLogLevel: the
+// lowest that logger keeps, as the relay of the plugin's lines checks it,
+// or one above Error when it keeps none.
+func pluginLevel(logger *slog.Logger) slog.Level {
+	if l := newHCLogger(logger).GetLevel(); l != hclog.Off {
+		return slogLevel(l)
+	}
+	return slog.LevelError + 4
+}

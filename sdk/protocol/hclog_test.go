@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,7 +172,7 @@ func TestWatchParentStop(t *testing.T) {
 	<-done
 }
 
-func TestLowestLevel(t *testing.T) {
+func TestPluginLevel(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -186,8 +187,32 @@ func TestLowestLevel(t *testing.T) {
 		{"nothing", slog.DiscardHandler, "ERROR+4"},
 	}
 	for _, tt := range tests {
-		if got := lowestLevel(context.Background(), slog.New(tt.h)).String(); got != tt.want {
-			t.Errorf("%s: lowestLevel() = %s, want %s", tt.name, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pluginLevel(slog.New(tt.h)).String(); got != tt.want {
+				t.Errorf("pluginLevel() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPluginEnv(t *testing.T) {
+	t.Parallel()
+	info := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"the logger's level", Options{Logger: info, Env: []string{"TZ=UTC"}}, []string{"TZ=UTC", "QUIVER_LOG_LEVEL=INFO"}},
+		{"the caller's level", Options{Logger: info, Env: []string{"QUIVER_LOG_LEVEL=DEBUG"}}, []string{"QUIVER_LOG_LEVEL=DEBUG"}},
+		// Without a Logger the raw Stderr keeps every line.
+		{"no logger", Options{Env: []string{"TZ=UTC"}}, []string{"TZ=UTC"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pluginEnv(tt.opts); !slices.Equal(got, tt.want) {
+				t.Errorf("pluginEnv() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
