@@ -64,11 +64,13 @@ func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
 	return p.err
 }
 
-// add keeps rec for stream. What the stream holds is sent first when rec's
-// schema differs or rec would take it past batch.JoinBytes, and rec goes
-// out at once when it is that large itself; otherwise it goes at the latest
-// w.wait (batch.JoinWait) after the first batch the stream holds.
-func (w *streamWriter) add(ctx context.Context, stream string, rec arrow.Record) error {
+// WriteBatch keeps rec (retained) to send joined with the stream's next
+// batches; the caller still releases rec. What the stream holds is sent
+// first when rec's schema differs or rec would take it past
+// batch.JoinBytes, and rec goes out at once when it is that large itself;
+// otherwise it goes at the latest w.wait (batch.JoinWait) after the first
+// batch the stream holds.
+func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -106,9 +108,9 @@ func (w *streamWriter) flushLate(stream string, p *pending) {
 	_ = w.flush(stream, p) // its error is in p.err
 }
 
-// checkpoint sends state for stream, or, while batches of the stream wait,
-// keeps it to send after them.
-func (w *streamWriter) checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
+// Checkpoint sends state for stream after the stream's batches written
+// before it: at once when none waits, else kept to send after them.
+func (w *streamWriter) Checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
 	defer p.mu.Unlock()

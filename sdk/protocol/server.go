@@ -219,12 +219,6 @@ func (w *streamWriter) send(ctx context.Context, resp *connectorpb.Read_Response
 	return nil
 }
 
-// WriteBatch keeps rec (retained) to send joined with the stream's next
-// batches; the caller still releases rec.
-func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
-	return w.add(ctx, stream, rec)
-}
-
 // sendBatch encodes rec and sends it.
 func (w *streamWriter) sendBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	payload, err := encodeBatch(w.mem, rec, w.limit)
@@ -234,12 +228,6 @@ func (w *streamWriter) sendBatch(ctx context.Context, stream string, rec arrow.R
 	return w.send(ctx, &connectorpb.Read_Response{Message: &connectorpb.Read_Response_Batch{
 		Batch: &connectorpb.Batch{Stream: stream, Record: payload, Rows: rec.NumRows()},
 	}})
-}
-
-// Checkpoint sends state for stream after the stream's batches written
-// before it.
-func (w *streamWriter) Checkpoint(ctx context.Context, stream string, state json.RawMessage) error {
-	return w.checkpoint(ctx, stream, state)
 }
 
 // sendCheckpoint sends state for stream.
