@@ -242,7 +242,8 @@ func Create(dir, name string, schema *arrow.Schema, opts Options) (Part, error) 
 	if opts.WriteBuffer <= 0 {
 		opts.WriteBuffer = bufSize
 	}
-	p.bw = bufio.NewWriterSize(f, opts.WriteBuffer)
+	p.wb = newWritebackFile(f)
+	p.bw = bufio.NewWriterSize(p.wb, opts.WriteBuffer)
 	p.out = &countingWriter{w: p.bw}
 	switch opts.Format {
 	case Parquet:
@@ -285,7 +286,8 @@ const (
 // part implements Part for every format; enc does the encoding.
 type part struct {
 	f           *os.File
-	bw          *bufio.Writer
+	wb          *writebackFile // f, its writeback started as it fills
+	bw          *bufio.Writer  // over wb
 	out         *countingWriter
 	enc         encoder
 	schema      *arrow.Schema

@@ -620,6 +620,25 @@ func TestPart_WriteBuffer(t *testing.T) {
 	}
 }
 
+// TestPart_StartsWriteback: a part asks for the writeback of what reached
+// its file, every writebackEvery bytes, before Finish's fsync.
+func TestPart_StartsWriteback(t *testing.T) {
+	mem := newAllocator(t)
+	recs := makeBatches(t, mem, 3, 4000, 256) // ~3 MiB of JSON lines
+	dir := t.TempDir()
+	p := openPart(t, dir, Options{Format: JSONL, Allocator: mem, WriteBuffer: 4 << 10}, recs...)
+	fi, err := os.Stat(filepath.Join(dir, ".p.jsonl.tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.(*part).wb.started; got < fi.Size()-writebackEvery || got > fi.Size() {
+		t.Errorf("writeback started for %d of the %d bytes in the file; want all but at most %d", got, fi.Size(), writebackEvery)
+	}
+	if _, err := p.Finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPart_Abort(t *testing.T) {
 	for _, format := range []Format{Parquet, Arrow, JSONL, CSV} {
 		t.Run(string(format), func(t *testing.T) {
