@@ -129,6 +129,9 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 		sr.w = w
 	}
 	readErr := s.read(ctx, client, req, streams)
+	// The plugin has sent all it will: it exits while the writer encodes
+	// the batches queued and the streams commit, instead of after them.
+	client.Close()
 	if werr := w.stop(); werr != nil && !errors.Is(readErr, werr) {
 		readErr = errors.Join(readErr, werr)
 	}

@@ -173,6 +173,11 @@ func TestTrackTik_SyncWithFaults(t *testing.T) {
 	for _, s := range trackTikStreams {
 		checkStream(t, srv, out, s)
 	}
+	// The plugin is stopped when its read ends, before the streams commit.
+	exited, done := strings.Index(r.stderr, "plugin process exited"), strings.Index(r.stderr, "stream done")
+	if exited < 0 || done < 0 || exited > done {
+		t.Errorf("the plugin exited at byte %d of the log, the first stream was done at byte %d; want the plugin first\n%s", exited, done, tail(r.stderr, 20))
+	}
 	if n := srv.Faults.Total(); n < 10 {
 		t.Errorf("only %d faults were injected; the test does not exercise retries", n)
 	}
