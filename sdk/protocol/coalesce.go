@@ -33,6 +33,7 @@ type pending struct {
 	hasState bool        // a checkpoint came after recs[:covered] (its state may be empty)
 	covered  int         // len(recs) when the checkpoint came
 	timer    *time.Timer // flushes recs w.wait after the first came
+	started  bool        // the stream's first batch went out
 	err      error       // a flush failed: the stream's batches were lost
 }
 
@@ -69,7 +70,9 @@ func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
 // first when rec's schema differs or rec would take it past
 // batch.JoinBytes, and rec goes out at once when it is that large itself;
 // otherwise it goes at the latest w.wait (batch.JoinWait) after the first
-// batch the stream holds.
+// batch the stream holds. A stream's first batch goes out at once, alone:
+// the host starts encoding while the pages after it are fetched, instead
+// of idling until a whole joined batch has come.
 func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
@@ -85,7 +88,7 @@ func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.
 	}
 	rec.Retain()
 	p.recs = append(p.recs, rec)
-	if p.bytes += size; p.bytes < batch.JoinBytes {
+	if p.bytes += size; p.bytes < batch.JoinBytes && p.started {
 		if p.timer == nil {
 			p.timer = time.AfterFunc(w.wait, func() { w.flushLate(stream, p) })
 		}
@@ -179,6 +182,7 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 		p.timer = nil
 	}
 	recs, state, hasState, covered := p.recs, p.state, p.hasState, p.covered
+	p.started = p.started || len(recs) > 0
 	p.recs, p.bytes, p.state, p.hasState, p.covered = nil, 0, nil, false, 0
 	lost := func(err error) error {
 		p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)

@@ -49,9 +49,9 @@ func idRecord(mem memory.Allocator, schema *arrow.Schema, from, n int) arrow.Rec
 }
 
 // TestWriterJoinsBatches checks what the host receives for a plugin's
-// calls: a stream's batches joined up to batch.JoinBytes, each checkpoint
-// after exactly the batches written before it, and nothing lost or
-// reordered within a stream.
+// calls: a stream's first batch at once, the batches after it joined up
+// to batch.JoinBytes, each checkpoint after exactly the batches written
+// before it, and nothing lost or reordered within a stream.
 func TestWriterJoinsBatches(t *testing.T) {
 	t.Parallel()
 	readErr := fmt.Errorf("fake: page 3: %w", ErrTemporary)
@@ -62,57 +62,58 @@ func TestWriterJoinsBatches(t *testing.T) {
 		want []string
 	}{
 		{
-			name: "pages of a full refresh join",
-			ops:  []op{batchOp("a", 3), batchOp("a", 3), batchOp("a", 3), statusOp("a")},
-			want: []string{"batch a 1-9 of 1", "status a"},
+			name: "a stream's first batch goes at once, and the pages after it join",
+			ops:  []op{batchOp("a", 1), progressOp("x"), batchOp("a", 3), batchOp("a", 3), batchOp("a", 3), statusOp("a")},
+			want: []string{"batch a 1-1 of 1", "progress x", "batch a 2-10 of 1", "status a"},
 		},
 		{
 			name: "a checkpoint follows the batches it covers",
-			ops:  []op{batchOp("a", 3), ckptOp("a", "c1"), batchOp("a", 3), ckptOp("a", "c2"), batchOp("a", 3), statusOp("a")},
-			want: []string{"batch a 1-6 of 1", "checkpoint a c2", "batch a 7-9 of 1", "status a"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 3), ckptOp("a", "c1"), batchOp("a", 3), ckptOp("a", "c2"), batchOp("a", 3), statusOp("a")},
+			want: []string{"batch a 1-1 of 1", "batch a 2-7 of 1", "checkpoint a c2", "batch a 8-10 of 1", "status a"},
 		},
 		{
 			name: "a checkpoint with nothing waiting goes at once",
-			ops:  []op{ckptOp("a", "c0"), batchOp("a", 2), statusOp("a")},
-			want: []string{"checkpoint a c0", "batch a 1-2 of 1", "status a"},
+			ops:  []op{ckptOp("a", "c0"), batchOp("a", 2), ckptOp("a", "c1"), statusOp("a")},
+			want: []string{"checkpoint a c0", "batch a 1-2 of 1", "checkpoint a c1", "status a"},
 		},
 		{
 			name: "progress sends what waits",
-			ops:  []op{batchOp("a", 2), progressOp("a"), batchOp("a", 2)},
-			want: []string{"batch a 1-2 of 1", "progress a", "batch a 3-4 of 1"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 2), progressOp("a"), batchOp("a", 2)},
+			want: []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "progress a", "batch a 4-5 of 1"},
 		},
 		{
 			name: "a read that ends without a status still sends its batches",
-			ops:  []op{batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
-			want: []string{"batch a 1-2 of 1", "checkpoint a c1", "batch a 3-4 of 1"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
+			want: []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "checkpoint a c1", "batch a 4-5 of 1"},
 		},
 		{
 			name: "a read that fails sends what it wrote before the error",
-			ops:  []op{batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
+			ops:  []op{batchOp("a", 1), batchOp("a", 2), ckptOp("a", "c1"), batchOp("a", 2)},
 			err:  readErr,
-			want: []string{"batch a 1-2 of 1", "checkpoint a c1", "batch a 3-4 of 1"},
+			want: []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "checkpoint a c1", "batch a 4-5 of 1"},
 		},
 		{
 			name: "another schema is not joined",
-			ops:  []op{batchOp("a", 2), otherOp("a", 2), otherOp("a", 1), batchOp("a", 2), statusOp("a")},
-			want: []string{"batch a 1-2 of 1", "batch a 3-5 of 2", "batch a 6-7 of 1", "status a"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 2), otherOp("a", 2), otherOp("a", 1), batchOp("a", 2), statusOp("a")},
+			want: []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "batch a 4-6 of 2", "batch a 7-8 of 1", "status a"},
 		},
 		{
 			// 50,000 int64 are 400 kB: a third would pass 1 MiB.
 			name: "batches stop short of JoinBytes",
-			ops:  []op{batchOp("a", 50_000), batchOp("a", 50_000), batchOp("a", 50_000), statusOp("a")},
-			want: []string{"batch a 1-100000 of 1", "batch a 100001-150000 of 1", "status a"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 50_000), batchOp("a", 50_000), batchOp("a", 50_000), statusOp("a")},
+			want: []string{"batch a 1-1 of 1", "batch a 2-100001 of 1", "batch a 100002-150001 of 1", "status a"},
 		},
 		{
 			name: "a batch past JoinBytes goes at once",
-			ops:  []op{batchOp("a", 3), batchOp("a", 150_000), progressOp("a")},
-			want: []string{"batch a 1-3 of 1", "batch a 4-150003 of 1", "progress a"},
+			ops:  []op{batchOp("a", 1), batchOp("a", 3), batchOp("a", 150_000), progressOp("a")},
+			want: []string{"batch a 1-1 of 1", "batch a 2-4 of 1", "batch a 5-150004 of 1", "progress a"},
 		},
 		{
 			name: "streams wait apart",
-			ops: []op{batchOp("a", 3), batchOp("b", 3), ckptOp("a", "a1"), statusOp("b"),
+			ops: []op{batchOp("a", 1), batchOp("b", 1), batchOp("a", 3), batchOp("b", 3), ckptOp("a", "a1"), statusOp("b"),
 				batchOp("a", 3), statusOp("a")},
-			want: []string{"batch b 1-3 of 1", "status b", "batch a 1-3 of 1", "checkpoint a a1", "batch a 4-6 of 1", "status a"},
+			want: []string{"batch a 1-1 of 1", "batch b 1-1 of 1", "batch b 2-4 of 1", "status b",
+				"batch a 2-4 of 1", "checkpoint a a1", "batch a 5-7 of 1", "status a"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,20 +164,22 @@ func TestWriterJoinsBatches(t *testing.T) {
 	}
 }
 
-// TestWriterSendsWaitingBatches: a batch that waits to be joined goes out
-// after the join wait even when the plugin writes nothing more for a
-// while, as when it waits on a slow page or a rate limit, together with
-// the checkpoint after it.
+// TestWriterSendsWaitingBatches: a batch that waits to be joined (one
+// after the stream's first) goes out after the join wait even when the
+// plugin writes nothing more for a while, as when it waits on a slow page
+// or a rate limit, together with the checkpoint after it.
 func TestWriterSendsWaitingBatches(t *testing.T) {
 	t.Parallel()
 	pluginMem, hostMem := checkedAllocator(t), checkedAllocator(t)
 	received := make(chan struct{})
 	f := &fakePlugin{read: func(ctx context.Context, _ *ReadRequest, w Writer) error {
-		rec := idRecord(pluginMem, idSchema, 1, 3)
-		err := w.WriteBatch(ctx, "a", rec)
-		rec.Release()
-		if err != nil {
-			return err
+		for _, from := range []int{1, 2} {
+			rec := idRecord(pluginMem, idSchema, from, from)
+			err := w.WriteBatch(ctx, "a", rec)
+			rec.Release()
+			if err != nil {
+				return err
+			}
 		}
 		if err := w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)); err != nil {
 			return err
@@ -192,14 +195,14 @@ func TestWriterSendsWaitingBatches(t *testing.T) {
 	var got []string
 	for rs.Next() {
 		got = append(got, describe(t, rs.Message()))
-		if len(got) == 2 {
+		if len(got) == 3 {
 			close(received)
 		}
 	}
 	if err := rs.Err(); err != nil {
 		t.Fatalf("Err() = %v", err)
 	}
-	want := []string{"batch a 1-3 of 1", "checkpoint a c1", "status a"}
+	want := []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "checkpoint a c1", "status a"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
@@ -297,10 +300,11 @@ func writeIDs(ctx context.Context, w *streamWriter, stream string, from, n int) 
 // complete; a failure still can, and other streams go on.
 func TestWriterAfterLostBatches(t *testing.T) {
 	t.Parallel()
-	st := &sendStream{ctx: context.Background(), failAt: 1}
+	st := &sendStream{ctx: context.Background(), failAt: 2}
 	w, ctx := newUnitWriter(t, st), context.Background()
 	write := func(stream string) error { return writeIDs(ctx, w, stream, 1, 3) }
-	if err := write("a"); err != nil {
+	// The first batch goes at once; the second waits, and is lost.
+	if err := errors.Join(write("a"), write("a")); err != nil {
 		t.Fatalf("WriteBatch = %v", err)
 	}
 	if err := w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)); err != nil {
@@ -329,7 +333,7 @@ func TestWriterAfterLostBatches(t *testing.T) {
 	if err := w.flushAll(); err != nil {
 		t.Errorf("flushAll = %v, want nil", err)
 	}
-	want := []string{"status a STATE_FAILED", "batch b 3 rows"}
+	want := []string{"batch a 3 rows", "status a STATE_FAILED", "batch b 3 rows"}
 	if diff := cmp.Diff(want, st.sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
@@ -345,7 +349,8 @@ func TestWriterCallerContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := idRecord(mem, idSchema, 1, 3)
 	defer rec.Release()
-	if err := w.WriteBatch(ctx, "a", rec); err != nil {
+	// The first batch goes at once; the second waits with the checkpoint.
+	if err := errors.Join(w.WriteBatch(ctx, "a", rec), w.WriteBatch(ctx, "a", rec)); err != nil {
 		t.Fatalf("WriteBatch = %v", err)
 	}
 	if err := w.Checkpoint(ctx, "a", nil); err != nil {
@@ -366,7 +371,7 @@ func TestWriterCallerContextEnds(t *testing.T) {
 	if err := w.WriteBatch(context.Background(), "a", rec); !errors.Is(err, errWriterClosed) {
 		t.Errorf("WriteBatch after the read = %v, want errWriterClosed", err)
 	}
-	want := []string{"batch a 3 rows", "checkpoint a ", "status a STATE_INCOMPLETE"}
+	want := []string{"batch a 3 rows", "batch a 3 rows", "checkpoint a ", "status a STATE_INCOMPLETE"}
 	if diff := cmp.Diff(want, st.sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
@@ -377,10 +382,12 @@ func TestWriterCallerContextEnds(t *testing.T) {
 // checkpoint a second time), releases its batches, and loses the stream.
 func TestWriterFlushCutByPanic(t *testing.T) {
 	t.Parallel()
-	st := &sendStream{ctx: context.Background(), panicAt: 2}
+	st := &sendStream{ctx: context.Background(), panicAt: 3}
 	w, ctx := newUnitWriter(t, st), context.Background()
 	write := func(from int) error { return writeIDs(ctx, w, "a", from, 3) }
-	if err := errors.Join(write(1), w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)), write(4)); err != nil {
+	// The first batch goes at once; the flush sends the second and panics
+	// at the checkpoint.
+	if err := errors.Join(write(1), write(4), w.Checkpoint(ctx, "a", json.RawMessage(`"c1"`)), write(7)); err != nil {
 		t.Fatal(err)
 	}
 	func() {
@@ -394,10 +401,10 @@ func TestWriterFlushCutByPanic(t *testing.T) {
 	if err := w.flushAll(); err != nil {
 		t.Errorf("flushAll = %v", err)
 	}
-	if err := write(7); err == nil || !strings.Contains(err.Error(), "cut short") {
+	if err := write(10); err == nil || !strings.Contains(err.Error(), "cut short") {
 		t.Errorf("WriteBatch after the cut flush = %v, want one saying it was cut short", err)
 	}
-	if diff := cmp.Diff([]string{"batch a 3 rows"}, st.sent); diff != "" {
+	if diff := cmp.Diff([]string{"batch a 3 rows", "batch a 3 rows"}, st.sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
 }
