@@ -2,7 +2,9 @@ package rest
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -28,7 +30,7 @@ func TestReadBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// One byte per read: the worst a server can do.
-			got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), tt.size, tt.limit)
+			got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), tt.size, tt.limit, newBuffer)
 			if tt.tooLarge {
 				if !errors.Is(err, errBodyTooLarge) {
 					t.Fatalf("readBody = %d bytes, %v; want errBodyTooLarge", len(got), err)
@@ -49,7 +51,7 @@ func TestReadBody_OneAllocation(t *testing.T) {
 	var got []byte
 	allocs := testing.AllocsPerRun(20, func() {
 		r := bytes.NewReader(body)
-		got, _ = readBody(r, int64(len(body)), 1<<20)
+		got, _ = readBody(r, int64(len(body)), 1<<20, newBuffer)
 	})
 	if !bytes.Equal(got, body) {
 		t.Fatalf("readBody = %d bytes, want %d", len(got), len(body))
@@ -57,5 +59,61 @@ func TestReadBody_OneAllocation(t *testing.T) {
 	// The reader is one allocation, the buffer the other.
 	if allocs > 2 {
 		t.Errorf("readBody made %.0f allocations for a body of known length, want 2 (the reader and one buffer)", allocs)
+	}
+}
+
+// newBuffer is readBody's get without a Client's bodies.
+func newBuffer(n int) []byte { return make([]byte, 0, n) }
+
+// TestClient_ReuseBody: a body given back holds the next response of a
+// size that fits it, read whole.
+func TestClient_ReuseBody(t *testing.T) {
+	t.Parallel()
+	first, second := strings.Repeat("a", 20_000), strings.Repeat("b", 19_000)
+	h := newHarness(t, newScript(t, ok(first), ok(second)), nil)
+	ctx := context.Background()
+	fetch := func() []byte {
+		t.Helper()
+		var body []byte
+		if err := h.client.Do(ctx, Request{Path: "/things"}, func(r *Response) error {
+			body = r.Body
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	b1 := fetch()
+	if string(b1) != first {
+		t.Fatalf("first body = %d bytes, want %d", len(b1), len(first))
+	}
+	h.client.ReuseBody(b1)
+	b2 := fetch()
+	if string(b2) != second {
+		t.Fatalf("second body = %d bytes, want %d", len(b2), len(second))
+	}
+	if &b1[:1][0] != &b2[:1][0] {
+		t.Error("the second body was not read into the buffer the first gave back")
+	}
+}
+
+// TestBodies: the free list keeps what is worth keeping, as many as
+// maxFreeBodies, and hands out only buffers large enough.
+func TestBodies(t *testing.T) {
+	t.Parallel()
+	var p bodies
+	p.put(make([]byte, 10, minReusedBody-1)) // too small to keep
+	p.put(make([]byte, 10, maxReusedBody+1)) // too large to keep
+	for range maxFreeBodies + 2 {
+		p.put(make([]byte, 10, 64<<10))
+	}
+	if len(p.free) != maxFreeBodies {
+		t.Fatalf("%d bodies kept, want %d", len(p.free), maxFreeBodies)
+	}
+	if b := p.get(1 << 20); cap(b) < 1<<20 || len(p.free) != maxFreeBodies {
+		t.Errorf("get(1 MiB) = cap %d with %d kept; want a new buffer and the kept ones left", cap(b), len(p.free))
+	}
+	if b := p.get(1000); len(b) != 0 || cap(b) != 64<<10 || len(p.free) != maxFreeBodies-1 {
+		t.Errorf("get(1000) = len %d cap %d with %d kept; want a kept buffer, emptied", len(b), cap(b), len(p.free))
 	}
 }

@@ -75,6 +75,7 @@ type Client struct {
 	name      string
 	onRetry   func(context.Context, string)
 	maxBody   int64
+	bodies    bodies // given back by ReuseBody
 
 	pauseMu     sync.Mutex
 	pausedUntil time.Time // no attempt starts before it: see pause
@@ -338,7 +339,7 @@ func (r *run) try() *failure {
 	if err != nil {
 		return r.networkFailure(err)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
+	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody, c.bodies.get)
 	resp.Body.Close()
 	if err != nil {
 		return r.bodyFailure(err)
@@ -400,18 +401,18 @@ func (r *run) bodyFailure(err error) *failure {
 
 var errBodyTooLarge = errors.New("response body too large")
 
-// readBody reads all of body, up to limit bytes. With a Content-Length
-// the buffer is allocated once, one byte larger to see the end, instead of
-// regrown (and zeroed) a dozen times for a page of a few hundred KB. It
-// does not use bytes.Buffer.ReadFrom, which wants 512 bytes free before
-// each read and so copies a full buffer into one twice its size just to
-// read the end.
-func readBody(body io.Reader, size, limit int64) ([]byte, error) {
+// readBody reads all of body, up to limit bytes, into a buffer from get.
+// With a Content-Length the buffer holds it all and one byte more, to see
+// the end, instead of being regrown (and zeroed) a dozen times for a page
+// of a few hundred KB. It does not use bytes.Buffer.ReadFrom, which wants
+// 512 bytes free before each read and so copies a full buffer into one
+// twice its size just to read the end.
+func readBody(body io.Reader, size, limit int64, get func(n int) []byte) ([]byte, error) {
 	n := 512
 	if size > 0 && size <= limit {
 		n = int(size) + 1
 	}
-	b := make([]byte, 0, n)
+	b := get(n)
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // the body is longer than said: grow

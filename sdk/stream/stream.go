@@ -334,19 +334,27 @@ func (r *streamReader) fetch(ctx context.Context, ah *ahead, dec *records.Decode
 			return nil, nil, err
 		}
 		if ok {
-			if p, err := dec.Decode(body); err == nil {
+			// The decoder keeps nothing of a body: its buffer can take
+			// a later page, decoded or not.
+			p, err := dec.Decode(body)
+			r.c.ReuseBody(body)
+			if err == nil {
 				return p, u, nil
 			}
 		}
 	}
 	var p *records.Page
 	var pageURL *url.URL
+	var body []byte
 	err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 		var err error
 		p, err = dec.Decode(resp.Body)
-		pageURL = resp.URL
+		pageURL, body = resp.URL, resp.Body
 		return err
 	})
+	if err == nil {
+		r.c.ReuseBody(body)
+	}
 	return p, pageURL, err
 }
 
