@@ -33,7 +33,7 @@ type pending struct {
 	hasState bool        // a checkpoint came after recs[:covered] (its state may be empty)
 	covered  int         // len(recs) when the checkpoint came
 	timer    *time.Timer // flushes recs w.wait after the first came
-	started  bool        // the stream's first batch went out
+	target   int64       // recs go out once this large: see WriteBatch
 	err      error       // a flush failed: the stream's batches were lost
 }
 
@@ -68,11 +68,16 @@ func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
 // WriteBatch keeps rec (retained) to send joined with the stream's next
 // batches; the caller still releases rec. What the stream holds is sent
 // first when rec's schema differs or rec would take it past
-// batch.JoinBytes, and rec goes out at once when it is that large itself;
-// otherwise it goes at the latest w.wait (batch.JoinWait) after the first
-// batch the stream holds. A stream's first batch goes out at once, alone:
-// the host starts encoding while the pages after it are fetched, instead
-// of idling until a whole joined batch has come.
+// batch.JoinBytes. What it holds with rec goes out once it reaches the
+// stream's target, and otherwise at the latest w.wait (batch.JoinWait)
+// after the first batch it holds.
+//
+// The target ramps up: a stream's first batch goes out at once, alone,
+// and the target is then batch.JoinBytes/8, doubled at each send up to
+// batch.JoinBytes. The host starts encoding while the next pages are
+// fetched, and is kept busy while the joined batches grow, instead of
+// idling until a whole one has come: at the start of a `make bench` sync
+// it waited 30-50 ms for its second batch.
 func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
@@ -88,7 +93,7 @@ func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.
 	}
 	rec.Retain()
 	p.recs = append(p.recs, rec)
-	if p.bytes += size; p.bytes < batch.JoinBytes && p.started {
+	if p.bytes += size; p.bytes < p.target {
 		if p.timer == nil {
 			p.timer = time.AfterFunc(w.wait, func() { w.flushLate(stream, p) })
 		}
@@ -182,7 +187,9 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 		p.timer = nil
 	}
 	recs, state, hasState, covered := p.recs, p.state, p.hasState, p.covered
-	p.started = p.started || len(recs) > 0
+	if len(recs) > 0 {
+		p.target = min(batch.JoinBytes, max(batch.JoinBytes/8, 2*p.target))
+	}
 	p.recs, p.bytes, p.state, p.hasState, p.covered = nil, 0, nil, false, 0
 	lost := func(err error) error {
 		p.err = fmt.Errorf("protocol: stream %s: batches lost: %w", stream, err)

@@ -36,6 +36,15 @@ func otherOp(stream string, rows int) op { return op{kind: "other", stream: stre
 func ckptOp(stream, state string) op     { return op{kind: "checkpoint", stream: stream, state: state} }
 func progressOp(stream string) op        { return op{kind: "progress", stream: stream} }
 func statusOp(stream string) op          { return op{kind: "status", stream: stream} }
+
+// repeatOp returns n copies of o.
+func repeatOp(o op, n int) []op {
+	ops := make([]op, n)
+	for i := range ops {
+		ops[i] = o
+	}
+	return ops
+}
 func idRecord(mem memory.Allocator, schema *arrow.Schema, from, n int) arrow.Record {
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -50,8 +59,9 @@ func idRecord(mem memory.Allocator, schema *arrow.Schema, from, n int) arrow.Rec
 
 // TestWriterJoinsBatches checks what the host receives for a plugin's
 // calls: a stream's first batch at once, the batches after it joined up
-// to batch.JoinBytes, each checkpoint after exactly the batches written
-// before it, and nothing lost or reordered within a stream.
+// to a target that grows to batch.JoinBytes, each checkpoint after exactly
+// the batches written before it, and nothing lost or reordered within a
+// stream.
 func TestWriterJoinsBatches(t *testing.T) {
 	t.Parallel()
 	readErr := fmt.Errorf("fake: page 3: %w", ErrTemporary)
@@ -98,10 +108,13 @@ func TestWriterJoinsBatches(t *testing.T) {
 			want: []string{"batch a 1-1 of 1", "batch a 2-3 of 1", "batch a 4-6 of 2", "batch a 7-8 of 1", "status a"},
 		},
 		{
-			// 50,000 int64 are 400 kB: a third would pass 1 MiB.
-			name: "batches stop short of JoinBytes",
-			ops:  []op{batchOp("a", 1), batchOp("a", 50_000), batchOp("a", 50_000), batchOp("a", 50_000), statusOp("a")},
-			want: []string{"batch a 1-1 of 1", "batch a 2-100001 of 1", "batch a 100002-150001 of 1", "status a"},
+			// 10,000 int64 are 81 kB with their validity bitmap. After the
+			// first batch, joined ones reach 128 KiB, 256 KiB, 512 KiB, then
+			// stop short of 1 MiB (12 of them).
+			name: "joined batches grow to JoinBytes",
+			ops:  append(append([]op{batchOp("a", 1)}, repeatOp(batchOp("a", 10_000), 30)...), statusOp("a")),
+			want: []string{"batch a 1-1 of 1", "batch a 2-20001 of 1", "batch a 20002-60001 of 1", "batch a 60002-130001 of 1",
+				"batch a 130002-250001 of 1", "batch a 250002-300001 of 1", "status a"},
 		},
 		{
 			name: "a batch past JoinBytes goes at once",
