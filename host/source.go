@@ -129,8 +129,10 @@ func (s *sourceRun) sync(ctx context.Context, client *protocol.Client, config []
 		sr.w = w
 	}
 	readErr := s.read(ctx, client, req, streams)
-	// The plugin has sent all it will: it exits while the writer encodes
-	// the batches queued and the streams commit, instead of after them.
+	// The plugin has sent all it will: stop it now, so that it exits
+	// while the writer encodes the batches still queued rather than after
+	// the streams commit. (Close waits for the exit, a few ms; one that
+	// hangs is killed after a few seconds, which the commit waits for.)
 	client.Close()
 	if werr := w.stop(); werr != nil && !errors.Is(readErr, werr) {
 		readErr = errors.Join(readErr, werr)

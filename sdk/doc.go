@@ -54,8 +54,9 @@
 //   - Whoever stores an Arrow record retains it; each holder releases its
 //     own. Never change a record once written: Writer.WriteBatch retains
 //     what it keeps, and the plugin's Writer joins a stream's batches into
-//     ones of about a MiB before it sends them, with the stream's latest
-//     checkpoint after the batches it covers.
+//     ones of up to a MiB before it sends them (the first goes alone, the
+//     next ones grow), with the stream's latest checkpoint after the
+//     batches it covers.
 //   - A failure of one stream is a Status{State: Failed} on the Writer; the
 //     error Read returns is for failures of the whole read.
 package sdk

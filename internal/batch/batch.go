@@ -22,6 +22,17 @@ import (
 // bench's sink stage past its memory target (137 MiB, from 110).
 const JoinBytes = 1 << 20
 
+// NextJoin returns the size to join a stream's next batches to, after
+// batches were sent with target prev: 0 before the stream's first batch,
+// which therefore goes out alone, then JoinBytes/8, doubled at each send
+// up to JoinBytes. The ramp keeps the host busy from a stream's start: it
+// starts encoding the first page while the next ones are fetched, instead
+// of idling until a whole joined batch has come (at the start of a `make
+// bench` sync it waited 30-50 ms for its second batch).
+func NextJoin(prev int64) int64 {
+	return min(JoinBytes, max(JoinBytes/8, 2*prev))
+}
+
 // JoinWait is the longest a batch waits to be joined with the ones after
 // it. Only pages that come fast are worth joining; a slow API's pages go
 // out nearly one by one, and the host sees data, and commits checkpoints,

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,5 +114,19 @@ func TestBytes(t *testing.T) {
 				t.Errorf("Bytes() = %d, want at least %d", got, tc.atLeast)
 			}
 		})
+	}
+}
+
+// TestNextJoin: the join size ramps from nothing (the first batch alone)
+// through an eighth of JoinBytes, doubling, to JoinBytes, and stays there.
+func TestNextJoin(t *testing.T) {
+	var got []int64
+	for target := int64(0); len(got) < 6; {
+		target = NextJoin(target)
+		got = append(got, target)
+	}
+	want := []int64{JoinBytes / 8, JoinBytes / 4, JoinBytes / 2, JoinBytes, JoinBytes, JoinBytes}
+	if !slices.Equal(got, want) {
+		t.Errorf("targets after each send = %v, want %v", got, want)
 	}
 }

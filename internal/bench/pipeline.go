@@ -21,13 +21,15 @@ import (
 )
 
 // joiner joins records into batches of up to batch.JoinBytes, by the size
-// rule of the plugin's Writer (without its timer or checkpoints), and
+// rules of the plugin's Writer (without its timer or checkpoints): the
+// first record alone, then batches that grow as batch.NextJoin says. It
 // passes each joined batch to emit, which must Retain what it keeps.
 type joiner struct {
 	mem     memory.Allocator
 	emit    func(arrow.Record) error
 	pending []arrow.Record
 	size    int64
+	target  int64 // emit once this large (batch.NextJoin)
 	err     error
 }
 
@@ -39,7 +41,7 @@ func (j *joiner) add(rec arrow.Record) {
 	}
 	rec.Retain()
 	j.pending = append(j.pending, rec)
-	if j.size += n; j.size >= batch.JoinBytes {
+	if j.size += n; j.size >= j.target {
 		j.flush()
 	}
 }
@@ -47,6 +49,9 @@ func (j *joiner) add(rec arrow.Record) {
 // flush emits the records kept, joined. The first error sticks; later
 // records are dropped.
 func (j *joiner) flush() {
+	if len(j.pending) > 0 {
+		j.target = batch.NextJoin(j.target)
+	}
 	if len(j.pending) > 0 && j.err == nil {
 		var rec arrow.Record
 		if rec, j.err = batch.Concat(j.mem, j.pending); j.err == nil {

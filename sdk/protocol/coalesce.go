@@ -33,7 +33,7 @@ type pending struct {
 	hasState bool        // a checkpoint came after recs[:covered] (its state may be empty)
 	covered  int         // len(recs) when the checkpoint came
 	timer    *time.Timer // flushes recs w.wait after the first came
-	target   int64       // recs go out once this large: see WriteBatch
+	target   int64       // recs go out once this large (0: the stream sent nothing yet, so at once): see WriteBatch
 	err      error       // a flush failed: the stream's batches were lost
 }
 
@@ -69,15 +69,9 @@ func (w *streamWriter) accepting(ctx context.Context, p *pending) error {
 // batches; the caller still releases rec. What the stream holds is sent
 // first when rec's schema differs or rec would take it past
 // batch.JoinBytes. What it holds with rec goes out once it reaches the
-// stream's target, and otherwise at the latest w.wait (batch.JoinWait)
-// after the first batch it holds.
-//
-// The target ramps up: a stream's first batch goes out at once, alone,
-// and the target is then batch.JoinBytes/8, doubled at each send up to
-// batch.JoinBytes. The host starts encoding while the next pages are
-// fetched, and is kept busy while the joined batches grow, instead of
-// idling until a whole one has come: at the start of a `make bench` sync
-// it waited 30-50 ms for its second batch.
+// stream's target, which ramps up to batch.JoinBytes (batch.NextJoin: the
+// first batch goes alone), and otherwise at the latest w.wait
+// (batch.JoinWait) after the first batch it holds.
 func (w *streamWriter) WriteBatch(ctx context.Context, stream string, rec arrow.Record) error {
 	p := w.streamPending(stream)
 	p.mu.Lock()
@@ -188,7 +182,7 @@ func (w *streamWriter) flush(stream string, p *pending) error {
 	}
 	recs, state, hasState, covered := p.recs, p.state, p.hasState, p.covered
 	if len(recs) > 0 {
-		p.target = min(batch.JoinBytes, max(batch.JoinBytes/8, 2*p.target))
+		p.target = batch.NextJoin(p.target)
 	}
 	p.recs, p.bytes, p.state, p.hasState, p.covered = nil, 0, nil, false, 0
 	lost := func(err error) error {

@@ -339,14 +339,16 @@ func TestWriterAfterLostBatches(t *testing.T) {
 	if err := w.Status(ctx, "a", Status{State: Failed, Err: errors.New("boom")}); err != nil {
 		t.Errorf("Status failed after lost batches = %v, want it sent", err)
 	}
-	if err := write("b"); err != nil {
+	// Another stream goes on: its first batch at once, its second waits.
+	if err := errors.Join(write("b"), write("b")); err != nil {
 		t.Errorf("WriteBatch of another stream = %v", err)
 	}
-	// Stream a's loss was told to its calls; the end of the read sends b's.
+	// Stream a's loss was told to its calls; the end of the read sends
+	// what b has waiting.
 	if err := w.flushAll(); err != nil {
 		t.Errorf("flushAll = %v, want nil", err)
 	}
-	want := []string{"batch a 3 rows", "status a STATE_FAILED", "batch b 3 rows"}
+	want := []string{"batch a 3 rows", "status a STATE_FAILED", "batch b 3 rows", "batch b 3 rows"}
 	if diff := cmp.Diff(want, st.sent); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}

@@ -177,8 +177,8 @@ func (s *server) Read(req *connectorpb.Read_Request, stream grpc.ServerStreaming
 var errWriterClosed = errors.New("protocol: Writer used after Read returned")
 
 // streamWriter implements Writer over a Read stream. A stream's batches are
-// gathered into batches of about batch.JoinBytes before they are sent (see
-// pending), and its checkpoints, statuses and progress follow them in the
+// gathered into batches of up to batch.JoinBytes before they are sent (see
+// WriteBatch), and its checkpoints, statuses and progress follow them in the
 // order written. Streams are encoded concurrently; sends are serialized
 // because a gRPC stream allows one sender at a time.
 type streamWriter struct {

@@ -30,7 +30,7 @@ func TestReadBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// One byte per read: the worst a server can do.
-			got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), tt.size, tt.limit, newBuffer)
+			got, err := readBody(iotest.OneByteReader(bytes.NewReader(body)), tt.size, tt.limit, newBody)
 			if tt.tooLarge {
 				if !errors.Is(err, errBodyTooLarge) {
 					t.Fatalf("readBody = %d bytes, %v; want errBodyTooLarge", len(got), err)
@@ -51,7 +51,7 @@ func TestReadBody_OneAllocation(t *testing.T) {
 	var got []byte
 	allocs := testing.AllocsPerRun(20, func() {
 		r := bytes.NewReader(body)
-		got, _ = readBody(r, int64(len(body)), 1<<20, newBuffer)
+		got, _ = readBody(r, int64(len(body)), 1<<20, newBody)
 	})
 	if !bytes.Equal(got, body) {
 		t.Fatalf("readBody = %d bytes, want %d", len(got), len(body))
@@ -61,9 +61,6 @@ func TestReadBody_OneAllocation(t *testing.T) {
 		t.Errorf("readBody made %.0f allocations for a body of known length, want 2 (the reader and one buffer)", allocs)
 	}
 }
-
-// newBuffer is readBody's get without a Client's bodies.
-func newBuffer(n int) []byte { return make([]byte, 0, n) }
 
 // TestClient_ReuseBody: a body given back holds the next response of a
 // size that fits it, read whole.
@@ -97,8 +94,27 @@ func TestClient_ReuseBody(t *testing.T) {
 	}
 }
 
+// TestReadBody_UnknownLength: without a Content-Length (a gzipped page)
+// the buffer doubles as it fills: a few allocations for a page of a MiB,
+// not one per quarter more.
+func TestReadBody_UnknownLength(t *testing.T) {
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	var got []byte
+	allocs := testing.AllocsPerRun(10, func() {
+		got, _ = readBody(bytes.NewReader(body), -1, 2<<20, newBody)
+	})
+	if !bytes.Equal(got, body) {
+		t.Fatalf("readBody = %d bytes, want %d", len(got), len(body))
+	}
+	// 512 bytes doubled to 2 MiB is 12 buffers; the reader is one more.
+	if allocs > 14 {
+		t.Errorf("readBody made %.0f allocations for a MiB of unknown length, want at most 14", allocs)
+	}
+}
+
 // TestBodies: the free list keeps what is worth keeping, as many as
-// maxFreeBodies, and hands out only buffers large enough.
+// maxFreeBodies, hands out only buffers large enough, and none to a body
+// known to be small.
 func TestBodies(t *testing.T) {
 	t.Parallel()
 	var p bodies
@@ -110,10 +126,21 @@ func TestBodies(t *testing.T) {
 	if len(p.free) != maxFreeBodies {
 		t.Fatalf("%d bodies kept, want %d", len(p.free), maxFreeBodies)
 	}
-	if b := p.get(1 << 20); cap(b) < 1<<20 || len(p.free) != maxFreeBodies {
-		t.Errorf("get(1 MiB) = cap %d with %d kept; want a new buffer and the kept ones left", cap(b), len(p.free))
+	tests := []struct {
+		name string
+		n    int
+		kept bool // a kept buffer
+	}{
+		{name: "larger than any kept", n: 1 << 20},
+		{name: "small", n: 1000},
+		{name: "unknown", n: 0, kept: true},
+		{name: "fits a kept one", n: 5000, kept: true},
 	}
-	if b := p.get(1000); len(b) != 0 || cap(b) != 64<<10 || len(p.free) != maxFreeBodies-1 {
-		t.Errorf("get(1000) = len %d cap %d with %d kept; want a kept buffer, emptied", len(b), cap(b), len(p.free))
+	for _, tt := range tests {
+		before := len(p.free)
+		b := p.get(tt.n)
+		if kept := before-len(p.free) == 1; kept != tt.kept || len(b) != 0 || cap(b) < tt.n || kept && cap(b) != 64<<10 {
+			t.Errorf("%s: get(%d) = len %d cap %d, taken from the free list: %v; want %v", tt.name, tt.n, len(b), cap(b), kept, tt.kept)
+		}
 	}
 }

@@ -177,8 +177,11 @@ type Request struct {
 type Response struct {
 	StatusCode int
 	Header     http.Header
-	Body       []byte
-	Token      *auth.Token // the token the request carried; nil without Auth
+	// Body is the whole body. Its spare capacity may hold an earlier
+	// response's bytes (see Client.ReuseBody): never reslice it past its
+	// length.
+	Body  []byte
+	Token *auth.Token // the token the request carried; nil without Auth
 	// URL is the URL requested (after redirects), to resolve relative next
 	// links against. Its query may hold credentials: never log it.
 	URL *url.URL
@@ -339,7 +342,14 @@ func (r *run) try() *failure {
 	if err != nil {
 		return r.networkFailure(err)
 	}
-	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody, c.bodies.get)
+	// Only a 2xx body is ever given back (sdk/stream gives back the pages
+	// it decoded), so only one gets a buffer that was: the start of
+	// another is kept in its StatusError.
+	get := newBody
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		get = c.bodies.get
+	}
+	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody, get)
 	resp.Body.Close()
 	if err != nil {
 		return r.bodyFailure(err)
@@ -401,21 +411,25 @@ func (r *run) bodyFailure(err error) *failure {
 
 var errBodyTooLarge = errors.New("response body too large")
 
-// readBody reads all of body, up to limit bytes, into a buffer from get.
-// With a Content-Length the buffer holds it all and one byte more, to see
-// the end, instead of being regrown (and zeroed) a dozen times for a page
-// of a few hundred KB. It does not use bytes.Buffer.ReadFrom, which wants
-// 512 bytes free before each read and so copies a full buffer into one
-// twice its size just to read the end.
+// readBody reads all of body, up to limit bytes, into a buffer from get,
+// which it passes the length the body says it has (0 when unknown). With
+// a Content-Length the buffer holds it all and one byte more, to see the
+// end, instead of being regrown (and zeroed) a dozen times for a page of a
+// few hundred KB; without one (a gzipped body, which net/http decompresses)
+// it doubles as it fills. It does not use bytes.Buffer.ReadFrom, which
+// wants 512 bytes free before each read and so copies a full buffer into
+// one twice its size just to read the end.
 func readBody(body io.Reader, size, limit int64, get func(n int) []byte) ([]byte, error) {
-	n := 512
+	n := 0
 	if size > 0 && size <= limit {
 		n = int(size) + 1
 	}
 	b := get(n)
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // the body is longer than said: grow
+			nb := make([]byte, len(b), max(512, 2*cap(b)))
+			copy(nb, b)
+			b = nb
 		}
 		m, err := body.Read(b[len(b):cap(b)])
 		b = b[:len(b)+m]
