@@ -64,7 +64,7 @@ func newBody(n int) []byte {
 // for a later response to be read into: after the call nothing may refer
 // to b or into it, nor read or write it. Giving bodies back is optional;
 // it spares allocating and zeroing a buffer per page (sdk/stream gives
-// back the listing pages it decodes).
+// back every page it decodes).
 func (c *Client) ReuseBody(b []byte) {
 	c.bodies.put(b)
 }

@@ -523,14 +523,17 @@ func (r *childReader) list(ctx context.Context, keys chan<- ParentKey) error {
 		pg.Apply(&req)
 		req.Label = fmt.Sprintf("stream %s parents (%s) page %d", r.ch.Name, p.Name, page)
 		var pp *records.Page
+		var body []byte
 		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 			var err error
 			pp, err = dec.Decode(resp.Body)
+			body = resp.Body
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		r.c.ReuseBody(body) // decoded: the decoder kept nothing of it
 		info := rest.PageInfo{Items: int(pp.Record.NumRows())}
 		if p.Info != nil {
 			info = p.Info(pp)
@@ -638,6 +641,7 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 		req.Label = fmt.Sprintf("stream %s parent %s page %d", ch.Name, key, page)
 		var p *records.Page
 		gone := false
+		var body []byte
 		err := r.c.Do(ctx, req, func(resp *rest.Response) error {
 			if ch.Gone != nil && ch.Gone(resp) {
 				gone = true
@@ -645,12 +649,14 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 			}
 			var err error
 			p, err = dec.Decode(resp.Body)
+			body = resp.Body
 			return err
 		})
 		if err != nil {
 			res.release()
 			return err
 		}
+		r.c.ReuseBody(body) // nil when gone; decoded otherwise, and kept nowhere
 		if gone {
 			log.Warn("the parent is gone; its children are skipped", "parent", key.String(), "page", page)
 			res.gone = page == 1
