@@ -30,7 +30,8 @@ func WithLogLevel(level slog.Leveler) ServeOption {
 
 // pluginGCPercent is the garbage collector's goal in a plugin process
 // (GOGC) unless the environment sets GOGC (the host passes one with
-// QUIVER_PLUGIN_ENV=GOGC) or the connector set its own before Serve. A
+// QUIVER_PLUGIN_ENV=GOGC) or the connector set its own before Serve (one
+// other than Go's default of 100, which Serve cannot tell from none). A
 // plugin keeps little (the pages in flight and the batch it joins) but
 // allocates each byte of a stream several times over (the body, the Arrow
 // arrays, the joined batch, its IPC encoding), so at Go's default of 100
@@ -49,8 +50,8 @@ const pluginGCPercent = 400
 // Serve takes over the process: stdout carries the go-plugin handshake, so
 // the connector must never write to it; logs go to stderr as JSON lines
 // (use Logger(ctx)); and the garbage collector runs at GOGC=400 unless the
-// environment sets GOGC or the connector called debug.SetGCPercent before
-// Serve. Each call from the host opens a Source with the config it
+// environment sets GOGC or the connector set another percent than 100
+// with debug.SetGCPercent before Serve. Each call from the host opens a Source with the config it
 // carries, runs one method and closes the Source. Panics in the
 // connector's methods become errors; Serve exits the process if it was
 // not started by a Quiver host or if the host goes away.

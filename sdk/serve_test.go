@@ -354,13 +354,7 @@ func TestServeSubprocess_LogLevel(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open(%s) = %v", exe, err)
 			}
-			if err := c.Check(context.Background(), []byte(`{}`)); err != nil {
-				t.Errorf("Check() = %v", err)
-			}
-			// Close waits for go-plugin to finish relaying the plugin's stderr.
-			if err := c.Close(); err != nil {
-				t.Errorf("Close() = %v", err)
-			}
+			checkAndClose(t, c)
 			var got []string
 			for _, l := range stderr.lines(t) {
 				if m, _ := l["@message"].(string); m == "checking" || m == "checked" {
@@ -371,6 +365,18 @@ func TestServeSubprocess_LogLevel(t *testing.T) {
 				t.Errorf("Check's records in the plugin's stderr (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// checkAndClose runs Check on the plugin of c, then closes c, which waits
+// for go-plugin to finish relaying the plugin's stderr.
+func checkAndClose(t *testing.T, c *protocol.Client) {
+	t.Helper()
+	if err := c.Check(context.Background(), []byte(`{}`)); err != nil {
+		t.Errorf("Check() = %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close() = %v", err)
 	}
 }
 
@@ -390,13 +396,7 @@ func TestServeSubprocess_GCPercent(t *testing.T) {
 		t.Run(fmt.Sprint(tt.want), func(t *testing.T) {
 			t.Parallel()
 			c, logs := openHelper(t, memory.NewGoAllocator(), protocol.Options{Env: tt.env})
-			if err := c.Check(context.Background(), []byte(`{}`)); err != nil {
-				t.Fatalf("Check() = %v", err)
-			}
-			// Close waits for go-plugin to finish relaying the plugin's stderr.
-			if err := c.Close(); err != nil {
-				t.Errorf("Close() = %v", err)
-			}
+			checkAndClose(t, c)
 			var got []any
 			for _, l := range logs.lines(t) {
 				if l["msg"] == "checked" {

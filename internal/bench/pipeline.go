@@ -49,10 +49,11 @@ func (j *joiner) add(rec arrow.Record) {
 // flush emits the records kept, joined. The first error sticks; later
 // records are dropped.
 func (j *joiner) flush() {
-	if len(j.pending) > 0 {
-		j.target = batch.NextJoin(j.target)
+	if len(j.pending) == 0 {
+		return
 	}
-	if len(j.pending) > 0 && j.err == nil {
+	j.target = batch.NextJoin(j.target)
+	if j.err == nil {
 		var rec arrow.Record
 		if rec, j.err = batch.Concat(j.mem, j.pending); j.err == nil {
 			j.err = j.emit(rec)

@@ -80,18 +80,28 @@ CPU counts quiver, the plugin and the simulator. On a noisy 2-core VM runs vary
 by 10-30%: compare medians of several runs, not single figures.`)
 }
 
+// computedLimit returns the seconds end to end would take at the limit
+// the connector and sink stages allow on two cores, max(sink,
+// (connector+sink)/2), from their medians; ok is false without both.
+func computedLimit(results map[string][]result) (limit float64, ok bool) {
+	conn, ok1 := results["connector"]
+	snk, ok2 := results["sink"]
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	c := median(conn, func(r result) float64 { return r.seconds })
+	s := median(snk, func(r result) float64 { return r.seconds })
+	return max(s, (c+s)/2), true
+}
+
 // reportLimit prints the computed limit of end to end, from the connector
 // and sink stages, and end to end's share of it: sec is end to end's median
 // seconds for mb MB.
 func reportLimit(w io.Writer, mb, sec float64, results map[string][]result) {
-	conn, ok1 := results["connector"]
-	snk, ok2 := results["sink"]
-	if !ok1 || !ok2 {
+	limit, ok := computedLimit(results)
+	if !ok {
 		return
 	}
-	c := median(conn, func(r result) float64 { return r.seconds })
-	s := median(snk, func(r result) float64 { return r.seconds })
-	limit := max(s, (c+s)/2)
 	fmt.Fprintf(w, "computed limit: 1/max(sink, (connector+sink)/2) = %.1f MB/s; end to end %.1f MB/s is %.2f of it\n",
 		mb/limit, mb/sec, limit/sec)
 }
@@ -106,12 +116,8 @@ func reportPipeline(w io.Writer, mb, sec float64, results map[string][]result) {
 	}
 	p := median(pipe, func(r result) float64 { return r.seconds })
 	fmt.Fprintf(w, "pipeline (the connector and the sink in one process, no plugin): %.1f MB/s", mb/p)
-	conn, ok1 := results["connector"]
-	snk, ok2 := results["sink"]
-	if ok1 && ok2 {
-		c := median(conn, func(r result) float64 { return r.seconds })
-		s := median(snk, func(r result) float64 { return r.seconds })
-		fmt.Fprintf(w, ", %.2f of the computed limit", max(s, (c+s)/2)/p)
+	if limit, ok := computedLimit(results); ok {
+		fmt.Fprintf(w, ", %.2f of the computed limit", limit/p)
 	}
 	fmt.Fprintf(w, "; end to end is %.2f of it (the process boundary: IPC, gRPC, the plugin's start)\n", p/sec)
 }

@@ -648,15 +648,16 @@ func (r *childReader) fetch(ctx context.Context, log *slog.Logger, dec *records.
 				return nil
 			}
 			var err error
-			p, err = dec.Decode(resp.Body)
-			body = resp.Body
+			if p, err = dec.Decode(resp.Body); err == nil {
+				body = resp.Body
+			}
 			return err
 		})
 		if err != nil {
 			res.release()
 			return err
 		}
-		r.c.ReuseBody(body) // nil when gone; decoded otherwise, and kept nowhere
+		r.c.ReuseBody(body) // decoded, and kept nowhere; nil when gone
 		if gone {
 			log.Warn("the parent is gone; its children are skipped", "parent", key.String(), "page", page)
 			res.gone = page == 1
