@@ -132,9 +132,12 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 )
 
-// Upstream with the testing import taken out of a non-test file, so that
-// the binaries do not link the testing package; see third_party/README.md.
+// Upstream with small patches: go-plugin and thrift without the testing
+// import in a non-test file, so that the binaries do not link the testing
+// package, and jsonschema compiling a draft's metaschema on first use
+// rather than all five at start; see third_party/README.md.
 replace (
 	github.com/apache/thrift => ./third_party/thrift
 	github.com/hashicorp/go-plugin => ./third_party/go-plugin
+	github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema
 )
