@@ -160,6 +160,10 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 		Logger:           newHCLogger(logger),
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithInitialWindowSize(readWindow),
+			grpc.WithInitialConnWindowSize(readWindow),
+		},
 	})
 	stopWatch := context.AfterFunc(ctx, kill)
 	raw, err := dispense(pc)

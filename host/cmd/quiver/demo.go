@@ -172,7 +172,7 @@ func (g *globals) demo(ctx context.Context, out string, o simOptions, full, resy
 	}
 	// The state folder is the demo's own, and the simulators serve the same
 	// data from new ports every run: take the previous run's state over.
-	if err := g.sync(ctx, cfg, syncFlags{fullRefresh: full, takeOver: true, parallel: 1}); err != nil || !resync {
+	if err := g.sync(ctx, cfg, syncFlags{fullRefresh: full, takeOver: true, parallel: 1, batchSched: true}); err != nil || !resync {
 		return err
 	}
 	// The simulators listen on new ports in every demo run, and state
@@ -184,7 +184,7 @@ func (g *globals) demo(ctx context.Context, out string, o simOptions, full, resy
 	if !g.quiet && !g.jsonOut {
 		fmt.Fprintf(g.stdout, "\nquiver demo: the simulators applied a day of changes; syncing again\n\n")
 	}
-	return g.sync(ctx, cfg, syncFlags{takeOver: true, parallel: 1})
+	return g.sync(ctx, cfg, syncFlags{takeOver: true, parallel: 1, batchSched: true})
 }
 
 // checkFaults rejects a --faults share outside 0..1.

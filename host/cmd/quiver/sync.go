@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quiver-etl/quiver/host"
+	"github.com/quiver-etl/quiver/internal/sched"
 )
 
 // syncFlags are the flags of `quiver sync`.
@@ -27,6 +28,7 @@ type syncFlags struct {
 	shard       string        // I/N: only the sources in shard I of N
 	parallel    int           // sources at once
 	takeOver    bool          // take over state of another account (quiver demo only)
+	batchSched  bool          // run as a batch job (sched.Batch)
 }
 
 func newSync(g *globals) *cobra.Command {
@@ -52,6 +54,7 @@ func newSync(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&f.shard, "shard", "", "only the sources in shard I of N (I counts from 0), e.g. 2/3; see quiver plan --shards N")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 1, "run up to this many sources at once, each with its own plugin process")
 	cmd.Flags().DurationVar(&f.progress, "progress-every", defaultProgressEvery, "time between progress log lines when stderr is not a terminal (a terminal shows bars)")
+	cmd.Flags().BoolVar(&f.batchSched, "batch-scheduling", true, "on Linux, run the sync and its plugins under the SCHED_BATCH policy: same CPU share and nice value, fewer preemptions; false keeps the default policy")
 	return cmd
 }
 
@@ -82,6 +85,14 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 	if !g.quiet {
 		progress = g.newProgress(log, f.progress)
 		obs = progress
+	}
+	if f.batchSched {
+		// Before any plugin starts: plugins inherit the policy.
+		if n, err := sched.Batch(); err != nil {
+			log.Debug("could not switch to the batch scheduling policy; the sync runs under the default one", "error", err)
+		} else if n > 0 {
+			log.Debug("scheduling policy: SCHED_BATCH", "threads", n)
+		}
 	}
 	plugins, err := g.plugins(log, cfg.File())
 	if err != nil {
