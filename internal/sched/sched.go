@@ -5,9 +5,10 @@
 // writer, its receiver, the plugin's fetchers and decoder) on few cores.
 // Under Linux's default policy a thread that wakes up, such as the
 // plugin's decoder when a page arrives, preempts the one running, such as
-// the host's writer, which is the pipeline's slowest stage: in `make bench`
-// the writer was preempted about 900 times and waited 0.16-0.2 s to run
-// again during a 1.4 s sync. SCHED_BATCH is the policy Linux has for such
+// the host's writer, which is the pipeline's slowest stage: in the bench's
+// sync (`make bench`) the writer's thread was preempted 700-1,100 times and
+// waited 0.16-0.22 s in all to run again, in syncs of 1.7-2.0 s (read from
+// /proc/thread-self/schedstat). SCHED_BATCH is the policy Linux has for such
 // work (sched(7)): threads keep their share of the CPU and their nice
 // value, but one that wakes up waits for the running one's time slice to
 // end instead of preempting it. Unprivileged processes may choose it.
