@@ -23,7 +23,7 @@ fi
 
 # vendor MODULE@VERSION DEST DIR [EXTRA...]: copies the module's go.mod,
 # go.sum and licence files, the non-test Go files under DIR outside
-# examples/, test/, docs/ and cmd/, and the files under each EXTRA folder
+# examples/, test/ and docs/, and the files under each EXTRA folder
 # (files a package embeds), then applies third_party/patches/DEST.patch
 # inside DEST/DIR.
 vendor() {
@@ -40,7 +40,7 @@ vendor() {
 	(cd "$src" && {
 		find . -maxdepth 1 -type f \( -name go.mod -o -name go.sum -o -name LICENSE -o -name NOTICE \) -print0
 		find "$dir" -type f -name '*.go' ! -name '*_test.go' \
-			! -path './examples/*' ! -path './test/*' ! -path './docs/*' ! -path './cmd/*' -print0
+			! -path './examples/*' ! -path './test/*' ! -path './docs/*' -print0
 		for extra in "$@"; do
 			find "$extra" -type f -print0
 		done

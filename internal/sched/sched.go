@@ -18,6 +18,7 @@ package sched
 // with them the processes it starts afterwards, which inherit it: on
 // Linux, SCHED_BATCH, leaving each thread's nice value as it is. Threads
 // under a policy other than the default (real-time or idle, set by the
-// user with chrt, say) keep theirs. It returns how many threads it moved.
-// Elsewhere it does nothing.
+// user with chrt, say) keep theirs. It returns how many threads it moved;
+// after an error, some threads may have moved and others not. Elsewhere it
+// does nothing.
 func Batch() (int, error) { return batch() }

@@ -25,7 +25,7 @@ func batch() (int, error) {
 			return moved, err
 		}
 	}
-	return moved, nil
+	return moved, fmt.Errorf("sched: threads still started under the default policy after %d passes", maxPasses)
 }
 
 // batchThreads moves the threads under the default policy to SCHED_BATCH
@@ -53,7 +53,9 @@ func batchThreads() (int, error) {
 		}
 		attr.Policy = unix.SCHED_BATCH
 		attr.Flags &= unix.SCHED_FLAG_RESET_ON_FORK
-		attr.Priority = 0
+		// Since Linux 6.12 the call reports a normal thread's time slice
+		// in Runtime; passed back, it would pin the slice.
+		attr.Priority, attr.Runtime, attr.Deadline, attr.Period = 0, 0, 0, 0
 		err = unix.SchedSetAttr(tid, attr, 0)
 		if errors.Is(err, unix.ESRCH) {
 			continue

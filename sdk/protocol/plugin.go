@@ -30,7 +30,8 @@ const maxMessageSize = 64 << 20
 // batches of a read, a few hundred KiB each, waited for window updates:
 // the first took 6-9 ms from the plugin's encoder to the host's decoder,
 // and 3 ms with this window (the bench's sync, 7 runs each, timed in both
-// processes). A fixed window also bounds what is in flight: 4 MiB, where
+// processes). The window is fixed (gRPC then stops estimating), so what
+// is in flight stays at 4 MiB or one message, whichever is larger, where
 // the estimate may grow to 16 MiB.
 const readWindow = 4 << 20
 

@@ -133,8 +133,13 @@ var (
 // load compiles d's metaschema and its vocabularies' schemas, once.
 // Upstream compiles all five drafts' in init, which cost every process
 // that links the package about 13 ms at start; a program uses one draft
-// or two. Compiling a metaschema does not validate it (the roots under
-// json-schema.org are not), so load never calls itself.
+// or two. load must not call itself (sync.Once would deadlock): it would
+// if compiling a metaschema validated it. addRoot does not validate the
+// roots under json-schema.org, and none of the embedded metaschemas needs
+// ensureSubschema, which would; a lazy draft that does would hang in
+// sdk's TestJSONSchemaDrafts, which has a deadline for it. If a
+// metaschema failed to compile, MustCompile would panic in the caller's
+// Compile, and the draft would stay unusable (upstream failed at init).
 func (d *Draft) load() {
 	d.once.Do(func() {
 		c := NewCompiler()

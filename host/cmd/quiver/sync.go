@@ -89,7 +89,7 @@ func (g *globals) sync(ctx context.Context, cfg *host.Config, f syncFlags) error
 	if f.batchSched {
 		// Before any plugin starts: plugins inherit the policy.
 		if n, err := sched.Batch(); err != nil {
-			log.Debug("could not switch to the batch scheduling policy; the sync runs under the default one", "error", err)
+			log.Debug("could not switch every thread to the batch scheduling policy; the others run under the default one", "error", err)
 		} else if n > 0 {
 			log.Debug("scheduling policy: SCHED_BATCH", "threads", n)
 		}
